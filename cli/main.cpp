@@ -1,0 +1,55 @@
+// `vramscope`: dispatches to the subcommands.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "cli/commands.h"
+#include "formats/trace_reader.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: vramscope <command> [options]\n"
+    "\n"
+    "GPU memory profiler and leak analyzer.\n"
+    "\n"
+    "commands:\n"
+    "  run      run a program under the profiler and write a trace\n"
+    "  report   print what a trace shows: peak, leaks, failed allocations\n"
+    "\n"
+    "Run 'vramscope <command> --help' for a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace vramscope::cli;
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string command = argv[1];
+  Args args(argv + 2, argv + argc);
+  try {
+    if (command == "--help" || command == "-h" || command == "help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (command == "--version") {
+      std::puts("vramscope 0.1.0");
+      return 0;
+    }
+    if (command == "run") return run_command(args);
+    if (command == "report") return report_command(args);
+    std::fprintf(stderr, "vramscope: unknown command '%s' (try 'vramscope --help')\n", command.c_str());
+    return 2;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "vramscope: %s\n", e.message.c_str());
+    return e.status;
+  } catch (const vramscope::trace::TraceError& e) {
+    std::fprintf(stderr, "vramscope: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vramscope: %s\n", e.what());
+    return 1;
+  }
+}

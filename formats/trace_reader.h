@@ -1,0 +1,59 @@
+// Reads a vramscope trace (docs/trace-format.md) back into memory.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "formats/trace_events.h"
+
+namespace vramscope::trace {
+
+// A trace that cannot be read: not a trace, a newer version, a corrupt chunk.
+// The message is one line a user can act on.
+class TraceError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct TraceContents {
+  std::string source;  // file name, for messages
+  Header header;
+  std::vector<Event> events;  // sorted by time (stable: file order breaks ties)
+  std::vector<DeviceInfo> devices;  // header devices plus Device records, by ordinal
+  std::vector<Thread> threads;
+  std::vector<Module> modules;
+  std::optional<End> end;
+
+  // True when the trace stops before its End record: the process was killed,
+  // or the file was truncated or is still being written. Everything complete
+  // before the cut is in `events`.
+  bool cut_short = false;
+  std::string cut_short_reason;
+
+  uint64_t file_bytes = 0;
+  uint64_t record_bytes = 0;  // bytes of records, without chunk headers or padding
+  uint64_t record_count = 0;
+
+  // Lookups. An unknown id gives "" / no frames rather than failing.
+  const std::string& string(StringId id) const;
+  const StackNode* stack_node(StackId id) const;
+  const Frame* frame(FrameId id) const;
+  // The frames of a stack, innermost first.
+  std::vector<const StackNode*> stack_frames(StackId id) const;
+
+  // Indexed by id value; slot 0 unused.
+  std::vector<std::string> strings;
+  std::vector<StackNode> stack_nodes;
+  std::vector<Frame> frames;
+};
+
+// Throws TraceError for a missing, unreadable, foreign or corrupt file. A file
+// cut short is not an error: see TraceContents::cut_short.
+TraceContents read_trace_file(const std::string& path);
+TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string& source);
+
+}  // namespace vramscope::trace

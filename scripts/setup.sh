@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages vramscope needs (a no-op when present), then
+# configures and builds. Usage: scripts/setup.sh [BUILD_DIR] [extra cmake args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake g++ pkg-config nlohmann-json3-dev doctest-dev zlib1g-dev libunwind-dev libdw-dev heaptrack)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if [[ ! -d /usr/local/cuda/include ]]; then
+  echo "setup: the CUDA toolkit headers are missing (expected under /usr/local/cuda)" >&2
+  exit 1
+fi
+
+build_dir=${1:-build}
+shift || true
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+cmake --build "$build_dir" -j "$(nproc)"
