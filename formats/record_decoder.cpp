@@ -1,0 +1,344 @@
+// Record decoding and free/allocation pairing.
+#include "formats/record_decoder.h"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+namespace vramscope::trace {
+
+namespace {
+
+bool known_kind(uint8_t k) { return k < kMemoryKindCount; }
+
+// Allocations are paired with frees per address space: device pointers from
+// cuMemAlloc, cuMemAllocAsync and cuMemAllocManaged are all freed by address
+// (cuMemFree frees any of them), VMM handles are not pointers at all.
+enum class AddressSpace : uint8_t { DevicePointer, PinnedHost, HostRegistered, Reserve, Physical, Map, Pool };
+
+AddressSpace space_of(MemoryKind kind) {
+  switch (kind) {
+    case MemoryKind::Device:
+    case MemoryKind::AsyncPool:
+    case MemoryKind::Managed: return AddressSpace::DevicePointer;
+    case MemoryKind::PinnedHost: return AddressSpace::PinnedHost;
+    case MemoryKind::HostRegistered: return AddressSpace::HostRegistered;
+    case MemoryKind::VirtualReserve: return AddressSpace::Reserve;
+    case MemoryKind::VirtualPhysical: return AddressSpace::Physical;
+    case MemoryKind::VirtualMap: return AddressSpace::Map;
+    case MemoryKind::MemoryPool: return AddressSpace::Pool;
+  }
+  return AddressSpace::DevicePointer;
+}
+
+struct LiveKey {
+  AddressSpace space;
+  uint64_t address;
+  bool operator<(const LiveKey& o) const {
+    return space != o.space ? space < o.space : address < o.address;
+  }
+};
+
+}  // namespace
+
+ChunkResult RecordDecoder::fail(std::string message) {
+  error_ = std::move(message);
+  return ChunkResult::Corrupt;
+}
+
+uint64_t RecordDecoder::relative_time(uint64_t absolute) const {
+  return absolute > trace_.header.start_ns ? absolute - trace_.header.start_ns : 0;
+}
+
+void RecordDecoder::add_device(const DeviceInfo& device) {
+  auto it = std::find_if(trace_.devices.begin(), trace_.devices.end(),
+                         [&](const DeviceInfo& d) { return d.ordinal == device.ordinal; });
+  if (it == trace_.devices.end()) {
+    trace_.devices.push_back(device);
+  } else {
+    *it = device;
+  }
+}
+
+ChunkResult RecordDecoder::decode_chunk(std::span<const uint8_t> payload, uint64_t base_time_ns, ThreadIndex thread,
+                                        bool exact) {
+  last_time_ = base_time_ns;
+  last_address_ = 0;
+  last_alloc_size_ = 0;
+  alloc_state_ = {};
+  free_state_ = {};
+  ByteCursor in(payload);
+  while (!in.at_end()) {
+    const uint8_t* record_start = in.position();
+    uint8_t token = in.byte();
+    if (token == 0) {
+      if (exact) return fail("zero token inside a sealed chunk");
+      return ChunkResult::Ok;
+    }
+    if (!decode_record(token, in, thread)) {
+      if (!error_.empty()) return ChunkResult::Corrupt;
+      if (in.malformed()) return fail("malformed record");
+      if (exact) return fail("record overruns its chunk");
+      return ChunkResult::RanOut;
+    }
+    trace_.record_bytes += static_cast<uint64_t>(in.position() - record_start);
+    ++trace_.record_count;
+  }
+  return ChunkResult::Ok;
+}
+
+bool RecordDecoder::decode_address_record(uint8_t token, ByteCursor& in, ThreadIndex thread) {
+  uint8_t type = token & layout::kTypeMask;
+  AttrState& state = type == layout::kAlloc ? alloc_state_ : free_state_;
+  Event e;
+  e.type = type == layout::kAlloc ? EventType::Alloc : EventType::Free;
+  e.thread = thread;
+  last_time_ += in.varint();
+  if (token & layout::kSameAttrs) {
+    if (!state.valid) {
+      error_ = "record refers to attributes never given";
+      return false;
+    }
+  } else {
+    uint8_t kind = in.byte();
+    uint8_t api = in.byte();
+    uint8_t via = in.byte();
+    if (in.ok() && !known_kind(kind)) {
+      error_ = "unknown memory kind " + std::to_string(kind);
+      return false;
+    }
+    state.kind = static_cast<MemoryKind>(kind);
+    state.api = static_cast<Api>(api);
+    state.via = static_cast<Api>(via);
+    state.device = static_cast<uint32_t>(in.varint());
+    state.stream = in.varint();
+    state.valid = true;
+  }
+  last_address_ += static_cast<uint64_t>(layout::unzigzag(in.varint()));
+  if (e.type == EventType::Alloc) {
+    if (!(token & layout::kSameSize)) last_alloc_size_ = in.varint();
+    e.size = last_alloc_size_;
+  } else if (token & layout::kFreeHasSize) {
+    e.size = in.varint();
+  }
+  if (!(token & layout::kSameStack)) state.stack = static_cast<uint32_t>(in.varint());
+  if (!in.ok()) return false;
+  e.time_ns = relative_time(last_time_);
+  e.kind = state.kind;
+  e.api = state.api;
+  e.via = state.via;
+  e.device = state.device;
+  e.stream = state.stream;
+  e.address = last_address_;
+  e.stack = StackId{state.stack};
+  trace_.events.push_back(e);
+  return true;
+}
+
+bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thread) {
+  uint8_t type = token & layout::kTypeMask;
+  Event e;
+  e.thread = thread;
+  switch (type) {
+    case layout::kAlloc:
+    case layout::kFree: return decode_address_record(token, in, thread);
+    case layout::kFailedAlloc: {
+      last_time_ += in.varint();
+      uint8_t kind = in.byte();
+      e.type = EventType::FailedAlloc;
+      e.api = static_cast<Api>(in.byte());
+      e.via = static_cast<Api>(in.byte());
+      e.device = static_cast<uint32_t>(in.varint());
+      e.size = in.varint();
+      e.error = static_cast<int32_t>(layout::unzigzag(in.varint()));
+      e.free_bytes = in.varint();
+      e.total_bytes = in.varint();
+      e.stack = StackId{static_cast<uint32_t>(in.varint())};
+      if (in.ok() && !known_kind(kind)) {
+        error_ = "unknown memory kind " + std::to_string(kind);
+        return false;
+      }
+      e.kind = static_cast<MemoryKind>(kind);
+      break;
+    }
+    case layout::kMemInfo:
+      last_time_ += in.varint();
+      e.type = EventType::MemInfo;
+      e.device = static_cast<uint32_t>(in.varint());
+      e.free_bytes = in.varint();
+      e.total_bytes = in.varint();
+      break;
+    case layout::kMarker:
+    case layout::kRangePush:
+    case layout::kRangePop:
+      last_time_ += in.varint();
+      e.type = type == layout::kMarker      ? EventType::Marker
+               : type == layout::kRangePush ? EventType::RangePush
+                                            : EventType::RangePop;
+      e.name = StringId{static_cast<uint32_t>(in.varint())};
+      break;
+    case layout::kFork:
+      last_time_ += in.varint();
+      e.type = EventType::Fork;
+      e.child_pid = static_cast<uint32_t>(in.varint());
+      break;
+    case layout::kPoolTrim:
+      last_time_ += in.varint();
+      e.type = EventType::PoolTrim;
+      e.kind = MemoryKind::MemoryPool;
+      e.device = static_cast<uint32_t>(in.varint());
+      e.address = in.varint();
+      e.size = in.varint();
+      break;
+    case layout::kString: {
+      uint32_t id = static_cast<uint32_t>(in.varint());
+      std::string text = in.string();
+      if (!in.ok()) return false;
+      if (id == 0 || id > (1u << 28)) {
+        error_ = "bad string id";
+        return false;
+      }
+      if (trace_.strings.size() <= id) trace_.strings.resize(id + 1);
+      trace_.strings[id] = std::move(text);
+      return true;
+    }
+    case layout::kFrame: {
+      Frame f;
+      f.id = FrameId{static_cast<uint32_t>(in.varint())};
+      f.function = StringId{static_cast<uint32_t>(in.varint())};
+      f.file = StringId{static_cast<uint32_t>(in.varint())};
+      f.line = static_cast<uint32_t>(in.varint());
+      if (!in.ok()) return false;
+      if (!f.id.valid() || f.id.value > (1u << 28)) {
+        error_ = "bad frame id";
+        return false;
+      }
+      if (trace_.frames.size() <= f.id.value) trace_.frames.resize(f.id.value + 1);
+      trace_.frames[f.id.value] = f;
+      return true;
+    }
+    case layout::kStackNode: {
+      StackNode node;
+      node.id = StackId{static_cast<uint32_t>(in.varint())};
+      node.parent = StackId{static_cast<uint32_t>(in.varint())};
+      uint64_t value = in.varint();
+      if (token & layout::kNodeIsFrame) {
+        node.frame = FrameId{static_cast<uint32_t>(value)};
+      } else {
+        node.ip = value;
+      }
+      if (!in.ok()) return false;
+      if (!node.id.valid() || node.id.value > (1u << 28) || node.parent.value >= node.id.value) {
+        error_ = "bad stack node";
+        return false;
+      }
+      if (trace_.stack_nodes.size() <= node.id.value) trace_.stack_nodes.resize(node.id.value + 1);
+      trace_.stack_nodes[node.id.value] = node;
+      return true;
+    }
+    case layout::kModule: {
+      Module m;
+      m.path = in.string();
+      m.base = in.varint();
+      m.start = in.varint();
+      m.end = in.varint();
+      m.build_id = in.string();
+      if (!in.ok()) return false;
+      trace_.modules.push_back(std::move(m));
+      return true;
+    }
+    case layout::kThread: {
+      Thread t;
+      t.index = ThreadIndex{static_cast<uint32_t>(in.varint())};
+      t.os_tid = in.varint();
+      t.name = in.string();
+      if (!in.ok()) return false;
+      trace_.threads.push_back(std::move(t));
+      return true;
+    }
+    case layout::kDevice: {
+      DeviceInfo d;
+      d.ordinal = static_cast<uint32_t>(in.varint());
+      d.name = in.string();
+      d.total_bytes = in.varint();
+      d.simulated = in.byte() != 0;
+      if (!in.ok()) return false;
+      add_device(d);
+      return true;
+    }
+    case layout::kEnd: {
+      last_time_ += in.varint();
+      End end;
+      end.reason = static_cast<EndReason>(in.byte());
+      end.code = static_cast<int32_t>(layout::unzigzag(in.varint()));
+      if (!in.ok()) return false;
+      if (static_cast<uint8_t>(end.reason) > static_cast<uint8_t>(EndReason::Exec)) {
+        error_ = "unknown end reason";
+        return false;
+      }
+      end.time_ns = relative_time(last_time_);
+      // The first end wins: a signal handler's end comes before the exit path's.
+      if (!trace_.end) trace_.end = end;
+      return true;
+    }
+    default:
+      error_ = "unknown record type " + std::to_string(type);
+      return false;
+  }
+  if (!in.ok()) return false;
+  e.time_ns = relative_time(last_time_);
+  trace_.events.push_back(e);
+  return true;
+}
+
+void RecordDecoder::finish() {
+  auto& events = trace_.events;
+  std::stable_sort(events.begin(), events.end(),
+                   [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
+  std::sort(trace_.threads.begin(), trace_.threads.end(),
+            [](const Thread& a, const Thread& b) { return a.index < b.index; });
+  std::sort(trace_.devices.begin(), trace_.devices.end(),
+            [](const DeviceInfo& a, const DeviceInfo& b) { return a.ordinal < b.ordinal; });
+
+  // Pair frees with allocations. A ranged cuMemUnmap may cover several maps:
+  // it becomes one free per mapping it removes.
+  std::map<LiveKey, size_t> live;
+  std::vector<Event> split_frees;
+  std::vector<size_t> removed;
+  for (size_t i = 0; i < events.size(); ++i) {
+    Event& e = events[i];
+    if (e.type == EventType::Alloc) {
+      live[{space_of(e.kind), e.address}] = i;
+      continue;
+    }
+    if (e.type != EventType::Free) continue;
+    AddressSpace space = space_of(e.kind);
+    auto it = live.find({space, e.address});
+    if (it == live.end()) continue;  // unknown address: left for the analyzer to count
+    const Event& a = events[it->second];
+    uint64_t range_end = e.address + e.size;
+    e.kind = a.kind;
+    e.device = a.device;
+    e.size = a.size;
+    live.erase(it);
+    if (space == AddressSpace::Map && range_end > e.address + e.size) {
+      for (auto next = live.lower_bound({space, e.address}); next != live.end() && next->first.space == space &&
+                                                             next->first.address < range_end;) {
+        Event extra = e;
+        const Event& other = events[next->second];
+        extra.address = other.address;
+        extra.size = other.size;
+        extra.device = other.device;
+        split_frees.push_back(extra);
+        next = live.erase(next);
+      }
+    }
+  }
+  if (!split_frees.empty()) {
+    events.insert(events.end(), split_frees.begin(), split_frees.end());
+    std::stable_sort(events.begin(), events.end(),
+                     [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
+  }
+}
+
+}  // namespace vramscope::trace

@@ -1,0 +1,106 @@
+// Decodes the records of one chunk into a TraceContents, and afterwards
+// orders the events and pairs each free with its allocation.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "formats/trace_layout.h"
+#include "formats/trace_reader.h"
+
+namespace vramscope::trace {
+
+// Reads varints and strings; on running past the end it stays failed and
+// returns zeros, so callers check ok() once per record.
+class ByteCursor {
+ public:
+  explicit ByteCursor(std::span<const uint8_t> bytes) : p_(bytes.data()), end_(bytes.data() + bytes.size()) {}
+  bool ok() const { return ok_; }
+  bool at_end() const { return p_ >= end_; }
+  const uint8_t* position() const { return p_; }
+
+  uint8_t byte() {
+    if (p_ >= end_) return fail();
+    return *p_++;
+  }
+  uint64_t varint() {
+    uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p_ >= end_) return fail();
+      uint8_t b = *p_++;
+      value |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return value;
+    }
+    bad_ = true;
+    return fail();
+  }
+  std::string string() {
+    uint64_t size = varint();
+    if (!ok_ || size > static_cast<uint64_t>(end_ - p_)) {
+      if (ok_ && size > layout::kMaxStringBytes) bad_ = true;
+      fail();
+      return {};
+    }
+    std::string s(reinterpret_cast<const char*>(p_), size);
+    p_ += size;
+    return s;
+  }
+  // True when the bytes cannot be a record at all (not merely cut short).
+  bool malformed() const { return bad_; }
+
+ private:
+  uint8_t fail() {
+    ok_ = false;
+    p_ = end_;
+    return 0;
+  }
+  const uint8_t* p_;
+  const uint8_t* end_;
+  bool ok_ = true;
+  bool bad_ = false;
+};
+
+enum class ChunkResult { Ok, RanOut, Corrupt };
+
+class RecordDecoder {
+ public:
+  explicit RecordDecoder(TraceContents& trace) : trace_(trace) {}
+
+  // `exact`: the bytes are a sealed chunk's records and must decode to the
+  // last byte. Otherwise decoding stops at the first zero token.
+  ChunkResult decode_chunk(std::span<const uint8_t> payload, uint64_t base_time_ns, ThreadIndex thread, bool exact);
+  const std::string& error() const { return error_; }
+
+  void add_device(const DeviceInfo& device);
+  // Sorts the events by time and fills each free's kind, device and size
+  // from the allocation it frees.
+  void finish();
+
+ private:
+  bool decode_record(uint8_t token, ByteCursor& in, ThreadIndex thread);
+  bool decode_address_record(uint8_t token, ByteCursor& in, ThreadIndex thread);
+  uint64_t relative_time(uint64_t absolute) const;
+  ChunkResult fail(std::string message);
+
+  struct AttrState {
+    MemoryKind kind{};
+    Api api{};
+    Api via{};
+    uint32_t device = 0;
+    uint64_t stream = 0;
+    uint32_t stack = 0;
+    bool valid = false;
+  };
+
+  TraceContents& trace_;
+  std::string error_;
+  // Per-chunk delta state.
+  uint64_t last_time_ = 0;
+  uint64_t last_address_ = 0;
+  uint64_t last_alloc_size_ = 0;
+  AttrState alloc_state_;
+  AttrState free_state_;
+};
+
+}  // namespace vramscope::trace

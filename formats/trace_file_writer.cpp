@@ -1,0 +1,196 @@
+// Trace file creation, chunk claiming and sealing over a shared mapping.
+#include "formats/trace_file_writer.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace vramscope::trace {
+
+namespace {
+
+constexpr uint64_t kGrowChunks = 16;  // grow the file this many chunks at a time
+
+void put_varint(std::string& out, uint64_t v) {
+  uint8_t buffer[10];
+  uint8_t* end = layout::put_varint(buffer, v);
+  out.append(reinterpret_cast<char*>(buffer), static_cast<size_t>(end - buffer));
+}
+
+void put_string(std::string& out, std::string_view s) {
+  s = s.substr(0, layout::kMaxStringBytes);
+  put_varint(out, s.size());
+  out.append(s);
+}
+
+bool write_all(int fd, const void* data, size_t size, off_t offset) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = pwrite(fd, p, size, offset);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    size -= static_cast<size_t>(n);
+    offset += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string encode_header_payload(const Header& h) {
+  std::string out;
+  put_string(out, h.clock);
+  put_varint(out, h.start_ns);
+  put_varint(out, h.start_unix_ns);
+  put_varint(out, h.pid);
+  put_varint(out, h.parent_pid);
+  put_string(out, h.host);
+  put_varint(out, layout::zigzag(h.rank));
+  put_varint(out, layout::zigzag(h.local_rank));
+  put_varint(out, layout::zigzag(h.world_size));
+  put_varint(out, h.command_line.size());
+  for (const auto& arg : h.command_line) put_string(out, arg);
+  put_varint(out, h.devices.size());
+  for (const auto& d : h.devices) {
+    put_varint(out, d.ordinal);
+    put_string(out, d.name);
+    put_varint(out, d.total_bytes);
+    out.push_back(d.simulated ? 1 : 0);
+  }
+  return out;
+}
+
+TraceFileWriter::~TraceFileWriter() { close(); }
+
+int TraceFileWriter::open(const std::string& path, const Header& header, bool exclusive, uint32_t chunk_bytes) {
+  if (chunk_bytes < ChunkEncoder::kMaxRecordBytes + sizeof(layout::ChunkHead) || chunk_bytes % 4096 != 0) {
+    return EINVAL;
+  }
+  int flags = O_RDWR | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC);
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd < 0) return errno;
+
+  std::string payload = encode_header_payload(header);
+  layout::FilePrefix prefix{};
+  std::memcpy(prefix.magic, layout::kFileMagic, sizeof prefix.magic);
+  prefix.version = kFormatVersion;
+  prefix.header_payload_bytes = static_cast<uint32_t>(payload.size());
+  uint64_t raw = sizeof prefix + payload.size();
+  prefix.header_total_bytes = static_cast<uint32_t>((raw + layout::kFileAlignment - 1) / layout::kFileAlignment *
+                                                    layout::kFileAlignment);
+  prefix.chunk_bytes = chunk_bytes;
+  prefix.payload_crc = static_cast<uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size())));
+  if (!write_all(fd, &prefix, sizeof prefix, 0) || !write_all(fd, payload.data(), payload.size(), sizeof prefix) ||
+      ftruncate(fd, prefix.header_total_bytes) != 0) {
+    int error = errno ? errno : EIO;
+    ::close(fd);
+    return error;
+  }
+  fd_ = fd;
+  path_ = path;
+  chunk_bytes_ = chunk_bytes;
+  data_offset_ = prefix.header_total_bytes;
+  next_chunk_.store(0);
+  file_bytes_.store(prefix.header_total_bytes);
+  return 0;
+}
+
+bool TraceFileWriter::grow_to(uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(grow_mutex_);
+  uint64_t current = file_bytes_.load(std::memory_order_acquire);
+  if (current >= bytes) return true;
+  uint64_t target = bytes + (kGrowChunks - 1) * chunk_bytes_;
+  if (ftruncate(fd_, static_cast<off_t>(target)) != 0) return false;
+  file_bytes_.store(target, std::memory_order_release);
+  return true;
+}
+
+bool TraceFileWriter::claim(ChunkSlot& slot, ThreadIndex thread, uint64_t now_ns) {
+  if (fd_ < 0) return false;
+  uint64_t index = next_chunk_.fetch_add(1, std::memory_order_relaxed);
+  if (index >= kNoMoreChunks) return false;
+  uint64_t offset = data_offset_ + index * chunk_bytes_;
+  if (file_bytes_.load(std::memory_order_acquire) < offset + chunk_bytes_ && !grow_to(offset + chunk_bytes_)) {
+    return false;
+  }
+  void* memory = mmap(nullptr, chunk_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, static_cast<off_t>(offset));
+  if (memory == MAP_FAILED) return false;
+  auto* head = static_cast<layout::ChunkHead*>(memory);
+  head->thread = thread.value;
+  head->base_time_ns = now_ns;
+  __atomic_store_n(&head->magic, layout::kChunkMagic, __ATOMIC_RELEASE);
+  slot.head = head;
+  slot.bytes = chunk_bytes_;
+  slot.encoder.start(reinterpret_cast<uint8_t*>(head + 1), chunk_bytes_ - static_cast<uint32_t>(sizeof *head),
+                     now_ns);
+  return true;
+}
+
+void TraceFileWriter::seal(ChunkSlot& slot) {
+  if (!slot.head) return;
+  uint32_t used = slot.encoder.used();
+  slot.head->crc = static_cast<uint32_t>(crc32(0, slot.encoder.payload(), used));
+  // A sealed length of 0 would read as "unsealed", which reads the same.
+  __atomic_store_n(&slot.head->sealed_length, used, __ATOMIC_RELEASE);
+  abandon(slot);
+}
+
+void TraceFileWriter::abandon(ChunkSlot& slot) {
+  if (slot.head) munmap(slot.head, slot.bytes);
+  slot.head = nullptr;
+  slot.encoder.stop();
+}
+
+void TraceFileWriter::stop_claims() {
+  if (fd_ < 0) return;
+  uint64_t claimed = next_chunk_.exchange(kNoMoreChunks);
+  if (claimed >= kNoMoreChunks) return;
+  // Drop the unclaimed chunks the file grew ahead by.
+  std::lock_guard<std::mutex> lock(grow_mutex_);
+  uint64_t end = data_offset_ + claimed * chunk_bytes_;
+  if (end < file_bytes_.load() && ftruncate(fd_, static_cast<off_t>(end)) == 0) file_bytes_.store(end);
+}
+
+void TraceFileWriter::close() {
+  if (fd_ < 0) return;
+  stop_claims();
+  ::close(fd_);
+  fd_ = -1;
+}
+
+void TraceFileWriter::detach() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  path_.clear();
+}
+
+SimpleTraceWriter::SimpleTraceWriter(const std::string& path, const Header& header, uint32_t chunk_bytes) {
+  now_ = header.start_ns;
+  int error = file_.open(path, header, false, chunk_bytes);
+  if (error != 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(error));
+  if (!file_.claim(slot_, ThreadIndex{1}, now_)) throw std::runtime_error("cannot map a chunk of " + path);
+}
+
+SimpleTraceWriter::~SimpleTraceWriter() { finish(); }
+
+void SimpleTraceWriter::roll() {
+  file_.seal(slot_);
+  if (!file_.claim(slot_, ThreadIndex{1}, now_)) throw std::runtime_error("cannot map a chunk of " + file_.path());
+}
+
+void SimpleTraceWriter::finish() {
+  if (finished_) return;
+  finished_ = true;
+  file_.seal(slot_);
+  file_.close();
+}
+
+}  // namespace vramscope::trace

@@ -1,0 +1,102 @@
+// The file side of trace writing: the header, and chunks handed to writer
+// threads through a shared file mapping, so records already written survive
+// SIGKILL (they are in the page cache, not in a buffer of this process).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "formats/chunk_encoder.h"
+#include "formats/trace_events.h"
+
+namespace vramscope::trace {
+
+// A chunk claimed by one writer: its mapping and its encoder.
+struct ChunkSlot {
+  layout::ChunkHead* head = nullptr;
+  uint32_t bytes = 0;
+  ChunkEncoder encoder;
+};
+
+class TraceFileWriter {
+ public:
+  TraceFileWriter() = default;
+  TraceFileWriter(const TraceFileWriter&) = delete;
+  TraceFileWriter& operator=(const TraceFileWriter&) = delete;
+  ~TraceFileWriter();
+
+  // Creates (truncates, or with `exclusive` refuses an existing) file and
+  // writes the header. Returns an errno value, 0 on success.
+  int open(const std::string& path, const Header& header, bool exclusive,
+           uint32_t chunk_bytes = layout::kDefaultChunkBytes);
+  bool is_open() const { return fd_ >= 0; }
+  const std::string& path() const { return path_; }
+
+  // Maps a fresh chunk for `thread`. No heap allocation; takes a mutex only
+  // when the file must grow. Returns false if the file cannot grow or map.
+  bool claim(ChunkSlot& slot, ThreadIndex thread, uint64_t now_ns);
+  // Seals (length and checksum) and unmaps the chunk.
+  void seal(ChunkSlot& slot);
+  // Unmaps without sealing: for a forked child dropping its parent's chunks.
+  static void abandon(ChunkSlot& slot);
+
+  // No chunk is claimed after this; the file loses the unclaimed space it
+  // grew ahead by. Safe while other threads still write their chunks.
+  void stop_claims();
+  // stop_claims(), then closes the file. Chunks still mapped stay readable
+  // (unsealed).
+  void close();
+  // Forgets the file without touching it: for a forked child.
+  void detach();
+
+ private:
+  bool grow_to(uint64_t bytes);
+
+  static constexpr uint64_t kNoMoreChunks = uint64_t{1} << 40;
+
+  int fd_ = -1;
+  std::string path_;
+  uint32_t chunk_bytes_ = layout::kDefaultChunkBytes;
+  uint64_t data_offset_ = 0;
+  std::atomic<uint64_t> next_chunk_{0};
+  std::atomic<uint64_t> file_bytes_{0};
+  std::mutex grow_mutex_;
+};
+
+// Encodes the variable part of the file header.
+std::string encode_header_payload(const Header& header);
+
+// Writes a whole trace from one thread: for tests, generators and converters.
+class SimpleTraceWriter {
+ public:
+  // Throws std::runtime_error when the file cannot be created.
+  SimpleTraceWriter(const std::string& path, const Header& header,
+                    uint32_t chunk_bytes = layout::kDefaultChunkBytes);
+  ~SimpleTraceWriter();
+
+  // Runs `write(encoder)`; when the chunk is full, seals it, claims another
+  // and runs it again.
+  template <typename F>
+  void write(F&& write_record) {
+    if (!write_record(slot_.encoder)) {
+      roll();
+      write_record(slot_.encoder);
+    }
+  }
+  ChunkEncoder& encoder() { return slot_.encoder; }
+  void roll();
+  void finish();  // seals the last chunk and closes
+
+  uint64_t now() const { return now_; }
+  void set_now(uint64_t t) { now_ = t; }
+
+ private:
+  TraceFileWriter file_;
+  ChunkSlot slot_;
+  uint64_t now_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace vramscope::trace

@@ -1,0 +1,178 @@
+// Reads a trace file: validates the header, walks the chunks, decodes the
+// records (record_decoder.cpp), then orders and pairs the events.
+#include "formats/trace_reader.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "formats/record_decoder.h"
+#include "formats/trace_layout.h"
+
+namespace vramscope::trace {
+
+namespace {
+
+std::string offset_text(uint64_t offset) { return "byte offset " + std::to_string(offset); }
+
+Header decode_header(std::span<const uint8_t> payload, const std::string& source) {
+  ByteCursor in(payload);
+  Header h;
+  h.clock = in.string();
+  h.start_ns = in.varint();
+  h.start_unix_ns = in.varint();
+  h.pid = static_cast<uint32_t>(in.varint());
+  h.parent_pid = static_cast<uint32_t>(in.varint());
+  h.host = in.string();
+  h.rank = static_cast<int32_t>(layout::unzigzag(in.varint()));
+  h.local_rank = static_cast<int32_t>(layout::unzigzag(in.varint()));
+  h.world_size = static_cast<int32_t>(layout::unzigzag(in.varint()));
+  uint64_t argc = in.varint();
+  for (uint64_t i = 0; i < argc && in.ok(); ++i) h.command_line.push_back(in.string());
+  uint64_t device_count = in.varint();
+  for (uint64_t i = 0; i < device_count && in.ok(); ++i) {
+    DeviceInfo d;
+    d.ordinal = static_cast<uint32_t>(in.varint());
+    d.name = in.string();
+    d.total_bytes = in.varint();
+    d.simulated = in.byte() != 0;
+    h.devices.push_back(std::move(d));
+  }
+  if (!in.ok()) throw TraceError(source + ": corrupt trace header");
+  h.version = kFormatVersion;
+  return h;
+}
+
+}  // namespace
+
+TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string& source) {
+  using layout::ChunkHead;
+  using layout::FilePrefix;
+  if (bytes.empty()) throw TraceError(source + ": empty file, not a vramscope trace");
+  if (bytes.size() < sizeof(layout::kFileMagic) ||
+      std::memcmp(bytes.data(), layout::kFileMagic, sizeof layout::kFileMagic) != 0) {
+    throw TraceError(source + ": not a vramscope trace");
+  }
+  if (bytes.size() < sizeof(FilePrefix)) {
+    throw TraceError(source + ": trace header is incomplete (the file was cut short at " +
+                     std::to_string(bytes.size()) + " bytes)");
+  }
+  FilePrefix prefix;
+  std::memcpy(&prefix, bytes.data(), sizeof prefix);
+  if (prefix.version > kFormatVersion) {
+    throw TraceError(source + ": made by a newer vramscope (trace format " + std::to_string(prefix.version) +
+                     ", this one reads up to " + std::to_string(kFormatVersion) + ")");
+  }
+  if (prefix.version == 0 || prefix.chunk_bytes < 4096 || prefix.chunk_bytes > (64u << 20) ||
+      prefix.header_total_bytes < sizeof prefix + prefix.header_payload_bytes) {
+    throw TraceError(source + ": corrupt trace header");
+  }
+  if (bytes.size() < sizeof prefix + prefix.header_payload_bytes) {
+    throw TraceError(source + ": trace header is incomplete (the file was cut short at " +
+                     std::to_string(bytes.size()) + " bytes)");
+  }
+  auto header_payload = bytes.subspan(sizeof prefix, prefix.header_payload_bytes);
+  if (crc32(0, header_payload.data(), static_cast<uInt>(header_payload.size())) != prefix.payload_crc) {
+    throw TraceError(source + ": corrupt trace header (checksum mismatch)");
+  }
+
+  TraceContents trace;
+  trace.source = source;
+  trace.file_bytes = bytes.size();
+  trace.header = decode_header(header_payload, source);
+  RecordDecoder decoder(trace);
+  for (const auto& d : trace.header.devices) decoder.add_device(d);
+
+  std::string cut_reason;
+  const uint64_t chunk_bytes = prefix.chunk_bytes;
+  const uint64_t capacity = chunk_bytes - sizeof(ChunkHead);
+  for (uint64_t offset = prefix.header_total_bytes; offset < bytes.size(); offset += chunk_bytes) {
+    uint64_t available_total = bytes.size() - offset;
+    if (available_total < sizeof(ChunkHead)) {
+      bool all_zero = std::all_of(bytes.begin() + static_cast<ptrdiff_t>(offset), bytes.end(),
+                                  [](uint8_t b) { return b == 0; });
+      if (!all_zero) cut_reason = "the file ends inside a chunk header at " + offset_text(offset);
+      break;
+    }
+    ChunkHead head;
+    std::memcpy(&head, bytes.data() + offset, sizeof head);
+    if (head.magic == 0) continue;  // claimed by a writer that was killed before it wrote, or never claimed
+    if (head.magic != layout::kChunkMagic) {
+      throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (bad chunk marker)");
+    }
+    uint64_t available = std::min<uint64_t>(capacity, available_total - sizeof head);
+    bool truncated = available < capacity;
+    auto payload = bytes.subspan(offset + sizeof head, available);
+    if (head.sealed_length > capacity) {
+      throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (bad length)");
+    }
+    ChunkResult result;
+    if (head.sealed_length != 0 && head.sealed_length <= available) {
+      auto sealed = payload.first(head.sealed_length);
+      if (crc32(0, sealed.data(), static_cast<uInt>(sealed.size())) != head.crc) {
+        throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (checksum mismatch)");
+      }
+      result = decoder.decode_chunk(sealed, head.base_time_ns, ThreadIndex{head.thread}, true);
+    } else {
+      result = decoder.decode_chunk(payload, head.base_time_ns, ThreadIndex{head.thread}, false);
+    }
+    if (result == ChunkResult::Corrupt) {
+      throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (" + decoder.error() + ")");
+    }
+    if (result == ChunkResult::RanOut) {
+      if (!truncated) {
+        throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (record overruns its chunk)");
+      }
+      cut_reason = "the file ends inside a chunk at " + offset_text(offset);
+    } else if (truncated && head.sealed_length > available) {
+      cut_reason = "the file ends inside a chunk at " + offset_text(offset);
+    }
+  }
+
+  decoder.finish();
+  if (!trace.end) {
+    trace.cut_short = true;
+    trace.cut_short_reason = !cut_reason.empty()
+                                 ? cut_reason
+                                 : "no end record: the process was killed, or is still running";
+  } else if (!cut_reason.empty()) {
+    trace.cut_short = true;
+    trace.cut_short_reason = cut_reason;
+  }
+  return trace;
+}
+
+TraceContents read_trace_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw TraceError("cannot open " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int error = errno;
+    ::close(fd);
+    throw TraceError("cannot read " + path + ": " + (error ? std::strerror(error) : "not a regular file"));
+  }
+  size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    return read_trace_bytes({}, path);
+  }
+  void* memory = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (memory == MAP_FAILED) throw TraceError("cannot read " + path + ": " + std::strerror(errno));
+  try {
+    TraceContents trace = read_trace_bytes({static_cast<const uint8_t*>(memory), size}, path);
+    munmap(memory, size);
+    return trace;
+  } catch (...) {
+    munmap(memory, size);
+    throw;
+  }
+}
+
+}  // namespace vramscope::trace
