@@ -1,0 +1,263 @@
+// `vramscope run`: starts a job with the injector preloaded (on simcuda when
+// there is no GPU), waits for it, and says where the trace is.
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/run_summary.h"
+#include "formats/human_size.h"
+
+namespace vramscope::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kRunUsage =
+    "usage: vramscope run [options] [--] COMMAND [ARGS...]\n"
+    "\n"
+    "Runs COMMAND with the vramscope injector preloaded, records every GPU memory\n"
+    "event with its call stack, and prints a short summary when it ends. Processes\n"
+    "it starts (forks, ranks under torchrun/mpirun/srun) write their own traces\n"
+    "beside the first, named by host, rank and pid.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output PATH      trace file, or a directory for it\n"
+    "                         (default: ./vramscope-COMMAND.PID.vstrace)\n"
+    "  --stacks native|none   record native call stacks (default: native)\n"
+    "  --simulate[=SIZE]      run on simcuda, the simulated GPU, with SIZE of memory\n"
+    "                         (default 16GiB); the default when no GPU driver is found\n"
+    "  -q, --quiet            print no summary\n"
+    "  -h, --help             show this help\n"
+    "\n"
+    "The exit status is the command's.\n";
+
+struct RunOptions {
+  std::string output;
+  bool native_stacks = true;
+  bool simulate = false;
+  std::optional<uint64_t> simulated_capacity;
+  bool quiet = false;
+  std::vector<std::string> command;
+};
+
+RunOptions parse_run_options(const Args& args) {
+  RunOptions options;
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](const char* flag) -> std::string {
+      if (i + 1 >= args.size()) throw UsageError{std::string(flag) + " needs a value"};
+      return args[++i];
+    };
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a == "-h" || a == "--help") {
+      std::fputs(kRunUsage, stdout);
+      std::exit(0);
+    } else if (a == "-o" || a == "--output") {
+      options.output = value("--output");
+    } else if (a.rfind("--output=", 0) == 0) {
+      options.output = a.substr(9);
+    } else if (a == "--stacks" || a.rfind("--stacks=", 0) == 0) {
+      std::string mode = a == "--stacks" ? value("--stacks") : a.substr(9);
+      if (mode != "native" && mode != "none") {
+        throw UsageError{"--stacks must be 'native' or 'none', not '" + mode + "'"};
+      }
+      options.native_stacks = mode == "native";
+    } else if (a == "--simulate") {
+      options.simulate = true;
+    } else if (a.rfind("--simulate=", 0) == 0) {
+      options.simulate = true;
+      std::string size = a.substr(11);
+      options.simulated_capacity = parse_size(size);
+      if (!options.simulated_capacity || *options.simulated_capacity == 0) {
+        throw UsageError{"bad size '" + size + "' for --simulate (examples: 16GiB, 512MiB)"};
+      }
+    } else if (a == "-q" || a == "--quiet") {
+      options.quiet = true;
+    } else if (!a.empty() && a[0] == '-') {
+      throw UsageError{"unknown option '" + a + "' for run (try 'vramscope run --help')"};
+    } else {
+      break;
+    }
+  }
+  options.command.assign(args.begin() + static_cast<ptrdiff_t>(i), args.end());
+  if (options.command.empty()) throw UsageError{"run needs a command to run (try 'vramscope run --help')"};
+  return options;
+}
+
+fs::path own_directory() {
+  std::error_code error;
+  fs::path exe = fs::read_symlink("/proc/self/exe", error);
+  if (error) throw UsageError{"cannot find where vramscope is installed: " + error.message(), 1};
+  return exe.parent_path();
+}
+
+// The injector's folder, in the build tree or the installed tree.
+fs::path library_directory() {
+  fs::path bin = own_directory();
+  for (const fs::path& candidate : {bin / ".." / "lib" / "vramscope", bin / ".." / VRAMSCOPE_INSTALL_LIBDIR / "vramscope"}) {
+    if (fs::exists(candidate / "libvramscope_inject.so")) return fs::weakly_canonical(candidate);
+  }
+  throw UsageError{"cannot find libvramscope_inject.so next to " + bin.string() + " (is vramscope installed whole?)", 1};
+}
+
+// Asks, in a throwaway child, whether a real GPU driver answers.
+bool real_gpu_present() {
+  pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    int null_fd = open("/dev/null", O_WRONLY);
+    if (null_fd >= 0) dup2(null_fd, STDERR_FILENO);
+    void* driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!driver) _exit(1);
+    auto init = reinterpret_cast<int (*)(unsigned)>(dlsym(driver, "cuInit"));
+    auto count = reinterpret_cast<int (*)(int*)>(dlsym(driver, "cuDeviceGetCount"));
+    int devices = 0;
+    if (!init || !count || init(0) != 0 || count(&devices) != 0 || devices == 0) _exit(1);
+    // simcuda's driver is no GPU, even if someone put it on the library path.
+    auto name = reinterpret_cast<int (*)(char*, int, int)>(dlsym(driver, "cuDeviceGetName"));
+    char text[256] = {};
+    if (name && name(text, sizeof text - 1, 0) == 0 && std::strstr(text, "simulated")) _exit(1);
+    _exit(0);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+std::string program_name(const std::string& command) {
+  std::string name = fs::path(command).filename().string();
+  return name.empty() ? "job" : name;
+}
+
+// The main trace's path for the job with process id `pid`.
+std::string trace_path(const RunOptions& options, pid_t pid) {
+  std::string file = "vramscope-" + program_name(options.command[0]) + "." + std::to_string(pid) + ".vstrace";
+  fs::path base = options.output.empty() ? fs::current_path() : fs::absolute(options.output);
+  std::error_code error;
+  if (options.output.empty() || fs::is_directory(base, error) || options.output.back() == '/') {
+    return (base / file).lexically_normal().string();
+  }
+  return base.lexically_normal().string();
+}
+
+void check_output_writable(const RunOptions& options) {
+  fs::path target = options.output.empty() ? fs::current_path() : fs::absolute(options.output);
+  std::error_code error;
+  fs::path directory = fs::is_directory(target, error) ? target : target.parent_path();
+  if (!fs::is_directory(directory, error)) {
+    throw UsageError{"cannot write trace to " + target.string() + ": " + directory.string() + " is not a directory",
+                     1};
+  }
+  if (access(directory.c_str(), W_OK | X_OK) != 0) {
+    throw UsageError{"cannot write trace to " + target.string() + ": " + std::strerror(errno), 1};
+  }
+  if (!fs::is_directory(target, error) && fs::exists(target, error) && access(target.c_str(), W_OK) != 0) {
+    throw UsageError{"cannot write trace to " + target.string() + ": " + std::strerror(errno), 1};
+  }
+}
+
+void prepend_env(const char* name, const std::string& value, char separator) {
+  const char* old = std::getenv(name);
+  std::string joined = old && *old ? value + separator + old : value;
+  setenv(name, joined.c_str(), 1);
+}
+
+pid_t g_job = 0;
+
+void forward_signal(int signal_number) {
+  if (g_job > 0) kill(g_job, signal_number);
+}
+
+}  // namespace
+
+int run_command(const Args& args) {
+  RunOptions options = parse_run_options(args);
+  fs::path libraries = library_directory();
+  check_output_writable(options);
+
+  bool simulate = options.simulate;
+  if (!simulate && !real_gpu_present()) {
+    simulate = true;
+    if (!options.quiet) {
+      std::fprintf(stderr, "vramscope: no GPU driver found: running on simcuda, the simulated GPU\n");
+    }
+  }
+  if (simulate && !fs::exists(libraries / "simcuda" / "libcudart.so.13")) {
+    throw UsageError{"simcuda is not installed in " + (libraries / "simcuda").string(), 1};
+  }
+
+  int exec_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) throw UsageError{std::string("cannot start the job: ") + std::strerror(errno), 1};
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) throw UsageError{std::string("cannot start the job: ") + std::strerror(errno), 1};
+  if (pid == 0) {
+    close(exec_pipe[0]);
+    prepend_env("LD_PRELOAD", (libraries / "libvramscope_inject.so").string(), ':');
+    setenv("VRAMSCOPE_OUTPUT", trace_path(options, getpid()).c_str(), 1);
+    setenv("VRAMSCOPE_MAIN_PID", std::to_string(getpid()).c_str(), 1);
+    setenv("VRAMSCOPE_STACKS", options.native_stacks ? "native" : "none", 1);
+    if (simulate) {
+      prepend_env("LD_LIBRARY_PATH", (libraries / "simcuda").string(), ':');
+      if (options.simulated_capacity) {
+        setenv("VRAMSCOPE_SIM_CAPACITY", std::to_string(*options.simulated_capacity).c_str(), 1);
+      }
+    }
+    std::vector<char*> argv;
+    for (const auto& a : options.command) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    int error = errno;
+    (void)!write(exec_pipe[1], &error, sizeof error);
+    _exit(127);
+  }
+  close(exec_pipe[1]);
+  int exec_error = 0;
+  ssize_t got;
+  while ((got = read(exec_pipe[0], &exec_error, sizeof exec_error)) < 0 && errno == EINTR) {
+  }
+  close(exec_pipe[0]);
+  if (got == static_cast<ssize_t>(sizeof exec_error)) {
+    waitpid(pid, nullptr, 0);
+    std::fprintf(stderr, "vramscope: cannot run '%s': %s\n", options.command[0].c_str(), std::strerror(exec_error));
+    return 127;
+  }
+
+  // The terminal sends ^C to the job as well; the job decides what it means.
+  g_job = pid;
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
+  signal(SIGTERM, forward_signal);
+  signal(SIGHUP, forward_signal);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) break;
+  }
+  int exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  if (WIFSIGNALED(status) && !options.quiet) {
+    std::fprintf(stderr, "vramscope: the job was killed by signal %d (%s)\n", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+  }
+  if (!options.quiet) print_run_summary(trace_path(options, pid), stderr);
+  return exit_status;
+}
+
+}  // namespace vramscope::cli

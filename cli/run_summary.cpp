@@ -1,0 +1,102 @@
+// What `vramscope run` says at the end: where the traces are, and the peak,
+// leaks and failures of the main one in a few lines.
+#include "cli/run_summary.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "analyzer/analysis.h"
+#include "formats/human_size.h"
+#include "formats/trace_reader.h"
+
+namespace vramscope::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string site_text(const analysis::Site& site) {
+  std::string text = site.function;
+  if (!site.file.empty()) {
+    text += " (" + fs::path(site.file).filename().string();
+    if (site.line) text += ":" + std::to_string(site.line);
+    text += ")";
+  }
+  return text;
+}
+
+}  // namespace
+
+std::vector<std::string> traces_of_run(const std::string& main_trace) {
+  std::vector<std::string> traces;
+  std::error_code error;
+  if (fs::exists(main_trace, error)) traces.push_back(main_trace);
+  fs::path main(main_trace);
+  std::string stem = main.filename().string();
+  const std::string suffix = ".vstrace";
+  if (stem.size() > suffix.size() && stem.ends_with(suffix)) stem.resize(stem.size() - suffix.size());
+  std::vector<std::string> others;
+  for (const auto& entry : fs::directory_iterator(main.parent_path(), error)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() > stem.size() + 1 && name.starts_with(stem + ".") && name.ends_with(suffix) &&
+        entry.path() != main) {
+      others.push_back(entry.path().string());
+    }
+  }
+  std::sort(others.begin(), others.end());
+  traces.insert(traces.end(), others.begin(), others.end());
+  return traces;
+}
+
+void print_run_summary(const std::string& main_trace, FILE* out) {
+  std::vector<std::string> traces = traces_of_run(main_trace);
+  if (traces.empty() || traces.front() != main_trace) {
+    std::fprintf(out,
+                 "vramscope: the job wrote no trace (a statically linked program cannot be preloaded; "
+                 "LD_PRELOAD may have been cleared)\n");
+  } else {
+    try {
+      trace::TraceContents contents = trace::read_trace_file(main_trace);
+      analysis::Report report = analysis::analyze_trace(contents);
+      std::fprintf(out, "vramscope: trace written to %s (%llu events, %s)\n", main_trace.c_str(),
+                   static_cast<unsigned long long>(report.counts.events), format_size(contents.file_bytes).c_str());
+      if (report.trace.cut_short) std::fprintf(out, "  cut short: %s\n", report.trace.cut_short_reason.c_str());
+      for (const auto& device : report.devices) {
+        std::fprintf(out, "  device %u, %s: peak %s at %.3f s", device.ordinal, device.name.c_str(),
+                     format_size(device.peak.bytes).c_str(), static_cast<double>(device.peak.time_ns) / 1e9);
+        if (!device.peak.sites.empty()) {
+          std::fprintf(out, ", largest at peak: %s, %s", site_text(device.peak.sites.front().site).c_str(),
+                       format_size(device.peak.sites.front().bytes).c_str());
+        }
+        std::fputc('\n', out);
+      }
+      if (report.leaks.count > 0) {
+        std::fprintf(out, "  live at exit: %s in %llu allocations", format_size(report.leaks.bytes).c_str(),
+                     static_cast<unsigned long long>(report.leaks.count));
+        if (!report.leaks.groups.empty()) {
+          std::fprintf(out, ", most from %s", site_text(report.leaks.groups.front().site).c_str());
+        }
+        std::fputc('\n', out);
+      } else {
+        std::fprintf(out, "  live at exit: nothing\n");
+      }
+      if (!report.failed_allocations.empty()) {
+        const auto& first = report.failed_allocations.front();
+        std::fprintf(out, "  failed allocations: %zu; first: %s (%s) with %s free of %s\n",
+                     report.failed_allocations.size(), format_size(first.requested_bytes).c_str(),
+                     first.error_name.c_str(), format_size(first.free_bytes).c_str(),
+                     format_size(first.total_bytes).c_str());
+      }
+    } catch (const trace::TraceError& e) {
+      std::fprintf(out, "vramscope: %s\n", e.what());
+    }
+  }
+  size_t others = traces.size() - (!traces.empty() && traces.front() == main_trace ? 1 : 0);
+  if (others > 0) {
+    std::fprintf(out, "  %zu more trace%s from processes the job started:\n", others, others == 1 ? "" : "s");
+    for (size_t i = traces.size() - others; i < traces.size(); ++i) std::fprintf(out, "    %s\n", traces[i].c_str());
+  }
+  if (!traces.empty()) std::fprintf(out, "  full report: vramscope report %s\n", traces.front().c_str());
+}
+
+}  // namespace vramscope::cli

@@ -1,0 +1,240 @@
+// Event recording: the hot path from a hook to bytes in the shared mapping.
+#include "injector/recorder.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "injector/modules.h"
+#include "injector/real_functions.h"
+#include "injector/trace_open.h"
+#include "injector/unwinder.h"
+
+namespace vramscope::inject {
+
+using namespace vramscope::trace;
+
+uint64_t now_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+namespace {
+
+bool claim_chunk(ThreadState* ts, TraceFileWriter* writer) {
+  if (!writer->claim(ts->chunk, ts->index, now_ns())) return false;
+  if (!ts->announced) {
+    char name[64] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    ts->chunk.encoder.thread(ts->index, static_cast<uint64_t>(gettid()), name);
+    ts->announced = true;
+  }
+  return true;
+}
+
+// Runs `write(encoder)` in the thread's chunk, moving to a fresh chunk when
+// this one is full.
+template <typename Write>
+bool emit(ThreadState* ts, TraceFileWriter* writer, Write&& write) {
+  if (!ts->chunk.head && !claim_chunk(ts, writer)) return false;
+  if (write(ts->chunk.encoder)) return true;
+  writer->seal(ts->chunk);
+  return claim_chunk(ts, writer) && write(ts->chunk.encoder);
+}
+
+struct EmitTarget {
+  ThreadState* ts;
+  TraceFileWriter* writer;
+};
+
+bool write_module(void* context, std::string_view path, uint64_t base, uint64_t start, uint64_t end,
+                  std::string_view build_id) {
+  auto* target = static_cast<EmitTarget*>(context);
+  return emit(target->ts, target->writer,
+              [&](ChunkEncoder& e) { return e.module(path, base, start, end, build_id); });
+}
+
+uint64_t stack_hash(void* const* frames, int count) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (int i = 0; i < count; ++i) {
+    h ^= reinterpret_cast<uint64_t>(frames[i]);
+    h *= 0x100000001b3ull;
+    h ^= h >> 31;
+  }
+  return h | 1;  // never 0, the empty cache entry
+}
+
+StackId capture_stack(ThreadState* ts, TraceFileWriter* writer) {
+  InjectorState& st = state();
+  if (!st.native_stacks) return {};
+  int count = backtrace_frames(ts->frames, kMaxFrames);
+  int first = 0;
+  while (first < count && in_own_code(reinterpret_cast<uint64_t>(ts->frames[first]))) ++first;
+  if (first >= count) return {};
+  uint64_t hash = stack_hash(ts->frames + first, count - first);
+  StackCacheEntry& cached = ts->stack_cache[hash % kStackCacheSize];
+  if (cached.hash == hash) return StackId{cached.id};
+
+  StackId node{};
+  for (int i = count - 1; i >= first; --i) {
+    uint64_t ip = reinterpret_cast<uint64_t>(ts->frames[i]);
+    StackId next = st.stacks.insert(node, ip, [&](StackId id, StackId parent, uint64_t address) {
+      EmitTarget target{ts, writer};
+      note_module_of(address, write_module, &target);
+      emit(ts, writer, [&](ChunkEncoder& e) { return e.stack_node(id, parent, address); });
+    });
+    if (!next.valid()) break;  // the table is full: keep the outer part
+    node = next;
+  }
+  cached.hash = hash;
+  cached.id = node.value;
+  return node;
+}
+
+int current_device() {
+  auto get_device = real_driver_as<CUresult (*)(CUdevice*)>(DriverFn::cuCtxGetDevice);
+  CUdevice device = 0;
+  if (!get_device || get_device(&device) != CUDA_SUCCESS) return 0;
+  return device;
+}
+
+// The first event on a device writes what the device is.
+void note_device(ThreadState* ts, TraceFileWriter* writer, int ordinal) {
+  if (ordinal < 0 || ordinal >= kMaxDevices) return;
+  uint64_t bit = uint64_t{1} << ordinal;
+  InjectorState& st = state();
+  if (st.devices_seen.load(std::memory_order_relaxed) & bit) return;
+  if (st.devices_seen.fetch_or(bit) & bit) return;
+  DeviceInfo info;
+  info.ordinal = static_cast<uint32_t>(ordinal);
+  auto device_get = real_driver_as<CUresult (*)(CUdevice*, int)>(DriverFn::cuDeviceGet);
+  auto get_name = real_driver_as<CUresult (*)(char*, int, CUdevice)>(DriverFn::cuDeviceGetName);
+  auto total_mem = real_driver_as<CUresult (*)(size_t*, CUdevice)>(DriverFn::cuDeviceTotalMem_v2);
+  CUdevice device = 0;
+  char name[256] = {};
+  size_t total = 0;
+  if (device_get && device_get(&device, ordinal) == CUDA_SUCCESS) {
+    if (get_name) get_name(name, sizeof name - 1, device);
+    if (total_mem) total_mem(&total, device);
+  }
+  info.name = name[0] ? name : "unknown device";
+  info.total_bytes = total;
+  info.simulated = std::strstr(name, "simulated") != nullptr;
+  emit(ts, writer, [&](ChunkEncoder& e) { return e.device(info); });
+}
+
+// Common start of every record: the thread's state and the trace, unless
+// recording is off or we are already inside our own recording code.
+struct RecordScope {
+  ThreadState* ts = nullptr;
+  TraceFileWriter* writer = nullptr;
+  RecordScope() {
+    ThreadState* t = thread_state();
+    if (!t || t->recording) return;
+    writer = trace_writer();
+    if (!writer) return;
+    ts = t;
+    ts->recording = true;
+  }
+  ~RecordScope() {
+    if (ts) ts->recording = false;
+  }
+  explicit operator bool() const { return ts != nullptr; }
+};
+
+}  // namespace
+
+void record_alloc(MemoryKind kind, Api api, uint64_t address, uint64_t size, uint64_t stream, int device) {
+  RecordScope scope;
+  if (!scope) return;
+  ThreadState* ts = scope.ts;
+  if (device == kCurrentDevice) device = current_device();
+  note_device(ts, scope.writer, device);
+  AllocFields f;
+  f.stack = capture_stack(ts, scope.writer);
+  f.time_ns = now_ns();
+  f.kind = kind;
+  f.api = api;
+  f.via = ts->via;
+  f.device = static_cast<uint32_t>(device);
+  f.stream = stream;
+  f.address = address;
+  f.size = size;
+  if (emit(ts, scope.writer, [&](ChunkEncoder& e) { return e.alloc(f); })) ++ts->recorded;
+}
+
+void record_free(MemoryKind kind, Api api, uint64_t address, uint64_t size, uint64_t stream) {
+  RecordScope scope;
+  if (!scope) return;
+  ThreadState* ts = scope.ts;
+  AllocFields f;
+  f.stack = capture_stack(ts, scope.writer);
+  f.time_ns = now_ns();
+  f.kind = kind;
+  f.api = api;
+  f.via = ts->via;
+  f.stream = stream;
+  f.address = address;
+  f.size = size;
+  if (emit(ts, scope.writer, [&](ChunkEncoder& e) { return e.free(f); })) ++ts->recorded;
+}
+
+void record_failure(MemoryKind kind, Api api, uint64_t size, int error, int device) {
+  RecordScope scope;
+  if (!scope) return;
+  ThreadState* ts = scope.ts;
+  if (device == kCurrentDevice) device = current_device();
+  note_device(ts, scope.writer, device);
+  FailureFields f;
+  // What the device had at the moment of the failure: the heart of an OOM report.
+  if (auto get_info = real_driver_as<CUresult (*)(size_t*, size_t*)>(DriverFn::cuMemGetInfo_v2)) {
+    size_t free_bytes = 0, total_bytes = 0;
+    if (get_info(&free_bytes, &total_bytes) == CUDA_SUCCESS) {
+      f.free_bytes = free_bytes;
+      f.total_bytes = total_bytes;
+    }
+  }
+  f.stack = capture_stack(ts, scope.writer);
+  f.time_ns = now_ns();
+  f.kind = kind;
+  f.api = api;
+  f.via = ts->via;
+  f.device = static_cast<uint32_t>(device);
+  f.size = size;
+  f.error = error;
+  if (emit(ts, scope.writer, [&](ChunkEncoder& e) { return e.failed_alloc(f); })) ++ts->recorded;
+}
+
+void record_pool_trim(uint64_t pool, uint64_t keep_bytes) {
+  RecordScope scope;
+  if (!scope) return;
+  int device = current_device();
+  uint64_t now = now_ns();
+  emit(scope.ts, scope.writer, [&](ChunkEncoder& e) {
+    return e.pool_trim(now, static_cast<uint32_t>(device), pool, keep_bytes);
+  });
+}
+
+void record_fork(pid_t child) {
+  RecordScope scope;
+  if (!scope) return;
+  uint64_t now = now_ns();
+  emit(scope.ts, scope.writer, [&](ChunkEncoder& e) { return e.fork(now, static_cast<uint32_t>(child)); });
+}
+
+void seal_thread_chunk(ThreadState* ts) {
+  TraceFileWriter* writer = state().writer.load(std::memory_order_acquire);
+  if (ts && writer && ts->chunk.head && ts->generation == state().generation.load()) writer->seal(ts->chunk);
+}
+
+void write_end(EndReason reason, int code) {
+  InjectorState& st = state();
+  if (!st.end_chunk.head || st.owner_pid != getpid()) return;
+  if (st.end_written.exchange(true)) return;
+  st.end_chunk.encoder.end(now_ns(), reason, code);
+  if (TraceFileWriter* writer = st.writer.load(std::memory_order_acquire)) writer->seal(st.end_chunk);
+}
+
+}  // namespace vramscope::inject

@@ -1,0 +1,61 @@
+// The injector's state object and the per-thread state.
+#include "injector/state.h"
+
+#include <sys/mman.h>
+
+#include <new>
+
+#include "injector/recorder.h"
+
+namespace vramscope::inject {
+
+namespace {
+
+// One pointer of static TLS; the state itself is mapped on first use.
+__attribute__((tls_model("initial-exec"))) thread_local ThreadState* t_state = nullptr;
+
+void start_generation(ThreadState* ts, uint64_t generation) {
+  ts->generation = generation;
+  ts->index = trace::ThreadIndex{state().next_thread.fetch_add(1)};
+  ts->announced = false;
+  for (auto& entry : ts->stack_cache) entry = {};
+}
+
+}  // namespace
+
+InjectorState& state() {
+  // Constructed on first use and never destroyed: hooks run until the very
+  // end of the process, after static destructors.
+  alignas(InjectorState) static unsigned char storage[sizeof(InjectorState)];
+  static InjectorState* instance = new (storage) InjectorState();
+  return *instance;
+}
+
+void on_thread_exit(void* data) {
+  auto* ts = static_cast<ThreadState*>(data);
+  seal_thread_chunk(ts);
+}
+
+ThreadState* thread_state() {
+  ThreadState* ts = t_state;
+  InjectorState& st = state();
+  if (ts) {
+    uint64_t generation = st.generation.load(std::memory_order_relaxed);
+    if (ts->generation != generation) {
+      // Forked: the chunk is the parent's; leave it to the parent.
+      trace::TraceFileWriter::abandon(ts->chunk);
+      start_generation(ts, generation);
+    }
+    return ts;
+  }
+  if (!st.enabled) return nullptr;
+  void* memory = mmap(nullptr, sizeof(ThreadState), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return nullptr;
+  ts = new (memory) ThreadState();
+  start_generation(ts, st.generation.load());
+  t_state = ts;
+  pthread_setspecific(st.thread_key, ts);
+  return ts;
+}
+
+}  // namespace vramscope::inject

@@ -1,0 +1,85 @@
+// The injector's one state object and its per-thread state. Everything the
+// hooks share lives here; nothing else in the injector is global.
+#pragma once
+
+#include <pthread.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "formats/trace_file_writer.h"
+#include "injector/stack_tree.h"
+
+namespace vramscope::inject {
+
+inline constexpr int kMaxFrames = 64;
+inline constexpr int kStackCacheSize = 256;
+inline constexpr int kMaxModules = 2048;
+inline constexpr int kMaxDevices = 64;
+
+// A recent whole stack and its id, so a hot call site skips the tree.
+struct StackCacheEntry {
+  uint64_t hash = 0;
+  uint32_t id = 0;
+};
+
+// Per-thread state, mapped (not malloc'd) on a thread's first hook call and
+// kept for the life of the process.
+struct ThreadState {
+  uint64_t generation = 0;  // the process generation it was set up in (fork bumps it)
+  trace::ThreadIndex index;
+  trace::ChunkSlot chunk;
+  int driver_depth = 0;      // > 0 inside a driver call we already count
+  trace::Api via = trace::Api::None;  // runtime function being served
+  uint32_t recorded = 0;     // events recorded by this thread (the runtime hooks compare)
+  bool recording = false;    // inside our own recording code
+  bool announced = false;    // its Thread record is in the trace
+  StackCacheEntry stack_cache[kStackCacheSize];
+  void* frames[kMaxFrames];
+};
+
+struct ModuleRange {
+  uint64_t start = 0;
+  uint64_t end = 0;
+};
+
+struct InjectorState {
+  // Settings from the environment, read once at load.
+  bool enabled = true;
+  bool native_stacks = true;
+  bool main_process = false;  // the process `vramscope run` started (its trace path is exact)
+  char output[4096] = {};     // VRAMSCOPE_OUTPUT
+
+  std::atomic<uint64_t> generation{1};
+  pthread_mutex_t open_mutex = PTHREAD_MUTEX_INITIALIZER;
+  std::atomic<trace::TraceFileWriter*> writer{nullptr};
+  std::atomic<bool> open_failed{false};
+  std::atomic<uint32_t> next_thread{1};
+
+  // The chunk reserved at open for the End record, so a signal handler never
+  // needs to claim one.
+  trace::ChunkSlot end_chunk;
+  std::atomic<bool> end_written{false};
+  int exit_status = -1;  // from exit() or main's return; -1 when unknown
+  pid_t owner_pid = 0;   // the process the open trace belongs to
+
+  StackTree stacks;
+  std::atomic<uint64_t> devices_seen{0};  // bit per ordinal < 64
+
+  // Modules already written, to write each once.
+  pthread_mutex_t module_mutex = PTHREAD_MUTEX_INITIALIZER;
+  ModuleRange modules[kMaxModules];
+  std::atomic<int> module_count{0};
+  ModuleRange self;  // this library's code: frames in it are dropped
+
+  pthread_key_t thread_key{};
+};
+
+InjectorState& state();
+
+// The calling thread's state, made on first use; nullptr when recording is
+// off or no memory can be had.
+ThreadState* thread_state();
+
+}  // namespace vramscope::inject

@@ -1,0 +1,168 @@
+// Trace path, header and opening. Runs once per process (and once more in a
+// forked child), never on the hot path, so it may allocate.
+#include "injector/trace_open.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "injector/recorder.h"
+#include "injector/state.h"
+
+namespace vramscope::inject {
+
+using namespace vramscope::trace;
+
+namespace {
+
+int env_int(std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    const char* value = std::getenv(name);
+    if (value && *value) {
+      char* end = nullptr;
+      long v = std::strtol(value, &end, 10);
+      if (end && *end == 0 && v >= 0 && v < (1L << 30)) return static_cast<int>(v);
+    }
+  }
+  return -1;
+}
+
+std::string host_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || !host[0]) return "localhost";
+  return host;
+}
+
+std::vector<std::string> command_line() {
+  std::vector<std::string> args;
+  int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return args;
+  std::string all;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0 && all.size() < (1u << 20)) all.append(buffer, n);
+  close(fd);
+  size_t start = 0;
+  while (start < all.size()) {
+    size_t end = all.find('\0', start);
+    if (end == std::string::npos) end = all.size();
+    args.push_back(all.substr(start, end - start));
+    start = end + 1;
+  }
+  return args;
+}
+
+Header make_header() {
+  Header h;
+  timespec mono{}, wall{};
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_REALTIME, &wall);
+  h.start_ns = static_cast<uint64_t>(mono.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(mono.tv_nsec);
+  h.start_unix_ns = static_cast<uint64_t>(wall.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(wall.tv_nsec);
+  h.pid = static_cast<uint32_t>(getpid());
+  h.parent_pid = static_cast<uint32_t>(getppid());
+  h.host = host_name();
+  h.rank = env_int({"RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID"});
+  h.local_rank = env_int({"LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"});
+  h.world_size = env_int({"WORLD_SIZE", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"});
+  h.command_line = command_line();
+  return h;
+}
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The trace of a process that `vramscope run` did not start itself (a forked
+// child, a rank under a launcher): named by host, rank and pid beside the
+// main trace.
+std::string derived_path(const Header& h, const std::string& output, int attempt) {
+  std::string stem;
+  if (output.empty()) {
+    stem = "vramscope";
+  } else if (output.back() == '/' || is_directory(output)) {
+    stem = output + (output.back() == '/' ? "" : "/") + "vramscope";
+  } else {
+    stem = output;
+    const std::string suffix = ".vstrace";
+    if (stem.size() > suffix.size() && stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      stem.resize(stem.size() - suffix.size());
+    }
+  }
+  std::string path = stem + "." + h.host;
+  if (h.rank >= 0) path += ".rank" + std::to_string(h.rank);
+  path += "." + std::to_string(h.pid);
+  if (attempt > 0) path += "." + std::to_string(attempt);
+  return path + ".vstrace";
+}
+
+TraceFileWriter* open_trace() {
+  InjectorState& st = state();
+  Header header = make_header();
+  auto* writer = new TraceFileWriter();
+  std::string path;
+  int error = 0;
+  if (st.main_process) {
+    path = st.output;
+    error = writer->open(path, header, false);
+  } else {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      path = derived_path(header, st.output, attempt);
+      error = writer->open(path, header, true);
+      if (error != EEXIST) break;
+    }
+  }
+  if (error == 0 && !writer->claim(st.end_chunk, ThreadIndex{0}, header.start_ns)) error = ENOSPC;
+  if (error != 0) {
+    std::fprintf(stderr, "vramscope: cannot write trace '%s': %s; this process is not recorded\n", path.c_str(),
+                 std::strerror(error));
+    delete writer;
+    return nullptr;
+  }
+  st.owner_pid = getpid();
+  st.end_written.store(false);
+  return writer;
+}
+
+}  // namespace
+
+void read_settings() {
+  InjectorState& st = state();
+  if (const char* output = std::getenv("VRAMSCOPE_OUTPUT")) {
+    std::snprintf(st.output, sizeof st.output, "%s", output);
+  }
+  const char* main_pid = std::getenv("VRAMSCOPE_MAIN_PID");
+  st.main_process = st.output[0] && main_pid && std::atol(main_pid) == static_cast<long>(getpid());
+  const char* stacks = std::getenv("VRAMSCOPE_STACKS");
+  st.native_stacks = !(stacks && std::strcmp(stacks, "none") == 0);
+  const char* disabled = std::getenv("VRAMSCOPE_DISABLE");
+  st.enabled = !(disabled && *disabled && std::strcmp(disabled, "0") != 0);
+}
+
+TraceFileWriter* trace_writer() {
+  InjectorState& st = state();
+  TraceFileWriter* writer = st.writer.load(std::memory_order_acquire);
+  if (writer || !st.enabled || st.open_failed.load(std::memory_order_relaxed)) return writer;
+  pthread_mutex_lock(&st.open_mutex);
+  writer = st.writer.load(std::memory_order_acquire);
+  if (!writer && !st.open_failed.load()) {
+    writer = open_trace();
+    if (writer) {
+      st.writer.store(writer, std::memory_order_release);
+    } else {
+      st.open_failed.store(true);
+    }
+  }
+  pthread_mutex_unlock(&st.open_mutex);
+  return writer;
+}
+
+}  // namespace vramscope::inject

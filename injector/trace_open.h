@@ -1,0 +1,16 @@
+// Opening the process's trace: its path, its header, and the lazy opening
+// for processes that only make one when they first touch GPU memory.
+#pragma once
+
+#include "formats/trace_file_writer.h"
+
+namespace vramscope::inject {
+
+// The open trace, opening it on first use; nullptr when it cannot be opened
+// (said once on stderr) or recording is off.
+trace::TraceFileWriter* trace_writer();
+
+// Reads the settings from the environment. Called once at load.
+void read_settings();
+
+}  // namespace vramscope::inject
