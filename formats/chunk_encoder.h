@@ -13,7 +13,7 @@
 namespace vramscope::trace {
 
 struct AllocFields {
-  uint64_t time_ns = 0;  // absolute clock reading
+  uint64_t ticks = 0;  // tick reading, the unit of Header::ticks_per_second
   MemoryKind kind = MemoryKind::Device;
   Api api = Api::None;
   Api via = Api::None;
@@ -25,7 +25,7 @@ struct AllocFields {
 };
 
 struct FailureFields {
-  uint64_t time_ns = 0;
+  uint64_t ticks = 0;
   MemoryKind kind = MemoryKind::Device;
   Api api = Api::None;
   Api via = Api::None;
@@ -42,11 +42,11 @@ class ChunkEncoder {
   // Records of at most this size always fit in an empty chunk.
   static constexpr uint32_t kMaxRecordBytes = 2 * layout::kMaxStringBytes + 256;
 
-  void start(uint8_t* payload, uint32_t capacity, uint64_t base_time_ns) {
+  void start(uint8_t* payload, uint32_t capacity, uint64_t base_ticks) {
     begin_ = payload;
     pos_ = payload;
     end_ = payload + capacity;
-    last_time_ = base_time_ns;
+    last_time_ = base_ticks;
     last_address_ = 0;
     alloc_state_ = {};
     free_state_ = {};
@@ -65,7 +65,7 @@ class ChunkEncoder {
   bool failed_alloc(const FailureFields& f) {
     if (!room(80)) return false;
     uint8_t* p = pos_ + 1;
-    p = put_time(p, f.time_ns);
+    p = put_time(p, f.ticks);
     *p++ = static_cast<uint8_t>(f.kind);
     *p++ = static_cast<uint8_t>(f.api);
     *p++ = static_cast<uint8_t>(f.via);
@@ -78,9 +78,9 @@ class ChunkEncoder {
     return commit(p, layout::kFailedAlloc);
   }
 
-  bool mem_info(uint64_t time_ns, uint32_t device, uint64_t free_bytes, uint64_t total_bytes) {
+  bool mem_info(uint64_t ticks, uint32_t device, uint64_t free_bytes, uint64_t total_bytes) {
     if (!room(40)) return false;
-    uint8_t* p = put_time(pos_ + 1, time_ns);
+    uint8_t* p = put_time(pos_ + 1, ticks);
     p = layout::put_varint(p, device);
     p = layout::put_varint(p, free_bytes);
     p = layout::put_varint(p, total_bytes);
@@ -88,23 +88,23 @@ class ChunkEncoder {
   }
 
   // Marker, RangePush, RangePop.
-  bool marker(layout::RecordType type, uint64_t time_ns, StringId name) {
+  bool marker(layout::RecordType type, uint64_t ticks, StringId name) {
     if (!room(20)) return false;
-    uint8_t* p = put_time(pos_ + 1, time_ns);
+    uint8_t* p = put_time(pos_ + 1, ticks);
     p = layout::put_varint(p, name.value);
     return commit(p, type);
   }
 
-  bool fork(uint64_t time_ns, uint32_t child_pid) {
+  bool fork(uint64_t ticks, uint32_t child_pid) {
     if (!room(20)) return false;
-    uint8_t* p = put_time(pos_ + 1, time_ns);
+    uint8_t* p = put_time(pos_ + 1, ticks);
     p = layout::put_varint(p, child_pid);
     return commit(p, layout::kFork);
   }
 
-  bool pool_trim(uint64_t time_ns, uint32_t device, uint64_t pool, uint64_t keep_bytes) {
+  bool pool_trim(uint64_t ticks, uint32_t device, uint64_t pool, uint64_t keep_bytes) {
     if (!room(40)) return false;
-    uint8_t* p = put_time(pos_ + 1, time_ns);
+    uint8_t* p = put_time(pos_ + 1, ticks);
     p = layout::put_varint(p, device);
     p = layout::put_varint(p, pool);
     p = layout::put_varint(p, keep_bytes);
@@ -175,9 +175,9 @@ class ChunkEncoder {
     return commit(p, layout::kDevice);
   }
 
-  bool end(uint64_t time_ns, EndReason reason, int32_t code) {
+  bool end(uint64_t ticks, EndReason reason, int32_t code) {
     if (!room(30)) return false;
-    uint8_t* p = put_time(pos_ + 1, time_ns);
+    uint8_t* p = put_time(pos_ + 1, ticks);
     *p++ = static_cast<uint8_t>(reason);
     p = layout::put_varint(p, layout::zigzag(code));
     return commit(p, layout::kEnd);
@@ -197,9 +197,9 @@ class ChunkEncoder {
   static std::string_view clip(std::string_view s) { return s.substr(0, layout::kMaxStringBytes); }
   bool room(size_t n) const { return static_cast<size_t>(end_ - pos_) >= n + 1; }  // +1: a zero token after
 
-  uint8_t* put_time(uint8_t* p, uint64_t time_ns) {
-    uint64_t delta = time_ns >= last_time_ ? time_ns - last_time_ : 0;
-    last_time_ = time_ns > last_time_ ? time_ns : last_time_;
+  uint8_t* put_time(uint8_t* p, uint64_t ticks) {
+    uint64_t delta = ticks >= last_time_ ? ticks - last_time_ : 0;
+    last_time_ = ticks > last_time_ ? ticks : last_time_;
     return layout::put_varint(p, delta);
   }
   static uint8_t* put_bytes(uint8_t* p, std::string_view s) {
@@ -219,7 +219,7 @@ class ChunkEncoder {
   bool address_record(uint8_t type, const AllocFields& f, AttrState& state) {
     if (!room(64)) return false;
     uint8_t token = type;
-    uint8_t* p = put_time(pos_ + 1, f.time_ns);
+    uint8_t* p = put_time(pos_ + 1, f.ticks);
     if (state.valid && state.kind == f.kind && state.api == f.api && state.via == f.via &&
         state.device == f.device && state.stream == f.stream) {
       token |= layout::kSameAttrs;

@@ -46,7 +46,9 @@ ChunkResult RecordDecoder::fail(std::string message) {
   return ChunkResult::Corrupt;
 }
 
-uint64_t RecordDecoder::relative_time(uint64_t absolute) const {
+uint64_t RecordDecoder::relative_time(uint64_t ticks) const {
+  double since_base = static_cast<double>(ticks - base_ticks_) * ns_per_tick_;
+  uint64_t absolute = base_ns_ + static_cast<uint64_t>(since_base + 0.5);
   return absolute > trace_.header.start_ns ? absolute - trace_.header.start_ns : 0;
 }
 
@@ -60,9 +62,11 @@ void RecordDecoder::add_device(const DeviceInfo& device) {
   }
 }
 
-ChunkResult RecordDecoder::decode_chunk(std::span<const uint8_t> payload, uint64_t base_time_ns, ThreadIndex thread,
-                                        bool exact) {
-  last_time_ = base_time_ns;
+ChunkResult RecordDecoder::decode_chunk(std::span<const uint8_t> payload, const layout::ChunkHead& head, bool exact) {
+  ThreadIndex thread{head.thread};
+  base_ns_ = head.base_time_ns;
+  base_ticks_ = head.base_ticks;
+  last_time_ = head.base_ticks;
   last_address_ = 0;
   last_alloc_size_ = 0;
   alloc_state_ = {};

@@ -65,11 +65,13 @@ enum class ChunkResult { Ok, RanOut, Corrupt };
 
 class RecordDecoder {
  public:
-  explicit RecordDecoder(TraceContents& trace) : trace_(trace) {}
+  // `ticks_per_second`: 0 when record times are nanoseconds.
+  RecordDecoder(TraceContents& trace, double ticks_per_second)
+      : trace_(trace), ns_per_tick_(ticks_per_second > 0 ? 1e9 / ticks_per_second : 1.0) {}
 
   // `exact`: the bytes are a sealed chunk's records and must decode to the
   // last byte. Otherwise decoding stops at the first zero token.
-  ChunkResult decode_chunk(std::span<const uint8_t> payload, uint64_t base_time_ns, ThreadIndex thread, bool exact);
+  ChunkResult decode_chunk(std::span<const uint8_t> payload, const layout::ChunkHead& head, bool exact);
   const std::string& error() const { return error_; }
 
   void add_device(const DeviceInfo& device);
@@ -80,7 +82,8 @@ class RecordDecoder {
  private:
   bool decode_record(uint8_t token, ByteCursor& in, ThreadIndex thread);
   bool decode_address_record(uint8_t token, ByteCursor& in, ThreadIndex thread);
-  uint64_t relative_time(uint64_t absolute) const;
+  // Nanoseconds since the trace's start for a tick reading of this chunk.
+  uint64_t relative_time(uint64_t ticks) const;
   ChunkResult fail(std::string message);
 
   struct AttrState {
@@ -94,9 +97,12 @@ class RecordDecoder {
   };
 
   TraceContents& trace_;
+  double ns_per_tick_;
   std::string error_;
-  // Per-chunk delta state.
-  uint64_t last_time_ = 0;
+  // Per-chunk state.
+  uint64_t base_ns_ = 0;
+  uint64_t base_ticks_ = 0;
+  uint64_t last_time_ = 0;  // ticks
   uint64_t last_address_ = 0;
   uint64_t last_alloc_size_ = 0;
   AttrState alloc_state_;

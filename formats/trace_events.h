@@ -136,6 +136,9 @@ struct Header {
   std::string clock = "CLOCK_MONOTONIC";
   uint64_t start_ns = 0;         // clock reading at the trace's start
   uint64_t start_unix_ns = 0;    // wall clock at the same moment
+  // Records count time in ticks of this frequency (the TSC, cheaper to read
+  // than the clock); 0 means ticks are nanoseconds.
+  uint64_t ticks_per_second = 0;
   uint32_t pid = 0;
   uint32_t parent_pid = 0;
   std::string host;

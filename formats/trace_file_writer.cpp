@@ -49,6 +49,7 @@ std::string encode_header_payload(const Header& h) {
   put_string(out, h.clock);
   put_varint(out, h.start_ns);
   put_varint(out, h.start_unix_ns);
+  put_varint(out, h.ticks_per_second);
   put_varint(out, h.pid);
   put_varint(out, h.parent_pid);
   put_string(out, h.host);
@@ -113,7 +114,7 @@ bool TraceFileWriter::grow_to(uint64_t bytes) {
   return true;
 }
 
-bool TraceFileWriter::claim(ChunkSlot& slot, ThreadIndex thread, uint64_t now_ns) {
+bool TraceFileWriter::claim(ChunkSlot& slot, ThreadIndex thread, uint64_t now_ns, uint64_t now_ticks) {
   if (fd_ < 0) return false;
   uint64_t index = next_chunk_.fetch_add(1, std::memory_order_relaxed);
   if (index >= kNoMoreChunks) return false;
@@ -126,11 +127,12 @@ bool TraceFileWriter::claim(ChunkSlot& slot, ThreadIndex thread, uint64_t now_ns
   auto* head = static_cast<layout::ChunkHead*>(memory);
   head->thread = thread.value;
   head->base_time_ns = now_ns;
+  head->base_ticks = now_ticks;
   __atomic_store_n(&head->magic, layout::kChunkMagic, __ATOMIC_RELEASE);
   slot.head = head;
   slot.bytes = chunk_bytes_;
   slot.encoder.start(reinterpret_cast<uint8_t*>(head + 1), chunk_bytes_ - static_cast<uint32_t>(sizeof *head),
-                     now_ns);
+                     now_ticks);
   return true;
 }
 
@@ -176,14 +178,14 @@ SimpleTraceWriter::SimpleTraceWriter(const std::string& path, const Header& head
   now_ = header.start_ns;
   int error = file_.open(path, header, false, chunk_bytes);
   if (error != 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(error));
-  if (!file_.claim(slot_, ThreadIndex{1}, now_)) throw std::runtime_error("cannot map a chunk of " + path);
+  if (!file_.claim(slot_, ThreadIndex{1}, now_, now_)) throw std::runtime_error("cannot map a chunk of " + path);
 }
 
 SimpleTraceWriter::~SimpleTraceWriter() { finish(); }
 
 void SimpleTraceWriter::roll() {
   file_.seal(slot_);
-  if (!file_.claim(slot_, ThreadIndex{1}, now_)) throw std::runtime_error("cannot map a chunk of " + file_.path());
+  if (!file_.claim(slot_, ThreadIndex{1}, now_, now_)) throw std::runtime_error("cannot map a chunk of " + file_.path());
 }
 
 void SimpleTraceWriter::finish() {

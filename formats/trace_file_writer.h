@@ -34,9 +34,10 @@ class TraceFileWriter {
   bool is_open() const { return fd_ >= 0; }
   const std::string& path() const { return path_; }
 
-  // Maps a fresh chunk for `thread`. No heap allocation; takes a mutex only
-  // when the file must grow. Returns false if the file cannot grow or map.
-  bool claim(ChunkSlot& slot, ThreadIndex thread, uint64_t now_ns);
+  // Maps a fresh chunk for `thread`, anchored at this moment on both clocks.
+  // No heap allocation; takes a mutex only when the file must grow. Returns
+  // false if the file cannot grow or map.
+  bool claim(ChunkSlot& slot, ThreadIndex thread, uint64_t now_ns, uint64_t now_ticks);
   // Seals (length and checksum) and unmaps the chunk.
   void seal(ChunkSlot& slot);
   // Unmaps without sealing: for a forked child dropping its parent's chunks.
@@ -69,6 +70,7 @@ class TraceFileWriter {
 std::string encode_header_payload(const Header& header);
 
 // Writes a whole trace from one thread: for tests, generators and converters.
+// Its ticks are nanoseconds (header.ticks_per_second must be 0).
 class SimpleTraceWriter {
  public:
   // Throws std::runtime_error when the file cannot be created.

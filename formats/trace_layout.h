@@ -34,8 +34,8 @@ struct ChunkHead {
   uint32_t thread;
   uint32_t sealed_length;
   uint32_t crc;           // crc32 of payload[0, sealed_length)
-  uint64_t base_time_ns;  // the first record's time delta is taken from this
-  uint64_t reserved;
+  uint64_t base_time_ns;  // the clock when the chunk was claimed
+  uint64_t base_ticks;    // the tick counter at the same moment; time deltas start here
 };
 static_assert(sizeof(ChunkHead) == 32);
 

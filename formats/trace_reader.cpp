@@ -27,6 +27,7 @@ Header decode_header(std::span<const uint8_t> payload, const std::string& source
   h.clock = in.string();
   h.start_ns = in.varint();
   h.start_unix_ns = in.varint();
+  h.ticks_per_second = in.varint();
   h.pid = static_cast<uint32_t>(in.varint());
   h.parent_pid = static_cast<uint32_t>(in.varint());
   h.host = in.string();
@@ -47,6 +48,25 @@ Header decode_header(std::span<const uint8_t> payload, const std::string& source
   if (!in.ok()) throw TraceError(source + ": corrupt trace header");
   h.version = kFormatVersion;
   return h;
+}
+
+// Ticks per second. The header has the injector's calibration at start; chunk
+// heads anchor both clocks again and again, and over a long run they give
+// the rate more precisely.
+double tick_rate(std::span<const uint8_t> bytes, uint64_t first_chunk, uint64_t chunk_bytes, const Header& header) {
+  if (header.ticks_per_second == 0) return 0;
+  uint64_t min_ns = UINT64_MAX, min_ticks = 0, max_ns = 0, max_ticks = 0;
+  for (uint64_t offset = first_chunk; offset + sizeof(layout::ChunkHead) <= bytes.size(); offset += chunk_bytes) {
+    layout::ChunkHead head;
+    std::memcpy(&head, bytes.data() + offset, sizeof head);
+    if (head.magic != layout::kChunkMagic) continue;
+    if (head.base_time_ns < min_ns) min_ns = head.base_time_ns, min_ticks = head.base_ticks;
+    if (head.base_time_ns > max_ns) max_ns = head.base_time_ns, max_ticks = head.base_ticks;
+  }
+  if (max_ns > min_ns + 1'000'000'000ull && max_ticks > min_ticks) {
+    return static_cast<double>(max_ticks - min_ticks) * 1e9 / static_cast<double>(max_ns - min_ns);
+  }
+  return static_cast<double>(header.ticks_per_second);
 }
 
 }  // namespace
@@ -86,11 +106,11 @@ TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string
   trace.source = source;
   trace.file_bytes = bytes.size();
   trace.header = decode_header(header_payload, source);
-  RecordDecoder decoder(trace);
+  const uint64_t chunk_bytes = prefix.chunk_bytes;
+  RecordDecoder decoder(trace, tick_rate(bytes, prefix.header_total_bytes, chunk_bytes, trace.header));
   for (const auto& d : trace.header.devices) decoder.add_device(d);
 
   std::string cut_reason;
-  const uint64_t chunk_bytes = prefix.chunk_bytes;
   const uint64_t capacity = chunk_bytes - sizeof(ChunkHead);
   for (uint64_t offset = prefix.header_total_bytes; offset < bytes.size(); offset += chunk_bytes) {
     uint64_t available_total = bytes.size() - offset;
@@ -118,9 +138,9 @@ TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string
       if (crc32(0, sealed.data(), static_cast<uInt>(sealed.size())) != head.crc) {
         throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (checksum mismatch)");
       }
-      result = decoder.decode_chunk(sealed, head.base_time_ns, ThreadIndex{head.thread}, true);
+      result = decoder.decode_chunk(sealed, head, true);
     } else {
-      result = decoder.decode_chunk(payload, head.base_time_ns, ThreadIndex{head.thread}, false);
+      result = decoder.decode_chunk(payload, head, false);
     }
     if (result == ChunkResult::Corrupt) {
       throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (" + decoder.error() + ")");

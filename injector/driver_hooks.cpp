@@ -33,9 +33,9 @@ CUresult alloc_async(DriverFn fn, CUdeviceptr* dptr, size_t bytesize, CUstream s
   CUresult r = real_fn(dptr, bytesize, stream);
   if (!call.counted()) return r;
   if (r == CUDA_SUCCESS) {
-    record_alloc(MemoryKind::AsyncPool, Api::cuMemAllocAsync, address_of(*dptr), bytesize, handle_value(stream));
+    record_alloc(call.thread(), MemoryKind::AsyncPool, Api::cuMemAllocAsync, address_of(*dptr), bytesize, handle_value(stream));
   } else {
-    record_failure(MemoryKind::AsyncPool, Api::cuMemAllocAsync, bytesize, r);
+    record_failure(call.thread(), MemoryKind::AsyncPool, Api::cuMemAllocAsync, bytesize, r);
   }
   return r;
 }
@@ -43,10 +43,11 @@ CUresult alloc_async(DriverFn fn, CUdeviceptr* dptr, size_t bytesize, CUstream s
 CUresult free_async(DriverFn fn, CUdeviceptr dptr, CUstream stream) {
   auto real_fn = real_driver_as<FreeAsyncFn>(fn);
   if (!real_fn) return CUDA_ERROR_NOT_INITIALIZED;
+  uint64_t before = time_before_free();
   DriverCall call;
   CUresult r = real_fn(dptr, stream);
   if (call.counted() && r == CUDA_SUCCESS) {
-    record_free(MemoryKind::AsyncPool, Api::cuMemFreeAsync, address_of(dptr), 0, handle_value(stream));
+    record_free(call.thread(), before, MemoryKind::AsyncPool, Api::cuMemFreeAsync, address_of(dptr), 0, handle_value(stream));
   }
   return r;
 }
@@ -58,10 +59,10 @@ CUresult alloc_from_pool(DriverFn fn, CUdeviceptr* dptr, size_t bytesize, CUmemo
   CUresult r = real_fn(dptr, bytesize, pool, stream);
   if (!call.counted()) return r;
   if (r == CUDA_SUCCESS) {
-    record_alloc(MemoryKind::AsyncPool, Api::cuMemAllocFromPoolAsync, address_of(*dptr), bytesize,
+    record_alloc(call.thread(), MemoryKind::AsyncPool, Api::cuMemAllocFromPoolAsync, address_of(*dptr), bytesize,
                  handle_value(stream));
   } else {
-    record_failure(MemoryKind::AsyncPool, Api::cuMemAllocFromPoolAsync, bytesize, r);
+    record_failure(call.thread(), MemoryKind::AsyncPool, Api::cuMemAllocFromPoolAsync, bytesize, r);
   }
   return r;
 }
@@ -79,9 +80,9 @@ CUresult CUDAAPI cuMemAlloc_v2(CUdeviceptr* dptr, size_t bytesize) {
   CUresult r = real_fn(dptr, bytesize);
   if (!call.counted()) return r;
   if (r == CUDA_SUCCESS) {
-    record_alloc(MemoryKind::Device, Api::cuMemAlloc, address_of(*dptr), bytesize);
+    record_alloc(call.thread(), MemoryKind::Device, Api::cuMemAlloc, address_of(*dptr), bytesize);
   } else {
-    record_failure(MemoryKind::Device, Api::cuMemAlloc, bytesize, r);
+    record_failure(call.thread(), MemoryKind::Device, Api::cuMemAlloc, bytesize, r);
   }
   return r;
 }
@@ -94,9 +95,9 @@ CUresult CUDAAPI cuMemAllocPitch_v2(CUdeviceptr* dptr, size_t* pitch, size_t wid
   CUresult r = real_fn(dptr, pitch, width, height, element_bytes);
   if (!call.counted()) return r;
   if (r == CUDA_SUCCESS) {
-    record_alloc(MemoryKind::Device, Api::cuMemAllocPitch, address_of(*dptr), *pitch * height);
+    record_alloc(call.thread(), MemoryKind::Device, Api::cuMemAllocPitch, address_of(*dptr), *pitch * height);
   } else {
-    record_failure(MemoryKind::Device, Api::cuMemAllocPitch, width * height, r);
+    record_failure(call.thread(), MemoryKind::Device, Api::cuMemAllocPitch, width * height, r);
   }
   return r;
 }
@@ -104,10 +105,11 @@ CUresult CUDAAPI cuMemAllocPitch_v2(CUdeviceptr* dptr, size_t* pitch, size_t wid
 CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr) {
   auto real_fn = VRAMSCOPE_REAL(cuMemFree_v2);
   if (!real_fn) return CUDA_ERROR_NOT_INITIALIZED;
+  uint64_t before = time_before_free();
   DriverCall call;
   CUresult r = real_fn(dptr);
   if (call.counted() && r == CUDA_SUCCESS && dptr != 0) {
-    record_free(MemoryKind::Device, Api::cuMemFree, address_of(dptr));
+    record_free(call.thread(), before, MemoryKind::Device, Api::cuMemFree, address_of(dptr));
   }
   return r;
 }
@@ -139,9 +141,9 @@ CUresult CUDAAPI cuMemAllocManaged(CUdeviceptr* dptr, size_t bytesize, unsigned 
   CUresult r = real_fn(dptr, bytesize, flags);
   if (!call.counted()) return r;
   if (r == CUDA_SUCCESS) {
-    record_alloc(MemoryKind::Managed, Api::cuMemAllocManaged, address_of(*dptr), bytesize);
+    record_alloc(call.thread(), MemoryKind::Managed, Api::cuMemAllocManaged, address_of(*dptr), bytesize);
   } else {
-    record_failure(MemoryKind::Managed, Api::cuMemAllocManaged, bytesize, r);
+    record_failure(call.thread(), MemoryKind::Managed, Api::cuMemAllocManaged, bytesize, r);
   }
   return r;
 }
@@ -153,9 +155,9 @@ CUresult CUDAAPI cuMemHostAlloc(void** pp, size_t bytesize, unsigned int flags) 
   CUresult r = real_fn(pp, bytesize, flags);
   if (!call.counted()) return r;
   if (r == CUDA_SUCCESS) {
-    record_alloc(MemoryKind::PinnedHost, Api::cuMemHostAlloc, address_of(*pp), bytesize);
+    record_alloc(call.thread(), MemoryKind::PinnedHost, Api::cuMemHostAlloc, address_of(*pp), bytesize);
   } else {
-    record_failure(MemoryKind::PinnedHost, Api::cuMemHostAlloc, bytesize, r);
+    record_failure(call.thread(), MemoryKind::PinnedHost, Api::cuMemHostAlloc, bytesize, r);
   }
   return r;
 }
@@ -167,9 +169,9 @@ CUresult CUDAAPI cuMemAllocHost_v2(void** pp, size_t bytesize) {
   CUresult r = real_fn(pp, bytesize);
   if (!call.counted()) return r;
   if (r == CUDA_SUCCESS) {
-    record_alloc(MemoryKind::PinnedHost, Api::cuMemAllocHost, address_of(*pp), bytesize);
+    record_alloc(call.thread(), MemoryKind::PinnedHost, Api::cuMemAllocHost, address_of(*pp), bytesize);
   } else {
-    record_failure(MemoryKind::PinnedHost, Api::cuMemAllocHost, bytesize, r);
+    record_failure(call.thread(), MemoryKind::PinnedHost, Api::cuMemAllocHost, bytesize, r);
   }
   return r;
 }
@@ -177,9 +179,10 @@ CUresult CUDAAPI cuMemAllocHost_v2(void** pp, size_t bytesize) {
 CUresult CUDAAPI cuMemFreeHost(void* p) {
   auto real_fn = VRAMSCOPE_REAL(cuMemFreeHost);
   if (!real_fn) return CUDA_ERROR_NOT_INITIALIZED;
+  uint64_t before = time_before_free();
   DriverCall call;
   CUresult r = real_fn(p);
-  if (call.counted() && r == CUDA_SUCCESS && p) record_free(MemoryKind::PinnedHost, Api::cuMemFreeHost, address_of(p));
+  if (call.counted() && r == CUDA_SUCCESS && p) record_free(call.thread(), before, MemoryKind::PinnedHost, Api::cuMemFreeHost, address_of(p));
   return r;
 }
 
@@ -190,9 +193,9 @@ CUresult CUDAAPI cuMemHostRegister_v2(void* p, size_t bytesize, unsigned int fla
   CUresult r = real_fn(p, bytesize, flags);
   if (!call.counted()) return r;
   if (r == CUDA_SUCCESS) {
-    record_alloc(MemoryKind::HostRegistered, Api::cuMemHostRegister, address_of(p), bytesize);
+    record_alloc(call.thread(), MemoryKind::HostRegistered, Api::cuMemHostRegister, address_of(p), bytesize);
   } else {
-    record_failure(MemoryKind::HostRegistered, Api::cuMemHostRegister, bytesize, r);
+    record_failure(call.thread(), MemoryKind::HostRegistered, Api::cuMemHostRegister, bytesize, r);
   }
   return r;
 }
@@ -200,10 +203,11 @@ CUresult CUDAAPI cuMemHostRegister_v2(void* p, size_t bytesize, unsigned int fla
 CUresult CUDAAPI cuMemHostUnregister(void* p) {
   auto real_fn = VRAMSCOPE_REAL(cuMemHostUnregister);
   if (!real_fn) return CUDA_ERROR_NOT_INITIALIZED;
+  uint64_t before = time_before_free();
   DriverCall call;
   CUresult r = real_fn(p);
   if (call.counted() && r == CUDA_SUCCESS) {
-    record_free(MemoryKind::HostRegistered, Api::cuMemHostUnregister, address_of(p));
+    record_free(call.thread(), before, MemoryKind::HostRegistered, Api::cuMemHostUnregister, address_of(p));
   }
   return r;
 }
@@ -216,9 +220,9 @@ CUresult CUDAAPI cuMemAddressReserve(CUdeviceptr* ptr, size_t size, size_t align
   CUresult r = real_fn(ptr, size, alignment, addr, flags);
   if (!call.counted()) return r;
   if (r == CUDA_SUCCESS) {
-    record_alloc(MemoryKind::VirtualReserve, Api::cuMemAddressReserve, address_of(*ptr), size);
+    record_alloc(call.thread(), MemoryKind::VirtualReserve, Api::cuMemAddressReserve, address_of(*ptr), size);
   } else {
-    record_failure(MemoryKind::VirtualReserve, Api::cuMemAddressReserve, size, r);
+    record_failure(call.thread(), MemoryKind::VirtualReserve, Api::cuMemAddressReserve, size, r);
   }
   return r;
 }
@@ -226,10 +230,11 @@ CUresult CUDAAPI cuMemAddressReserve(CUdeviceptr* ptr, size_t size, size_t align
 CUresult CUDAAPI cuMemAddressFree(CUdeviceptr ptr, size_t size) {
   auto real_fn = VRAMSCOPE_REAL(cuMemAddressFree);
   if (!real_fn) return CUDA_ERROR_NOT_INITIALIZED;
+  uint64_t before = time_before_free();
   DriverCall call;
   CUresult r = real_fn(ptr, size);
   if (call.counted() && r == CUDA_SUCCESS) {
-    record_free(MemoryKind::VirtualReserve, Api::cuMemAddressFree, address_of(ptr), size);
+    record_free(call.thread(), before, MemoryKind::VirtualReserve, Api::cuMemAddressFree, address_of(ptr), size);
   }
   return r;
 }
@@ -243,9 +248,9 @@ CUresult CUDAAPI cuMemCreate(CUmemGenericAllocationHandle* handle, size_t size, 
   if (!call.counted()) return r;
   int device = prop && prop->location.type == CU_MEM_LOCATION_TYPE_DEVICE ? prop->location.id : kCurrentDevice;
   if (r == CUDA_SUCCESS) {
-    record_alloc(MemoryKind::VirtualPhysical, Api::cuMemCreate, *handle, size, 0, device);
+    record_alloc(call.thread(), MemoryKind::VirtualPhysical, Api::cuMemCreate, *handle, size, 0, device);
   } else {
-    record_failure(MemoryKind::VirtualPhysical, Api::cuMemCreate, size, r, device);
+    record_failure(call.thread(), MemoryKind::VirtualPhysical, Api::cuMemCreate, size, r, device);
   }
   return r;
 }
@@ -253,9 +258,10 @@ CUresult CUDAAPI cuMemCreate(CUmemGenericAllocationHandle* handle, size_t size, 
 CUresult CUDAAPI cuMemRelease(CUmemGenericAllocationHandle handle) {
   auto real_fn = VRAMSCOPE_REAL(cuMemRelease);
   if (!real_fn) return CUDA_ERROR_NOT_INITIALIZED;
+  uint64_t before = time_before_free();
   DriverCall call;
   CUresult r = real_fn(handle);
-  if (call.counted() && r == CUDA_SUCCESS) record_free(MemoryKind::VirtualPhysical, Api::cuMemRelease, handle);
+  if (call.counted() && r == CUDA_SUCCESS) record_free(call.thread(), before, MemoryKind::VirtualPhysical, Api::cuMemRelease, handle);
   return r;
 }
 
@@ -267,9 +273,9 @@ CUresult CUDAAPI cuMemMap(CUdeviceptr ptr, size_t size, size_t offset, CUmemGene
   CUresult r = real_fn(ptr, size, offset, handle, flags);
   if (!call.counted()) return r;
   if (r == CUDA_SUCCESS) {
-    record_alloc(MemoryKind::VirtualMap, Api::cuMemMap, address_of(ptr), size);
+    record_alloc(call.thread(), MemoryKind::VirtualMap, Api::cuMemMap, address_of(ptr), size);
   } else {
-    record_failure(MemoryKind::VirtualMap, Api::cuMemMap, size, r);
+    record_failure(call.thread(), MemoryKind::VirtualMap, Api::cuMemMap, size, r);
   }
   return r;
 }
@@ -277,9 +283,10 @@ CUresult CUDAAPI cuMemMap(CUdeviceptr ptr, size_t size, size_t offset, CUmemGene
 CUresult CUDAAPI cuMemUnmap(CUdeviceptr ptr, size_t size) {
   auto real_fn = VRAMSCOPE_REAL(cuMemUnmap);
   if (!real_fn) return CUDA_ERROR_NOT_INITIALIZED;
+  uint64_t before = time_before_free();
   DriverCall call;
   CUresult r = real_fn(ptr, size);
-  if (call.counted() && r == CUDA_SUCCESS) record_free(MemoryKind::VirtualMap, Api::cuMemUnmap, address_of(ptr), size);
+  if (call.counted() && r == CUDA_SUCCESS) record_free(call.thread(), before, MemoryKind::VirtualMap, Api::cuMemUnmap, address_of(ptr), size);
   return r;
 }
 
@@ -290,7 +297,7 @@ CUresult CUDAAPI cuMemPoolCreate(CUmemoryPool* pool, const CUmemPoolProps* props
   CUresult r = real_fn(pool, props);
   if (call.counted() && r == CUDA_SUCCESS) {
     int device = props && props->location.type == CU_MEM_LOCATION_TYPE_DEVICE ? props->location.id : kCurrentDevice;
-    record_alloc(MemoryKind::MemoryPool, Api::cuMemPoolCreate, handle_value(*pool), 0, 0, device);
+    record_alloc(call.thread(), MemoryKind::MemoryPool, Api::cuMemPoolCreate, handle_value(*pool), 0, 0, device);
   }
   return r;
 }
@@ -298,10 +305,11 @@ CUresult CUDAAPI cuMemPoolCreate(CUmemoryPool* pool, const CUmemPoolProps* props
 CUresult CUDAAPI cuMemPoolDestroy(CUmemoryPool pool) {
   auto real_fn = VRAMSCOPE_REAL(cuMemPoolDestroy);
   if (!real_fn) return CUDA_ERROR_NOT_INITIALIZED;
+  uint64_t before = time_before_free();
   DriverCall call;
   CUresult r = real_fn(pool);
   if (call.counted() && r == CUDA_SUCCESS) {
-    record_free(MemoryKind::MemoryPool, Api::cuMemPoolDestroy, handle_value(pool));
+    record_free(call.thread(), before, MemoryKind::MemoryPool, Api::cuMemPoolDestroy, handle_value(pool));
   }
   return r;
 }
@@ -311,7 +319,7 @@ CUresult CUDAAPI cuMemPoolTrimTo(CUmemoryPool pool, size_t keep_bytes) {
   if (!real_fn) return CUDA_ERROR_NOT_INITIALIZED;
   DriverCall call;
   CUresult r = real_fn(pool, keep_bytes);
-  if (call.counted() && r == CUDA_SUCCESS) record_pool_trim(handle_value(pool), keep_bytes);
+  if (call.counted() && r == CUDA_SUCCESS) record_pool_trim(call.thread(), handle_value(pool), keep_bytes);
   return r;
 }
 

@@ -155,7 +155,7 @@ pid_t fork() noexcept {
   using ForkFn = pid_t (*)();
   static auto real = reinterpret_cast<ForkFn>(real_next("fork"));
   pid_t pid = real();
-  if (pid > 0) record_fork(pid);
+  if (pid > 0) record_fork(thread_state(), pid);
   return pid;
 }
 

@@ -37,10 +37,6 @@ const char* const kNames[kAll] = {
 #undef VRAMSCOPE_NAME
 };
 
-// Real addresses, found once. Plain atomics: several threads may race to
-// find the same address, and any of them is right.
-std::atomic<void*> g_real[kAll];
-
 using DlsymFn = void* (*)(void*, const char*);
 
 DlsymFn find_real_dlsym() {
@@ -51,6 +47,10 @@ DlsymFn find_real_dlsym() {
 
 }  // namespace
 
+// Real addresses, found once. Several threads may race to find the same
+// address, and any of them is right.
+std::atomic<void*> g_real_driver[kAll];
+
 void* real_dlsym(void* handle, const char* name) {
   static DlsymFn real = find_real_dlsym();
   return real ? real(handle, name) : nullptr;
@@ -58,11 +58,9 @@ void* real_dlsym(void* handle, const char* name) {
 
 void* real_next(const char* name) { return real_dlsym(RTLD_NEXT, name); }
 
-void* real_driver(DriverFn fn) {
+void* find_real_driver(DriverFn fn) {
   int i = static_cast<int>(fn);
-  void* p = g_real[i].load(std::memory_order_acquire);
-  if (p) return p;
-  p = real_dlsym(RTLD_NEXT, kNames[i]);
+  void* p = real_dlsym(RTLD_NEXT, kNames[i]);
   if (!p) {
     // The runtime loads libcuda.so.1 with dlopen, maybe privately.
     if (void* handle = dlopen("libcuda.so.1", RTLD_NOLOAD | RTLD_LAZY)) {
@@ -70,13 +68,13 @@ void* real_driver(DriverFn fn) {
       dlclose(handle);
     }
   }
-  if (p) g_real[i].store(p, std::memory_order_release);
+  if (p) g_real_driver[i].store(p, std::memory_order_release);
   return p;
 }
 
 void set_real_driver(DriverFn fn, void* address) {
   void* expected = nullptr;
-  if (address) g_real[static_cast<int>(fn)].compare_exchange_strong(expected, address);
+  if (address) g_real_driver[static_cast<int>(fn)].compare_exchange_strong(expected, address);
 }
 
 void* driver_wrapper(DriverFn fn) { return kWrappedEntries[static_cast<int>(fn)].wrapper; }

@@ -39,7 +39,12 @@ namespace vramscope::inject {
   X(cuMemPoolDestroy, "cuMemPoolDestroy", 11020, false)     \
   X(cuMemPoolTrimTo, "cuMemPoolTrimTo", 11020, false)       \
   X(cuGetProcAddress, "cuGetProcAddress", 11030, false)     \
-  X(cuGetProcAddress_v2, "cuGetProcAddress", 12000, false)
+  X(cuGetProcAddress_v2, "cuGetProcAddress", 12000, false)  \
+  X(cuCtxSetCurrent, "cuCtxSetCurrent", 4000, false)        \
+  X(cuCtxPushCurrent_v2, "cuCtxPushCurrent", 4000, false)   \
+  X(cuCtxPopCurrent_v2, "cuCtxPopCurrent", 4000, false)     \
+  X(cuCtxDestroy_v2, "cuCtxDestroy", 4000, false)           \
+  X(cuCtxCreate_v4, "cuCtxCreate", 12050, false)
 
 // Driver functions we only call.
 #define VRAMSCOPE_HELPER_DRIVER_FUNCTIONS(X) \
@@ -61,7 +66,12 @@ void* real_dlsym(void* handle, const char* name);
 
 // The real driver function, looked up on first use: in the objects loaded
 // after us, or in libcuda.so.1 if the runtime loaded it privately.
-void* real_driver(DriverFn fn);
+void* find_real_driver(DriverFn fn);
+extern std::atomic<void*> g_real_driver[static_cast<int>(DriverFn::kCount)];
+inline void* real_driver(DriverFn fn) {
+  void* p = g_real_driver[static_cast<int>(fn)].load(std::memory_order_acquire);
+  return p ? p : find_real_driver(fn);
+}
 template <typename F>
 F real_driver_as(DriverFn fn) {
   return reinterpret_cast<F>(real_driver(fn));

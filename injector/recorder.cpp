@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "injector/clock.h"
 #include "injector/modules.h"
 #include "injector/real_functions.h"
 #include "injector/trace_open.h"
@@ -15,16 +16,10 @@ namespace vramscope::inject {
 
 using namespace vramscope::trace;
 
-uint64_t now_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 namespace {
 
 bool claim_chunk(ThreadState* ts, TraceFileWriter* writer) {
-  if (!writer->claim(ts->chunk, ts->index, now_ns())) return false;
+  if (!writer->claim(ts->chunk, ts->index, clock_ns(), ticks())) return false;
   if (!ts->announced) {
     char name[64] = {};
     pthread_getname_np(pthread_self(), name, sizeof name);
@@ -66,19 +61,22 @@ uint64_t stack_hash(void* const* frames, int count) {
   return h | 1;  // never 0, the empty cache entry
 }
 
-StackId capture_stack(ThreadState* ts, TraceFileWriter* writer) {
+StackId walk_stack(ThreadState* ts, TraceFileWriter* writer) {
   InjectorState& st = state();
-  if (!st.native_stacks) return {};
-  int count = backtrace_frames(ts->frames, kMaxFrames);
-  int first = 0;
-  while (first < count && in_own_code(reinterpret_cast<uint64_t>(ts->frames[first]))) ++first;
-  if (first >= count) return {};
-  uint64_t hash = stack_hash(ts->frames + first, count - first);
+  int raw = backtrace_frames(ts->frames, kMaxFrames);
+  // Our own frames (hooks, the recorder, the main wrapper) say nothing about
+  // the job: drop them wherever they are.
+  int count = 0;
+  for (int i = 0; i < raw; ++i) {
+    if (!in_own_code(reinterpret_cast<uint64_t>(ts->frames[i]))) ts->frames[count++] = ts->frames[i];
+  }
+  if (count == 0) return {};
+  uint64_t hash = stack_hash(ts->frames, count);
   StackCacheEntry& cached = ts->stack_cache[hash % kStackCacheSize];
   if (cached.hash == hash) return StackId{cached.id};
 
   StackId node{};
-  for (int i = count - 1; i >= first; --i) {
+  for (int i = count - 1; i >= 0; --i) {
     uint64_t ip = reinterpret_cast<uint64_t>(ts->frames[i]);
     StackId next = st.stacks.insert(node, ip, [&](StackId id, StackId parent, uint64_t address) {
       EmitTarget target{ts, writer};
@@ -93,10 +91,17 @@ StackId capture_stack(ThreadState* ts, TraceFileWriter* writer) {
   return node;
 }
 
-int current_device() {
+inline StackId capture_stack(ThreadState* ts, TraceFileWriter* writer) {
+  return state().native_stacks ? walk_stack(ts, writer) : StackId{};
+}
+
+// Asked of the driver once per context change on the thread, not per event.
+int current_device(ThreadState* ts) {
+  if (ts->device >= 0) return ts->device;
   auto get_device = real_driver_as<CUresult (*)(CUdevice*)>(DriverFn::cuCtxGetDevice);
   CUdevice device = 0;
-  if (!get_device || get_device(&device) != CUDA_SUCCESS) return 0;
+  if (!get_device || get_device(&device) != CUDA_SUCCESS) return 0;  // no context yet: ask again next time
+  ts->device = device;
   return device;
 }
 
@@ -130,8 +135,7 @@ void note_device(ThreadState* ts, TraceFileWriter* writer, int ordinal) {
 struct RecordScope {
   ThreadState* ts = nullptr;
   TraceFileWriter* writer = nullptr;
-  RecordScope() {
-    ThreadState* t = thread_state();
+  explicit RecordScope(ThreadState* t) {
     if (!t || t->recording) return;
     writer = trace_writer();
     if (!writer) return;
@@ -146,15 +150,16 @@ struct RecordScope {
 
 }  // namespace
 
-void record_alloc(MemoryKind kind, Api api, uint64_t address, uint64_t size, uint64_t stream, int device) {
-  RecordScope scope;
+void record_alloc(ThreadState* thread, MemoryKind kind, Api api, uint64_t address, uint64_t size, uint64_t stream,
+                  int device) {
+  RecordScope scope(thread);
   if (!scope) return;
   ThreadState* ts = scope.ts;
-  if (device == kCurrentDevice) device = current_device();
+  if (device == kCurrentDevice) device = current_device(ts);
   note_device(ts, scope.writer, device);
   AllocFields f;
   f.stack = capture_stack(ts, scope.writer);
-  f.time_ns = now_ns();
+  f.ticks = ticks();
   f.kind = kind;
   f.api = api;
   f.via = ts->via;
@@ -165,13 +170,16 @@ void record_alloc(MemoryKind kind, Api api, uint64_t address, uint64_t size, uin
   if (emit(ts, scope.writer, [&](ChunkEncoder& e) { return e.alloc(f); })) ++ts->recorded;
 }
 
-void record_free(MemoryKind kind, Api api, uint64_t address, uint64_t size, uint64_t stream) {
-  RecordScope scope;
+uint64_t time_before_free() { return trace_writer() ? ticks() : 0; }
+
+void record_free(ThreadState* thread, uint64_t ticks_before, MemoryKind kind, Api api, uint64_t address, uint64_t size,
+                 uint64_t stream) {
+  RecordScope scope(thread);
   if (!scope) return;
   ThreadState* ts = scope.ts;
   AllocFields f;
   f.stack = capture_stack(ts, scope.writer);
-  f.time_ns = now_ns();
+  f.ticks = ticks_before ? ticks_before : ticks();
   f.kind = kind;
   f.api = api;
   f.via = ts->via;
@@ -181,11 +189,11 @@ void record_free(MemoryKind kind, Api api, uint64_t address, uint64_t size, uint
   if (emit(ts, scope.writer, [&](ChunkEncoder& e) { return e.free(f); })) ++ts->recorded;
 }
 
-void record_failure(MemoryKind kind, Api api, uint64_t size, int error, int device) {
-  RecordScope scope;
+void record_failure(ThreadState* thread, MemoryKind kind, Api api, uint64_t size, int error, int device) {
+  RecordScope scope(thread);
   if (!scope) return;
   ThreadState* ts = scope.ts;
-  if (device == kCurrentDevice) device = current_device();
+  if (device == kCurrentDevice) device = current_device(ts);
   note_device(ts, scope.writer, device);
   FailureFields f;
   // What the device had at the moment of the failure: the heart of an OOM report.
@@ -197,7 +205,7 @@ void record_failure(MemoryKind kind, Api api, uint64_t size, int error, int devi
     }
   }
   f.stack = capture_stack(ts, scope.writer);
-  f.time_ns = now_ns();
+  f.ticks = ticks();
   f.kind = kind;
   f.api = api;
   f.via = ts->via;
@@ -207,20 +215,20 @@ void record_failure(MemoryKind kind, Api api, uint64_t size, int error, int devi
   if (emit(ts, scope.writer, [&](ChunkEncoder& e) { return e.failed_alloc(f); })) ++ts->recorded;
 }
 
-void record_pool_trim(uint64_t pool, uint64_t keep_bytes) {
-  RecordScope scope;
+void record_pool_trim(ThreadState* thread, uint64_t pool, uint64_t keep_bytes) {
+  RecordScope scope(thread);
   if (!scope) return;
-  int device = current_device();
-  uint64_t now = now_ns();
+  int device = current_device(scope.ts);
+  uint64_t now = ticks();
   emit(scope.ts, scope.writer, [&](ChunkEncoder& e) {
     return e.pool_trim(now, static_cast<uint32_t>(device), pool, keep_bytes);
   });
 }
 
-void record_fork(pid_t child) {
-  RecordScope scope;
+void record_fork(ThreadState* thread, pid_t child) {
+  RecordScope scope(thread);
   if (!scope) return;
-  uint64_t now = now_ns();
+  uint64_t now = ticks();
   emit(scope.ts, scope.writer, [&](ChunkEncoder& e) { return e.fork(now, static_cast<uint32_t>(child)); });
 }
 
@@ -233,7 +241,7 @@ void write_end(EndReason reason, int code) {
   InjectorState& st = state();
   if (!st.end_chunk.head || st.owner_pid != getpid()) return;
   if (st.end_written.exchange(true)) return;
-  st.end_chunk.encoder.end(now_ns(), reason, code);
+  st.end_chunk.encoder.end(ticks(), reason, code);
   if (TraceFileWriter* writer = st.writer.load(std::memory_order_acquire)) writer->seal(st.end_chunk);
 }
 

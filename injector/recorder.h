@@ -11,16 +11,26 @@
 
 namespace vramscope::inject {
 
-uint64_t now_ns();
-
 inline constexpr int kCurrentDevice = -1;
 
-void record_alloc(trace::MemoryKind kind, trace::Api api, uint64_t address, uint64_t size, uint64_t stream = 0,
-                  int device = kCurrentDevice);
-void record_free(trace::MemoryKind kind, trace::Api api, uint64_t address, uint64_t size = 0, uint64_t stream = 0);
-void record_failure(trace::MemoryKind kind, trace::Api api, uint64_t size, int error, int device = kCurrentDevice);
-void record_pool_trim(uint64_t pool, uint64_t keep_bytes);
-void record_fork(pid_t child);
+// `ts` is the calling thread's state (thread_state()); nullptr records nothing.
+void record_alloc(ThreadState* ts, trace::MemoryKind kind, trace::Api api, uint64_t address, uint64_t size,
+                  uint64_t stream = 0, int device = kCurrentDevice);
+// A free is stamped before the real call (time_before_free()): once the
+// driver has the address back it may hand it to another thread at once, and
+// that allocation must come after this free in the trace.
+void record_free(ThreadState* ts, uint64_t ticks_before, trace::MemoryKind kind, trace::Api api, uint64_t address,
+                 uint64_t size = 0, uint64_t stream = 0);
+uint64_t time_before_free();
+void record_failure(ThreadState* ts, trace::MemoryKind kind, trace::Api api, uint64_t size, int error,
+                    int device = kCurrentDevice);
+void record_pool_trim(ThreadState* ts, uint64_t pool, uint64_t keep_bytes);
+void record_fork(ThreadState* ts, pid_t child);
+
+// The current context changed on this thread: find its device again.
+inline void forget_current_device(ThreadState* ts) {
+  if (ts) ts->device = -1;
+}
 
 // Writes the End record once, whoever comes first (exit path or a fatal
 // signal). Async-signal-safe.
@@ -42,6 +52,7 @@ class DriverCall {
   DriverCall(const DriverCall&) = delete;
   DriverCall& operator=(const DriverCall&) = delete;
   bool counted() const { return outermost_; }
+  ThreadState* thread() const { return ts_; }
 
  private:
   ThreadState* ts_;
@@ -66,9 +77,7 @@ class RuntimeCall {
   // True when no driver event was recorded during the call: the runtime
   // reached the driver some way we do not see, so record at this level.
   bool driver_silent() const { return ts_ && ts_->recorded == recorded_before_ && ts_->driver_depth == 0; }
-  void finish() {
-    if (ts_) ts_->via = saved_;
-  }
+  ThreadState* thread() const { return ts_; }
 
  private:
   ThreadState* ts_;

@@ -37,9 +37,9 @@ cudaError_t runtime_alloc(Api via, MemoryKind kind, void* const* out, size_t siz
   cudaError_t r = call();
   if (runtime.driver_silent()) {
     if (r == cudaSuccess) {
-      record_alloc(kind, Api::None, address_of(*out), size, stream);
+      record_alloc(runtime.thread(), kind, Api::None, address_of(*out), size, stream);
     } else {
-      record_failure(kind, Api::None, size, r);
+      record_failure(runtime.thread(), kind, Api::None, size, r);
     }
   }
   return r;
@@ -47,9 +47,10 @@ cudaError_t runtime_alloc(Api via, MemoryKind kind, void* const* out, size_t siz
 
 template <typename Call>
 cudaError_t runtime_free(Api via, MemoryKind kind, const void* p, uint64_t stream, Call&& call) {
+  uint64_t before = time_before_free();
   RuntimeCall runtime(via);
   cudaError_t r = call();
-  if (r == cudaSuccess && p && runtime.driver_silent()) record_free(kind, Api::None, address_of(p), 0, stream);
+  if (r == cudaSuccess && p && runtime.driver_silent()) record_free(runtime.thread(), before, kind, Api::None, address_of(p), 0, stream);
   return r;
 }
 
@@ -84,9 +85,9 @@ cudaError_t CUDARTAPI cudaMallocPitch(void** ptr, size_t* pitch, size_t width, s
   cudaError_t r = real_fn(ptr, pitch, width, height);
   if (runtime.driver_silent()) {
     if (r == cudaSuccess) {
-      record_alloc(MemoryKind::Device, Api::None, address_of(*ptr), *pitch * height);
+      record_alloc(runtime.thread(), MemoryKind::Device, Api::None, address_of(*ptr), *pitch * height);
     } else {
-      record_failure(MemoryKind::Device, Api::None, width * height, r);
+      record_failure(runtime.thread(), MemoryKind::Device, Api::None, width * height, r);
     }
   }
   return r;
@@ -98,9 +99,9 @@ cudaError_t CUDARTAPI cudaMalloc3D(cudaPitchedPtr* pitched, cudaExtent extent) {
   cudaError_t r = real_fn(pitched, extent);
   if (runtime.driver_silent()) {
     if (r == cudaSuccess) {
-      record_alloc(MemoryKind::Device, Api::None, address_of(pitched->ptr), pitched->pitch * extent.height * extent.depth);
+      record_alloc(runtime.thread(), MemoryKind::Device, Api::None, address_of(pitched->ptr), pitched->pitch * extent.height * extent.depth);
     } else {
-      record_failure(MemoryKind::Device, Api::None, extent.width * extent.height * extent.depth, r);
+      record_failure(runtime.thread(), MemoryKind::Device, Api::None, extent.width * extent.height * extent.depth, r);
     }
   }
   return r;

@@ -9,35 +9,30 @@
 
 namespace vramscope::inject {
 
-namespace {
+constinit InjectorState g_state;
 
 // One pointer of static TLS; the state itself is mapped on first use.
-__attribute__((tls_model("initial-exec"))) thread_local ThreadState* t_state = nullptr;
+__attribute__((tls_model("initial-exec"))) thread_local ThreadState* t_thread_state = nullptr;
+
+namespace {
 
 void start_generation(ThreadState* ts, uint64_t generation) {
   ts->generation = generation;
   ts->index = trace::ThreadIndex{state().next_thread.fetch_add(1)};
   ts->announced = false;
+  ts->device = -1;
   for (auto& entry : ts->stack_cache) entry = {};
 }
 
 }  // namespace
-
-InjectorState& state() {
-  // Constructed on first use and never destroyed: hooks run until the very
-  // end of the process, after static destructors.
-  alignas(InjectorState) static unsigned char storage[sizeof(InjectorState)];
-  static InjectorState* instance = new (storage) InjectorState();
-  return *instance;
-}
 
 void on_thread_exit(void* data) {
   auto* ts = static_cast<ThreadState*>(data);
   seal_thread_chunk(ts);
 }
 
-ThreadState* thread_state() {
-  ThreadState* ts = t_state;
+ThreadState* thread_state_slow() {
+  ThreadState* ts = t_thread_state;
   InjectorState& st = state();
   if (ts) {
     uint64_t generation = st.generation.load(std::memory_order_relaxed);
@@ -53,7 +48,7 @@ ThreadState* thread_state() {
   if (memory == MAP_FAILED) return nullptr;
   ts = new (memory) ThreadState();
   start_generation(ts, st.generation.load());
-  t_state = ts;
+  t_thread_state = ts;
   pthread_setspecific(st.thread_key, ts);
   return ts;
 }

@@ -35,6 +35,7 @@ struct ThreadState {
   uint32_t recorded = 0;     // events recorded by this thread (the runtime hooks compare)
   bool recording = false;    // inside our own recording code
   bool announced = false;    // its Thread record is in the trace
+  int device = -1;           // the current context's device; -1 after a context change
   StackCacheEntry stack_cache[kStackCacheSize];
   void* frames[kMaxFrames];
 };
@@ -51,6 +52,7 @@ struct InjectorState {
   bool main_process = false;  // the process `vramscope run` started (its trace path is exact)
   char output[4096] = {};     // VRAMSCOPE_OUTPUT
 
+  bool use_tsc = false;  // ticks are TSC readings (see clock.h)
   std::atomic<uint64_t> generation{1};
   pthread_mutex_t open_mutex = PTHREAD_MUTEX_INITIALIZER;
   std::atomic<trace::TraceFileWriter*> writer{nullptr};
@@ -76,10 +78,20 @@ struct InjectorState {
   pthread_key_t thread_key{};
 };
 
-InjectorState& state();
+// The one instance, constant-initialized: no guard on the hot path, and it
+// never goes away, since hooks run until the very end of the process.
+extern constinit InjectorState g_state;
+inline InjectorState& state() { return g_state; }
+
+extern __attribute__((tls_model("initial-exec"))) thread_local ThreadState* t_thread_state;
+ThreadState* thread_state_slow();
 
 // The calling thread's state, made on first use; nullptr when recording is
 // off or no memory can be had.
-ThreadState* thread_state();
+inline ThreadState* thread_state() {
+  ThreadState* ts = t_thread_state;
+  if (ts && ts->generation == g_state.generation.load(std::memory_order_relaxed)) [[likely]] return ts;
+  return thread_state_slow();
+}
 
 }  // namespace vramscope::inject

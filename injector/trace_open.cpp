@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 
+#include "injector/clock.h"
 #include "injector/recorder.h"
 #include "injector/state.h"
 
@@ -61,10 +62,10 @@ std::vector<std::string> command_line() {
 
 Header make_header() {
   Header h;
-  timespec mono{}, wall{};
-  clock_gettime(CLOCK_MONOTONIC, &mono);
+  h.ticks_per_second = calibrate_ticks();
+  timespec wall{};
   clock_gettime(CLOCK_REALTIME, &wall);
-  h.start_ns = static_cast<uint64_t>(mono.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(mono.tv_nsec);
+  h.start_ns = clock_ns();
   h.start_unix_ns = static_cast<uint64_t>(wall.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(wall.tv_nsec);
   h.pid = static_cast<uint32_t>(getpid());
   h.parent_pid = static_cast<uint32_t>(getppid());
@@ -120,7 +121,7 @@ TraceFileWriter* open_trace() {
       if (error != EEXIST) break;
     }
   }
-  if (error == 0 && !writer->claim(st.end_chunk, ThreadIndex{0}, header.start_ns)) error = ENOSPC;
+  if (error == 0 && !writer->claim(st.end_chunk, ThreadIndex{0}, clock_ns(), ticks())) error = ENOSPC;
   if (error != 0) {
     std::fprintf(stderr, "vramscope: cannot write trace '%s': %s; this process is not recorded\n", path.c_str(),
                  std::strerror(error));
@@ -147,7 +148,7 @@ void read_settings() {
   st.enabled = !(disabled && *disabled && std::strcmp(disabled, "0") != 0);
 }
 
-TraceFileWriter* trace_writer() {
+TraceFileWriter* open_trace_writer() {
   InjectorState& st = state();
   TraceFileWriter* writer = st.writer.load(std::memory_order_acquire);
   if (writer || !st.enabled || st.open_failed.load(std::memory_order_relaxed)) return writer;

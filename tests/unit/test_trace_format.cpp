@@ -52,13 +52,13 @@ int write_small_trace(const std::string& path, uint32_t chunk_bytes = layout::kD
   CHECK(e.thread(ThreadIndex{1}, 777, "main"));
   CHECK(e.module("/usr/bin/python3", 0x400000, 0x401000, 0x500000, "abcd"));
   CHECK(e.device({1, "GPU one", 40ull << 30, true}));
-  AllocFields a{.time_ns = 1'000'100, .kind = MemoryKind::Device, .api = Api::cuMemAlloc, .via = Api::cudaMalloc,
+  AllocFields a{.ticks = 1'000'100, .kind = MemoryKind::Device, .api = Api::cuMemAlloc, .via = Api::cudaMalloc,
                 .device = 0, .stream = 0, .address = 0x7f0000000000, .size = 1 << 20, .stack = StackId{2}};
   CHECK(e.alloc(a));
-  a.time_ns += 50;
+  a.ticks += 50;
   a.address += 1 << 20;
   CHECK(e.alloc(a));
-  a.time_ns += 50;
+  a.ticks += 50;
   a.address += 1 << 20;
   a.size = 3 << 20;
   a.kind = MemoryKind::AsyncPool;
@@ -66,14 +66,14 @@ int write_small_trace(const std::string& path, uint32_t chunk_bytes = layout::kD
   a.via = Api::None;
   a.stream = 0x55;
   CHECK(e.alloc(a));
-  AllocFields f{.time_ns = 1'000'300, .kind = MemoryKind::Device, .api = Api::cuMemFree, .via = Api::cudaFree,
+  AllocFields f{.ticks = 1'000'300, .kind = MemoryKind::Device, .api = Api::cuMemFree, .via = Api::cudaFree,
                 .address = 0x7f0000000000, .stack = StackId{1}};
   CHECK(e.free(f));
-  f.time_ns += 10;
+  f.ticks += 10;
   f.address = 0x7f0000000000 + (2 << 20);
   f.kind = MemoryKind::AsyncPool;
   CHECK(e.free(f));
-  FailureFields fail{.time_ns = 1'000'400, .kind = MemoryKind::Device, .api = Api::cuMemAlloc, .via = Api::cudaMalloc,
+  FailureFields fail{.ticks = 1'000'400, .kind = MemoryKind::Device, .api = Api::cuMemAlloc, .via = Api::cudaMalloc,
                      .device = 0, .size = 5ull << 30, .error = 2, .free_bytes = 1ull << 30,
                      .total_bytes = 80ull << 30, .stack = StackId{2}};
   CHECK(e.failed_alloc(fail));
@@ -139,10 +139,10 @@ TEST_CASE("records average under 8 bytes in an allocate/free loop") {
     SimpleTraceWriter w(path, sample_header());
     uint64_t t = 1'000'000;
     for (int i = 0; i < 10000; ++i) {
-      AllocFields a{.time_ns = t += 90, .api = Api::cuMemAlloc, .via = Api::cudaMalloc, .address = 0x7f0000000000,
+      AllocFields a{.ticks = t += 90, .api = Api::cuMemAlloc, .via = Api::cudaMalloc, .address = 0x7f0000000000,
                     .size = 1 << 20};
       w.write([&](ChunkEncoder& e) { return e.alloc(a); });
-      AllocFields f{.time_ns = t += 90, .api = Api::cuMemFree, .via = Api::cudaFree, .address = 0x7f0000000000};
+      AllocFields f{.ticks = t += 90, .api = Api::cuMemFree, .via = Api::cudaFree, .address = 0x7f0000000000};
       w.write([&](ChunkEncoder& e) { return e.free(f); });
     }
     w.write([&](ChunkEncoder& e) { return e.end(t, EndReason::Exit, 0); });
@@ -158,9 +158,9 @@ TEST_CASE("events fill many chunks and come back in time order") {
   {
     SimpleTraceWriter w(path, sample_header(), 4096 * 5);
     for (int i = 0; i < 5000; ++i) {
-      AllocFields a{.time_ns = 1'000'000 + static_cast<uint64_t>(i) * 1000, .address = 0x1000ull * static_cast<uint64_t>(i + 1),
+      AllocFields a{.ticks = 1'000'000 + static_cast<uint64_t>(i) * 1000, .address = 0x1000ull * static_cast<uint64_t>(i + 1),
                     .size = static_cast<uint64_t>(i) + 1};
-      w.set_now(a.time_ns);
+      w.set_now(a.ticks);
       w.write([&](ChunkEncoder& e) { return e.alloc(a); });
     }
     w.write([&](ChunkEncoder& e) { return e.end(1'000'000 + 5000ull * 1000, EndReason::Exit, 0); });
@@ -295,11 +295,11 @@ TEST_CASE("a ranged unmap frees every mapping it covers") {
     SimpleTraceWriter w(path, sample_header());
     auto& e = w.encoder();
     for (int i = 0; i < 3; ++i) {
-      CHECK(e.alloc({.time_ns = 1'000'010 + static_cast<uint64_t>(i), .kind = MemoryKind::VirtualMap,
+      CHECK(e.alloc({.ticks = 1'000'010 + static_cast<uint64_t>(i), .kind = MemoryKind::VirtualMap,
                      .api = Api::cuMemMap, .address = 0x10000000ull + static_cast<uint64_t>(i) * (4 << 20),
                      .size = 4 << 20}));
     }
-    CHECK(e.free({.time_ns = 1'000'100, .kind = MemoryKind::VirtualMap, .api = Api::cuMemUnmap,
+    CHECK(e.free({.ticks = 1'000'100, .kind = MemoryKind::VirtualMap, .api = Api::cuMemUnmap,
                   .address = 0x10000000ull, .size = 12 << 20}));
     CHECK(e.end(1'000'200, EndReason::Exit, 0));
   }

@@ -1,0 +1,36 @@
+// Tick source choice and calibration.
+#include "injector/clock.h"
+
+#include <cpuid.h>
+
+namespace vramscope::inject {
+
+namespace {
+
+// CPUID 0x80000007 EDX bit 8: the TSC runs at a constant rate in every
+// power state, and the kernel keeps it in step across cores.
+bool invariant_tsc() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid(0x80000000, &eax, &ebx, &ecx, &edx) || eax < 0x80000007) return false;
+  if (!__get_cpuid(0x80000007, &eax, &ebx, &ecx, &edx)) return false;
+  return (edx & (1u << 8)) != 0;
+}
+
+}  // namespace
+
+uint64_t calibrate_ticks() {
+  InjectorState& st = state();
+  st.use_tsc = false;
+  if (!invariant_tsc()) return 0;
+  uint64_t ns0 = clock_ns(), tsc0 = __rdtsc();
+  uint64_t ns1 = ns0, tsc1 = tsc0;
+  while (ns1 - ns0 < 2'000'000) {
+    ns1 = clock_ns();
+    tsc1 = __rdtsc();
+  }
+  if (tsc1 <= tsc0) return 0;
+  st.use_tsc = true;
+  return static_cast<uint64_t>(static_cast<double>(tsc1 - tsc0) * 1e9 / static_cast<double>(ns1 - ns0));
+}
+
+}  // namespace vramscope::inject
