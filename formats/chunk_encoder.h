@@ -175,11 +175,14 @@ class ChunkEncoder {
     return commit(p, layout::kDevice);
   }
 
-  bool end(uint64_t ticks, EndReason reason, int32_t code) {
-    if (!room(30)) return false;
+  // `chunks`: how many chunks the file had claimed, so a reader can tell a
+  // file that lost whole chunks.
+  bool end(uint64_t ticks, EndReason reason, int32_t code, uint64_t chunks) {
+    if (!room(40)) return false;
     uint8_t* p = put_time(pos_ + 1, ticks);
     *p++ = static_cast<uint8_t>(reason);
     p = layout::put_varint(p, layout::zigzag(code));
+    p = layout::put_varint(p, chunks);
     return commit(p, layout::kEnd);
   }
 

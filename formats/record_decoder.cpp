@@ -275,6 +275,7 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
       End end;
       end.reason = static_cast<EndReason>(in.byte());
       end.code = static_cast<int32_t>(layout::unzigzag(in.varint()));
+      end.chunks = in.varint();
       if (!in.ok()) return false;
       if (static_cast<uint8_t>(end.reason) > static_cast<uint8_t>(EndReason::Exec)) {
         error_ = "unknown end reason";

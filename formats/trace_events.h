@@ -184,6 +184,7 @@ struct End {
   uint64_t time_ns = 0;
   EndReason reason = EndReason::Exit;
   int32_t code = 0;  // exit status or signal number
+  uint64_t chunks = 0;  // chunks the file had when the end was written
 };
 
 }  // namespace vramscope::trace

@@ -32,6 +32,10 @@ class TraceFileWriter {
   int open(const std::string& path, const Header& header, bool exclusive,
            uint32_t chunk_bytes = layout::kDefaultChunkBytes);
   bool is_open() const { return fd_ >= 0; }
+  uint64_t claimed_chunks() const {
+    uint64_t n = next_chunk_.load(std::memory_order_relaxed);
+    return n < kNoMoreChunks ? n : 0;
+  }
   const std::string& path() const { return path_; }
 
   // Maps a fresh chunk for `thread`, anchored at this moment on both clocks.

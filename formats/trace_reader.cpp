@@ -111,6 +111,7 @@ TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string
   for (const auto& d : trace.header.devices) decoder.add_device(d);
 
   std::string cut_reason;
+  uint64_t chunks_in_file = 0;
   const uint64_t capacity = chunk_bytes - sizeof(ChunkHead);
   for (uint64_t offset = prefix.header_total_bytes; offset < bytes.size(); offset += chunk_bytes) {
     uint64_t available_total = bytes.size() - offset;
@@ -120,6 +121,7 @@ TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string
       if (!all_zero) cut_reason = "the file ends inside a chunk header at " + offset_text(offset);
       break;
     }
+    ++chunks_in_file;
     ChunkHead head;
     std::memcpy(&head, bytes.data() + offset, sizeof head);
     if (head.magic == 0) continue;  // claimed by a writer that was killed before it wrote, or never claimed
@@ -156,6 +158,10 @@ TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string
   }
 
   decoder.finish();
+  if (trace.end && chunks_in_file < trace.end->chunks && cut_reason.empty()) {
+    cut_reason = "the file holds " + std::to_string(chunks_in_file) + " of its " + std::to_string(trace.end->chunks) +
+                 " chunks";
+  }
   if (!trace.end) {
     trace.cut_short = true;
     trace.cut_short_reason = !cut_reason.empty()

@@ -241,8 +241,9 @@ void write_end(EndReason reason, int code) {
   InjectorState& st = state();
   if (!st.end_chunk.head || st.owner_pid != getpid()) return;
   if (st.end_written.exchange(true)) return;
-  st.end_chunk.encoder.end(ticks(), reason, code);
-  if (TraceFileWriter* writer = st.writer.load(std::memory_order_acquire)) writer->seal(st.end_chunk);
+  TraceFileWriter* writer = st.writer.load(std::memory_order_acquire);
+  st.end_chunk.encoder.end(ticks(), reason, code, writer ? writer->claimed_chunks() : 0);
+  if (writer) writer->seal(st.end_chunk);
 }
 
 }  // namespace vramscope::inject

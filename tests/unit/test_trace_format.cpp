@@ -78,7 +78,7 @@ int write_small_trace(const std::string& path, uint32_t chunk_bytes = layout::kD
                      .total_bytes = 80ull << 30, .stack = StackId{2}};
   CHECK(e.failed_alloc(fail));
   CHECK(e.marker(layout::kMarker, 1'000'500, StringId{1}));
-  CHECK(e.end(1'000'600, EndReason::Exit, 0));
+  CHECK(e.end(1'000'600, EndReason::Exit, 0, 1));
   return 7;
 }
 
@@ -145,7 +145,7 @@ TEST_CASE("records average under 8 bytes in an allocate/free loop") {
       AllocFields f{.ticks = t += 90, .api = Api::cuMemFree, .via = Api::cudaFree, .address = 0x7f0000000000};
       w.write([&](ChunkEncoder& e) { return e.free(f); });
     }
-    w.write([&](ChunkEncoder& e) { return e.end(t, EndReason::Exit, 0); });
+    w.write([&](ChunkEncoder& e) { return e.end(t, EndReason::Exit, 0, 1); });
   }
   TraceContents t = read_trace_file(path);
   REQUIRE(t.events.size() == 20000);
@@ -163,7 +163,7 @@ TEST_CASE("events fill many chunks and come back in time order") {
       w.set_now(a.ticks);
       w.write([&](ChunkEncoder& e) { return e.alloc(a); });
     }
-    w.write([&](ChunkEncoder& e) { return e.end(1'000'000 + 5000ull * 1000, EndReason::Exit, 0); });
+    w.write([&](ChunkEncoder& e) { return e.end(1'000'000 + 5000ull * 1000, EndReason::Exit, 0, 1); });
   }
   TraceContents t = read_trace_file(path);
   REQUIRE(t.events.size() == 5000);
@@ -257,8 +257,8 @@ TEST_CASE("an unsealed chunk (a killed writer) is read up to its last complete r
   TraceContents t = read_trace_bytes(bytes, "t");
   CHECK(t.events.size() == 7);
   CHECK(t.end.has_value());
-  // The end record is the last 4 bytes of records: zero its token.
-  bytes[4096 + 32 + length - 4] = 0;
+  // The end record is the last 5 bytes of records: zero its token.
+  bytes[4096 + 32 + length - 5] = 0;
   TraceContents killed = read_trace_bytes(bytes, "t");
   CHECK(killed.events.size() == 7);
   CHECK_FALSE(killed.end.has_value());
@@ -301,7 +301,7 @@ TEST_CASE("a ranged unmap frees every mapping it covers") {
     }
     CHECK(e.free({.ticks = 1'000'100, .kind = MemoryKind::VirtualMap, .api = Api::cuMemUnmap,
                   .address = 0x10000000ull, .size = 12 << 20}));
-    CHECK(e.end(1'000'200, EndReason::Exit, 0));
+    CHECK(e.end(1'000'200, EndReason::Exit, 0, 1));
   }
   TraceContents t = read_trace_file(path);
   int frees = 0;

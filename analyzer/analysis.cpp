@@ -1,0 +1,181 @@
+// One walk over the events feeds every pass; stacks are symbolized afterwards,
+// and only those the report shows.
+#include "analyzer/analysis.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+
+#include "analyzer/cuda_errors.h"
+#include "analyzer/failure_log.h"
+#include "analyzer/leak_finder.h"
+#include "analyzer/live_memory.h"
+#include "analyzer/peak_tracker.h"
+#include "analyzer/stack_resolver.h"
+#include "analyzer/tallies.h"
+
+namespace vramscope::analysis {
+
+namespace {
+
+TraceFacts trace_facts(const trace::TraceContents& trace) {
+  TraceFacts facts;
+  facts.path = trace.source;
+  facts.pid = trace.header.pid;
+  facts.parent_pid = trace.header.parent_pid;
+  facts.host = trace.header.host;
+  facts.rank = trace.header.rank;
+  facts.command_line = trace.header.command_line;
+  facts.cut_short = trace.cut_short;
+  facts.cut_short_reason = trace.cut_short_reason;
+  facts.end = trace.end;
+  uint64_t last_event = trace.events.empty() ? 0 : trace.events.back().time_ns;
+  facts.duration_ns = std::max(last_event, trace.end ? trace.end->time_ns : 0);
+  facts.event_count = trace.events.size();
+  facts.record_bytes = trace.record_bytes;
+  facts.file_bytes = trace.file_bytes;
+  if (!trace.events.empty()) {
+    facts.bytes_per_event =
+        static_cast<double>(trace.record_bytes) / static_cast<double>(trace.events.size());
+  }
+  return facts;
+}
+
+// Two stacks share a site when their site frames name the same source line;
+// frames without a name are told apart by address instead.
+std::string site_key(const Site& site) {
+  std::string key = site.module + '\n' + site.function + '\n';
+  if (site.function == "??") return key + std::to_string(site.address);
+  return key + site.file + '\n' + std::to_string(site.line);
+}
+
+std::vector<SiteBytes> sites_of(const std::vector<Allocation>& allocations, StackResolver& stacks) {
+  struct StackBytes {
+    uint64_t bytes = 0;
+    uint64_t count = 0;
+  };
+  std::map<uint32_t, StackBytes> by_stack;
+  for (const Allocation& a : allocations) {
+    StackBytes& entry = by_stack[a.stack.value];
+    entry.bytes += a.size;
+    entry.count += 1;
+  }
+  struct SiteEntry {
+    SiteBytes site;
+    uint64_t stack_bytes = 0;  // bytes of the stack kept as the example
+  };
+  std::map<std::string, SiteEntry> by_site;
+  for (const auto& [stack_id, entry] : by_stack) {
+    const ResolvedStack& resolved = stacks.resolve(trace::StackId{stack_id});
+    auto [slot, inserted] = by_site.try_emplace(site_key(resolved.site));
+    SiteEntry& site = slot->second;
+    site.site.bytes += entry.bytes;
+    site.site.count += entry.count;
+    if (inserted || entry.bytes > site.stack_bytes) {
+      site.site.site = resolved.site;
+      site.site.stack = resolved.frames;
+      site.stack_bytes = entry.bytes;
+    }
+  }
+  std::vector<SiteBytes> result;
+  for (auto& [key, entry] : by_site) result.push_back(std::move(entry.site));
+  std::stable_sort(result.begin(), result.end(), [](const SiteBytes& a, const SiteBytes& b) {
+    return a.bytes != b.bytes ? a.bytes > b.bytes : a.count > b.count;
+  });
+  return result;
+}
+
+std::vector<DeviceReport> device_reports(const trace::TraceContents& trace, const PeakTracker& peaks,
+                                         const FailureLog& failures, const LiveMemory& live,
+                                         StackResolver& stacks) {
+  std::map<uint32_t, DeviceReport> devices;
+  for (const trace::DeviceInfo& info : trace.devices) {
+    DeviceReport& device = devices[info.ordinal];
+    device.name = info.name;
+    device.simulated = info.simulated;
+    device.total_bytes = info.total_bytes;
+  }
+  for (const auto& [ordinal, peak] : peaks.peaks()) devices[ordinal];
+  for (const RecordedFailure& failure : failures.failures()) devices[failure.event.device];
+
+  std::map<uint32_t, std::vector<Allocation>> live_then = live_at_peaks(trace.events, peaks.peaks());
+  std::vector<DeviceReport> result;
+  for (auto& [ordinal, device] : devices) {
+    device.ordinal = ordinal;
+    device.live_at_exit_bytes = live.device_bytes(ordinal);
+    auto peak = peaks.peaks().find(ordinal);
+    if (peak != peaks.peaks().end()) {
+      device.peak.bytes = peak->second.bytes;
+      device.peak.time_ns = peak->second.time_ns;
+      device.peak.live_allocations = peak->second.live_allocations;
+      device.peak.sites = sites_of(live_then[ordinal], stacks);
+    }
+    result.push_back(std::move(device));
+  }
+  return result;
+}
+
+Leaks leaks_of(const LiveMemory& live, StackResolver& stacks) {
+  Leaks leaks;
+  for (const LiveGroup& group : group_live_allocations(live)) {
+    const ResolvedStack& resolved = stacks.resolve(group.stack);
+    leaks.groups.push_back(
+        LeakGroup{group.kind, group.device, group.bytes, group.count, resolved.site, resolved.frames});
+    if (counts_as_leaked_memory(group.kind)) {
+      leaks.bytes += group.bytes;
+      leaks.count += group.count;
+    }
+  }
+  return leaks;
+}
+
+std::vector<FailedAllocation> failed_allocations(const FailureLog& log, StackResolver& stacks) {
+  std::vector<FailedAllocation> result;
+  for (const RecordedFailure& failure : log.failures()) {
+    const trace::Event& e = failure.event;
+    const ResolvedStack& resolved = stacks.resolve(e.stack);
+    result.push_back(FailedAllocation{e.time_ns, e.device, e.kind, e.api, e.via, e.size, e.error,
+                                      cuda_error_name(e.error), e.free_bytes, e.total_bytes,
+                                      failure.live_bytes, resolved.site, resolved.frames});
+  }
+  return result;
+}
+
+}  // namespace
+
+Report analyze_trace(const trace::TraceContents& trace) {
+  LiveMemory live;
+  PeakTracker peaks;
+  KindTally kinds;
+  ThreadTally threads;
+  ApiTally apis;
+  EventCounter counter;
+  FailureLog failures;
+  for (size_t i = 0; i < trace.events.size(); ++i) {
+    const trace::Event& event = trace.events[i];
+    LiveChange change = live.apply(event);
+    peaks.observe(i, event, change, live);
+    kinds.observe(event, change, live);
+    threads.observe(event, change);
+    apis.observe(event);
+    counter.observe(event, change);
+    failures.observe(event, live);
+  }
+
+  Symbolizer symbolizer(trace.modules);
+  StackResolver stacks(trace, symbolizer);
+  Report report;
+  report.trace = trace_facts(trace);
+  report.devices = device_reports(trace, peaks, failures, live, stacks);
+  report.counts = counter.counts();
+  report.kinds = kinds.totals(live);
+  report.leaks = leaks_of(live, stacks);
+  report.failed_allocations = failed_allocations(failures, stacks);
+  report.threads = threads.totals(trace.threads);
+  report.apis = apis.counts();
+  report.forks = counter.forks();
+  return report;
+}
+
+}  // namespace vramscope::analysis

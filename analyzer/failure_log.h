@@ -1,0 +1,26 @@
+// Keeps every failed allocation with the state of this process at that moment.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "analyzer/live_memory.h"
+#include "formats/trace_events.h"
+
+namespace vramscope::analysis {
+
+struct RecordedFailure {
+  trace::Event event;
+  uint64_t live_bytes = 0;  // this process's live device bytes on the event's device
+};
+
+class FailureLog {
+ public:
+  void observe(const trace::Event& event, const LiveMemory& live);
+  const std::vector<RecordedFailure>& failures() const { return failures_; }
+
+ private:
+  std::vector<RecordedFailure> failures_;
+};
+
+}  // namespace vramscope::analysis

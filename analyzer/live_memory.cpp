@@ -1,0 +1,71 @@
+// Allocation matching and live-byte accounting.
+#include "analyzer/live_memory.h"
+
+namespace vramscope::analysis {
+
+namespace {
+
+size_t kind_index(trace::MemoryKind kind) {
+  size_t index = static_cast<size_t>(kind);
+  return index < trace::kMemoryKindCount ? index : 0;
+}
+
+}  // namespace
+
+LiveChange LiveMemory::apply(const trace::Event& event) {
+  LiveChange change;
+  if (event.type == trace::EventType::Alloc) {
+    change.what = LiveChange::What::Allocated;
+    change.allocation = Allocation{event.kind,    event.device, event.address, event.size,
+                                   event.time_ns, event.stack,  event.thread};
+    auto [slot, inserted] = live_.insert(change.allocation);
+    if (!inserted) {
+      change.displaced = *slot;
+      remove(*slot);
+      *slot = change.allocation;
+    }
+    add(change.allocation);
+  } else if (event.type == trace::EventType::Free) {
+    Allocation* found = live_.find(event.kind, event.device, event.address);
+    if (found == nullptr) {
+      change.what = LiveChange::What::UnmatchedFree;
+      return change;
+    }
+    // The allocation's size, not the event's: a free's size may be 0 or unknown.
+    change.what = LiveChange::What::Freed;
+    change.allocation = *found;
+    remove(*found);
+    live_.erase(found);
+  }
+  return change;
+}
+
+void LiveMemory::add(const Allocation& allocation) {
+  kind_bytes_[kind_index(allocation.kind)] += allocation.size;
+  if (!trace::occupies_device_memory(allocation.kind)) return;
+  DeviceUsage& usage = devices_[allocation.device];
+  usage.bytes += allocation.size;
+  usage.allocations += 1;
+}
+
+void LiveMemory::remove(const Allocation& allocation) {
+  kind_bytes_[kind_index(allocation.kind)] -= allocation.size;
+  if (!trace::occupies_device_memory(allocation.kind)) return;
+  DeviceUsage& usage = devices_[allocation.device];
+  usage.bytes -= allocation.size;
+  usage.allocations -= 1;
+}
+
+uint64_t LiveMemory::device_bytes(uint32_t device) const {
+  auto found = devices_.find(device);
+  return found == devices_.end() ? 0 : found->second.bytes;
+}
+
+uint64_t LiveMemory::device_allocations(uint32_t device) const {
+  auto found = devices_.find(device);
+  return found == devices_.end() ? 0 : found->second.allocations;
+}
+
+uint64_t LiveMemory::kind_bytes(trace::MemoryKind kind) const { return kind_bytes_[kind_index(kind)]; }
+
+}  // namespace vramscope::analysis

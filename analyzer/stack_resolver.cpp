@@ -1,0 +1,75 @@
+// Stack resolution: native frames through the Symbolizer, non-native (Python)
+// frames from the trace's own frame table; then the site rule.
+#include "analyzer/stack_resolver.h"
+
+#include <algorithm>
+#include <array>
+
+namespace vramscope::analysis {
+
+namespace {
+
+constexpr std::string_view kNoStack = "<no stack>";
+
+// Modules a site is never in, by the start of their file name.
+constexpr std::string_view kProfiler = "libvramscope_inject.so";
+constexpr std::array<std::string_view, 5> kCudaLibraries = {"libcuda.so", "libcudart", "libcublas",
+                                                            "libcudnn", "libnccl"};
+constexpr std::array<std::string_view, 7> kSystemRuntime = {
+    "libc.so", "libc-", "libstdc++", "ld-linux", "libgcc_s.so", "libpthread.so", "libdl.so"};
+
+}  // namespace
+
+bool is_runtime_module(std::string_view path) {
+  size_t slash = path.rfind('/');
+  std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  auto starts_with_any = [name](const auto& prefixes) {
+    return std::any_of(prefixes.begin(), prefixes.end(),
+                       [name](std::string_view p) { return name.starts_with(p); });
+  };
+  return name.starts_with(kProfiler) || starts_with_any(kCudaLibraries) || starts_with_any(kSystemRuntime);
+}
+
+StackResolver::StackResolver(const trace::TraceContents& trace, Symbolizer& symbolizer)
+    : trace_(trace), symbolizer_(symbolizer) {}
+
+const ResolvedStack& StackResolver::resolve(trace::StackId stack) {
+  auto found = cache_.find(stack.value);
+  if (found != cache_.end()) return found->second;
+  return cache_.emplace(stack.value, build(stack)).first->second;
+}
+
+StackFrame StackResolver::frame_of(const trace::StackNode& node) {
+  if (node.frame.valid()) {
+    StackFrame frame;
+    frame.function = "??";
+    if (const trace::Frame* f = trace_.frame(node.frame)) {
+      if (!trace_.string(f->function).empty()) frame.function = trace_.string(f->function);
+      frame.file = trace_.string(f->file);
+      frame.line = f->line;
+    }
+    return frame;
+  }
+  return symbolizer_.symbolize(node.ip);
+}
+
+ResolvedStack StackResolver::build(trace::StackId stack) {
+  ResolvedStack resolved;
+  for (const trace::StackNode* node : trace_.stack_frames(stack)) resolved.frames.push_back(frame_of(*node));
+  if (resolved.frames.empty()) {
+    resolved.site.function = kNoStack;
+    return resolved;
+  }
+  // The first frame outside the runtime; when every frame is runtime, the
+  // innermost one is still the best answer there is.
+  resolved.site = resolved.frames.front();
+  for (const StackFrame& frame : resolved.frames) {
+    if (!is_runtime_module(frame.module)) {
+      resolved.site = frame;
+      break;
+    }
+  }
+  return resolved;
+}
+
+}  // namespace vramscope::analysis

@@ -1,0 +1,38 @@
+// Turns a trace's stack ids into symbolized stacks and picks each stack's site.
+#pragma once
+
+#include <string_view>
+#include <unordered_map>
+
+#include "analyzer/report.h"
+#include "analyzer/symbolizer.h"
+#include "formats/trace_reader.h"
+
+namespace vramscope::analysis {
+
+struct ResolvedStack {
+  Stack frames;  // innermost first; empty for an event without a stack
+  Site site;
+};
+
+// True for the modules a site is never in: the profiler itself, the CUDA
+// libraries and the C/C++ runtime. Decided on the file name alone.
+bool is_runtime_module(std::string_view path);
+
+class StackResolver {
+ public:
+  StackResolver(const trace::TraceContents& trace, Symbolizer& symbolizer);
+
+  // Cached per stack id; an unknown or zero id gives the "<no stack>" site.
+  const ResolvedStack& resolve(trace::StackId stack);
+
+ private:
+  ResolvedStack build(trace::StackId stack);
+  StackFrame frame_of(const trace::StackNode& node);
+
+  const trace::TraceContents& trace_;
+  Symbolizer& symbolizer_;
+  std::unordered_map<uint32_t, ResolvedStack> cache_;
+};
+
+}  // namespace vramscope::analysis

@@ -1,0 +1,28 @@
+// Small helpers to lay out text reports: printf into strings, elapsed times, names
+// cut to a column width, sites on one line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "analyzer/report.h"
+
+namespace vramscope::analysis::text {
+
+std::string printf_string(const char* format, ...) __attribute__((format(printf, 1, 2)));
+
+// "3.215 s", or "12.500 ms" / "2.000 us" under a second
+std::string elapsed(uint64_t ns);
+
+// `text` cut to `width` characters, ending in "..." when cut.
+std::string fit(std::string_view text, size_t width);
+
+// The last path component: tables show file names, the JSON full paths.
+std::string_view basename(std::string_view path);
+
+// "train_step(int)  train.cpp:42", or "?? libfoo.so+0x1a2b" when unnamed,
+// within `width` characters.
+std::string frame_label(const StackFrame& frame, size_t width);
+
+}  // namespace vramscope::analysis::text

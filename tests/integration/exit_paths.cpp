@@ -1,0 +1,56 @@
+// A job for the integration tests: allocates on the simulated GPU, says how
+// many allocations have returned (so a test can kill it and know what must be
+// in the trace), and leaves by the way it is told.
+//
+// usage: exit_paths return|exit|_exit|abort|segv|term|loop [N]
+#include <cuda_runtime_api.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace {
+
+__attribute__((noinline)) void* allocate_block(size_t size) {
+  void* p = nullptr;
+  if (cudaMalloc(&p, size) != cudaSuccess) {
+    std::fprintf(stderr, "exit_paths: cudaMalloc failed\n");
+    std::exit(1);
+  }
+  return p;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: exit_paths return|exit|_exit|abort|segv|term|loop [N]\n");
+    return 2;
+  }
+  const char* how = argv[1];
+  for (int i = 0; i < 3; ++i) allocate_block(1 << 20);
+  if (std::strcmp(how, "loop") == 0) {
+    // Allocate and free forever; after each allocation returns, say so.
+    long count = 3;
+    std::printf("pid %d\n", getpid());
+    std::fflush(stdout);
+    for (;;) {
+      void* p = allocate_block(4096);
+      ++count;
+      std::printf("%ld\n", count);
+      std::fflush(stdout);
+      cudaFree(p);
+    }
+  }
+  if (std::strcmp(how, "exit") == 0) std::exit(3);
+  if (std::strcmp(how, "_exit") == 0) _exit(4);
+  if (std::strcmp(how, "abort") == 0) std::abort();
+  if (std::strcmp(how, "segv") == 0) {
+    volatile int* null_pointer = nullptr;
+    return *null_pointer;
+  }
+  if (std::strcmp(how, "term") == 0) raise(SIGTERM);
+  return 5;
+}

@@ -1,0 +1,67 @@
+// Integration-test support: scratch directories, runs, reports.
+#include "tests/integration/harness.h"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace vramscope::testing {
+
+namespace fs = std::filesystem;
+
+ScratchDir::ScratchDir(const std::string& name) {
+  dir_ = (fs::temp_directory_path() / ("vramscope-it-" + std::to_string(getpid()) + "-" + name)).string();
+  fs::remove_all(dir_);
+  fs::create_directories(dir_);
+}
+
+ScratchDir::~ScratchDir() {
+  std::error_code error;
+  fs::remove_all(dir_, error);
+}
+
+std::string sample(const std::string& name) { return std::string(VRAMSCOPE_SAMPLES_DIR) + "/" + name; }
+
+ProcessResult run_vramscope(const std::vector<std::string>& args, const ProcessOptions& options) {
+  std::vector<std::string> argv = {VRAMSCOPE_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_process(argv, options);
+}
+
+ProcessResult run_plain(const std::vector<std::string>& command, const ProcessOptions& options) {
+  ProcessOptions plain = options;
+  plain.set_env["LD_LIBRARY_PATH"] = VRAMSCOPE_SIMCUDA_DIR;
+  return run_process(command, plain);
+}
+
+ProcessResult run_profiled(const std::string& trace, const std::vector<std::string>& command,
+                           const std::vector<std::string>& run_options, const ProcessOptions& options) {
+  std::vector<std::string> args = {"run", "-q", "-o", trace};
+  bool simulate_given = false;
+  for (const auto& o : run_options) simulate_given |= o.rfind("--simulate", 0) == 0;
+  if (!simulate_given) args.push_back("--simulate");
+  args.insert(args.end(), run_options.begin(), run_options.end());
+  args.push_back("--");
+  args.insert(args.end(), command.begin(), command.end());
+  ProcessResult result = run_vramscope(args, options);
+  INFO("stderr: " << result.err);
+  CHECK(result.exit_status == 0);
+  return result;
+}
+
+nlohmann::json report_json(const std::string& trace) {
+  ProcessResult result = run_vramscope({"report", trace, "--json", "-"});
+  INFO("stderr: " << result.err);
+  REQUIRE(result.exit_status == 0);
+  return nlohmann::json::parse(result.out);
+}
+
+nlohmann::json find_by(const nlohmann::json& array, const std::string& key, const nlohmann::json& value) {
+  for (const auto& item : array) {
+    if (item.contains(key) && item[key] == value) return item;
+  }
+  return nullptr;
+}
+
+}  // namespace vramscope::testing

@@ -1,0 +1,44 @@
+// What the integration tests share: running a sample plainly and under
+// `vramscope run`, and reading the JSON report of its trace.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "tests/support/subprocess.h"
+
+namespace vramscope::testing {
+
+// A fresh directory for one test's traces, removed at the end.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& name);
+  ~ScratchDir();
+  std::string path(const std::string& file) const { return dir_ + "/" + file; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
+std::string sample(const std::string& name);
+
+// `vramscope ARGS...`.
+ProcessResult run_vramscope(const std::vector<std::string>& args, const ProcessOptions& options = {});
+
+// The sample alone on simcuda, no profiler.
+ProcessResult run_plain(const std::vector<std::string>& command, const ProcessOptions& options = {});
+
+// `vramscope run -q --simulate -o TRACE -- COMMAND...`; checks it exited 0.
+ProcessResult run_profiled(const std::string& trace, const std::vector<std::string>& command,
+                           const std::vector<std::string>& run_options = {}, const ProcessOptions& options = {});
+
+// `vramscope report TRACE --json -`, parsed; fails the test if report fails.
+nlohmann::json report_json(const std::string& trace);
+
+// The entry of `array` whose `key` equals `value` (null if none).
+nlohmann::json find_by(const nlohmann::json& array, const std::string& key, const nlohmann::json& value);
+
+}  // namespace vramscope::testing

@@ -1,0 +1,138 @@
+// The job's life under the injector: forks, every way out, SIGKILL.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "tests/integration/harness.h"
+
+using namespace vramscope::testing;
+using nlohmann::json;
+
+namespace {
+
+constexpr uint64_t MiB = 1024 * 1024;
+
+std::vector<std::string> other_traces(const std::string& dir, const std::string& main_trace) {
+  std::vector<std::string> found;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().string() != main_trace && entry.path().extension() == ".vstrace") {
+      found.push_back(entry.path().string());
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+TEST_CASE("fork: the child writes its own trace, the parent records the fork") {
+  ScratchDir dir("fork");
+  std::string trace = dir.path("t.vstrace");
+  std::vector<std::string> command = {sample("fork")};
+  ProcessResult run = run_profiled(trace, command);
+  ProcessResult plain = run_plain(command);
+  CHECK(run.out == plain.out);
+  json parent = report_json(trace);
+  CHECK(parent["counts"]["allocations"] == 2);
+  CHECK(parent["counts"]["frees"] == 2);
+  CHECK(parent["devices"][0]["peak"]["bytes"] == 32 * MiB);
+  REQUIRE(parent["forks"].size() == 1);
+  uint32_t child_pid = parent["forks"][0]["child_pid"];
+
+  std::vector<std::string> children = other_traces(dir.dir(), trace);
+  REQUIRE(children.size() == 1);
+  CHECK(children[0].find("." + std::to_string(child_pid) + ".vstrace") != std::string::npos);
+  json child = report_json(children[0]);
+  CHECK(child["trace"]["pid"] == child_pid);
+  CHECK(child["trace"]["parent_pid"] == parent["trace"]["pid"]);
+  CHECK(child["counts"]["allocations"] == 3);
+  CHECK(child["counts"]["frees"] == 2);
+  CHECK(child["leaks"]["bytes"] == 8 * MiB);
+  CHECK(child["trace"]["end"]["reason"] == "exit");
+}
+
+TEST_CASE("every way out of the job leaves an end record with its status") {
+  ScratchDir dir("exits");
+  struct Case {
+    std::string how;
+    int status;       // as `vramscope run` returns it
+    std::string reason;
+    int code;
+  };
+  for (const Case& c : {Case{"return", 5, "exit", 5}, Case{"exit", 3, "exit", 3}, Case{"_exit", 4, "exit", 4},
+                        Case{"abort", 128 + SIGABRT, "abort", SIGABRT}, Case{"segv", 128 + SIGSEGV, "signal", SIGSEGV},
+                        Case{"term", 128 + SIGTERM, "signal", SIGTERM}}) {
+    CAPTURE(c.how);
+    std::string trace = dir.path(c.how + ".vstrace");
+    ProcessResult run = run_vramscope({"run", "-q", "--simulate", "-o", trace, "--", VRAMSCOPE_EXIT_PATHS, c.how});
+    CHECK(run.exit_status == c.status);
+    json r = report_json(trace);
+    CHECK(r["counts"]["allocations"] == 3);
+    CHECK(r["leaks"]["bytes"] == 3 * MiB);
+    REQUIRE(r["trace"]["end"].is_object());
+    CHECK(r["trace"]["end"]["reason"] == c.reason);
+    CHECK(r["trace"]["end"]["code"] == c.code);
+    CHECK(r["trace"]["cut_short"] == false);
+  }
+}
+
+TEST_CASE("a job killed with SIGKILL leaves a trace with every allocation it had completed") {
+  ScratchDir dir("kill");
+  std::string trace = dir.path("t.vstrace");
+  int out_pipe[2];
+  REQUIRE(pipe(out_pipe) == 0);
+  pid_t runner = fork();
+  REQUIRE(runner >= 0);
+  if (runner == 0) {
+    dup2(out_pipe[1], STDOUT_FILENO);
+    close(out_pipe[0]);
+    execl(VRAMSCOPE_BIN, VRAMSCOPE_BIN, "run", "-q", "--simulate", "-o", trace.c_str(), "--", VRAMSCOPE_EXIT_PATHS,
+          "loop", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  FILE* out = fdopen(out_pipe[0], "r");
+  REQUIRE(out != nullptr);
+  int job = 0;
+  REQUIRE(std::fscanf(out, "pid %d", &job) == 1);
+  long completed = 0, value = 0;
+  while (completed < 20000 && std::fscanf(out, "%ld", &value) == 1) completed = value;
+  REQUIRE(kill(job, SIGKILL) == 0);
+  // Lines already in the pipe are allocations that returned before the kill too.
+  while (std::fscanf(out, "%ld", &value) == 1) completed = value;
+  std::fclose(out);
+  int status = 0;
+  waitpid(runner, &status, 0);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + SIGKILL);
+
+  json r = report_json(trace);
+  CHECK(r["trace"]["cut_short"] == true);
+  CHECK(r["trace"]["end"].is_null());
+  CHECK(r["counts"]["allocations"].get<long>() >= completed);
+  // At most the one allocation in flight when the kill came is extra.
+  CHECK(r["counts"]["allocations"].get<long>() <= completed + 1);
+}
+
+TEST_CASE("--stacks none records the same events without call stacks") {
+  ScratchDir dir("nostacks");
+  run_profiled(dir.path("t.vstrace"), {sample("leak")}, {"--stacks", "none"});
+  json r = report_json(dir.path("t.vstrace"));
+  CHECK(r["counts"]["allocations"] == 20);
+  CHECK(r["leaks"]["bytes"] == 10 * MiB);
+  REQUIRE(r["leaks"]["groups"].size() == 1);
+  CHECK(r["leaks"]["groups"][0]["function"] == "<no stack>");
+}
+
+TEST_CASE("vramscope run passes the job's arguments, output and exit status through") {
+  ScratchDir dir("status");
+  ProcessResult run =
+      run_vramscope({"run", "-q", "--simulate", "-o", dir.path("t.vstrace"), "--", "sh", "-c", "echo hello; exit 7"});
+  CHECK(run.exit_status == 7);
+  CHECK(run.out == "hello\n");
+}

@@ -1,0 +1,321 @@
+// Unit tests of the analysis passes on traces built by hand: peak, live at
+// exit, failed allocations, kinds, threads, APIs and counts.
+#include <doctest/doctest.h>
+
+#include "analyzer/analysis.h"
+#include "analyzer/cuda_errors.h"
+#include "trace_builder.h"
+
+using namespace vramscope;
+using trace::MemoryKind;
+using vramscope::testing::TraceBuilder;
+
+TEST_CASE("peak: bytes, first time, live count and sites at that moment") {
+  TraceBuilder b;
+  auto stack_a = b.stack({{"main", "train.py", 1}, {"make_a", "model.py", 10}});
+  auto stack_b = b.stack({{"main", "train.py", 2}, {"make_b", "model.py", 20}});
+  b.alloc(10, 0x1000, 100, stack_a);
+  b.alloc(20, 0x2000, 200, stack_b);
+  b.free(30, 0x1000);
+  b.alloc(40, 0x3000, 150, stack_a);  // live 350: the peak, first reached here
+  b.free(50, 0x3000);
+  b.alloc(60, 0x4000, 150, stack_a);  // 350 again: not a new peak
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.devices.size() == 1);
+  const analysis::DevicePeak& peak = r.devices[0].peak;
+  CHECK(peak.bytes == 350);
+  CHECK(peak.time_ns == 40);
+  CHECK(peak.live_allocations == 2);
+  REQUIRE(peak.sites.size() == 2);
+  CHECK(peak.sites[0].site.function == "make_b");
+  CHECK(peak.sites[0].site.file == "model.py");
+  CHECK(peak.sites[0].site.line == 20);
+  CHECK(peak.sites[0].bytes == 200);
+  CHECK(peak.sites[0].count == 1);
+  CHECK(peak.sites[1].site.function == "make_a");
+  CHECK(peak.sites[1].bytes == 150);
+  REQUIRE(peak.sites[1].stack.size() == 2);
+  CHECK(peak.sites[1].stack[0].function == "make_a");  // innermost first
+  CHECK(peak.sites[1].stack[1].function == "main");
+  CHECK(r.devices[0].live_at_exit_bytes == 350);
+  CHECK(r.counts.allocations == 4);
+  CHECK(r.counts.frees == 2);
+}
+
+TEST_CASE("peak: stacks that share a site merge into one site row") {
+  TraceBuilder b;
+  auto via_train = b.stack({{"train", "train.py", 5}, {"alloc_buffer", "buffers.py", 7}});
+  auto via_eval = b.stack({{"evaluate", "eval.py", 9}, {"alloc_buffer", "buffers.py", 7}});
+  b.alloc(1, 0x10, 64, via_train);
+  b.alloc(2, 0x20, 32, via_eval);
+  b.alloc(3, 0x30, 16, via_train);
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.devices[0].peak.sites.size() == 1);
+  const analysis::SiteBytes& site = r.devices[0].peak.sites[0];
+  CHECK(site.site.function == "alloc_buffer");
+  CHECK(site.bytes == 112);
+  CHECK(site.count == 3);
+  REQUIRE(site.stack.size() == 2);
+  CHECK(site.stack[1].function == "train");  // the call path with the most bytes
+
+  // Live at exit keeps the two call paths apart.
+  REQUIRE(r.leaks.groups.size() == 2);
+  CHECK(r.leaks.groups[0].bytes == 80);
+  CHECK(r.leaks.groups[0].count == 2);
+  CHECK(r.leaks.groups[0].stack[1].function == "train");
+  CHECK(r.leaks.groups[1].bytes == 32);
+  CHECK(r.leaks.groups[1].count == 1);
+  CHECK(r.leaks.groups[1].stack[1].function == "evaluate");
+  CHECK(r.leaks.groups[1].site.function == "alloc_buffer");
+  CHECK(r.leaks.bytes == 112);
+  CHECK(r.leaks.count == 3);
+}
+
+TEST_CASE("live at exit: grouped per kind and stack, headline counts device, managed and pinned host") {
+  TraceBuilder b;
+  auto s = b.stack({{"leaky", "leak.py", 3}});
+  b.alloc(1, 0x100, 1000, s);
+  b.alloc(2, 0x200, 1000, s);
+  b.alloc(3, 0x300, 7, s);
+  b.free(4, 0x300);
+  b.alloc(5, 0x100, 50, s, MemoryKind::PinnedHost);
+  b.alloc(6, 0x500, 20, s, MemoryKind::Managed);
+  b.alloc(7, 0x7000, 1 << 20, s, MemoryKind::VirtualReserve);  // an address range: not memory
+  b.alloc(8, 0x1, 4096, s, MemoryKind::VirtualPhysical);
+  b.alloc(9, 0x7000, 4096, s, MemoryKind::VirtualMap);  // maps the handle above: counted once
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.leaks.bytes == 2000 + 50 + 20 + 4096);
+  CHECK(r.leaks.count == 5);
+  REQUIRE(r.leaks.groups.size() == 6);
+  CHECK(r.leaks.groups[0].kind == MemoryKind::VirtualReserve);
+  CHECK(r.leaks.groups[0].bytes == (1 << 20));
+  CHECK(r.leaks.groups[3].kind == MemoryKind::Device);
+  CHECK(r.leaks.groups[3].bytes == 2000);
+  CHECK(r.leaks.groups[3].count == 2);
+  CHECK(r.leaks.groups[3].site.function == "leaky");
+  CHECK(r.devices[0].live_at_exit_bytes == 2000 + 4096);
+  CHECK(r.devices[0].peak.bytes == 2000 + 4096 + 0);
+}
+
+TEST_CASE("a free of an unknown address is counted and otherwise ignored") {
+  TraceBuilder b;
+  b.alloc(1, 0x1000, 10);
+  b.free(2, 0x9999);
+  b.free(3, 0x1000, MemoryKind::PinnedHost);  // same address, other kind: unknown too
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.counts.unmatched_frees == 2);
+  CHECK(r.counts.frees == 0);
+  CHECK(r.leaks.bytes == 10);
+  CHECK(r.devices[0].live_at_exit_bytes == 10);
+}
+
+TEST_CASE("a free takes its size from the allocation it matches") {
+  TraceBuilder b;
+  b.alloc(1, 0x1000, 300);
+  b.free(2, 0x1000).size = 0;
+  b.alloc(3, 0x2000, 100);
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.devices[0].peak.bytes == 300);
+  CHECK(r.devices[0].peak.time_ns == 1);
+  CHECK(r.devices[0].live_at_exit_bytes == 100);
+  REQUIRE(r.kinds.size() == 1);
+  CHECK(r.kinds[0].allocations == 2);
+  CHECK(r.kinds[0].frees == 1);
+  CHECK(r.kinds[0].allocated_bytes == 400);
+  CHECK(r.kinds[0].peak_bytes == 300);
+  CHECK(r.kinds[0].live_at_exit_bytes == 100);
+  CHECK(r.kinds[0].live_at_exit_count == 1);
+}
+
+TEST_CASE("kinds are separate address spaces, and the peak ignores pinned host memory") {
+  TraceBuilder b;
+  b.alloc(1, 0x1000, 100);
+  b.alloc(2, 0x1000, 5000, {}, MemoryKind::PinnedHost);
+  b.free(3, 0x1000);  // frees the device allocation only
+  b.alloc(4, 0x2000, 40);
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.counts.missing_frees == 0);
+  CHECK(r.devices[0].peak.bytes == 100);
+  CHECK(r.devices[0].peak.time_ns == 1);
+  CHECK(r.devices[0].peak.live_allocations == 1);
+  REQUIRE(r.kinds.size() == 2);
+  CHECK(r.kinds[0].kind == MemoryKind::Device);
+  CHECK(r.kinds[0].frees == 1);
+  CHECK(r.kinds[1].kind == MemoryKind::PinnedHost);
+  CHECK(r.kinds[1].frees == 0);
+  CHECK(r.kinds[1].live_at_exit_bytes == 5000);
+  CHECK(r.leaks.bytes == 5040);
+}
+
+TEST_CASE("devices are separate: each has its own peak") {
+  TraceBuilder b;
+  b.device(0, "gpu zero", 1000);
+  b.device(1, "gpu one", 2000);
+  b.alloc(1, 0x1000, 100, {}, MemoryKind::Device, 0);
+  b.alloc(2, 0x1000, 700, {}, MemoryKind::AsyncPool, 1);
+  b.alloc(3, 0x2000, 200, {}, MemoryKind::Device, 1);
+  b.free(4, 0x1000, MemoryKind::AsyncPool, 1);
+  b.alloc(5, 0x3000, 50, {}, MemoryKind::Device, 0);
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.devices.size() == 2);
+  CHECK(r.devices[0].name == "gpu zero");
+  CHECK(r.devices[0].peak.bytes == 150);
+  CHECK(r.devices[0].peak.time_ns == 5);
+  CHECK(r.devices[1].total_bytes == 2000);
+  CHECK(r.devices[1].peak.bytes == 900);
+  CHECK(r.devices[1].peak.time_ns == 3);
+  CHECK(r.devices[1].peak.live_allocations == 2);
+  CHECK(r.devices[1].peak.sites.size() == 1);  // both stack-less
+  CHECK(r.devices[1].peak.sites[0].site.function == "<no stack>");
+  CHECK(r.devices[1].live_at_exit_bytes == 200);
+}
+
+TEST_CASE("an allocation at a still-live address replaces it and counts a missing free") {
+  TraceBuilder b;
+  b.alloc(1, 0x1000, 100);
+  b.alloc(2, 0x1000, 30);
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.counts.missing_frees == 1);
+  CHECK(r.devices[0].peak.bytes == 100);
+  CHECK(r.devices[0].live_at_exit_bytes == 30);
+  CHECK(r.leaks.count == 1);
+}
+
+TEST_CASE("failed allocations keep their figures and this process's live bytes") {
+  TraceBuilder b;
+  auto s = b.stack({{"main", "train.py", 1}, {"grow", "train.py", 44}});
+  b.alloc(1, 0x1000, 300);
+  trace::Event& failed = b.add(trace::EventType::FailedAlloc, 2'000'000'000);
+  failed.size = uint64_t{1} << 30;
+  failed.error = 2;
+  failed.free_bytes = 100;
+  failed.total_bytes = 1000;
+  failed.api = trace::Api::cuMemAlloc;
+  failed.via = trace::Api::cudaMalloc;
+  failed.stack = s;
+  failed.thread = trace::ThreadIndex{1};
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.counts.failed_allocations == 1);
+  REQUIRE(r.failed_allocations.size() == 1);
+  const analysis::FailedAllocation& f = r.failed_allocations[0];
+  CHECK(f.time_ns == 2'000'000'000);
+  CHECK(f.requested_bytes == uint64_t{1} << 30);
+  CHECK(f.error == 2);
+  CHECK(f.error_name == "CUDA_ERROR_OUT_OF_MEMORY");
+  CHECK(f.free_bytes == 100);
+  CHECK(f.total_bytes == 1000);
+  CHECK(f.live_bytes == 300);
+  CHECK(f.api == trace::Api::cuMemAlloc);
+  CHECK(f.via == trace::Api::cudaMalloc);
+  CHECK(f.site.function == "grow");
+  CHECK(f.site.line == 44);
+  CHECK(f.stack.size() == 2);
+  CHECK(r.devices[0].peak.bytes == 300);  // a failure allocates nothing
+  REQUIRE(r.kinds.size() == 1);
+  CHECK(r.kinds[0].allocations == 1);
+}
+
+TEST_CASE("error names: known codes by name, others by number") {
+  CHECK(analysis::cuda_error_name(2) == "CUDA_ERROR_OUT_OF_MEMORY");
+  CHECK(analysis::cuda_error_name(1) == "CUDA_ERROR_INVALID_VALUE");
+  CHECK(analysis::cuda_error_name(4242) == "CUresult 4242");
+}
+
+TEST_CASE("threads, API pairs, markers and forks are counted") {
+  TraceBuilder b;
+  b.trace.threads = {{trace::ThreadIndex{1}, 111, "main"}, {trace::ThreadIndex{2}, 222, "loader"}};
+  b.alloc(1, 0x10, 8).thread = trace::ThreadIndex{1};
+  b.alloc(2, 0x20, 16).thread = trace::ThreadIndex{2};
+  trace::Event& via = b.alloc(3, 0x30, 32);
+  via.thread = trace::ThreadIndex{2};
+  via.via = trace::Api::cudaMalloc;
+  b.free(4, 0x20).thread = trace::ThreadIndex{1};
+  b.add(trace::EventType::Marker, 5);
+  b.add(trace::EventType::Fork, 6).child_pid = 4321;
+  b.add(trace::EventType::FailedAlloc, 7).thread = trace::ThreadIndex{2};
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.threads.size() == 2);
+  CHECK(r.threads[0].index == 1);
+  CHECK(r.threads[0].os_tid == 111);
+  CHECK(r.threads[0].name == "main");
+  CHECK(r.threads[0].allocations == 1);
+  CHECK(r.threads[0].frees == 1);
+  CHECK(r.threads[0].allocated_bytes == 8);
+  CHECK(r.threads[1].allocations == 2);
+  CHECK(r.threads[1].allocated_bytes == 48);
+  CHECK(r.threads[1].failed_allocations == 1);
+
+  REQUIRE(r.apis.size() == 3);
+  CHECK(r.apis[0].api == trace::Api::cuMemAlloc);
+  CHECK(r.apis[0].via == trace::Api::None);
+  CHECK(r.apis[0].count == 2);
+  CHECK(r.apis[1].api == trace::Api::cuMemAlloc);
+  CHECK(r.apis[1].via == trace::Api::cudaMalloc);
+  CHECK(r.apis[1].count == 1);
+  CHECK(r.apis[2].api == trace::Api::cuMemFree);
+
+  CHECK(r.counts.events == 7);
+  CHECK(r.counts.markers == 1);
+  CHECK(r.counts.forks == 1);
+  REQUIRE(r.forks.size() == 1);
+  CHECK(r.forks[0].time_ns == 6);
+  CHECK(r.forks[0].child_pid == 4321);
+}
+
+TEST_CASE("an empty trace gives zeros and no crash") {
+  TraceBuilder b;
+  b.device(0, "vramscope simcuda", 1 << 30, true);
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.devices.size() == 1);
+  CHECK(r.devices[0].simulated);
+  CHECK(r.devices[0].peak.bytes == 0);
+  CHECK(r.devices[0].peak.time_ns == 0);
+  CHECK(r.devices[0].peak.sites.empty());
+  CHECK(r.counts.events == 0);
+  CHECK(r.leaks.bytes == 0);
+  CHECK(r.leaks.groups.empty());
+  CHECK(r.kinds.empty());
+  CHECK(r.trace.duration_ns == 0);
+  CHECK(r.trace.bytes_per_event == 0);
+
+  analysis::Report bare = analysis::analyze_trace(TraceBuilder{}.trace);
+  CHECK(bare.devices.empty());
+}
+
+TEST_CASE("a single allocation is the peak and the leak") {
+  TraceBuilder b;
+  b.trace.record_bytes = 90;
+  b.trace.end = trace::End{500, trace::EndReason::Exit, 0};
+  b.alloc(123, 0xabc, 4096);
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.devices.size() == 1);
+  CHECK(r.devices[0].peak.bytes == 4096);
+  CHECK(r.devices[0].peak.time_ns == 123);
+  CHECK(r.devices[0].peak.live_allocations == 1);
+  CHECK(r.leaks.bytes == 4096);
+  CHECK(r.leaks.count == 1);
+  CHECK(r.trace.duration_ns == 500);
+  CHECK(r.trace.bytes_per_event == doctest::Approx(90.0));
+}
+
+TEST_CASE("memory pools have size 0 and still show up per kind") {
+  TraceBuilder b;
+  b.alloc(1, 0x77, 0, {}, MemoryKind::MemoryPool).api = trace::Api::cuMemPoolCreate;
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.kinds.size() == 1);
+  CHECK(r.kinds[0].kind == MemoryKind::MemoryPool);
+  CHECK(r.kinds[0].live_at_exit_count == 1);
+  CHECK(r.leaks.count == 0);  // a pool object is not leaked memory
+  REQUIRE(r.leaks.groups.size() == 1);
+  CHECK(r.devices.empty());
+}

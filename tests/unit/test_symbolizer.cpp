@@ -1,0 +1,147 @@
+// Unit tests of the symbolizer (on this test binary's own code) and of the
+// site rule that skips the profiler, CUDA and runtime frames.
+#include <doctest/doctest.h>
+#include <elf.h>
+#include <link.h>
+#include <unistd.h>
+
+#include <climits>
+#include <string>
+#include <vector>
+
+#include "analyzer/analysis.h"
+#include "analyzer/stack_resolver.h"
+#include "analyzer/symbolizer.h"
+#include "trace_builder.h"
+
+using namespace vramscope;
+
+namespace vramscope_test {
+
+// Kept out of line so that its address is its own.
+__attribute__((noinline)) int symbolizer_target(int x) {
+  volatile int y = x;
+  y = y * 3 + 1;
+  return y;
+}
+
+}  // namespace vramscope_test
+
+namespace {
+
+// The modules of this process, as the injector records them.
+std::vector<trace::Module> loaded_modules() {
+  std::vector<trace::Module> modules;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        trace::Module module;
+        module.path = info->dlpi_name ? info->dlpi_name : "";
+        if (module.path.empty()) {
+          char exe[PATH_MAX];
+          ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+          if (n > 0) module.path.assign(exe, static_cast<size_t>(n));
+        }
+        module.base = info->dlpi_addr;
+        module.start = UINT64_MAX;
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+          module.start = std::min<uint64_t>(module.start, info->dlpi_addr + ph.p_vaddr);
+          module.end = std::max<uint64_t>(module.end, info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+        }
+        if (module.start < module.end) static_cast<std::vector<trace::Module>*>(data)->push_back(module);
+        return 0;
+      },
+      &modules);
+  return modules;
+}
+
+}  // namespace
+
+TEST_CASE("symbolizer: names a function of this binary with its file and line") {
+  CHECK(vramscope_test::symbolizer_target(2) == 7);
+  analysis::Symbolizer symbolizer(loaded_modules());
+  // As if the call returned to a few bytes into the function.
+  uint64_t ip = reinterpret_cast<uint64_t>(&vramscope_test::symbolizer_target) + 4;
+  const analysis::StackFrame& frame = symbolizer.symbolize(ip);
+  CHECK(frame.function == "vramscope_test::symbolizer_target(int)");
+  CHECK(frame.file.ends_with("test_symbolizer.cpp"));
+  CHECK(frame.line > 0);
+  CHECK(frame.address == ip);
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  REQUIRE(n > 0);
+  CHECK(frame.module == std::string(exe, static_cast<size_t>(n)));
+  // Cached: the same object comes back.
+  CHECK(&symbolizer.symbolize(ip) == &frame);
+}
+
+TEST_CASE("symbolizer: a module that is gone gives ?? with module and offset") {
+  trace::Module gone{"/nonexistent/libgone.so", 0x7f0000000000, 0x7f0000001000, 0x7f0000009000, "abcd"};
+  analysis::Symbolizer symbolizer({gone});
+  const analysis::StackFrame& frame = symbolizer.symbolize(0x7f0000002345);
+  CHECK(frame.function == "??");
+  CHECK(frame.module == "/nonexistent/libgone.so");
+  CHECK(frame.module_offset == 0x2344);
+  CHECK(frame.line == 0);
+
+  const analysis::StackFrame& outside = symbolizer.symbolize(0x1234);
+  CHECK(outside.function == "??");
+  CHECK(outside.module.empty());
+  CHECK(symbolizer.symbolize(0).function == "??");
+}
+
+TEST_CASE("symbolizer: a module rebuilt since the trace (other build id) names nothing") {
+  std::vector<trace::Module> modules = loaded_modules();
+  REQUIRE(!modules.empty());
+  modules[0].build_id = "00112233445566778899aabbccddeeff00112233";  // the test binary, changed
+  analysis::Symbolizer symbolizer(modules);
+  uint64_t ip = reinterpret_cast<uint64_t>(&vramscope_test::symbolizer_target) + 4;
+  const analysis::StackFrame& frame = symbolizer.symbolize(ip);
+  CHECK(frame.function == "??");
+  CHECK(frame.module == modules[0].path);
+}
+
+TEST_CASE("site rule: runtime modules by file name") {
+  CHECK(analysis::is_runtime_module("/opt/vramscope/lib/vramscope/libvramscope_inject.so"));
+  CHECK(analysis::is_runtime_module("/usr/lib/x86_64-linux-gnu/libcuda.so.1"));
+  CHECK(analysis::is_runtime_module("/usr/local/cuda/lib64/libcudart.so.13"));
+  CHECK(analysis::is_runtime_module("libcublasLt.so.13"));
+  CHECK(analysis::is_runtime_module("/usr/lib/libcudnn_ops.so.9"));
+  CHECK(analysis::is_runtime_module("/usr/lib/libnccl.so.2"));
+  CHECK(analysis::is_runtime_module("/lib/x86_64-linux-gnu/libc.so.6"));
+  CHECK(analysis::is_runtime_module("/lib/x86_64-linux-gnu/libstdc++.so.6"));
+  CHECK(analysis::is_runtime_module("/lib64/ld-linux-x86-64.so.2"));
+  CHECK_FALSE(analysis::is_runtime_module("/home/me/train"));
+  CHECK_FALSE(analysis::is_runtime_module("/usr/lib/python3/torch/lib/libc10_cuda.so"));
+  CHECK_FALSE(analysis::is_runtime_module(""));
+}
+
+TEST_CASE("site: the first frame outside the profiler, CUDA and the runtime") {
+  testing::TraceBuilder b;
+  b.trace.modules = {
+      {"/work/app/train", 0x400000, 0x401000, 0x402000, ""},
+      {"/lib/x86_64-linux-gnu/libc.so.6", 0x7f1000000000, 0x7f1000000000, 0x7f1000100000, ""},
+      {"/usr/local/cuda/lib64/libcudart.so.13", 0x7f2000000000, 0x7f2000000000, 0x7f2000100000, ""},
+      {"/opt/vramscope/libvramscope_inject.so", 0x7f3000000000, 0x7f3000000000, 0x7f3000100000, ""},
+  };
+  // Outermost first: libc's start, the program, the runtime, the injector.
+  auto stack = b.native_stack({0x7f1000000100, 0x401234, 0x7f2000000200, 0x7f3000000300});
+  auto runtime_only = b.native_stack({0x7f2000000500, 0x7f3000000600});
+  b.alloc(1, 0x1000, 10, stack);
+  b.alloc(2, 0x2000, 5, runtime_only);
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.leaks.groups.size() == 2);
+  const analysis::LeakGroup& user = r.leaks.groups[0];
+  CHECK(user.site.function == "??");  // the files are not there: named by module and offset
+  CHECK(user.site.module == "/work/app/train");
+  CHECK(user.site.address == 0x401234);
+  REQUIRE(user.stack.size() == 4);
+  CHECK(user.stack[0].module == "/opt/vramscope/libvramscope_inject.so");
+  CHECK(user.stack[0].module_offset == 0x2ff);
+  CHECK(user.stack[3].module == "/lib/x86_64-linux-gnu/libc.so.6");
+  // All runtime: the innermost frame.
+  CHECK(r.leaks.groups[1].site.module == "/opt/vramscope/libvramscope_inject.so");
+  CHECK(r.leaks.groups[1].site.address == 0x7f3000000600);
+}
