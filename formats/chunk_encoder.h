@@ -187,15 +187,16 @@ class ChunkEncoder {
   }
 
  private:
+  // The attributes of the last record of a type, packed for one comparison.
   struct AttrState {
-    bool valid = false;
-    MemoryKind kind{};
-    Api api{};
-    Api via{};
-    uint32_t device = 0;
+    uint64_t key = UINT64_MAX;  // kind, api, via, device
     uint64_t stream = 0;
     uint32_t stack = UINT32_MAX;
   };
+  static uint64_t attr_key(const AllocFields& f) {
+    return static_cast<uint64_t>(f.kind) | static_cast<uint64_t>(f.api) << 8 | static_cast<uint64_t>(f.via) << 16 |
+           static_cast<uint64_t>(f.device) << 24;
+  }
 
   static std::string_view clip(std::string_view s) { return s.substr(0, layout::kMaxStringBytes); }
   bool room(size_t n) const { return static_cast<size_t>(end_ - pos_) >= n + 1; }  // +1: a zero token after
@@ -223,8 +224,8 @@ class ChunkEncoder {
     if (!room(64)) return false;
     uint8_t token = type;
     uint8_t* p = put_time(pos_ + 1, f.ticks);
-    if (state.valid && state.kind == f.kind && state.api == f.api && state.via == f.via &&
-        state.device == f.device && state.stream == f.stream) {
+    uint64_t key = attr_key(f);
+    if (state.key == key && state.stream == f.stream) {
       token |= layout::kSameAttrs;
     } else {
       *p++ = static_cast<uint8_t>(f.kind);
@@ -232,11 +233,7 @@ class ChunkEncoder {
       *p++ = static_cast<uint8_t>(f.via);
       p = layout::put_varint(p, f.device);
       p = layout::put_varint(p, f.stream);
-      state.valid = true;
-      state.kind = f.kind;
-      state.api = f.api;
-      state.via = f.via;
-      state.device = f.device;
+      state.key = key;
       state.stream = f.stream;
     }
     p = layout::put_varint(p, layout::zigzag(static_cast<int64_t>(f.address - last_address_)));

@@ -10,50 +10,23 @@
 
 using namespace vramscope::inject;
 
-namespace {
-
-struct link_map* object_of(const void* address) {
-  Dl_info info{};
-  struct link_map* map = nullptr;
-  if (!dladdr1(address, &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP)) return nullptr;
-  return map;
-}
-
-// RTLD_NEXT means "after the caller"; called from here, the real dlsym would
-// take us for the caller. Walk the objects after the real caller instead.
-void* lookup_after(const void* caller, const char* name) {
-  struct link_map* map = object_of(caller);
-  if (!map) return real_dlsym(RTLD_NEXT, name);
-  for (struct link_map* object = map->l_next; object; object = object->l_next) {
-    void* found = real_dlsym(object, name);
-    if (found && object_of(found) == object) return found;
-  }
-  return real_dlsym(RTLD_NEXT, name);  // leaves dlerror() saying why
-}
-
-// RTLD_DEFAULT also searches the caller's own dependencies when it was loaded
-// privately (RTLD_LOCAL, as Python loads extensions).
-void* lookup_default(const void* caller, const char* name) {
-  void* found = real_dlsym(RTLD_DEFAULT, name);
-  if (found) return found;
-  struct link_map* map = object_of(caller);
-  return map ? real_dlsym(map, name) : nullptr;
-}
-
-}  // namespace
-
 extern "C" {
 
-void* dlsym(void* handle, const char* name) noexcept {
-  const void* caller = __builtin_return_address(0);
-  void* found;
-  if (handle == RTLD_NEXT) {
-    found = lookup_after(caller, name);
-  } else if (handle == RTLD_DEFAULT) {
-    found = lookup_default(caller, name);
-  } else {
-    found = real_dlsym(handle, name);
-  }
+// Set once; read by dlsym_entry.S.
+__attribute__((visibility("hidden"))) void* vramscope_real_dlsym = nullptr;
+
+__attribute__((visibility("hidden"))) void* vramscope_resolve_real_dlsym() {
+  void* p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
+  if (!p) p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
+  __atomic_store_n(&vramscope_real_dlsym, p, __ATOMIC_RELEASE);
+  return p;
+}
+
+// dlsym of a "cu..." name: the real lookup, then our wrapper in place of a
+// driver function we count. RTLD_NEXT is taken from here, not from the
+// caller: for driver functions that finds the same libcuda.
+__attribute__((visibility("hidden"))) void* vramscope_dlsym_driver(void* handle, const char* name) {
+  void* found = real_dlsym(handle, name);
   if (!found || in_own_code(reinterpret_cast<uint64_t>(found))) return found;
   DriverFn fn;
   if (void* wrapper = wrapper_for_exported_name(name, &fn)) {

@@ -39,21 +39,19 @@ const char* const kNames[kAll] = {
 
 using DlsymFn = void* (*)(void*, const char*);
 
-DlsymFn find_real_dlsym() {
-  void* p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
-  if (!p) p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
-  return reinterpret_cast<DlsymFn>(p);
-}
-
 }  // namespace
+
+extern "C" void* vramscope_real_dlsym;
+extern "C" void* vramscope_resolve_real_dlsym();
 
 // Real addresses, found once. Several threads may race to find the same
 // address, and any of them is right.
 std::atomic<void*> g_real_driver[kAll];
 
 void* real_dlsym(void* handle, const char* name) {
-  static DlsymFn real = find_real_dlsym();
-  return real ? real(handle, name) : nullptr;
+  void* real = __atomic_load_n(&vramscope_real_dlsym, __ATOMIC_ACQUIRE);
+  if (!real) real = vramscope_resolve_real_dlsym();
+  return real ? reinterpret_cast<DlsymFn>(real)(handle, name) : nullptr;
 }
 
 void* real_next(const char* name) { return real_dlsym(RTLD_NEXT, name); }

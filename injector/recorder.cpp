@@ -95,16 +95,6 @@ inline StackId capture_stack(ThreadState* ts, TraceFileWriter* writer) {
   return state().native_stacks ? walk_stack(ts, writer) : StackId{};
 }
 
-// Asked of the driver once per context change on the thread, not per event.
-int current_device(ThreadState* ts) {
-  if (ts->device >= 0) return ts->device;
-  auto get_device = real_driver_as<CUresult (*)(CUdevice*)>(DriverFn::cuCtxGetDevice);
-  CUdevice device = 0;
-  if (!get_device || get_device(&device) != CUDA_SUCCESS) return 0;  // no context yet: ask again next time
-  ts->device = device;
-  return device;
-}
-
 // The first event on a device writes what the device is.
 void note_device(ThreadState* ts, TraceFileWriter* writer, int ordinal) {
   if (ordinal < 0 || ordinal >= kMaxDevices) return;
@@ -128,6 +118,18 @@ void note_device(ThreadState* ts, TraceFileWriter* writer, int ordinal) {
   info.total_bytes = total;
   info.simulated = std::strstr(name, "simulated") != nullptr;
   emit(ts, writer, [&](ChunkEncoder& e) { return e.device(info); });
+}
+
+// Asked of the driver once per context change on the thread, not per event.
+// A device seen for the first time is described in the trace.
+int current_device(ThreadState* ts, TraceFileWriter* writer) {
+  if (ts->device >= 0) return ts->device;
+  auto get_device = real_driver_as<CUresult (*)(CUdevice*)>(DriverFn::cuCtxGetDevice);
+  CUdevice device = 0;
+  if (!get_device || get_device(&device) != CUDA_SUCCESS) return 0;  // no context yet: ask again next time
+  note_device(ts, writer, device);
+  ts->device = device;
+  return device;
 }
 
 // Common start of every record: the thread's state and the trace, unless
@@ -155,8 +157,8 @@ void record_alloc(ThreadState* thread, MemoryKind kind, Api api, uint64_t addres
   RecordScope scope(thread);
   if (!scope) return;
   ThreadState* ts = scope.ts;
-  if (device == kCurrentDevice) device = current_device(ts);
-  note_device(ts, scope.writer, device);
+  if (device == kCurrentDevice) device = current_device(ts, scope.writer);
+  if (device != ts->device) note_device(ts, scope.writer, device);
   AllocFields f;
   f.stack = capture_stack(ts, scope.writer);
   f.ticks = ticks();
@@ -193,8 +195,8 @@ void record_failure(ThreadState* thread, MemoryKind kind, Api api, uint64_t size
   RecordScope scope(thread);
   if (!scope) return;
   ThreadState* ts = scope.ts;
-  if (device == kCurrentDevice) device = current_device(ts);
-  note_device(ts, scope.writer, device);
+  if (device == kCurrentDevice) device = current_device(ts, scope.writer);
+  if (device != ts->device) note_device(ts, scope.writer, device);
   FailureFields f;
   // What the device had at the moment of the failure: the heart of an OOM report.
   if (auto get_info = real_driver_as<CUresult (*)(size_t*, size_t*)>(DriverFn::cuMemGetInfo_v2)) {
@@ -218,7 +220,7 @@ void record_failure(ThreadState* thread, MemoryKind kind, Api api, uint64_t size
 void record_pool_trim(ThreadState* thread, uint64_t pool, uint64_t keep_bytes) {
   RecordScope scope(thread);
   if (!scope) return;
-  int device = current_device(scope.ts);
+  int device = current_device(scope.ts, scope.writer);
   uint64_t now = ticks();
   emit(scope.ts, scope.writer, [&](ChunkEncoder& e) {
     return e.pool_trim(now, static_cast<uint32_t>(device), pool, keep_bytes);

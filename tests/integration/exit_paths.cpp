@@ -2,8 +2,9 @@
 // many allocations have returned (so a test can kill it and know what must be
 // in the trace), and leaves by the way it is told.
 //
-// usage: exit_paths return|exit|_exit|abort|segv|term|loop [N]
+// usage: exit_paths return|exit|_exit|abort|segv|term|loop|dlsym
 #include <cuda_runtime_api.h>
+#include <dlfcn.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,10 +27,20 @@ __attribute__((noinline)) void* allocate_block(size_t size) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: exit_paths return|exit|_exit|abort|segv|term|loop [N]\n");
+    std::fprintf(stderr, "usage: exit_paths return|exit|_exit|abort|segv|term|loop|dlsym\n");
     return 2;
   }
   const char* how = argv[1];
+  if (std::strcmp(how, "dlsym") == 0) {
+    // The injector answers dlsym, and defines exit() itself: RTLD_NEXT from
+    // the program must still mean "after the program", which finds the
+    // first exit() there is, exactly as RTLD_DEFAULT does.
+    void* next = dlsym(RTLD_NEXT, "exit");
+    void* first = dlsym(RTLD_DEFAULT, "exit");
+    bool same = next && next == first;
+    std::printf("RTLD_NEXT finds the first exit(): %s\n", same ? "yes" : "no");
+    return same ? 0 : 1;
+  }
   for (int i = 0; i < 3; ++i) allocate_block(1 << 20);
   if (std::strcmp(how, "loop") == 0) {
     // Allocate and free forever; after each allocation returns, say so.

@@ -136,3 +136,10 @@ TEST_CASE("vramscope run passes the job's arguments, output and exit status thro
   CHECK(run.exit_status == 7);
   CHECK(run.out == "hello\n");
 }
+
+TEST_CASE("the job's own dlsym lookups keep their meaning under the injector") {
+  ScratchDir dir("dlsym-next");
+  ProcessResult run = run_profiled(dir.path("t.vstrace"), {VRAMSCOPE_EXIT_PATHS, "dlsym"});
+  CHECK(run.out == "RTLD_NEXT finds the first exit(): yes\n");
+  CHECK(run_plain({VRAMSCOPE_EXIT_PATHS, "dlsym"}).out == run.out);
+}
