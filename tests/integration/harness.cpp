@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 namespace vramscope::testing {
@@ -23,6 +24,11 @@ ScratchDir::~ScratchDir() {
 
 std::string sample(const std::string& name) { return std::string(VRAMSCOPE_SAMPLES_DIR) + "/" + name; }
 
+bool on_real_gpu() {
+  const char* value = std::getenv("VRAMSCOPE_TEST_REAL_GPU");
+  return value && std::string(value) == "1";
+}
+
 ProcessResult run_vramscope(const std::vector<std::string>& args, const ProcessOptions& options) {
   std::vector<std::string> argv = {VRAMSCOPE_BIN};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -31,7 +37,7 @@ ProcessResult run_vramscope(const std::vector<std::string>& args, const ProcessO
 
 ProcessResult run_plain(const std::vector<std::string>& command, const ProcessOptions& options) {
   ProcessOptions plain = options;
-  plain.set_env["LD_LIBRARY_PATH"] = VRAMSCOPE_SIMCUDA_DIR;
+  if (!on_real_gpu()) plain.set_env["LD_LIBRARY_PATH"] = VRAMSCOPE_SIMCUDA_DIR;
   return run_process(command, plain);
 }
 
@@ -40,7 +46,7 @@ ProcessResult run_profiled(const std::string& trace, const std::vector<std::stri
   std::vector<std::string> args = {"run", "-q", "-o", trace};
   bool simulate_given = false;
   for (const auto& o : run_options) simulate_given |= o.rfind("--simulate", 0) == 0;
-  if (!simulate_given) args.push_back("--simulate");
+  if (!simulate_given && !on_real_gpu()) args.push_back("--simulate");
   args.insert(args.end(), run_options.begin(), run_options.end());
   args.push_back("--");
   args.insert(args.end(), command.begin(), command.end());

@@ -25,6 +25,10 @@ class ScratchDir {
 
 std::string sample(const std::string& name);
 
+// VRAMSCOPE_TEST_REAL_GPU=1: run the jobs on the machine's GPU instead of
+// simcuda (scripts/gpu_check.sh). Tests that need simcuda's settings skip.
+bool on_real_gpu();
+
 // `vramscope ARGS...`.
 ProcessResult run_vramscope(const std::vector<std::string>& args, const ProcessOptions& options = {});
 

@@ -69,7 +69,9 @@ TEST_CASE("every way out of the job leaves an end record with its status") {
                         Case{"term", 128 + SIGTERM, "signal", SIGTERM}}) {
     CAPTURE(c.how);
     std::string trace = dir.path(c.how + ".vstrace");
-    ProcessResult run = run_vramscope({"run", "-q", "--simulate", "-o", trace, "--", VRAMSCOPE_EXIT_PATHS, c.how});
+    std::vector<std::string> args = {"run", "-q", "-o", trace, "--", VRAMSCOPE_EXIT_PATHS, c.how};
+    if (!on_real_gpu()) args.insert(args.begin() + 2, "--simulate");
+    ProcessResult run = run_vramscope(args);
     CHECK(run.exit_status == c.status);
     json r = report_json(trace);
     CHECK(r["counts"]["allocations"] == 3);
@@ -91,8 +93,9 @@ TEST_CASE("a job killed with SIGKILL leaves a trace with every allocation it had
   if (runner == 0) {
     dup2(out_pipe[1], STDOUT_FILENO);
     close(out_pipe[0]);
-    execl(VRAMSCOPE_BIN, VRAMSCOPE_BIN, "run", "-q", "--simulate", "-o", trace.c_str(), "--", VRAMSCOPE_EXIT_PATHS,
-          "loop", static_cast<char*>(nullptr));
+    const char* device = on_real_gpu() ? "-q" : "--simulate";
+    execl(VRAMSCOPE_BIN, VRAMSCOPE_BIN, "run", "-q", device, "-o", trace.c_str(), "--", VRAMSCOPE_EXIT_PATHS, "loop",
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   close(out_pipe[1]);
