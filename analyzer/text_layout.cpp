@@ -45,6 +45,27 @@ std::string_view basename(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
+std::string short_function(std::string_view name) {
+  std::string text(name);
+  // Drop a trailing qualifier, then the parameter list that ends the name.
+  for (std::string_view suffix : {" const", " volatile", " &", " &&"}) {
+    if (text.size() > suffix.size() && text.ends_with(suffix)) text.resize(text.size() - suffix.size());
+  }
+  if (!text.empty() && text.back() == ')') {
+    int depth = 0;
+    for (size_t i = text.size(); i-- > 0;) {
+      if (text[i] == ')') ++depth;
+      if (text[i] == '(' && --depth == 0) {
+        if (i > 0) text.resize(i);
+        break;
+      }
+    }
+  }
+  const std::string anonymous = "(anonymous namespace)::";
+  for (size_t at; (at = text.find(anonymous)) != std::string::npos;) text.erase(at, anonymous.size());
+  return text;
+}
+
 std::string frame_label(const StackFrame& frame, size_t width) {
   std::string where;
   if (frame.function == "??" && !frame.module.empty()) {
@@ -52,10 +73,11 @@ std::string frame_label(const StackFrame& frame, size_t width) {
   } else if (!frame.file.empty()) {
     where = std::string(basename(frame.file)) + ":" + std::to_string(frame.line);
   }
-  if (where.empty() || width < 16) return fit(frame.function, width);
+  std::string name = short_function(frame.function);
+  if (where.empty() || width < 16) return fit(name, width);
   // The location is the part a reader acts on; the function name gives way first.
   size_t where_width = std::min(where.size(), width / 2);
-  std::string function = fit(frame.function, width - where_width - 2);
+  std::string function = fit(name, width - where_width - 2);
   return function + "  " + fit(where, width - function.size() - 2);
 }
 

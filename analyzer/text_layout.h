@@ -25,4 +25,8 @@ std::string_view basename(std::string_view path);
 // within `width` characters.
 std::string frame_label(const StackFrame& frame, size_t width);
 
+// A function name for a terminal: no parameter list, no "(anonymous
+// namespace)::". "(anonymous namespace)::grow(std::vector<int> const&)" → "grow".
+std::string short_function(std::string_view name);
+
 }  // namespace vramscope::analysis::text

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "analyzer/analysis.h"
+#include "analyzer/text_layout.h"
 #include "formats/human_size.h"
 #include "formats/trace_reader.h"
 
@@ -16,7 +17,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string site_text(const analysis::Site& site) {
-  std::string text = site.function;
+  std::string text = analysis::text::short_function(site.function);
   if (!site.file.empty()) {
     text += " (" + fs::path(site.file).filename().string();
     if (site.line) text += ":" + std::to_string(site.line);
@@ -62,8 +63,8 @@ void print_run_summary(const std::string& main_trace, FILE* out) {
                    static_cast<unsigned long long>(report.counts.events), format_size(contents.file_bytes).c_str());
       if (report.trace.cut_short) std::fprintf(out, "  cut short: %s\n", report.trace.cut_short_reason.c_str());
       for (const auto& device : report.devices) {
-        std::fprintf(out, "  device %u, %s: peak %s at %.3f s", device.ordinal, device.name.c_str(),
-                     format_size(device.peak.bytes).c_str(), static_cast<double>(device.peak.time_ns) / 1e9);
+        std::fprintf(out, "  device %u, %s: peak %s at %s", device.ordinal, device.name.c_str(),
+                     format_size(device.peak.bytes).c_str(), analysis::text::elapsed(device.peak.time_ns).c_str());
         if (!device.peak.sites.empty()) {
           std::fprintf(out, ", largest at peak: %s, %s", site_text(device.peak.sites.front().site).c_str(),
                        format_size(device.peak.sites.front().bytes).c_str());
@@ -71,8 +72,8 @@ void print_run_summary(const std::string& main_trace, FILE* out) {
         std::fputc('\n', out);
       }
       if (report.leaks.count > 0) {
-        std::fprintf(out, "  live at exit: %s in %llu allocations", format_size(report.leaks.bytes).c_str(),
-                     static_cast<unsigned long long>(report.leaks.count));
+        std::fprintf(out, "  live at exit: %s in %llu allocation%s", format_size(report.leaks.bytes).c_str(),
+                     static_cast<unsigned long long>(report.leaks.count), report.leaks.count == 1 ? "" : "s");
         if (!report.leaks.groups.empty()) {
           std::fprintf(out, ", most from %s", site_text(report.leaks.groups.front().site).c_str());
         }

@@ -244,3 +244,14 @@ TEST_CASE("text layout: frame labels and elapsed times") {
   CHECK(analysis::text::elapsed(12'500'000) == "12.500 ms");
   CHECK(analysis::text::elapsed(2'000) == "2.000 us");
 }
+
+TEST_CASE("text report: function names lose parameter lists and anonymous namespaces") {
+  using analysis::text::short_function;
+  CHECK(short_function("(anonymous namespace)::allocate_optimizer_state(std::vector<(anonymous namespace)::Tensor, "
+                       "std::allocator<(anonymous namespace)::Tensor> > const&, int)") == "allocate_optimizer_state");
+  CHECK(short_function("vramscope::Trainer::step(int) const") == "vramscope::Trainer::step");
+  CHECK(short_function("main") == "main");
+  CHECK(short_function("??") == "??");
+  CHECK(short_function("std::function<void (int)>::operator()(int) const") == "std::function<void (int)>::operator()");
+  CHECK(short_function("<no stack>") == "<no stack>");
+}
