@@ -11,10 +11,6 @@ scripts/setup.sh build
 echo "== tests"
 (cd build && ctest --output-on-failure -j "$jobs")
 
-echo "== tests under ASan and UBSan"
-scripts/setup.sh build-asan -DVRAMSCOPE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-(cd build-asan && ctest --output-on-failure -j "$jobs")
-
 echo "== installed tree"
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
@@ -23,3 +19,7 @@ cmake --install build --prefix "$prefix" >/dev/null
 "$prefix/bin/vramscope" report "$prefix/t.vstrace" --json "$prefix/r.json" >/dev/null
 grep -q '"bytes": 10485760' "$prefix/r.json"
 echo "install: 1 passed, 0 failed"
+
+echo "== tests under ASan and UBSan"
+scripts/setup.sh build-asan -DVRAMSCOPE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+(cd build-asan && ctest --output-on-failure -j "$jobs")
