@@ -18,6 +18,7 @@ CUresult switch_context(Args... args) {
 
 }  // namespace
 
+#pragma GCC visibility push(default)  // the hooks are what the job links to
 extern "C" {
 
 CUresult CUDAAPI cuCtxSetCurrent(CUcontext context) {
@@ -41,3 +42,4 @@ CUresult CUDAAPI cuCtxCreate_v4(CUcontext* context, CUctxCreateParams* params, u
 }
 
 }  // extern "C"
+#pragma GCC visibility pop

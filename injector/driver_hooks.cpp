@@ -46,8 +46,8 @@ CUresult allocating(const Allocation& a, Call&& call, Where&& where) {
 // for ranged frees (unmap, address free).
 template <typename Call>
 CUresult freeing(MemoryKind kind, Api api, uint64_t address, uint64_t size, uint64_t stream, Call&& call) {
-  uint64_t before = time_before_free();
   DriverCall driver;
+  uint64_t before = time_before_free(driver.thread());
   CUresult r = call();
   if (driver.counted() && r == CUDA_SUCCESS && address != 0) {
     record_free(driver.thread(), before, kind, api, address, size, stream);
@@ -90,6 +90,7 @@ CUresult alloc_from_pool(DriverFn fn, CUdeviceptr* dptr, size_t bytesize, CUmemo
   auto real_fn = real_driver_as<decltype(&::name)>(DriverFn::name); \
   if (!real_fn) return CUDA_ERROR_NOT_INITIALIZED
 
+#pragma GCC visibility push(default)  // the hooks are what the job links to
 extern "C" {
 
 CUresult CUDAAPI cuMemAlloc_v2(CUdeviceptr* dptr, size_t bytesize) {
@@ -232,3 +233,4 @@ CUresult CUDAAPI cuMemPoolTrimTo(CUmemoryPool pool, size_t keep_bytes) {
 }
 
 }  // extern "C"
+#pragma GCC visibility pop

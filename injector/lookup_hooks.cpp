@@ -10,6 +10,7 @@
 
 using namespace vramscope::inject;
 
+#pragma GCC visibility push(default)  // the hooks are what the job links to
 extern "C" {
 
 // Set once; read by dlsym_entry.S.
@@ -60,3 +61,4 @@ CUresult CUDAAPI cuGetProcAddress(const char* symbol, void** pfn, int cuda_versi
 }
 
 }  // extern "C"
+#pragma GCC visibility pop

@@ -116,6 +116,7 @@ int main_wrapper(int argc, char** argv, char** envp) {
 
 }  // namespace
 
+#pragma GCC visibility push(default)  // the hooks are what the job links to
 extern "C" {
 
 // Wraps main to learn the exit status of a job that returns from main.
@@ -160,3 +161,4 @@ pid_t fork() noexcept {
 }
 
 }  // extern "C"
+#pragma GCC visibility pop

@@ -63,13 +63,14 @@ uint64_t stack_hash(void* const* frames, int count) {
 
 StackId walk_stack(ThreadState* ts, TraceFileWriter* writer) {
   InjectorState& st = state();
-  int raw = backtrace_frames(ts->frames, kMaxFrames);
+  int raw = ts->early_frames >= 0 ? ts->early_frames : backtrace_frames(ts->frames, kMaxFrames);
   // Our own frames (hooks, the recorder, the main wrapper) say nothing about
   // the job: drop them wherever they are.
   int count = 0;
   for (int i = 0; i < raw; ++i) {
     if (!in_own_code(reinterpret_cast<uint64_t>(ts->frames[i]))) ts->frames[count++] = ts->frames[i];
   }
+  if (ts->early_frames >= 0) ts->early_frames = count;  // compacted: the next event of this call reuses it
   if (count == 0) return {};
   uint64_t hash = stack_hash(ts->frames, count);
   StackCacheEntry& cached = ts->stack_cache[hash % kStackCacheSize];
@@ -152,8 +153,8 @@ struct RecordScope {
 
 }  // namespace
 
-void record_alloc(ThreadState* thread, MemoryKind kind, Api api, uint64_t address, uint64_t size, uint64_t stream,
-                  int device) {
+void record_alloc_slow(ThreadState* thread, MemoryKind kind, Api api, uint64_t address, uint64_t size,
+                       uint64_t stream, int device) {
   RecordScope scope(thread);
   if (!scope) return;
   ThreadState* ts = scope.ts;
@@ -174,8 +175,13 @@ void record_alloc(ThreadState* thread, MemoryKind kind, Api api, uint64_t addres
 
 uint64_t time_before_free() { return trace_writer() ? ticks() : 0; }
 
-void record_free(ThreadState* thread, uint64_t ticks_before, MemoryKind kind, Api api, uint64_t address, uint64_t size,
-                 uint64_t stream) {
+int capture_frames_early(ThreadState* ts) {
+  if (!state().native_stacks || !trace_writer()) return -1;
+  return backtrace_frames(ts->frames, kMaxFrames);
+}
+
+void record_free_slow(ThreadState* thread, uint64_t ticks_before, MemoryKind kind, Api api, uint64_t address,
+                      uint64_t size, uint64_t stream) {
   RecordScope scope(thread);
   if (!scope) return;
   ThreadState* ts = scope.ts;

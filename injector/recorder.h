@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "formats/trace_events.h"
+#include "injector/clock.h"
 #include "injector/state.h"
 
 namespace vramscope::inject {
@@ -14,14 +15,66 @@ namespace vramscope::inject {
 inline constexpr int kCurrentDevice = -1;
 
 // `ts` is the calling thread's state (thread_state()); nullptr records nothing.
-void record_alloc(ThreadState* ts, trace::MemoryKind kind, trace::Api api, uint64_t address, uint64_t size,
-                  uint64_t stream = 0, int device = kCurrentDevice);
+void record_alloc_slow(ThreadState* ts, trace::MemoryKind kind, trace::Api api, uint64_t address, uint64_t size,
+                       uint64_t stream, int device);
+void record_free_slow(ThreadState* ts, uint64_t ticks_before, trace::MemoryKind kind, trace::Api api,
+                      uint64_t address, uint64_t size, uint64_t stream);
+
+// The common case written in place: no stack to walk, the device known, the
+// trace open and room in the thread's chunk. Anything else takes the slow path.
+inline bool fast_path_open(ThreadState* ts) {
+  return ts && !ts->recording && !state().native_stacks && ts->chunk.head != nullptr;
+}
+
+inline void record_alloc(ThreadState* ts, trace::MemoryKind kind, trace::Api api, uint64_t address, uint64_t size,
+                         uint64_t stream = 0, int device = kCurrentDevice) {
+  if (fast_path_open(ts) && (device == kCurrentDevice ? ts->device >= 0 : device == ts->device)) {
+    trace::AllocFields f;
+    f.ticks = ticks();
+    f.kind = kind;
+    f.api = api;
+    f.via = ts->via;
+    f.device = static_cast<uint32_t>(ts->device);
+    f.stream = stream;
+    f.address = address;
+    f.size = size;
+    if (ts->chunk.encoder.alloc(f)) {
+      ++ts->recorded;
+      return;
+    }
+  }
+  record_alloc_slow(ts, kind, api, address, size, stream, device);
+}
 // A free is stamped before the real call (time_before_free()): once the
 // driver has the address back it may hand it to another thread at once, and
 // that allocation must come after this free in the trace.
-void record_free(ThreadState* ts, uint64_t ticks_before, trace::MemoryKind kind, trace::Api api, uint64_t address,
-                 uint64_t size = 0, uint64_t stream = 0);
+inline void record_free(ThreadState* ts, uint64_t ticks_before, trace::MemoryKind kind, trace::Api api,
+                        uint64_t address, uint64_t size = 0, uint64_t stream = 0) {
+  if (fast_path_open(ts)) {
+    trace::AllocFields f;
+    f.ticks = ticks_before ? ticks_before : ticks();
+    f.kind = kind;
+    f.api = api;
+    f.via = ts->via;
+    f.stream = stream;
+    f.address = address;
+    f.size = size;
+    if (ts->chunk.encoder.free(f)) {
+      ++ts->recorded;
+      return;
+    }
+  }
+  record_free_slow(ts, ticks_before, kind, api, address, size, stream);
+}
 uint64_t time_before_free();
+// The same, reusing the stamp of the runtime free in progress on this thread.
+inline uint64_t time_before_free(ThreadState* ts) {
+  return ts && ts->free_stamp ? ts->free_stamp : time_before_free();
+}
+
+// Walks the calling thread's stack into ts->frames when stacks are on and the
+// trace is open; returns the frame count, or -1 (the recorder walks later).
+int capture_frames_early(ThreadState* ts);
 void record_failure(ThreadState* ts, trace::MemoryKind kind, trace::Api api, uint64_t size, int error,
                     int device = kCurrentDevice);
 void record_pool_trim(ThreadState* ts, uint64_t pool, uint64_t keep_bytes);
@@ -61,6 +114,10 @@ class DriverCall {
 
 // Marks a runtime call in progress so the driver events it causes say who
 // asked; reports whether the driver level recorded anything meanwhile.
+//
+// The stack is walked here, before the runtime is entered: the event the
+// driver level records then has it without walking the runtime's and our
+// own frames (the walk is most of the cost of an event).
 class RuntimeCall {
  public:
   explicit RuntimeCall(trace::Api via) : ts_(thread_state()) {
@@ -68,9 +125,15 @@ class RuntimeCall {
     saved_ = ts_->via;
     ts_->via = via;
     recorded_before_ = ts_->recorded;
+    if (state().native_stacks && ts_->early_frames < 0 && !ts_->recording) {
+      ts_->early_frames = capture_frames_early(ts_);
+      owns_frames_ = true;
+    }
   }
   ~RuntimeCall() {
-    if (ts_) ts_->via = saved_;
+    if (!ts_) return;
+    ts_->via = saved_;
+    if (owns_frames_) ts_->early_frames = -1;
   }
   RuntimeCall(const RuntimeCall&) = delete;
   RuntimeCall& operator=(const RuntimeCall&) = delete;
@@ -83,6 +146,7 @@ class RuntimeCall {
   ThreadState* ts_;
   trace::Api saved_ = trace::Api::None;
   uint32_t recorded_before_ = 0;
+  bool owns_frames_ = false;
 };
 
 }  // namespace vramscope::inject

@@ -11,6 +11,7 @@ using namespace vramscope::inject;
 using vramscope::trace::Api;
 using vramscope::trace::MemoryKind;
 
+#pragma GCC visibility push(default)  // the hooks are what the job links to
 extern "C" {
 cudaError_t CUDARTAPI cudaMallocAsync_ptsz(void** ptr, size_t size, cudaStream_t stream);
 cudaError_t CUDARTAPI cudaFreeAsync_ptsz(void* ptr, cudaStream_t stream);
@@ -21,6 +22,7 @@ cudaError_t CUDARTAPI cudaGetDriverEntryPointByVersion_ptsz(const char* symbol, 
                                                             unsigned long long flags,
                                                             cudaDriverEntryPointQueryResult* status);
 }
+#pragma GCC visibility pop
 
 namespace {
 
@@ -49,7 +51,12 @@ template <typename Call>
 cudaError_t runtime_free(Api via, MemoryKind kind, const void* p, uint64_t stream, Call&& call) {
   uint64_t before = time_before_free();
   RuntimeCall runtime(via);
+  // The driver free inside takes this stamp too: one clock read per free.
+  ThreadState* ts = runtime.thread();
+  uint64_t outer_stamp = ts ? ts->free_stamp : 0;
+  if (ts) ts->free_stamp = before;
   cudaError_t r = call();
+  if (ts) ts->free_stamp = outer_stamp;
   if (r == cudaSuccess && p && runtime.driver_silent()) record_free(runtime.thread(), before, kind, Api::None, address_of(p), 0, stream);
   return r;
 }
@@ -72,6 +79,7 @@ void wrap_entry_point(cudaError_t r, const char* symbol, void** fn, int version,
   static auto real_fn = reinterpret_cast<decltype(&::name)>(real_next(#name)); \
   if (!real_fn) return kNoRuntime
 
+#pragma GCC visibility push(default)  // the hooks are what the job links to
 extern "C" {
 
 cudaError_t CUDARTAPI cudaMalloc(void** ptr, size_t size) {
@@ -233,3 +241,4 @@ cudaError_t CUDARTAPI cudaGetDriverEntryPointByVersion_ptsz(const char* symbol, 
 }
 
 }  // extern "C"
+#pragma GCC visibility pop

@@ -21,6 +21,7 @@ void start_generation(ThreadState* ts, uint64_t generation) {
   ts->index = trace::ThreadIndex{state().next_thread.fetch_add(1)};
   ts->announced = false;
   ts->device = -1;
+  ts->early_frames = -1;
   for (auto& entry : ts->stack_cache) entry = {};
 }
 

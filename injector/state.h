@@ -36,6 +36,8 @@ struct ThreadState {
   bool recording = false;    // inside our own recording code
   bool announced = false;    // its Thread record is in the trace
   int device = -1;           // the current context's device; -1 after a context change
+  int early_frames = -1;     // frames already in `frames`, walked by a runtime hook; -1: none
+  uint64_t free_stamp = 0;   // time stamp of the runtime free in progress (0: none)
   StackCacheEntry stack_cache[kStackCacheSize];
   void* frames[kMaxFrames];
 };

@@ -233,7 +233,7 @@ TEST_CASE("text report: --top limits the sites shown") {
 
 TEST_CASE("text layout: frame labels and elapsed times") {
   analysis::StackFrame named{"step(int)", "/src/train/step.cpp", 12, "/bin/train", 0x401000, 0x1000};
-  CHECK(analysis::text::frame_label(named, 60) == "step(int)  step.cpp:12");
+  CHECK(analysis::text::frame_label(named, 60) == "step  step.cpp:12");
   analysis::StackFrame unnamed{"??", "", 0, "/usr/lib/libgone.so", 0x7f0000002345, 0x2344};
   CHECK(analysis::text::frame_label(unnamed, 60) == "??  libgone.so+0x2344");
   analysis::StackFrame long_name{std::string(200, 'f'), "a.cpp", 1, "", 0, 0};
