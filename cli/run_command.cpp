@@ -215,6 +215,9 @@ int run_command(const Args& args) {
     setenv("VRAMSCOPE_OUTPUT", trace_path(options, getpid()).c_str(), 1);
     setenv("VRAMSCOPE_MAIN_PID", std::to_string(getpid()).c_str(), 1);
     setenv("VRAMSCOPE_STACKS", options.native_stacks ? "native" : "none", 1);
+    // The injector is also the NVTX tool (ranges, marks, allocators' blocks),
+    // unless the user already attached another one.
+    setenv("NVTX_INJECTION64_PATH", (libraries / "libvramscope_inject.so").c_str(), 0);
     if (simulate) {
       prepend_env("LD_LIBRARY_PATH", (libraries / "simcuda").string(), ':');
       if (options.simulated_capacity) {

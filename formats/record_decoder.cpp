@@ -3,7 +3,8 @@
 
 #include <algorithm>
 #include <map>
-#include <unordered_map>
+#include <set>
+#include <utility>
 
 namespace vramscope::trace {
 
@@ -14,7 +15,19 @@ bool known_kind(uint8_t k) { return k < kMemoryKindCount; }
 // Allocations are paired with frees per address space: device pointers from
 // cuMemAlloc, cuMemAllocAsync and cuMemAllocManaged are all freed by address
 // (cuMemFree frees any of them), VMM handles are not pointers at all.
-enum class AddressSpace : uint8_t { DevicePointer, PinnedHost, HostRegistered, Reserve, Physical, Map, Pool };
+// NVTX blocks and heaps are an allocator's view of memory inside segments:
+// their addresses overlap the segments', so each has its own space too.
+enum class AddressSpace : uint8_t {
+  DevicePointer,
+  PinnedHost,
+  HostRegistered,
+  Reserve,
+  Physical,
+  Map,
+  Pool,
+  Block,
+  Heap
+};
 
 AddressSpace space_of(MemoryKind kind) {
   switch (kind) {
@@ -27,6 +40,8 @@ AddressSpace space_of(MemoryKind kind) {
     case MemoryKind::VirtualPhysical: return AddressSpace::Physical;
     case MemoryKind::VirtualMap: return AddressSpace::Map;
     case MemoryKind::MemoryPool: return AddressSpace::Pool;
+    case MemoryKind::Block: return AddressSpace::Block;
+    case MemoryKind::Heap: return AddressSpace::Heap;
   }
   return AddressSpace::DevicePointer;
 }
@@ -305,45 +320,99 @@ void RecordDecoder::finish() {
   std::sort(trace_.devices.begin(), trace_.devices.end(),
             [](const DeviceInfo& a, const DeviceInfo& b) { return a.ordinal < b.ordinal; });
 
-  // Pair frees with allocations. A ranged cuMemUnmap may cover several maps:
-  // it becomes one free per mapping it removes.
+  pair_frees();
+}
+
+// Pairs frees with allocations. Some frees free several allocations: a ranged
+// cuMemUnmap every mapping it covers, an NVTX heap reset or unregister every
+// live block of the heap (a block's stream is its heap). Those become one
+// free per allocation, placed right after the event that caused them; a heap
+// reset itself frees nothing else and leaves no event of its own.
+void RecordDecoder::pair_frees() {
+  auto& events = trace_.events;
   std::map<LiveKey, size_t> live;
-  std::vector<Event> split_frees;
-  std::vector<size_t> removed;
+  std::set<std::pair<uint64_t, uint64_t>> heap_blocks;  // (heap, block address) of live blocks
+  std::map<uint64_t, uint64_t> resizing;                // block address -> heap, from a resize's free to its alloc
+  std::vector<std::pair<size_t, Event>> added;          // (after event index, free)
+  std::vector<bool> dropped(events.size(), false);
+
+  auto free_live = [&](size_t cause, const Event& e, std::map<LiveKey, size_t>::iterator it) {
+    const Event& a = events[it->second];
+    Event extra = e;
+    extra.kind = a.kind;
+    extra.address = a.address;
+    extra.size = a.size;
+    extra.device = a.device;
+    if (a.kind == MemoryKind::Block) heap_blocks.erase({a.stream, a.address});
+    added.emplace_back(cause, extra);
+    return live.erase(it);
+  };
+  auto free_heap_blocks = [&](size_t cause, const Event& e, uint64_t heap) {
+    for (auto b = heap_blocks.lower_bound({heap, 0}); b != heap_blocks.end() && b->first == heap;) {
+      uint64_t address = b->second;
+      ++b;  // free_live erases the entry
+      auto it = live.find({AddressSpace::Block, address});
+      if (it != live.end()) free_live(cause, e, it);
+    }
+  };
+
   for (size_t i = 0; i < events.size(); ++i) {
     Event& e = events[i];
+    AddressSpace space = space_of(e.kind);
     if (e.type == EventType::Alloc) {
-      live[{space_of(e.kind), e.address}] = i;
+      auto [slot, inserted] = live.try_emplace({space, e.address}, i);
+      if (!inserted && events[slot->second].kind == MemoryKind::Block) {
+        heap_blocks.erase({events[slot->second].stream, e.address});
+      }
+      slot->second = i;
+      if (e.kind == MemoryKind::Block) {
+        auto resized = resizing.find(e.address);
+        if (e.api == Api::nvtxMemRegionsResize && resized != resizing.end()) e.stream = resized->second;
+        if (resized != resizing.end()) resizing.erase(resized);
+        heap_blocks.insert({e.stream, e.address});
+      }
       continue;
     }
     if (e.type != EventType::Free) continue;
-    AddressSpace space = space_of(e.kind);
+    if (e.kind == MemoryKind::Heap && e.api == Api::nvtxMemHeapReset) {
+      dropped[i] = true;
+      free_heap_blocks(i, e, e.address);
+      continue;
+    }
     auto it = live.find({space, e.address});
-    if (it == live.end()) continue;  // unknown address: left for the analyzer to count
+    if (it == live.end()) {  // unknown address: left for the analyzer to count
+      if (space == AddressSpace::Heap) free_heap_blocks(i, e, e.address);
+      continue;
+    }
     const Event& a = events[it->second];
     uint64_t range_end = e.address + e.size;
     e.kind = a.kind;
     e.device = a.device;
     e.size = a.size;
+    if (a.kind == MemoryKind::Block) {
+      heap_blocks.erase({a.stream, a.address});
+      if (e.api == Api::nvtxMemRegionsResize) resizing[a.address] = a.stream;
+    }
     live.erase(it);
     if (space == AddressSpace::Map && range_end > e.address + e.size) {
-      for (auto next = live.lower_bound({space, e.address}); next != live.end() && next->first.space == space &&
-                                                             next->first.address < range_end;) {
-        Event extra = e;
-        const Event& other = events[next->second];
-        extra.address = other.address;
-        extra.size = other.size;
-        extra.device = other.device;
-        split_frees.push_back(extra);
-        next = live.erase(next);
+      for (auto next = live.lower_bound({space, e.address});
+           next != live.end() && next->first.space == space && next->first.address < range_end;) {
+        next = free_live(i, e, next);
       }
     }
+    if (space == AddressSpace::Heap) free_heap_blocks(i, e, e.address);
   }
-  if (!split_frees.empty()) {
-    events.insert(events.end(), split_frees.begin(), split_frees.end());
-    std::stable_sort(events.begin(), events.end(),
-                     [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
+  if (added.empty() && std::find(dropped.begin(), dropped.end(), true) == dropped.end()) return;
+  std::vector<Event> merged;
+  merged.reserve(events.size() + added.size());
+  size_t next_added = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (!dropped[i]) merged.push_back(events[i]);
+    for (; next_added < added.size() && added[next_added].first == i; ++next_added) {
+      merged.push_back(added[next_added].second);
+    }
   }
+  events = std::move(merged);
 }
 
 }  // namespace vramscope::trace

@@ -80,6 +80,7 @@ class RecordDecoder {
   void finish();
 
  private:
+  void pair_frees();
   bool decode_record(uint8_t token, ByteCursor& in, ThreadIndex thread);
   bool decode_address_record(uint8_t token, ByteCursor& in, ThreadIndex thread);
   // Nanoseconds since the trace's start for a tick reading of this chunk.

@@ -38,8 +38,12 @@ enum class MemoryKind : uint8_t {
   VirtualPhysical = 6, // cuMemCreate: physical memory; "address" is the handle
   VirtualMap = 7,      // cuMemMap: physical memory mapped into a range
   MemoryPool = 8,      // cuMemPoolCreate: a pool object; size 0
+  // From the NVTX memory API (an allocator's own annotations), not the driver:
+  // the bytes are inside segments already counted, so they occupy nothing more.
+  Block = 9,           // nvtxMemRegionsRegister: a tensor block in a heap; stream = the heap's handle
+  Heap = 10,           // nvtxMemHeapRegister: an allocator heap; address = its handle (its base pointer)
 };
-inline constexpr int kMemoryKindCount = 9;
+inline constexpr int kMemoryKindCount = 11;
 std::string_view to_string(MemoryKind kind);
 // Kinds whose bytes occupy GPU memory (what cuMemGetInfo's "free" loses).
 constexpr bool occupies_device_memory(MemoryKind k) {
@@ -89,6 +93,13 @@ enum class Api : uint8_t {
   cudaMemPoolDestroy,
   cudaMemPoolTrimTo,
   cudaMalloc3D,
+  // NVTX memory API (what an allocator says about its own blocks).
+  nvtxMemHeapRegister = 128,
+  nvtxMemHeapUnregister,
+  nvtxMemHeapReset,
+  nvtxMemRegionsRegister,
+  nvtxMemRegionsResize,
+  nvtxMemRegionsUnregister,
 };
 std::string_view to_string(Api api);
 

@@ -14,6 +14,8 @@ std::string_view to_string(MemoryKind kind) {
     case MemoryKind::VirtualPhysical: return "virtual memory (physical)";
     case MemoryKind::VirtualMap: return "virtual mapping";
     case MemoryKind::MemoryPool: return "memory pool";
+    case MemoryKind::Block: return "tensor block";
+    case MemoryKind::Heap: return "allocator heap";
   }
   return "unknown";
 }
@@ -60,6 +62,12 @@ std::string_view to_string(Api api) {
     VRAMSCOPE_API_NAME(cudaMemPoolDestroy)
     VRAMSCOPE_API_NAME(cudaMemPoolTrimTo)
     VRAMSCOPE_API_NAME(cudaMalloc3D)
+    VRAMSCOPE_API_NAME(nvtxMemHeapRegister)
+    VRAMSCOPE_API_NAME(nvtxMemHeapUnregister)
+    VRAMSCOPE_API_NAME(nvtxMemHeapReset)
+    VRAMSCOPE_API_NAME(nvtxMemRegionsRegister)
+    VRAMSCOPE_API_NAME(nvtxMemRegionsResize)
+    VRAMSCOPE_API_NAME(nvtxMemRegionsUnregister)
 #undef VRAMSCOPE_API_NAME
   }
   return "unknown";

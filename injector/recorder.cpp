@@ -233,6 +233,30 @@ void record_pool_trim(ThreadState* thread, uint64_t pool, uint64_t keep_bytes) {
   });
 }
 
+namespace {
+
+StringId intern(ThreadState* ts, TraceFileWriter* writer, std::string_view text) {
+  return state().strings.intern(text, [&](StringId id, std::string_view defined) {
+    emit(ts, writer, [&](ChunkEncoder& e) { return e.string(id, defined); });
+  });
+}
+
+}  // namespace
+
+StringId intern_string(ThreadState* thread, std::string_view text) {
+  RecordScope scope(thread);
+  if (!scope) return {};
+  return intern(scope.ts, scope.writer, text);
+}
+
+void record_mark(ThreadState* thread, layout::RecordType type, StringId name, std::string_view text) {
+  RecordScope scope(thread);
+  if (!scope) return;
+  if (!name.valid() && !text.empty()) name = intern(scope.ts, scope.writer, text);
+  uint64_t now = ticks();
+  emit(scope.ts, scope.writer, [&](ChunkEncoder& e) { return e.marker(type, now, name); });
+}
+
 void record_fork(ThreadState* thread, pid_t child) {
   RecordScope scope(thread);
   if (!scope) return;

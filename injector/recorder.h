@@ -5,8 +5,10 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <string_view>
 
 #include "formats/trace_events.h"
+#include "formats/trace_layout.h"
 #include "injector/clock.h"
 #include "injector/state.h"
 
@@ -78,6 +80,12 @@ int capture_frames_early(ThreadState* ts);
 void record_failure(ThreadState* ts, trace::MemoryKind kind, trace::Api api, uint64_t size, int error,
                     int device = kCurrentDevice);
 void record_pool_trim(ThreadState* ts, uint64_t pool, uint64_t keep_bytes);
+// The id of `text`, its String record written on first use; the invalid id
+// when nothing is recorded.
+trace::StringId intern_string(ThreadState* ts, std::string_view text);
+// A Marker, RangePush or RangePop named by `name`, or by `text` (interned)
+// when `name` is not valid.
+void record_mark(ThreadState* ts, trace::layout::RecordType type, trace::StringId name, std::string_view text = {});
 void record_fork(ThreadState* ts, pid_t child);
 
 // The current context changed on this thread: find its device again.

@@ -10,6 +10,7 @@
 
 #include "formats/trace_file_writer.h"
 #include "injector/stack_tree.h"
+#include "injector/string_table.h"
 
 namespace vramscope::inject {
 
@@ -38,6 +39,7 @@ struct ThreadState {
   int device = -1;           // the current context's device; -1 after a context change
   int early_frames = -1;     // frames already in `frames`, walked by a runtime hook; -1: none
   uint64_t free_stamp = 0;   // time stamp of the runtime free in progress (0: none)
+  int nvtx_depth = 0;        // NVTX ranges pushed and not yet popped on this thread
   StackCacheEntry stack_cache[kStackCacheSize];
   void* frames[kMaxFrames];
 };
@@ -69,6 +71,8 @@ struct InjectorState {
   pid_t owner_pid = 0;   // the process the open trace belongs to
 
   StackTree stacks;
+  StringTable strings;  // NVTX names
+  std::atomic<uint64_t> next_heap_handle{1};  // NVTX heaps registered without an address range
   std::atomic<uint64_t> devices_seen{0};  // bit per ordinal < 64
 
   // Modules already written, to write each once.
