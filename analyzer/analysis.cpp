@@ -27,6 +27,7 @@ TraceFacts trace_facts(const trace::TraceContents& trace) {
   facts.host = trace.header.host;
   facts.rank = trace.header.rank;
   facts.command_line = trace.header.command_line;
+  facts.start_unix_ns = trace.header.start_unix_ns;
   facts.cut_short = trace.cut_short;
   facts.cut_short_reason = trace.cut_short_reason;
   facts.end = trace.end;

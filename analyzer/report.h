@@ -136,6 +136,7 @@ struct TraceFacts {
   std::string host;
   int32_t rank = -1;
   std::vector<std::string> command_line;
+  uint64_t start_unix_ns = 0;  // wall clock at the trace's start: orders events across ranks
   bool cut_short = false;
   std::string cut_short_reason;
   std::optional<trace::End> end;

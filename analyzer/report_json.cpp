@@ -60,6 +60,7 @@ Json trace_json(const TraceFacts& t) {
               {"host", t.host},
               {"rank", t.rank},
               {"command_line", t.command_line},
+              {"start_unix_ns", t.start_unix_ns},
               {"cut_short", t.cut_short},
               {"cut_short_reason", t.cut_short_reason},
               {"end", end},

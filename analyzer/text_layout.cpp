@@ -81,4 +81,18 @@ std::string frame_label(const StackFrame& frame, size_t width) {
   return function + "  " + fit(where, width - function.size() - 2);
 }
 
+std::string site_text(const Site& site) {
+  std::string text = short_function(site.function);
+  if (!site.file.empty()) {
+    text += " (" + std::string(basename(site.file));
+    if (site.line) text += ":" + std::to_string(site.line);
+    text += ")";
+  }
+  return text;
+}
+
+std::string trace_label(const TraceFacts& trace) {
+  return trace.rank >= 0 ? "rank " + std::to_string(trace.rank) : "pid " + std::to_string(trace.pid);
+}
+
 }  // namespace vramscope::analysis::text

@@ -29,4 +29,10 @@ std::string frame_label(const StackFrame& frame, size_t width);
 // namespace)::". "(anonymous namespace)::grow(std::vector<int> const&)" → "grow".
 std::string short_function(std::string_view name);
 
+// A site on one line for a summary: "grow (oom.cpp:25)", or "grow" without a file.
+std::string site_text(const Site& site);
+
+// Which process of a job a trace is: "rank 2", or "pid 4242" without a rank.
+std::string trace_label(const TraceFacts& trace);
+
 }  // namespace vramscope::analysis::text

@@ -16,6 +16,8 @@ constexpr const char* kUsage =
     "commands:\n"
     "  run      run a program under the profiler and write a trace\n"
     "  report   print what a trace shows: peak, leaks, failed allocations\n"
+    "  check    hold traces to budgets (peak, leaks, failures): the CI gate\n"
+    "  diff     compare the memory of two runs\n"
     "\n"
     "Run 'vramscope <command> --help' for a command's options.\n";
 
@@ -40,6 +42,8 @@ int main(int argc, char** argv) {
     }
     if (command == "run") return run_command(args);
     if (command == "report") return report_command(args);
+    if (command == "check") return check_command(args);
+    if (command == "diff") return diff_command(args);
     std::fprintf(stderr, "vramscope: unknown command '%s' (try 'vramscope --help')\n", command.c_str());
     return 2;
   } catch (const UsageError& e) {

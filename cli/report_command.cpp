@@ -1,37 +1,42 @@
-// `vramscope report TRACE [--json FILE] [--top N]`: reads a trace, analyzes it
-// and prints the text report, the JSON report, or both.
-#include <cerrno>
+// `vramscope report TRACE... [--json FILE] [--top N]`: reads traces, analyzes
+// them and prints the text report, the JSON report, or both. One trace gets
+// the full report; several (or a directory of them) the per-rank summary.
 #include <cstdio>
-#include <cstring>
 #include <optional>
 #include <string>
 
-#include "analyzer/analysis.h"
+#include "analyzer/ranks.h"
+#include "analyzer/ranks_output.h"
 #include "analyzer/report_json.h"
 #include "analyzer/report_text.h"
 #include "cli/commands.h"
-#include "formats/trace_reader.h"
+#include "cli/output_file.h"
+#include "cli/trace_inputs.h"
 
 namespace vramscope::cli {
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: vramscope report TRACE [--json FILE] [--top N]\n"
+    "usage: vramscope report TRACE... [--json FILE] [--top N]\n"
     "\n"
     "Prints what a trace shows: the peak of device memory and what was live then,\n"
     "what was still live at exit, failed allocations, and totals by kind, thread\n"
     "and API call.\n"
     "\n"
+    "Given several traces, or a directory (every *.vstrace in it: the ranks of a\n"
+    "job run under 'vramscope run -o DIR/'), prints a row per trace, the spread\n"
+    "of peaks between them and the one that failed an allocation first.\n"
+    "\n"
     "options:\n"
     "  --json FILE   also write the report as JSON to FILE; '-' writes it to\n"
     "                standard output instead of the text report\n"
-    "  --top N       sites and leak groups shown in the text report (default 10;\n"
-    "                the JSON has them all)\n"
+    "  --top N       sites and leak groups shown in the text report of one trace\n"
+    "                (default 10; the JSON has them all)\n"
     "  --help        show this help\n";
 
 struct ReportOptions {
-  std::string trace_path;
+  Args inputs;
   std::optional<std::string> json_path;
   size_t top = 10;
 };
@@ -52,7 +57,6 @@ size_t parse_top(const std::string& text) {
 // Returns nullopt when --help was asked for.
 std::optional<ReportOptions> parse(const Args& args) {
   ReportOptions options;
-  bool have_trace = false;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     std::optional<std::string> inline_value;
@@ -73,29 +77,14 @@ std::optional<ReportOptions> parse(const Args& args) {
       options.top = parse_top(value());
     } else if (arg.size() > 1 && arg[0] == '-') {
       throw UsageError{"report: unknown option '" + args[i] + "' (try 'vramscope report --help')"};
-    } else if (have_trace) {
-      throw UsageError{"report: one trace at a time, got '" + options.trace_path + "' and '" + arg + "'"};
     } else {
-      options.trace_path = arg;
-      have_trace = true;
+      options.inputs.push_back(arg);
     }
   }
-  if (!have_trace) {
-    throw UsageError{"report: which trace? (usage: vramscope report TRACE [--json FILE] [--top N])"};
+  if (options.inputs.empty()) {
+    throw UsageError{"report: which trace? (usage: vramscope report TRACE... [--json FILE] [--top N])"};
   }
   return options;
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::FILE* file = std::fopen(path.c_str(), "w");
-  if (file == nullptr) throw UsageError{"cannot write " + path + ": " + std::strerror(errno), 1};
-  bool written = std::fwrite(text.data(), 1, text.size(), file) == text.size();
-  int write_errno = errno;
-  if (std::fclose(file) != 0 && written) {
-    written = false;
-    write_errno = errno;
-  }
-  if (!written) throw UsageError{"cannot write " + path + ": " + std::strerror(write_errno), 1};
 }
 
 }  // namespace
@@ -106,21 +95,22 @@ int report_command(const Args& args) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  trace::TraceContents trace = trace::read_trace_file(options->trace_path);
-  analysis::Report report = analysis::analyze_trace(trace);
+  std::vector<analysis::Report> reports = analyze_traces(expand_trace_inputs(options->inputs));
 
-  if (options->json_path) {
-    // Replace bytes that are not UTF-8 (a file name, an argument) rather than fail.
-    std::string json = analysis::report_to_json(report).dump(
-                           2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
-                       "\n";
-    if (*options->json_path == "-") {
-      std::fwrite(json.data(), 1, json.size(), stdout);
-      return 0;
-    }
-    write_file(*options->json_path, json);
+  nlohmann::ordered_json json;
+  std::string text;
+  if (reports.size() == 1) {
+    if (options->json_path) json = analysis::report_to_json(reports.front());
+    text = analysis::report_to_text(reports.front(), analysis::TextOptions{options->top});
+  } else {
+    analysis::RankSummary summary = analysis::summarize_ranks(reports);
+    if (options->json_path) json = analysis::ranks_to_json(reports, summary);
+    text = analysis::ranks_to_text(summary);
   }
-  std::string text = analysis::report_to_text(report, analysis::TextOptions{options->top});
+  if (options->json_path) {
+    write_output(*options->json_path, json_text(json));
+    if (*options->json_path == "-") return 0;
+  }
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }

@@ -62,7 +62,7 @@ TEST_CASE("JSON report: top-level and nested keys") {
   CHECK(keys_of(json) == std::vector<std::string>{"schema_version", "trace", "devices", "counts", "kinds",
                                                   "leaks", "failed_allocations", "threads", "apis", "forks"});
   CHECK(keys_of(json["trace"]) == std::vector<std::string>{"path", "pid", "parent_pid", "host", "rank",
-                                                           "command_line", "cut_short", "cut_short_reason",
+                                                           "command_line", "start_unix_ns", "cut_short", "cut_short_reason",
                                                            "end", "duration_ns", "event_count",
                                                            "record_bytes", "file_bytes", "bytes_per_event"});
   CHECK(keys_of(json["devices"][0]) == std::vector<std::string>{"ordinal", "name", "simulated", "total_bytes",

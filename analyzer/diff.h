@@ -1,0 +1,58 @@
+// `vramscope diff A B`: how the memory of one run differs from another's —
+// peaks per device, leaks, failures, kinds, and the sites at the peak.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analyzer/report.h"
+
+namespace vramscope::analysis {
+
+// A figure in A and in B. Counts and bytes both fit; `change` is B - A.
+struct Change {
+  uint64_t before = 0;
+  uint64_t after = 0;
+  int64_t change() const { return static_cast<int64_t>(after) - static_cast<int64_t>(before); }
+  // Percent of A; none when A is 0 (growth from nothing has no ratio).
+  std::optional<double> percent() const;
+};
+
+struct DevicePeakChange {
+  uint32_t ordinal = 0;  // a device in only one report is 0 bytes in the other
+  Change peak;
+};
+
+struct KindChange {
+  trace::MemoryKind kind = trace::MemoryKind::Device;
+  Change allocations;
+  Change allocated_bytes;
+  Change peak_bytes;
+  Change live_at_exit_bytes;
+};
+
+// Bytes live at the peak at one site (function, file and line), all devices
+// together.
+struct SiteChange {
+  Site site;
+  Change bytes;
+};
+
+struct ReportDiff {
+  std::string before_path;
+  std::string after_path;
+  std::vector<DevicePeakChange> devices;  // by ordinal
+  Change leaked_bytes;
+  Change failed_allocations;
+  std::vector<KindChange> kinds;  // kinds in either report, in enum order
+  std::vector<SiteChange> sites;  // sites whose bytes changed, largest |change| first
+};
+
+ReportDiff diff_reports(const Report& before, const Report& after);
+
+// The devices whose peak grew by more than `percent` (from 0 to anything counts).
+std::vector<uint32_t> peaks_grown_above(const ReportDiff& diff, double percent);
+
+}  // namespace vramscope::analysis

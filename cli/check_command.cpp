@@ -1,0 +1,102 @@
+// `vramscope check TRACE... --max-peak SIZE --max-leak SIZE --max-failed N
+// [--json FILE]`: the CI gate. Exit 0 when every budget holds in every trace,
+// 1 when one is broken, 2 for a command-line mistake.
+#include <cstdio>
+#include <optional>
+#include <string>
+
+#include "analyzer/budget.h"
+#include "analyzer/budget_output.h"
+#include "cli/arg_cursor.h"
+#include "cli/commands.h"
+#include "cli/output_file.h"
+#include "cli/trace_inputs.h"
+#include "formats/human_size.h"
+
+namespace vramscope::cli {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: vramscope check TRACE... [--max-peak SIZE] [--max-leak SIZE] [--max-failed N]\n"
+    "                       [--json FILE]\n"
+    "\n"
+    "Holds the traces to budgets of GPU memory, for CI: exits 0 when every budget\n"
+    "holds in every trace, 1 when one is broken (naming the trace and the site\n"
+    "responsible), 2 for a command-line mistake. A directory stands for every\n"
+    "*.vstrace in it (the ranks of a job). A value equal to its limit holds.\n"
+    "\n"
+    "budgets (at least one):\n"
+    "  --max-peak SIZE   peak of device memory on any device (e.g. 20GiB)\n"
+    "  --max-leak SIZE   memory still live at exit (device, managed, pinned host)\n"
+    "  --max-failed N    failed allocations\n"
+    "\n"
+    "options:\n"
+    "  --json FILE       also write the verdict as JSON to FILE; '-' writes it to\n"
+    "                    standard output instead of the text\n"
+    "  --help            show this help\n";
+
+struct CheckOptions {
+  Args inputs;
+  analysis::Budgets budgets;
+  std::optional<std::string> json_path;
+};
+
+uint64_t size_value(ArgCursor& cursor) {
+  std::string flag = cursor.arg();
+  std::string text = cursor.value();
+  std::optional<uint64_t> size = parse_size(text);
+  if (!size) throw UsageError{"check: bad size '" + text + "' for " + flag + " (examples: 20GiB, 512MiB, 0)"};
+  return *size;
+}
+
+// Returns nullopt when --help was asked for.
+std::optional<CheckOptions> parse(const Args& args) {
+  CheckOptions options;
+  ArgCursor cursor(args, "check");
+  while (cursor.next()) {
+    const std::string& arg = cursor.arg();
+    if (arg == "--help" || arg == "-h") return std::nullopt;
+    if (arg == "--max-peak") {
+      options.budgets.max_peak = size_value(cursor);
+    } else if (arg == "--max-leak") {
+      options.budgets.max_leak = size_value(cursor);
+    } else if (arg == "--max-failed") {
+      options.budgets.max_failed = cursor.whole_number();
+    } else if (arg == "--json") {
+      options.json_path = cursor.value();
+    } else if (cursor.is_option()) {
+      cursor.unknown_option();
+    } else {
+      options.inputs.push_back(arg);
+    }
+  }
+  if (options.inputs.empty())
+    throw UsageError{"check: which trace? (usage: vramscope check TRACE... --max-peak SIZE ...)"};
+  if (options.budgets.empty()) {
+    throw UsageError{"check: no budget given (use --max-peak SIZE, --max-leak SIZE or --max-failed N)"};
+  }
+  return options;
+}
+
+}  // namespace
+
+int check_command(const Args& args) {
+  std::optional<CheckOptions> options = parse(args);
+  if (!options) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::vector<analysis::Report> reports = analyze_traces(expand_trace_inputs(options->inputs));
+  analysis::Verdict verdict = analysis::verdict_of(reports, options->budgets);
+  int status = verdict.passed ? 0 : 1;
+  if (options->json_path) {
+    write_output(*options->json_path, json_text(analysis::verdict_to_json(verdict)));
+    if (*options->json_path == "-") return status;
+  }
+  std::string text = analysis::verdict_to_text(verdict);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return status;
+}
+
+}  // namespace vramscope::cli

@@ -1,0 +1,103 @@
+"""Validates vramscope's JSON output against docs/report.schema.json.
+
+Runs samples on simcuda under `vramscope run`, then checks that the reports
+(one trace and several), a check verdict and a diff all validate, and that
+documents broken on purpose do not (so this test can fail).
+
+usage: validate_outputs.py VRAMSCOPE SAMPLES_DIR SCHEMA
+"""
+import copy
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import jsonschema
+
+
+def vramscope(binary, args, expect=(0,)):
+    result = subprocess.run([binary] + args, capture_output=True, text=True)
+    if result.returncode not in expect:
+        sys.exit(f"vramscope {' '.join(args)}: exit {result.returncode}: {result.stderr.strip()}")
+    return result.stdout
+
+
+def main():
+    binary, samples, schema_path = sys.argv[1:4]
+    with open(schema_path) as f:
+        schema = json.load(f)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    documents = {}
+
+    with tempfile.TemporaryDirectory(prefix="vramscope-schema-") as tmp:
+        def run(name, command, simulate="--simulate", output=None):
+            output = output or os.path.join(tmp, name + ".vstrace")
+            vramscope(binary, ["run", "-q", simulate, "-o", output, "--"] + command)
+            return output
+
+        adam = run("train_mlp", [os.path.join(samples, "train_mlp")])
+        sgd = run("train_sgd", [os.path.join(samples, "train_mlp"), "--optimizer", "sgd"])
+        leak = run("leak", [os.path.join(samples, "leak")])
+        oom = run("oom", [os.path.join(samples, "oom")], simulate="--simulate=1124MiB")
+        kinds = run("kinds", [os.path.join(samples, "kinds")])
+        fork_dir = os.path.join(tmp, "fork")
+        os.mkdir(fork_dir)
+        run("fork", [os.path.join(samples, "fork")], output=fork_dir + "/")
+
+        for name, trace in [("train_mlp", adam), ("leak", leak), ("oom", oom), ("kinds", kinds)]:
+            documents["report " + name] = vramscope(binary, ["report", trace, "--json", "-"])
+        for trace in sorted(os.listdir(fork_dir)):
+            documents["report fork " + trace] = vramscope(binary, ["report", os.path.join(fork_dir, trace), "--json", "-"])
+        documents["report fork (ranks)"] = vramscope(binary, ["report", fork_dir, "--json", "-"])
+        documents["report ranks"] = vramscope(binary, ["report", adam, leak, oom, "--json", "-"])
+        documents["check"] = vramscope(
+            binary, ["check", leak, oom, "--max-peak", "1GiB", "--max-leak", "0", "--max-failed", "0", "--json", "-"],
+            expect=(1,))
+        documents["diff"] = vramscope(binary, ["diff", sgd, adam, "--fail-above", "10", "--json", "-"], expect=(1,))
+        documents["diff kinds"] = vramscope(binary, ["diff", kinds, leak, "--json", "-"])
+
+    failures = 0
+    parsed = {}
+    for name, text in documents.items():
+        parsed[name] = json.loads(text)
+        errors = list(validator.iter_errors(parsed[name]))
+        if errors:
+            failures += 1
+            best = jsonschema.exceptions.best_match(errors)
+            print(f"FAIL {name}: {best.message} at {list(best.absolute_path)}")
+
+    # Documents broken on purpose: each must be refused.
+    report = parsed["report leak"]
+    broken = []
+    for what, path, value in [
+        ("an unknown top-level key", [], ("surprise", 1)),
+        ("a peak given as a string", ["devices", 0, "peak"], ("bytes", "14 MiB")),
+        ("a negative byte count", ["leaks"], ("bytes", -1)),
+        ("an unknown end reason", ["trace", "end"], ("reason", "crash")),
+        ("an unknown key in a frame", ["leaks", "groups", 0, "stack", 0], ("inlined", True)),
+    ]:
+        doc = copy.deepcopy(report)
+        target = doc
+        for key in path:
+            target = target[key]
+        target[value[0]] = value[1]
+        broken.append((what, doc))
+    missing = copy.deepcopy(report)
+    del missing["leaks"]["count"]
+    broken.append(("a missing required key", missing))
+    single_rank = copy.deepcopy(parsed["report ranks"])
+    single_rank["ranks"] = single_rank["ranks"][:1]
+    broken.append(("a ranks report with one rank", single_rank))
+    for what, doc in broken:
+        if validator.is_valid(doc):
+            failures += 1
+            print(f"FAIL: a report with {what} was accepted")
+
+    print(f"{len(documents)} documents validated, {len(broken)} broken ones refused, {failures} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
