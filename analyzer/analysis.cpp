@@ -7,10 +7,14 @@
 #include <set>
 #include <string>
 
+#include "analyzer/category_report.h"
 #include "analyzer/cuda_errors.h"
 #include "analyzer/failure_log.h"
+#include "analyzer/fragmentation.h"
 #include "analyzer/leak_finder.h"
+#include "analyzer/lifetimes.h"
 #include "analyzer/live_memory.h"
+#include "analyzer/oom_diagnosis.h"
 #include "analyzer/peak_tracker.h"
 #include "analyzer/stack_resolver.h"
 #include "analyzer/tallies.h"
@@ -138,7 +142,8 @@ std::vector<FailedAllocation> failed_allocations(const FailureLog& log, StackRes
     const ResolvedStack& resolved = stacks.resolve(e.stack);
     result.push_back(FailedAllocation{e.time_ns, e.device, e.kind, e.api, e.via, e.size, e.error,
                                       cuda_error_name(e.error), e.free_bytes, e.total_bytes,
-                                      failure.live_bytes, resolved.site, resolved.frames});
+                                      failure.live_bytes, resolved.site, resolved.frames,
+                                      FragmentationReport{}, OomDiagnosis{}});
   }
   return result;
 }
@@ -153,6 +158,9 @@ Report analyze_trace(const trace::TraceContents& trace) {
   ApiTally apis;
   EventCounter counter;
   FailureLog failures;
+  LifetimeLog lifetimes;
+  FragmentationWatch fragments;
+  OomWitness oom;
   for (size_t i = 0; i < trace.events.size(); ++i) {
     const trace::Event& event = trace.events[i];
     LiveChange change = live.apply(event);
@@ -162,6 +170,10 @@ Report analyze_trace(const trace::TraceContents& trace) {
     apis.observe(event);
     counter.observe(event, change);
     failures.observe(event, live);
+    lifetimes.observe(i, change);
+    auto peak = peaks.peaks().find(event.device);
+    fragments.observe(event, peak != peaks.peaks().end() && peak->second.event_index == i);
+    oom.observe(i, event, change, live, fragments.tracker());
   }
 
   Symbolizer symbolizer(trace.modules);
@@ -173,9 +185,11 @@ Report analyze_trace(const trace::TraceContents& trace) {
   report.kinds = kinds.totals(live);
   report.leaks = leaks_of(live, stacks);
   report.failed_allocations = failed_allocations(failures, stacks);
+  add_fragmentation_and_diagnoses(report, trace, fragments, oom, stacks);
   report.threads = threads.totals(trace.threads);
   report.apis = apis.counts();
   report.forks = counter.forks();
+  add_iterations_and_categories(report, trace, lifetimes, peaks.peaks(), stacks, site_key);
   return report;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "formats/trace_events.h"
@@ -36,6 +37,17 @@ struct SiteBytes {
   uint64_t bytes = 0;
   uint64_t count = 0;
   Stack stack;
+  // What most of these bytes are for (see Categories in docs/report.md);
+  // both empty when the allocations are not categorized (segments around tensor blocks).
+  std::string category;
+  std::string confidence;
+};
+
+// Live tensors of one category at one moment.
+struct CategoryBytes {
+  std::string category;
+  uint64_t bytes = 0;
+  uint64_t count = 0;
 };
 
 struct DevicePeak {
@@ -43,6 +55,26 @@ struct DevicePeak {
   uint64_t time_ns = 0;           // first moment the peak was reached
   uint64_t live_allocations = 0;  // of the kinds that occupy device memory
   std::vector<SiteBytes> sites;   // what was live then, by bytes descending
+  std::vector<CategoryBytes> categories;  // the tensors live then, by bytes descending
+};
+
+// Free holes inside this process's segments at one moment: see
+// docs/report.md, Fragmentation.
+struct FragmentationReport {
+  uint64_t time_ns = 0;
+  uint64_t segments = 0;
+  uint64_t segment_bytes = 0;  // reserved
+  uint64_t block_bytes = 0;    // allocated: blocks, and segments without block data whole
+  uint64_t total_free_bytes = 0;
+  uint64_t largest_free_bytes = 0;
+  uint64_t reserved_but_unallocated_bytes = 0;
+  double metric = 0;  // 1 - largest_free / total_free; 0 when nothing is free
+};
+
+struct DeviceFragmentation {
+  bool has_block_data = false;  // an allocator annotated blocks in this device's segments
+  std::optional<FragmentationReport> at_peak;
+  std::optional<FragmentationReport> worst;  // highest metric with something free; first such moment
 };
 
 struct DeviceReport {
@@ -52,6 +84,7 @@ struct DeviceReport {
   uint64_t total_bytes = 0;
   DevicePeak peak;
   uint64_t live_at_exit_bytes = 0;  // kinds that occupy device memory
+  DeviceFragmentation fragmentation;
 };
 
 // Allocations still live at the end of the trace that share kind, device and
@@ -71,6 +104,34 @@ struct Leaks {
   std::vector<LeakGroup> groups;  // every kind, by bytes descending
 };
 
+// Why an allocation failed: the first rule of docs/report.md that holds.
+enum class OomVerdict { AnotherProcess, Fragmentation, OutsizedRequest, Leak, OverSubscription };
+std::string_view to_string(OomVerdict verdict);
+
+struct OomEvidence {
+  uint64_t allocated_bytes = 0;
+  uint64_t reserved_bytes = 0;
+  uint64_t outside_process_bytes = 0;  // total - free - reserved, at least 0
+  uint64_t largest_free_bytes = 0;     // inside this process's segments
+  uint64_t total_free_bytes = 0;
+  uint64_t shortfall_bytes = 0;  // requested - free, at least 0
+};
+
+// The site whose live bytes grew most before the failure.
+struct SiteGrowth {
+  Site site;
+  int64_t growth_bytes = 0;
+  uint64_t bytes = 0;  // live at the failure
+};
+
+struct OomDiagnosis {
+  OomVerdict verdict = OomVerdict::OverSubscription;
+  std::string explanation;
+  OomEvidence evidence;
+  std::optional<SiteGrowth> grew;
+  std::vector<SiteBytes> sites;  // responsible sites, by bytes descending
+};
+
 struct FailedAllocation {
   uint64_t time_ns = 0;
   uint32_t device = 0;
@@ -85,6 +146,8 @@ struct FailedAllocation {
   uint64_t live_bytes = 0;  // this process's live device bytes on `device`
   Site site;
   Stack stack;
+  FragmentationReport fragmentation;
+  OomDiagnosis diagnosis;
 };
 
 struct KindTotals {
@@ -147,6 +210,41 @@ struct TraceFacts {
   double bytes_per_event = 0;
 };
 
+// Iterations, categories and growth leaks: see docs/report.md.
+struct IterationTimes {
+  uint64_t start_ns = 0;
+  uint64_t end_ns = 0;
+};
+
+struct Iterations {
+  std::string method = "none";  // "nvtx range 'NAME'", "marker 'NAME'", "repeating pattern", "none"
+  std::vector<IterationTimes> list;
+};
+
+struct CategoryTotals {
+  std::string category;
+  uint64_t peak_bytes = 0;  // highest live bytes of the category, all devices together
+  uint64_t allocations = 0;
+  uint64_t allocated_bytes = 0;
+  std::string confidence;  // of the most allocated bytes of the category
+  std::string reason;      // likewise
+};
+
+struct Categories {
+  std::string source = "none";          // "device memory", "tensor blocks" or "none"
+  std::vector<CategoryTotals> totals;  // every category, in a fixed order; empty with no source
+};
+
+struct GrowthLeak {
+  trace::MemoryKind kind = trace::MemoryKind::Device;
+  uint32_t device = 0;
+  uint64_t bytes_per_iteration = 0;
+  uint64_t iterations = 0;
+  uint64_t live_bytes_at_last_iteration = 0;
+  Site site;
+  Stack stack;
+};
+
 struct Report {
   TraceFacts trace;
   std::vector<DeviceReport> devices;  // by ordinal
@@ -157,6 +255,9 @@ struct Report {
   std::vector<ThreadTotals> threads;                 // by index
   std::vector<ApiCount> apis;                        // by count descending
   std::vector<ForkEvent> forks;                      // in time order
+  Iterations iterations;
+  Categories categories;
+  std::vector<GrowthLeak> growth_leaks;  // by live_bytes_at_last_iteration descending
 };
 
 // Kinds whose live-at-exit bytes make up the headline "leaked" figure: GPU

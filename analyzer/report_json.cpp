@@ -71,6 +71,60 @@ Json trace_json(const TraceFacts& t) {
               {"bytes_per_event", t.bytes_per_event}};
 }
 
+Json categories_at_peak_json(const DevicePeak& peak) {
+  Json categories = Json::array();
+  for (const CategoryBytes& c : peak.categories) {
+    categories.push_back(Json{{"category", c.category}, {"bytes", c.bytes}, {"count", c.count}});
+  }
+  return categories;
+}
+
+// Fragmentation and OOM diagnosis.
+Json fragmentation_json(const FragmentationReport& f) {
+  return Json{{"time_ns", f.time_ns},
+              {"segments", f.segments},
+              {"segment_bytes", f.segment_bytes},
+              {"block_bytes", f.block_bytes},
+              {"total_free_bytes", f.total_free_bytes},
+              {"largest_free_bytes", f.largest_free_bytes},
+              {"reserved_but_unallocated_bytes", f.reserved_but_unallocated_bytes},
+              {"metric", f.metric}};
+}
+
+Json device_fragmentation_json(const DeviceFragmentation& f) {
+  Json at_peak = f.at_peak ? fragmentation_json(*f.at_peak) : Json(nullptr);
+  Json worst = f.worst ? fragmentation_json(*f.worst) : Json(nullptr);
+  return Json{{"has_block_data", f.has_block_data}, {"at_peak", std::move(at_peak)}, {"worst", std::move(worst)}};
+}
+
+Json diagnosis_json(const OomDiagnosis& d) {
+  const OomEvidence& e = d.evidence;
+  Json evidence{{"allocated_bytes", e.allocated_bytes},       {"reserved_bytes", e.reserved_bytes},
+                {"outside_process_bytes", e.outside_process_bytes}, {"largest_free_bytes", e.largest_free_bytes},
+                {"total_free_bytes", e.total_free_bytes},     {"shortfall_bytes", e.shortfall_bytes}};
+  Json grew = nullptr;
+  if (d.grew) {
+    grew = Json::object();
+    put_site(grew, d.grew->site);
+    grew["growth_bytes"] = d.grew->growth_bytes;
+    grew["bytes"] = d.grew->bytes;
+  }
+  Json sites = Json::array();
+  for (const SiteBytes& s : d.sites) {
+    Json site;
+    put_site(site, s.site);
+    site["bytes"] = s.bytes;
+    site["count"] = s.count;
+    site["stack"] = stack_json(s.stack);
+    sites.push_back(std::move(site));
+  }
+  return Json{{"verdict", std::string(to_string(d.verdict))},
+              {"explanation", d.explanation},
+              {"evidence", std::move(evidence)},
+              {"grew", std::move(grew)},
+              {"sites", std::move(sites)}};
+}
+
 Json device_json(const DeviceReport& d) {
   Json sites = Json::array();
   for (const SiteBytes& s : d.peak.sites) {
@@ -79,16 +133,22 @@ Json device_json(const DeviceReport& d) {
     site["bytes"] = s.bytes;
     site["count"] = s.count;
     site["stack"] = stack_json(s.stack);
+    if (!s.category.empty()) {
+      site["category"] = s.category;
+      site["confidence"] = s.confidence;
+    }
     sites.push_back(std::move(site));
   }
   Json peak{{"bytes", d.peak.bytes},
             {"time_ns", d.peak.time_ns},
             {"time_s", static_cast<double>(d.peak.time_ns) / 1e9},
             {"live_allocations", d.peak.live_allocations},
-            {"sites", std::move(sites)}};
+            {"sites", std::move(sites)},
+            {"categories", categories_at_peak_json(d.peak)}};
   return Json{{"ordinal", d.ordinal},     {"name", d.name},
               {"simulated", d.simulated}, {"total_bytes", d.total_bytes},
-              {"peak", std::move(peak)},  {"live_at_exit_bytes", d.live_at_exit_bytes}};
+              {"peak", std::move(peak)},  {"live_at_exit_bytes", d.live_at_exit_bytes},
+              {"fragmentation", device_fragmentation_json(d.fragmentation)}};
 }
 
 Json counts_json(const EventCounts& c) {
@@ -122,7 +182,44 @@ Json failure_json(const FailedAllocation& f) {
                {"live_bytes", f.live_bytes}};
   put_site(failure, f.site);
   failure["stack"] = stack_json(f.stack);
+  failure["fragmentation"] = fragmentation_json(f.fragmentation);
+  failure["diagnosis"] = diagnosis_json(f.diagnosis);
   return failure;
+}
+
+// Iterations, categories and growth leaks.
+Json iterations_json(const Iterations& iterations) {
+  Json list = Json::array();
+  for (const IterationTimes& t : iterations.list) list.push_back(Json{{"start_ns", t.start_ns}, {"end_ns", t.end_ns}});
+  return Json{{"method", iterations.method}, {"count", iterations.list.size()}, {"list", std::move(list)}};
+}
+
+Json categories_json(const Categories& categories) {
+  Json totals = Json::array();
+  for (const CategoryTotals& t : categories.totals) {
+    totals.push_back(Json{{"category", t.category},
+                          {"peak_bytes", t.peak_bytes},
+                          {"allocations", t.allocations},
+                          {"allocated_bytes", t.allocated_bytes},
+                          {"confidence", t.confidence},
+                          {"reason", t.reason}});
+  }
+  return Json{{"source", categories.source}, {"totals", std::move(totals)}};
+}
+
+Json growth_leaks_json(const std::vector<GrowthLeak>& leaks) {
+  Json result = Json::array();
+  for (const GrowthLeak& g : leaks) {
+    Json leak{{"kind", kind_name(g.kind)},
+              {"device", g.device},
+              {"bytes_per_iteration", g.bytes_per_iteration},
+              {"iterations", g.iterations},
+              {"live_bytes_at_last_iteration", g.live_bytes_at_last_iteration}};
+    put_site(leak, g.site);
+    leak["stack"] = stack_json(g.stack);
+    result.push_back(std::move(leak));
+  }
+  return result;
 }
 
 }  // namespace
@@ -166,6 +263,9 @@ nlohmann::ordered_json report_to_json(const Report& report) {
   for (const ForkEvent& f : report.forks) {
     json["forks"].push_back(Json{{"time_ns", f.time_ns}, {"child_pid", f.child_pid}});
   }
+  json["iterations"] = iterations_json(report.iterations);
+  json["categories"] = categories_json(report.categories);
+  json["growth_leaks"] = growth_leaks_json(report.growth_leaks);
   return json;
 }
 

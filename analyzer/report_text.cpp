@@ -1,5 +1,6 @@
 // Report → terminal text: header and warnings, then peak per device, live at
-// exit, failed allocations, totals by kind, threads, API calls and forks.
+// exit, failed allocations, iterations, categories and growth leaks, totals
+// by kind, threads, API calls and forks.
 #include "analyzer/report_text.h"
 
 #include <cinttypes>
@@ -96,6 +97,34 @@ void stack_lines(std::string& out, const Stack& stack, const Site& site, const c
   }
 }
 
+// Fragmentation and OOM verdicts.
+// `text` in lines of at most kWidth columns, broken between words.
+void wrapped(std::string& out, const std::string& text, const char* indent) {
+  std::string line = indent;
+  size_t start = line.size();
+  for (size_t at = 0; at < text.size();) {
+    size_t space = text.find(' ', at);
+    std::string word = text.substr(at, space == std::string::npos ? std::string::npos : space - at);
+    at = space == std::string::npos ? text.size() : space + 1;
+    if (line.size() > start && line.size() + 1 + word.size() > kWidth) {
+      out += line + "\n";
+      line = indent;
+    }
+    line += (line.size() > start ? " " : "") + word;
+  }
+  out += line + "\n";
+}
+
+void fragmentation_line(std::string& out, const DeviceReport& d) {
+  const DeviceFragmentation& f = d.fragmentation;
+  if (!f.has_block_data || !f.at_peak) return;
+  out += printf_string("  fragmentation at the peak %.2f: %s free in segments, largest hole %s",
+                       f.at_peak->metric, size(f.at_peak->total_free_bytes).c_str(),
+                       size(f.at_peak->largest_free_bytes).c_str());
+  if (f.worst) out += printf_string("; worst %.2f at %s", f.worst->metric, text::elapsed(f.worst->time_ns).c_str());
+  out += "\n";
+}
+
 void peaks(std::string& out, const Report& r, size_t top) {
   for (const DeviceReport& d : r.devices) {
     out += "\n" + text::fit(device_label(d), 60) + ": peak " + size(d.peak.bytes);
@@ -120,6 +149,7 @@ void peaks(std::string& out, const Report& r, size_t top) {
       out += "  (" + plural(d.peak.sites.size() - top, "more site", "more sites") + ": " + size(rest_bytes) +
              ")\n";
     }
+    fragmentation_line(out, d);
   }
 }
 
@@ -141,6 +171,50 @@ void leaks(std::string& out, const Report& r, size_t top) {
   }
 }
 
+// Iterations, memory by category, growth leaks: only when there is something to say.
+void iterations_and_categories(std::string& out, const Report& r, size_t top) {
+  const Iterations& it = r.iterations;
+  if (!it.list.empty()) {
+    uint64_t total_ns = 0;
+    for (const IterationTimes& t : it.list) total_ns += t.end_ns - t.start_ns;
+    out += "\nIterations: " + std::to_string(it.list.size()) + ", found by " + it.method + " (mean " +
+           text::elapsed(total_ns / it.list.size()) + ")\n";
+  }
+  bool any_category = false;
+  for (const CategoryTotals& c : r.categories.totals) any_category |= c.allocations > 0 && c.category != "unknown";
+  if (any_category) {
+    out += "\nMemory by category (" + r.categories.source + ")\n";
+    out += printf_string("  %-16s %11s %7s  %-10s  %s\n", "category", "peak", "allocs", "confidence", "why");
+    for (const CategoryTotals& c : r.categories.totals) {
+      if (c.allocations == 0) continue;
+      out += printf_string("  %-16s %11s %7" PRIu64 "  %-10s  %s\n", c.category.c_str(), size(c.peak_bytes).c_str(),
+                           c.allocations, c.confidence.c_str(), text::fit(c.reason, kWidth - 52).c_str());
+    }
+    for (const DeviceReport& d : r.devices) {
+      if (d.peak.categories.empty()) continue;
+      std::string line = printf_string("  at device %u's peak:", d.ordinal);
+      for (size_t i = 0; i < d.peak.categories.size(); ++i) {
+        line += (i ? ", " : " ") + d.peak.categories[i].category + " " + size(d.peak.categories[i].bytes);
+      }
+      out += text::fit(line, kWidth) + "\n";
+    }
+  }
+  if (r.growth_leaks.empty()) return;
+  out += "\nGrowth leaks: " + std::to_string(r.growth_leaks.size()) + " (live bytes climb every iteration)\n";
+  for (size_t i = 0; i < r.growth_leaks.size() && i < top; ++i) {
+    const GrowthLeak& g = r.growth_leaks[i];
+    out += printf_string("  %s per iteration over %" PRIu64 " iterations, %s live at the last (%s) on device %u\n",
+                         size(g.bytes_per_iteration).c_str(), g.iterations,
+                         size(g.live_bytes_at_last_iteration).c_str(), std::string(trace::to_string(g.kind)).c_str(),
+                         g.device);
+    if (g.stack.empty()) out += "      " + g.site.function + "\n";
+    stack_lines(out, g.stack, g.site, "      ");
+  }
+  if (r.growth_leaks.size() > top) {
+    out += "  (" + plural(r.growth_leaks.size() - top, "more growth leak", "more growth leaks") + ")\n";
+  }
+}
+
 void failures(std::string& out, const Report& r, size_t top) {
   if (r.failed_allocations.empty()) return;
   out += "\nFailed allocations: " + std::to_string(r.failed_allocations.size()) + "\n";
@@ -153,6 +227,8 @@ void failures(std::string& out, const Report& r, size_t top) {
                       f.device, api.c_str(), size(f.requested_bytes).c_str(), f.error_name.c_str(), f.error);
     out += printf_string("      free %s of %s; this process held %s on the device\n",
                          size(f.free_bytes).c_str(), size(f.total_bytes).c_str(), size(f.live_bytes).c_str());
+    wrapped(out, "verdict: " + std::string(to_string(f.diagnosis.verdict)) + ". " + f.diagnosis.explanation,
+            "      ");
     if (f.stack.empty()) out += "      " + f.site.function + "\n";
     stack_lines(out, f.stack, f.site, "      ");
   }
@@ -211,6 +287,7 @@ std::string report_to_text(const Report& report, const TextOptions& options) {
   peaks(out, report, options.top);
   leaks(out, report, options.top);
   failures(out, report, options.top);
+  iterations_and_categories(out, report, options.top);
   kinds(out, report);
   threads(out, report);
   apis_and_forks(out, report);

@@ -29,12 +29,12 @@ Report job(int32_t rank, uint64_t scale = 1) {
   DeviceReport d0;
   d0.ordinal = 0;
   d0.peak.bytes = 40 * MiB * scale;
-  d0.peak.sites = {SiteBytes{site("small", "a.cpp", 1), 40 * MiB * scale, 1, {}}};
+  d0.peak.sites = {SiteBytes{site("small", "a.cpp", 1), 40 * MiB * scale, 1, {}, {}, {}}};
   DeviceReport d1;
   d1.ordinal = 1;
   d1.peak.bytes = 70 * MiB * scale;
-  d1.peak.sites = {SiteBytes{site("weights", "model.cpp", 7), 50 * MiB * scale, 1, {}},
-                   SiteBytes{site("acts", "model.cpp", 9), 20 * MiB * scale, 1, {}}};
+  d1.peak.sites = {SiteBytes{site("weights", "model.cpp", 7), 50 * MiB * scale, 1, {}, {}, {}},
+                   SiteBytes{site("acts", "model.cpp", 9), 20 * MiB * scale, 1, {}, {}, {}}};
   r.devices = {d0, d1};
   r.leaks.bytes = 12 * MiB * scale;
   r.leaks.count = 2;

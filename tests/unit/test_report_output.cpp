@@ -60,17 +60,21 @@ TraceBuilder killed_job() {
 TEST_CASE("JSON report: top-level and nested keys") {
   Json json = analysis::report_to_json(analysis::analyze_trace(killed_job().trace));
   CHECK(keys_of(json) == std::vector<std::string>{"schema_version", "trace", "devices", "counts", "kinds",
-                                                  "leaks", "failed_allocations", "threads", "apis", "forks"});
+                                                  "leaks", "failed_allocations", "threads", "apis", "forks",
+                                                  "iterations", "categories", "growth_leaks"});
   CHECK(keys_of(json["trace"]) == std::vector<std::string>{"path", "pid", "parent_pid", "host", "rank",
                                                            "command_line", "start_unix_ns", "cut_short", "cut_short_reason",
                                                            "end", "duration_ns", "event_count",
                                                            "record_bytes", "file_bytes", "bytes_per_event"});
   CHECK(keys_of(json["devices"][0]) == std::vector<std::string>{"ordinal", "name", "simulated", "total_bytes",
-                                                                "peak", "live_at_exit_bytes"});
+                                                                "peak", "live_at_exit_bytes", "fragmentation"});
+  CHECK(keys_of(json["devices"][0]["fragmentation"]) ==
+        std::vector<std::string>{"has_block_data", "at_peak", "worst"});
   CHECK(keys_of(json["devices"][0]["peak"]) ==
-        std::vector<std::string>{"bytes", "time_ns", "time_s", "live_allocations", "sites"});
+        std::vector<std::string>{"bytes", "time_ns", "time_s", "live_allocations", "sites", "categories"});
   CHECK(keys_of(json["devices"][0]["peak"]["sites"][0]) ==
-        std::vector<std::string>{"function", "file", "line", "module", "bytes", "count", "stack"});
+        std::vector<std::string>{"function", "file", "line", "module", "bytes", "count", "stack", "category",
+                                 "confidence"});
   CHECK(keys_of(json["devices"][0]["peak"]["sites"][0]["stack"][0]) ==
         std::vector<std::string>{"function", "file", "line", "module", "address", "module_offset"});
   CHECK(keys_of(json["counts"]) == std::vector<std::string>{"events", "allocations", "frees",
@@ -86,7 +90,15 @@ TEST_CASE("JSON report: top-level and nested keys") {
   CHECK(keys_of(json["failed_allocations"][0]) ==
         std::vector<std::string>{"time_ns", "device", "kind", "api", "via", "requested_bytes", "error",
                                  "error_name", "free_bytes", "total_bytes", "live_bytes", "function", "file",
-                                 "line", "module", "stack"});
+                                 "line", "module", "stack", "fragmentation", "diagnosis"});
+  CHECK(keys_of(json["failed_allocations"][0]["diagnosis"]) ==
+        std::vector<std::string>{"verdict", "explanation", "evidence", "grew", "sites"});
+  CHECK(keys_of(json["failed_allocations"][0]["diagnosis"]["evidence"]) ==
+        std::vector<std::string>{"allocated_bytes", "reserved_bytes", "outside_process_bytes",
+                                 "largest_free_bytes", "total_free_bytes", "shortfall_bytes"});
+  CHECK(keys_of(json["failed_allocations"][0]["fragmentation"]) ==
+        std::vector<std::string>{"time_ns", "segments", "segment_bytes", "block_bytes", "total_free_bytes",
+                                 "largest_free_bytes", "reserved_but_unallocated_bytes", "metric"});
   CHECK(keys_of(json["threads"][0]) == std::vector<std::string>{"index", "os_tid", "name", "allocations",
                                                                 "frees", "allocated_bytes",
                                                                 "failed_allocations"});

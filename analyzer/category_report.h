@@ -1,0 +1,22 @@
+// Puts iterations, categories (totals, at each peak, per peak site) and
+// growth leaks into the report.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "analyzer/lifetimes.h"
+#include "analyzer/peak_tracker.h"
+#include "analyzer/report.h"
+#include "analyzer/stack_resolver.h"
+
+namespace vramscope::analysis {
+
+// `site_key` names a site the way the peak's site rows were grouped; call
+// after report.devices is filled.
+void add_iterations_and_categories(Report& report, const trace::TraceContents& trace, const LifetimeLog& log,
+                                   const std::map<uint32_t, PeakMoment>& peaks, StackResolver& stacks,
+                                   const std::function<std::string(const Site&)>& site_key);
+
+}  // namespace vramscope::analysis

@@ -1,0 +1,221 @@
+// Segments, blocks and holes, updated one event at a time: a block placed or
+// taken out touches only the hole around it, so every figure stays O(log n).
+#include "analyzer/fragmentation.h"
+
+#include <iterator>
+
+namespace vramscope::analysis {
+
+bool FragmentationTracker::apply(const trace::Event& e) {
+  if (e.type != trace::EventType::Alloc && e.type != trace::EventType::Free) return false;
+  bool alloc = e.type == trace::EventType::Alloc;
+  if (is_segment_kind(e.kind)) {
+    Device& d = devices_[e.device];
+    bool had = d.segments.count(e.address) != 0;
+    if (had) remove_segment(d, e.address);  // an Alloc here means its Free is missing
+    if (alloc && e.size > 0) add_segment(d, e);
+    return had || (alloc && e.size > 0);
+  }
+  if (e.kind == trace::MemoryKind::Heap && alloc) {
+    Device& d = devices_[e.device];
+    uint64_t start = 0;
+    Segment* s = segment_containing(d, e.address, &start);
+    if (s == nullptr || s->has_blocks) return false;
+    mark_has_blocks(d, start, *s);
+    return true;
+  }
+  if (e.kind == trace::MemoryKind::Block) {
+    Device& d = devices_[e.device];
+    bool removed = remove_block(d, e.address);
+    bool added = alloc && add_block(d, e.address, e.size);
+    return removed || added;
+  }
+  return false;
+}
+
+void FragmentationTracker::add_segment(Device& d, const trace::Event& e) {
+  Segment& s = d.segments[e.address];
+  s.kind = e.kind;
+  s.size = e.size;
+  d.segment_bytes += e.size;
+  d.used_bytes += e.size;
+}
+
+void FragmentationTracker::remove_segment(Device& d, uint64_t address) {
+  auto found = d.segments.find(address);
+  if (found == d.segments.end()) return;
+  const Segment& s = found->second;
+  if (s.has_blocks) {
+    for (const AddressRange& hole : holes_of(address, s)) remove_hole(d, hole.size);
+    d.used_bytes -= s.block_bytes;
+  } else {
+    d.used_bytes -= s.size;
+  }
+  d.segment_bytes -= s.size;
+  d.segments.erase(found);
+}
+
+void FragmentationTracker::mark_has_blocks(Device& d, uint64_t, Segment& s) {
+  s.has_blocks = true;
+  d.ever_blocks = true;
+  d.used_bytes -= s.size;  // no block placed yet: the whole segment is one hole
+  add_hole(d, s.size);
+}
+
+FragmentationTracker::Segment* FragmentationTracker::segment_containing(Device& d, uint64_t address,
+                                                                        uint64_t* start) {
+  auto after = d.segments.upper_bound(address);
+  if (after == d.segments.begin()) return nullptr;
+  auto at = std::prev(after);
+  if (address - at->first >= at->second.size) return nullptr;
+  *start = at->first;
+  return &at->second;
+}
+
+bool FragmentationTracker::add_block(Device& d, uint64_t address, uint64_t size) {
+  uint64_t start = 0;
+  Segment* s = segment_containing(d, address, &start);
+  if (s == nullptr || size == 0) return false;
+  uint64_t end = start + s->size;
+  if (size > end - address) size = end - address;  // a block past its segment is cut at its end
+  auto next = s->blocks.lower_bound(address);
+  uint64_t right = next == s->blocks.end() ? end : next->first;
+  uint64_t left = start;
+  if (next != s->blocks.begin()) {
+    auto prev = std::prev(next);
+    left = prev->first + prev->second;
+  }
+  // Overlapping blocks are an allocator's mistake: the later one is left out of the map.
+  if (left > address || right < address + size) return false;
+  if (!s->has_blocks) mark_has_blocks(d, start, *s);
+  remove_hole(d, right - left);
+  add_hole(d, address - left);
+  add_hole(d, right - (address + size));
+  s->blocks.emplace(address, size);
+  s->block_bytes += size;
+  d.used_bytes += size;
+  return true;
+}
+
+bool FragmentationTracker::remove_block(Device& d, uint64_t address) {
+  uint64_t start = 0;
+  Segment* s = segment_containing(d, address, &start);
+  if (s == nullptr) return false;
+  auto found = s->blocks.find(address);
+  if (found == s->blocks.end()) return false;
+  uint64_t size = found->second;
+  auto next = std::next(found);
+  uint64_t right = next == s->blocks.end() ? start + s->size : next->first;
+  uint64_t left = start;
+  if (found != s->blocks.begin()) {
+    auto prev = std::prev(found);
+    left = prev->first + prev->second;
+  }
+  remove_hole(d, address - left);
+  remove_hole(d, right - (address + size));
+  add_hole(d, right - left);
+  s->blocks.erase(found);
+  s->block_bytes -= size;
+  d.used_bytes -= size;
+  return true;
+}
+
+void FragmentationTracker::add_hole(Device& d, uint64_t size) {
+  if (size == 0) return;
+  d.holes.insert(size);
+  d.total_free += size;
+}
+
+void FragmentationTracker::remove_hole(Device& d, uint64_t size) {
+  if (size == 0) return;
+  auto found = d.holes.find(size);
+  if (found == d.holes.end()) return;
+  d.holes.erase(found);
+  d.total_free -= size;
+}
+
+std::vector<AddressRange> FragmentationTracker::holes_of(uint64_t start, const Segment& s) {
+  std::vector<AddressRange> holes;
+  uint64_t at = start;
+  for (const auto& [address, size] : s.blocks) {
+    if (address > at) holes.push_back(AddressRange{at, address - at});
+    at = address + size;
+  }
+  if (start + s.size > at) holes.push_back(AddressRange{at, start + s.size - at});
+  return holes;
+}
+
+FragmentationFigures FragmentationTracker::figures(uint32_t device) const {
+  FragmentationFigures f;
+  auto found = devices_.find(device);
+  if (found == devices_.end()) return f;
+  const Device& d = found->second;
+  f.segment_bytes = d.segment_bytes;
+  f.segments = d.segments.size();
+  f.block_bytes = d.used_bytes;
+  f.total_free_bytes = d.total_free;
+  f.largest_free_bytes = d.holes.empty() ? 0 : *d.holes.rbegin();
+  return f;
+}
+
+DeviceFragmentationMap FragmentationTracker::map(uint32_t device) const {
+  DeviceFragmentationMap result;
+  result.figures = figures(device);
+  auto found = devices_.find(device);
+  if (found == devices_.end()) return result;
+  for (const auto& [start, s] : found->second.segments) {
+    SegmentMap segment{s.kind, AddressRange{start, s.size}, s.has_blocks, {}, {}};
+    if (s.has_blocks) {
+      for (const auto& [address, size] : s.blocks) segment.blocks.push_back(AddressRange{address, size});
+      segment.holes = holes_of(start, s);
+    } else {
+      segment.blocks.push_back(segment.range);
+    }
+    result.segments.push_back(std::move(segment));
+  }
+  return result;
+}
+
+bool FragmentationTracker::has_block_data(uint32_t device) const {
+  auto found = devices_.find(device);
+  return found != devices_.end() && found->second.ever_blocks;
+}
+
+DeviceFragmentationMap fragmentation_at(const trace::TraceContents& trace, uint32_t device, uint64_t time_ns) {
+  FragmentationTracker tracker;
+  for (const trace::Event& e : trace.events) {
+    if (e.time_ns > time_ns) break;
+    tracker.apply(e);
+  }
+  return tracker.map(device);
+}
+
+FragmentationReport fragmentation_report(const FragmentationFigures& f, uint64_t time_ns) {
+  return FragmentationReport{time_ns,          f.segments,           f.segment_bytes,
+                             f.block_bytes,    f.total_free_bytes,   f.largest_free_bytes,
+                             f.reserved_but_unallocated_bytes(), f.metric()};
+}
+
+void FragmentationWatch::observe(const trace::Event& event, bool at_peak) {
+  bool changed = tracker_.apply(event);
+  uint32_t device = event.device;
+  if (at_peak) {
+    at_peak_[device] = FragmentationMoment{tracker_.figures(device), event.time_ns};
+    peak_open_.insert(device);
+  } else if (peak_open_.count(device) && changed) {
+    if (event.kind == trace::MemoryKind::Heap) {
+      at_peak_[device].figures = tracker_.figures(device);
+    } else {
+      peak_open_.erase(device);
+    }
+  }
+  if (!changed) return;
+  FragmentationFigures now = tracker_.figures(device);
+  if (now.total_free_bytes == 0) return;
+  auto worst = worst_.find(device);
+  if (worst == worst_.end() || now.metric() > worst->second.figures.metric()) {
+    worst_[device] = FragmentationMoment{now, event.time_ns};
+  }
+}
+
+}  // namespace vramscope::analysis

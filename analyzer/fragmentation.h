@@ -1,0 +1,126 @@
+// The fragmentation map: per device, the segments (what the driver handed out)
+// with the tensor blocks live inside them and the free holes between, kept
+// up to date event by event; and the figures the report takes from it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "analyzer/report.h"
+#include "formats/trace_reader.h"
+
+namespace vramscope::analysis {
+
+// Kinds that are segments: memory the driver handed to this process.
+constexpr bool is_segment_kind(trace::MemoryKind k) { return trace::occupies_device_memory(k); }
+
+struct FragmentationFigures {
+  uint64_t segment_bytes = 0;   // live segments
+  uint64_t segments = 0;
+  uint64_t block_bytes = 0;     // live blocks inside them (a segment without block data: itself)
+  uint64_t total_free_bytes = 0;    // sum of the holes
+  uint64_t largest_free_bytes = 0;  // largest hole
+  uint64_t reserved_but_unallocated_bytes() const { return segment_bytes - block_bytes; }
+  // TensorFlow's `1 - largest_free / total_free`; 0 when nothing is free.
+  double metric() const {
+    if (total_free_bytes == 0) return 0;
+    return 1.0 - static_cast<double>(largest_free_bytes) / static_cast<double>(total_free_bytes);
+  }
+};
+
+struct AddressRange {
+  uint64_t address = 0;
+  uint64_t size = 0;
+};
+
+struct SegmentMap {
+  trace::MemoryKind kind = trace::MemoryKind::Device;
+  AddressRange range;
+  bool has_blocks = false;  // false: no block data, the segment counts as one used block
+  std::vector<AddressRange> blocks;  // by address
+  std::vector<AddressRange> holes;   // by address
+};
+
+struct DeviceFragmentationMap {
+  std::vector<SegmentMap> segments;  // by address
+  FragmentationFigures figures;
+};
+
+class FragmentationTracker {
+ public:
+  // Returns whether the event changed the device's map.
+  bool apply(const trace::Event& event);
+
+  FragmentationFigures figures(uint32_t device) const;
+  DeviceFragmentationMap map(uint32_t device) const;
+  // Whether any segment of the device has had block data.
+  bool has_block_data(uint32_t device) const;
+
+ private:
+  struct Segment {
+    trace::MemoryKind kind = trace::MemoryKind::Device;
+    uint64_t size = 0;
+    bool has_blocks = false;
+    std::map<uint64_t, uint64_t> blocks;  // address → size, inside the segment, not overlapping
+    uint64_t block_bytes = 0;
+  };
+  struct Device {
+    std::map<uint64_t, Segment> segments;  // by start address
+    std::multiset<uint64_t> holes;         // sizes of every hole of segments with block data
+    uint64_t segment_bytes = 0;
+    uint64_t used_bytes = 0;  // blocks, and whole segments without block data
+    uint64_t total_free = 0;
+    bool ever_blocks = false;
+  };
+
+  void add_segment(Device& d, const trace::Event& e);
+  void remove_segment(Device& d, uint64_t address);
+  bool add_block(Device& d, uint64_t address, uint64_t size);
+  bool remove_block(Device& d, uint64_t address);
+  void mark_has_blocks(Device& d, uint64_t segment_address, Segment& s);
+  Segment* segment_containing(Device& d, uint64_t address, uint64_t* start);
+  void add_hole(Device& d, uint64_t size);
+  void remove_hole(Device& d, uint64_t size);
+  // The holes of a segment with block data, in address order.
+  static std::vector<AddressRange> holes_of(uint64_t start, const Segment& s);
+
+  std::map<uint32_t, Device> devices_;
+};
+
+// The map of one device just after the last event at or before `time_ns`
+// (for the viewer's fragmentation view).
+DeviceFragmentationMap fragmentation_at(const trace::TraceContents& trace, uint32_t device, uint64_t time_ns);
+
+// The report's figures per device: at the peak, at failed allocations, and
+// the worst moment of the run. Fed after each event.
+struct FragmentationMoment {
+  FragmentationFigures figures;
+  uint64_t time_ns = 0;
+};
+
+FragmentationReport fragmentation_report(const FragmentationFigures& figures, uint64_t time_ns);
+
+class FragmentationWatch {
+ public:
+  // Applies the event; `at_peak` when it is the moment the device's peak was
+  // first reached. The peak's figures also take in the heap registrations
+  // that follow it at once: an allocator registers its new segment right
+  // after getting it, and until then the segment counts as wholly used.
+  void observe(const trace::Event& event, bool at_peak);
+  const FragmentationTracker& tracker() const { return tracker_; }
+  FragmentationTracker& tracker() { return tracker_; }
+
+  // Per device; absent for a device with no segment.
+  const std::map<uint32_t, FragmentationMoment>& at_peak() const { return at_peak_; }
+  const std::map<uint32_t, FragmentationMoment>& worst() const { return worst_; }
+
+ private:
+  FragmentationTracker tracker_;
+  std::map<uint32_t, FragmentationMoment> at_peak_;
+  std::map<uint32_t, FragmentationMoment> worst_;
+  std::set<uint32_t> peak_open_;  // devices whose peak moment still takes heap registrations
+};
+
+}  // namespace vramscope::analysis

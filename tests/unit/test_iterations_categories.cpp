@@ -1,0 +1,227 @@
+// Unit tests of iteration detection (NVTX ranges, markers, the allocation
+// pattern, none), categories and growth leaks, on traces built by hand.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "analyzer/analysis.h"
+#include "trace_builder.h"
+
+using namespace vramscope;
+using vramscope::testing::TraceBuilder;
+
+namespace {
+
+void push(TraceBuilder& b, uint64_t t, const std::string& name) {
+  b.add(trace::EventType::RangePush, t).name = b.string(name);
+}
+void pop(TraceBuilder& b, uint64_t t) { b.add(trace::EventType::RangePop, t); }
+void marker(TraceBuilder& b, uint64_t t, const std::string& name) {
+  b.add(trace::EventType::Marker, t).name = b.string(name);
+}
+
+const analysis::CategoryTotals& total(const analysis::Report& r, const std::string& category) {
+  for (const analysis::CategoryTotals& t : r.categories.totals) {
+    if (t.category == category) return t;
+  }
+  FAIL("no category " << category);
+  return r.categories.totals.front();
+}
+
+// A small training loop by hand: 2 parameters (100 bytes each) and their
+// gradients before step 1; per step an input (10), two activations (20),
+// a temporary (5) in each layer's backward, a workspace (7); two optimizer
+// states (100) after step 1's backward.
+TraceBuilder training_loop(int steps) {
+  TraceBuilder b;
+  auto params = b.stack({{"main", "t.py", 1}, {"init_weights", "m.py", 1}});
+  auto grads = b.stack({{"main", "t.py", 2}, {"make_gradients", "m.py", 2}});
+  auto input = b.stack({{"main", "t.py", 3}, {"load", "d.py", 3}});
+  auto forward = b.stack({{"main", "t.py", 4}, {"fwd", "m.py", 4}});
+  auto backward = b.stack({{"main", "t.py", 5}, {"bwd", "m.py", 5}});
+  auto workspace = b.stack({{"main", "t.py", 6}, {"get_workspace", "k.py", 6}});
+  auto state = b.stack({{"main", "t.py", 7}, {"opt_step", "o.py", 7}});
+  uint64_t t = 0;
+  b.alloc(++t, 0x100, 100, params);
+  b.alloc(++t, 0x200, 100, params);
+  b.alloc(++t, 0x300, 100, grads);
+  b.alloc(++t, 0x400, 100, grads);
+  for (int s = 1; s <= steps; ++s) {
+    push(b, ++t, "step");
+    b.alloc(++t, 0x1000, 10, input);
+    b.alloc(++t, 0x2000, 20, forward);
+    b.alloc(++t, 0x3000, 20, forward);
+    b.alloc(++t, 0x4000, 7, workspace);
+    b.free(++t, 0x4000);
+    b.alloc(++t, 0x5000, 5, backward);
+    b.free(++t, 0x5000);
+    b.free(++t, 0x3000);
+    b.alloc(++t, 0x5000, 5, backward);
+    b.free(++t, 0x5000);
+    b.free(++t, 0x2000);
+    b.free(++t, 0x1000);
+    if (s == 1) {
+      b.alloc(++t, 0x600, 100, state);
+      b.alloc(++t, 0x700, 100, state);
+    }
+    pop(b, ++t);
+  }
+  for (uint64_t a : {0x100, 0x200, 0x300, 0x400, 0x600, 0x700}) b.free(++t, a);
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("iterations: the most frequent outermost NVTX range, nested ranges ignored") {
+  TraceBuilder b;
+  push(b, 1, "setup");
+  pop(b, 2);
+  for (uint64_t k = 0; k < 3; ++k) {
+    push(b, 10 + 10 * k, "step");
+    push(b, 11 + 10 * k, "forward");  // nested: not an iteration
+    pop(b, 12 + 10 * k);
+    push(b, 13 + 10 * k, "forward");
+    pop(b, 14 + 10 * k);
+    pop(b, 15 + 10 * k);
+  }
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.iterations.method == "nvtx range 'step'");
+  REQUIRE(r.iterations.list.size() == 3);
+  CHECK(r.iterations.list[0].start_ns == 10);
+  CHECK(r.iterations.list[0].end_ns == 15);
+  CHECK(r.iterations.list[2].start_ns == 30);
+  CHECK(r.iterations.list[2].end_ns == 35);
+}
+
+TEST_CASE("iterations: between repeated markers when there are no ranges") {
+  TraceBuilder b;
+  marker(b, 5, "checkpoint");
+  for (uint64_t k = 0; k < 4; ++k) marker(b, 10 + 10 * k, "iteration");
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.iterations.method == "marker 'iteration'");
+  REQUIRE(r.iterations.list.size() == 3);  // 4 boundaries
+  CHECK(r.iterations.list[0].start_ns == 10);
+  CHECK(r.iterations.list[0].end_ns == 20);
+  CHECK(r.iterations.list[2].end_ns == 40);
+}
+
+TEST_CASE("iterations from the allocation pattern, and a growth leak across them") {
+  TraceBuilder b;
+  auto setup = b.stack({{"setup", "s.py", 1}});
+  auto workspace = b.stack({{"allocate_workspace", "w.py", 1}});
+  auto cache = b.stack({{"cache_stats", "c.py", 1}});
+  uint64_t t = 0;
+  b.alloc(++t, 0x10, 64, setup);
+  for (uint64_t k = 0; k < 5; ++k) {
+    b.alloc(++t, 0x1000, 4096, workspace);
+    b.alloc(++t, 0x10000 + k * 0x1000, 1024, cache);
+    b.free(++t, 0x1000);
+  }
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.iterations.method == "repeating pattern");
+  REQUIRE(r.iterations.list.size() == 5);
+  CHECK(r.iterations.list[0].start_ns == 2);  // the first workspace allocation
+  CHECK(r.iterations.list[0].end_ns == 4);
+  CHECK(r.iterations.list[4].start_ns == 14);
+  CHECK(r.iterations.list[4].end_ns == 16);
+
+  REQUIRE(r.growth_leaks.size() == 1);
+  const analysis::GrowthLeak& g = r.growth_leaks[0];
+  CHECK(g.site.function == "cache_stats");
+  CHECK(g.bytes_per_iteration == 1024);
+  CHECK(g.iterations == 5);
+  CHECK(g.live_bytes_at_last_iteration == 5 * 1024);
+  CHECK(total(r, "workspaces").peak_bytes == 4096);
+  CHECK(total(r, "parameters").peak_bytes == 64);  // made before the iterations, kept through them
+  CHECK(total(r, "unknown").allocated_bytes == 5 * 1024);  // the growing cache: no state, it grows
+}
+
+TEST_CASE("iterations: none without ranges, markers or a repeat; categories by name only, low") {
+  TraceBuilder b;
+  auto grads = b.stack({{"make_gradients", "m.py", 1}});
+  auto other = b.stack({{"other", "m.py", 2}});
+  b.alloc(1, 0x10, 100, grads);
+  b.alloc(2, 0x20, 200, other);
+  b.alloc(3, 0x30, 300, other);
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.iterations.method == "none");
+  CHECK(r.iterations.list.empty());
+  CHECK(r.growth_leaks.empty());
+  CHECK(r.categories.source == "device memory");
+  CHECK(total(r, "gradients").peak_bytes == 100);
+  CHECK(total(r, "gradients").confidence == "low");
+  CHECK(total(r, "unknown").peak_bytes == 500);
+}
+
+TEST_CASE("categories of a training loop: exact bytes per category, at the peak and over the run") {
+  TraceBuilder b = training_loop(3);
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.iterations.method == "nvtx range 'step'");
+  CHECK(r.iterations.list.size() == 3);
+  CHECK(r.categories.source == "device memory");
+  REQUIRE(r.categories.totals.size() == 8);
+  CHECK(total(r, "parameters").peak_bytes == 200);
+  CHECK(total(r, "parameters").confidence == "high");  // the name says weights
+  CHECK(total(r, "gradients").peak_bytes == 200);
+  CHECK(total(r, "gradients").confidence == "medium");  // only the name tells them from parameters
+  CHECK(total(r, "optimizer state").peak_bytes == 200);
+  CHECK(total(r, "optimizer state").allocations == 2);
+  CHECK(total(r, "inputs").peak_bytes == 10);
+  CHECK(total(r, "inputs").allocations == 3);
+  CHECK(total(r, "activations").peak_bytes == 40);
+  CHECK(total(r, "activations").allocations == 6);
+  CHECK(total(r, "temporaries").peak_bytes == 5);
+  CHECK(total(r, "temporaries").confidence == "high");
+  CHECK(total(r, "workspaces").peak_bytes == 7);
+  CHECK(total(r, "unknown").allocations == 0);
+  CHECK(r.growth_leaks.empty());
+
+  // The peak: step 2's workspace (step 1 has no state yet while its tensors are live).
+  REQUIRE(r.devices.size() == 1);
+  const analysis::DevicePeak& peak = r.devices[0].peak;
+  CHECK(peak.bytes == 600 + 10 + 40 + 7);
+  uint64_t sum = 0;
+  for (const analysis::CategoryBytes& c : peak.categories) sum += c.bytes;
+  CHECK(sum == peak.bytes);
+  REQUIRE(peak.categories.size() == 6);
+  CHECK(peak.categories[3].category == "activations");
+  CHECK(peak.categories[3].bytes == 40);
+  for (const analysis::SiteBytes& s : peak.sites) {
+    if (s.site.function == "opt_step") CHECK(s.category == "optimizer state");
+    if (s.site.function == "make_gradients") CHECK(s.category == "gradients");
+    if (s.site.function == "make_gradients") CHECK(s.confidence == "medium");
+  }
+}
+
+TEST_CASE("categories: tensor blocks are categorized, the segments around them are not") {
+  TraceBuilder b;
+  auto segment = b.stack({{"allocator", "a.py", 1}});
+  auto params = b.stack({{"init_params", "m.py", 1}});
+  b.alloc(1, 0x100000, 4096, segment);
+  b.alloc(2, 0x100000, 100, params, trace::MemoryKind::Block);
+  for (uint64_t k = 0; k < 2; ++k) {
+    push(b, 10 + 10 * k, "step");
+    pop(b, 11 + 10 * k);
+  }
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.categories.source == "tensor blocks");
+  CHECK(total(r, "parameters").peak_bytes == 100);
+  CHECK(total(r, "parameters").allocations == 1);
+  CHECK(total(r, "unknown").allocations == 0);
+  REQUIRE(r.devices.size() == 1);
+  CHECK(r.devices[0].peak.sites.at(0).category.empty());  // a segment
+}
+
+TEST_CASE("growth leaks need 3 iterations and a climb at every end from the 2nd on") {
+  // Growing in only 2 of 3 ends, or with only 2 iterations: no growth leak.
+  TraceBuilder b;
+  auto cache = b.stack({{"cache", "c.py", 1}});
+  uint64_t t = 0;
+  for (uint64_t k = 0; k < 3; ++k) {
+    push(b, ++t, "step");
+    if (k != 2) b.alloc(++t, 0x1000 + k * 0x100, 64, cache);
+    pop(b, ++t);
+  }
+  CHECK(analysis::analyze_trace(b.trace).growth_leaks.empty());
+  CHECK(analysis::analyze_trace(training_loop(2).trace).growth_leaks.empty());
+}

@@ -1,0 +1,184 @@
+// Unit tests of the fragmentation map and the OOM verdict rules, on traces and
+// figures built by hand.
+#include <doctest/doctest.h>
+
+#include "analyzer/analysis.h"
+#include "analyzer/fragmentation.h"
+#include "analyzer/oom_diagnosis.h"
+#include "trace_builder.h"
+
+using namespace vramscope;
+using analysis::OomFacts;
+using analysis::OomVerdict;
+using analysis::rule_verdict;
+using analysis::SiteTrend;
+using trace::MemoryKind;
+using vramscope::testing::TraceBuilder;
+
+namespace {
+
+constexpr uint64_t MiB = 1024 * 1024;
+
+trace::Event& failed(TraceBuilder& b, uint64_t time, uint64_t size, uint64_t free, uint64_t total,
+                     trace::StackId stack = {}) {
+  trace::Event& e = b.add(trace::EventType::FailedAlloc, time);
+  e.size = size;
+  e.free_bytes = free;
+  e.total_bytes = total;
+  e.error = 2;
+  e.stack = stack;
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("fragmentation: holes, largest hole and metric of a segment with blocks") {
+  TraceBuilder b;
+  b.alloc(1, 0x10000, 1000);                              // segment [0x10000, +1000)
+  b.alloc(2, 0x10000 + 100, 200, {}, MemoryKind::Block);  // hole 100 before
+  b.alloc(3, 0x10000 + 500, 100, {}, MemoryKind::Block);  // hole 200 between, 400 after
+  b.alloc(4, 0x90000, 300);                               // a segment with no block data: used whole
+  analysis::FragmentationTracker t;
+  for (const trace::Event& e : b.trace.events) t.apply(e);
+  analysis::FragmentationFigures f = t.figures(0);
+  CHECK(f.segments == 2);
+  CHECK(f.segment_bytes == 1300);
+  CHECK(f.block_bytes == 600);
+  CHECK(f.total_free_bytes == 700);
+  CHECK(f.largest_free_bytes == 400);
+  CHECK(f.reserved_but_unallocated_bytes() == 700);
+  CHECK(f.metric() == doctest::Approx(1.0 - 400.0 / 700.0));
+
+  analysis::DeviceFragmentationMap map = t.map(0);
+  REQUIRE(map.segments.size() == 2);
+  REQUIRE(map.segments[0].holes.size() == 3);
+  CHECK(map.segments[0].holes[0].address == 0x10000);
+  CHECK(map.segments[0].holes[0].size == 100);
+  CHECK(map.segments[0].holes[1].size == 200);
+  CHECK(map.segments[0].holes[2].size == 400);
+  CHECK_FALSE(map.segments[1].has_blocks);
+  CHECK(map.segments[1].holes.empty());
+
+  // A block returned merges its hole with its neighbours.
+  t.apply(b.free(5, 0x10000 + 500, MemoryKind::Block));
+  f = t.figures(0);
+  CHECK(f.total_free_bytes == 800);
+  CHECK(f.largest_free_bytes == 700);
+  // The segment freed takes its holes with it.
+  t.apply(b.free(6, 0x10000));
+  f = t.figures(0);
+  CHECK(f.total_free_bytes == 0);
+  CHECK(f.largest_free_bytes == 0);
+  CHECK(f.metric() == 0.0);
+  CHECK(f.segment_bytes == 300);
+
+  // The map at a moment replays the events up to it.
+  analysis::DeviceFragmentationMap at3 = analysis::fragmentation_at(b.trace, 0, 3);
+  CHECK(at3.figures.largest_free_bytes == 400);
+  CHECK(at3.segments.size() == 1);
+}
+
+TEST_CASE("fragmentation in the report: at the peak and the worst moment") {
+  TraceBuilder b;
+  b.alloc(1, 0x10000, 1000);
+  b.alloc(2, 0x10000, 250, {}, MemoryKind::Block);
+  b.alloc(3, 0x10000 + 250, 250, {}, MemoryKind::Block);
+  b.alloc(4, 0x10000 + 500, 250, {}, MemoryKind::Block);
+  b.free(5, 0x10000 + 250, MemoryKind::Block);  // holes 250 and 250: metric 0.5
+  b.free(6, 0x10000, MemoryKind::Block);        // holes 500 and 250: metric 1/3
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.devices.size() == 1);
+  const analysis::DeviceFragmentation& f = r.devices[0].fragmentation;
+  CHECK(f.has_block_data);
+  REQUIRE(f.at_peak);
+  CHECK(f.at_peak->time_ns == 1);
+  CHECK(f.at_peak->block_bytes == 1000);  // no block data yet: the segment counts as used
+  REQUIRE(f.worst);
+  CHECK(f.worst->time_ns == 5);
+  CHECK(f.worst->metric == doctest::Approx(0.5));
+  CHECK(f.worst->largest_free_bytes == 250);
+}
+
+TEST_CASE("verdict rules, in their order") {
+  OomFacts f;
+  f.requested_bytes = 256 * MiB;
+  f.total_bytes = 1024 * MiB;
+  f.free_bytes = 100 * MiB;
+  f.reserved_bytes = 512 * MiB;
+  f.allocated_bytes = 512 * MiB;
+  f.live_segments = 2;
+  SUBCASE("another process: 412 MiB outside, more than the 156 MiB shortfall and 10% of the device") {
+    CHECK(rule_verdict(f, {}).verdict == OomVerdict::AnotherProcess);
+    analysis::OomEvidence e = analysis::evidence_of(f);
+    CHECK(e.outside_process_bytes == 412 * MiB);
+    CHECK(e.shortfall_bytes == 156 * MiB);
+  }
+  SUBCASE("within one granularity per segment of nothing outside: not another process") {
+    f.reserved_bytes = 924 * MiB - 3 * MiB;  // 3 MiB "outside" with 2 segments: rounding
+    f.allocated_bytes = f.reserved_bytes;
+    CHECK(rule_verdict(f, {}).verdict == OomVerdict::OverSubscription);
+  }
+  f.reserved_bytes = 924 * MiB;
+  SUBCASE("fragmentation: enough free in segments, no hole big enough") {
+    f.has_block_data = true;
+    f.allocated_bytes = 600 * MiB;
+    f.total_free_bytes = 324 * MiB;
+    f.largest_free_bytes = 200 * MiB;
+    CHECK(rule_verdict(f, {}).verdict == OomVerdict::Fragmentation);
+    f.largest_free_bytes = 256 * MiB;  // it would fit: the cache was not the problem
+    CHECK(rule_verdict(f, {}).verdict == OomVerdict::OverSubscription);
+  }
+  SUBCASE("outsized request: over half the device") {
+    f.requested_bytes = 600 * MiB;
+    CHECK(rule_verdict(f, {}).verdict == OomVerdict::OutsizedRequest);
+  }
+  SUBCASE("outsized request: more than all this process held") {
+    f.total_bytes = 16384 * MiB;
+    f.free_bytes = 100 * MiB;
+    f.reserved_bytes = f.allocated_bytes = 16284 * MiB;
+    f.requested_bytes = 16300 * MiB;
+    CHECK(rule_verdict(f, {}).verdict == OomVerdict::OutsizedRequest);
+  }
+  SUBCASE("leak: one site climbs every quarter and holds half, after frees") {
+    f.allocated_bytes = 924 * MiB;
+    f.freed_before = true;
+    SiteTrend climbing{{100 * MiB, 200 * MiB, 300 * MiB}, 500 * MiB};
+    SiteTrend flat{{424 * MiB, 424 * MiB, 424 * MiB}, 424 * MiB};
+    analysis::RuledVerdict v = rule_verdict(f, {flat, climbing});
+    CHECK(v.verdict == OomVerdict::Leak);
+    CHECK(v.leak_site == 1);
+    f.freed_before = false;  // only ever allocating: filling up, not leaking
+    CHECK(rule_verdict(f, {flat, climbing}).verdict == OomVerdict::OverSubscription);
+    f.freed_before = true;
+    SiteTrend dip{{100 * MiB, 300 * MiB, 200 * MiB}, 500 * MiB};
+    CHECK(rule_verdict(f, {flat, dip}).verdict == OomVerdict::OverSubscription);
+  }
+  SUBCASE("over-subscription otherwise") { CHECK(rule_verdict(f, {}).verdict == OomVerdict::OverSubscription); }
+}
+
+TEST_CASE("diagnosis in the report: a leak found from the trace, with its site") {
+  TraceBuilder b;
+  b.device(0, "gpu", 1000 * MiB);
+  auto leaky = b.stack({{"main", "train.py", 1}, {"cache_stats", "train.py", 5}});
+  auto work = b.stack({{"main", "train.py", 1}, {"workspace", "train.py", 9}});
+  uint64_t t = 1;
+  for (uint64_t step = 0; step < 8; ++step) {
+    b.alloc(t++, 0x100000 + step * 0x10000000, 100 * MiB, work);
+    b.free(t++, 0x100000 + step * 0x10000000);
+    b.alloc(t++, 0x80000000 + step * 0x10000000, 100 * MiB, leaky);
+  }
+  failed(b, t++, 300 * MiB, 200 * MiB, 1000 * MiB, work);
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.failed_allocations.size() == 1);
+  const analysis::OomDiagnosis& d = r.failed_allocations[0].diagnosis;
+  CHECK(d.verdict == OomVerdict::Leak);
+  CHECK(d.evidence.allocated_bytes == 800 * MiB);
+  CHECK(d.evidence.shortfall_bytes == 100 * MiB);
+  REQUIRE(d.sites.size() == 1);
+  CHECK(d.sites[0].site.function == "cache_stats");
+  CHECK(d.sites[0].bytes == 800 * MiB);
+  REQUIRE(d.grew);
+  CHECK(d.grew->site.function == "cache_stats");
+  CHECK(d.grew->growth_bytes == 600 * MiB);  // from 200 MiB after the first quarter (6 of 24 events)
+  CHECK(d.explanation.find("800.00 MiB") != std::string::npos);
+}
