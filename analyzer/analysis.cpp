@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "analyzer/advice.h"
 #include "analyzer/category_report.h"
 #include "analyzer/cuda_errors.h"
 #include "analyzer/failure_log.h"
@@ -190,6 +191,7 @@ Report analyze_trace(const trace::TraceContents& trace) {
   report.apis = apis.counts();
   report.forks = counter.forks();
   add_iterations_and_categories(report, trace, lifetimes, peaks.peaks(), stacks, site_key);
+  report.advice = advise(report);
   return report;
 }
 

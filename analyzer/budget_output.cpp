@@ -2,6 +2,9 @@
 // names only what a reader must act on.
 #include "analyzer/budget_output.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "analyzer/report_json.h"
 #include "analyzer/text_layout.h"
 #include "formats/human_size.h"
@@ -14,20 +17,45 @@ using Json = nlohmann::ordered_json;
 
 constexpr size_t kTracesNamed = 8;  // broken traces named on a line before "and N more"
 
-std::string amount(BudgetName name, uint64_t value) {
-  return counts_bytes(name) ? format_size(value) : std::to_string(value);
+std::string amount(BudgetName name, double value) {
+  switch (measure_of(name)) {
+    case Measure::Bytes:
+      return format_size(static_cast<uint64_t>(value));
+    case Measure::Count:
+      return std::to_string(static_cast<uint64_t>(value));
+    case Measure::Ratio:
+      return text::printf_string("%.2f", value);
+  }
+  return std::to_string(value);
 }
 
-std::string figure(BudgetName name, uint64_t value) {
+std::string figure(BudgetName name, double value) {
   switch (name) {
     case BudgetName::MaxPeak:
       return "peak " + amount(name, value);
+    case BudgetName::MaxReserved:
+      return "reserved " + amount(name, value);
     case BudgetName::MaxLeak:
       return "leaked " + amount(name, value);
+    case BudgetName::MaxGrowth:
+      return "growth " + amount(name, value) + " per iteration";
     case BudgetName::MaxFailed:
       return "failed allocations " + amount(name, value);
+    case BudgetName::MaxFragmentation:
+      return "fragmentation " + amount(name, value);
   }
   return amount(name, value);
+}
+
+// Bytes and counts as JSON integers, ratios as numbers.
+Json figure_json(BudgetName name, double value) {
+  if (measure_of(name) == Measure::Ratio) return Json(value);
+  return Json(static_cast<uint64_t>(value));
+}
+
+Json moment_json(const std::optional<BudgetMoment>& at) {
+  if (!at) return nullptr;
+  return Json{{"device", at->device}, {"time_ns", at->time_ns}};
 }
 
 std::string traces_named(const Verdict& verdict, const std::vector<size_t>& indices) {
@@ -53,9 +81,15 @@ std::string verdict_to_text(const Verdict& verdict) {
   out += several
              ? std::to_string(verdict.traces.size()) + " traces\n"
              : (verdict.traces.empty() ? std::string("no trace") : verdict.traces.front().trace.path) + "\n";
+  // Names in a column as wide as the longest asked for, at least "max_failed".
+  int name_width = 11;
+  for (const BudgetOutcome& b : verdict.budgets) {
+    name_width = std::max(name_width, static_cast<int>(std::strlen(to_string(b.name))));
+  }
   size_t broken = 0;
   for (const BudgetOutcome& b : verdict.budgets) {
-    std::string line = text::printf_string("  %-11s %-7s ", to_string(b.name), b.passed ? "ok" : "BROKEN");
+    std::string line =
+        text::printf_string("  %-*s %-7s ", name_width, to_string(b.name), b.passed ? "ok" : "BROKEN");
     line += figure(b.name, b.value) + " (limit " + amount(b.name, b.limit) + ")";
     if (!b.passed) {
       ++broken;
@@ -64,6 +98,7 @@ std::string verdict_to_text(const Verdict& verdict) {
                 text::trace_label(verdict.traces[b.worst_trace].trace);
       }
       if (b.site) line += ": " + text::site_text(*b.site);
+      if (b.at) line += text::printf_string(": device %u at ", b.at->device) + text::elapsed(b.at->time_ns);
     }
     out += line + "\n";
   }
@@ -81,10 +116,11 @@ Json verdict_to_json(const Verdict& verdict) {
   Json budgets = Json::array();
   for (const BudgetOutcome& b : verdict.budgets) {
     budgets.push_back(Json{{"name", to_string(b.name)},
-                           {"limit", b.limit},
-                           {"value", b.value},
+                           {"limit", figure_json(b.name, b.limit)},
+                           {"value", figure_json(b.name, b.value)},
                            {"passed", b.passed},
                            {"site", site_json(b.site)},
+                           {"at", moment_json(b.at)},
                            {"worst_trace", b.worst_trace},
                            {"broken_by", b.broken_by}});
   }
@@ -93,10 +129,11 @@ Json verdict_to_json(const Verdict& verdict) {
     Json checks = Json::array();
     for (const BudgetCheck& c : t.checks) {
       checks.push_back(Json{{"name", to_string(c.name)},
-                            {"limit", c.limit},
-                            {"value", c.value},
+                            {"limit", figure_json(c.name, c.limit)},
+                            {"value", figure_json(c.name, c.value)},
                             {"passed", c.passed},
-                            {"site", site_json(c.site)}});
+                            {"site", site_json(c.site)},
+                            {"at", moment_json(c.at)}});
     }
     traces.push_back(Json{{"path", t.trace.path},
                           {"host", t.trace.host},

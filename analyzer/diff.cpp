@@ -68,6 +68,19 @@ ReportDiff diff_reports(const Report& before, const Report& after) {
     diff.kinds.push_back(change);
   }
 
+  for (const CategoryTotals& c : before.categories.totals) {
+    diff.categories.push_back(CategoryChange{c.category, Change{c.peak_bytes, 0}});
+  }
+  for (const CategoryTotals& c : after.categories.totals) {
+    auto same = std::find_if(diff.categories.begin(), diff.categories.end(),
+                             [&](const CategoryChange& known) { return known.category == c.category; });
+    if (same == diff.categories.end()) {
+      diff.categories.push_back(CategoryChange{c.category, Change{0, c.peak_bytes}});
+    } else {
+      same->peak_bytes.after = c.peak_bytes;
+    }
+  }
+
   auto sites_before = bytes_at_peak_by_site(before);
   auto sites_after = bytes_at_peak_by_site(after);
   std::map<SiteKey, SiteChange> sites;

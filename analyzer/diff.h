@@ -1,5 +1,5 @@
 // `vramscope diff A B`: how the memory of one run differs from another's —
-// peaks per device, leaks, failures, kinds, and the sites at the peak.
+// peaks per device, leaks, failures, kinds, categories, and the sites at the peak.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +33,12 @@ struct KindChange {
   Change live_at_exit_bytes;
 };
 
+// The peak of one category (Report::categories), all devices together.
+struct CategoryChange {
+  std::string category;
+  Change peak_bytes;
+};
+
 // Bytes live at the peak at one site (function, file and line), all devices
 // together.
 struct SiteChange {
@@ -46,8 +52,9 @@ struct ReportDiff {
   std::vector<DevicePeakChange> devices;  // by ordinal
   Change leaked_bytes;
   Change failed_allocations;
-  std::vector<KindChange> kinds;  // kinds in either report, in enum order
-  std::vector<SiteChange> sites;  // sites whose bytes changed, largest |change| first
+  std::vector<KindChange> kinds;           // kinds in either report, in enum order
+  std::vector<CategoryChange> categories;  // categories in either report, A's order then B's new ones
+  std::vector<SiteChange> sites;           // sites whose bytes changed, largest |change| first
 };
 
 ReportDiff diff_reports(const Report& before, const Report& after);

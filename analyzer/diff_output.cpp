@@ -60,6 +60,14 @@ std::string diff_to_text(const ReportDiff& diff, size_t top_sites) {
     }
   }
 
+  if (!diff.categories.empty()) {
+    out += "\nCategories, peak (A -> B)\n";
+    for (const CategoryChange& c : diff.categories) {
+      if (c.peak_bytes.before == 0 && c.peak_bytes.after == 0) continue;  // unused in both: noise
+      out += printf_string("  %-26s %s\n", c.category.c_str(), bytes_change(c.peak_bytes).c_str());
+    }
+  }
+
   out += "\nSites at the peak, by change\n";
   if (diff.sites.empty()) out += "  no change\n";
   for (size_t i = 0; i < diff.sites.size() && i < top_sites; ++i) {
@@ -88,6 +96,10 @@ Json diff_to_json(const ReportDiff& diff, std::optional<double> fail_above) {
                          {"peak_bytes", change_json(k.peak_bytes)},
                          {"live_at_exit_bytes", change_json(k.live_at_exit_bytes)}});
   }
+  Json categories = Json::array();
+  for (const CategoryChange& c : diff.categories) {
+    categories.push_back(Json{{"category", c.category}, {"peak_bytes", change_json(c.peak_bytes)}});
+  }
   Json sites = Json::array();
   for (const SiteChange& s : diff.sites) {
     sites.push_back(Json{{"function", s.site.function},
@@ -106,6 +118,7 @@ Json diff_to_json(const ReportDiff& diff, std::optional<double> fail_above) {
               {"leaked_bytes", change_json(diff.leaked_bytes)},
               {"failed_allocations", change_json(diff.failed_allocations)},
               {"kinds", std::move(kinds)},
+              {"categories", std::move(categories)},
               {"sites", std::move(sites)},
               {"fail_above", std::move(threshold)}};
 }

@@ -245,6 +245,22 @@ struct GrowthLeak {
   Stack stack;
 };
 
+// One remedy the trace supports, with its saving estimated from the trace:
+// see docs/report.md, Advice.
+struct AdviceFigure {
+  std::string name;
+  uint64_t bytes = 0;
+};
+
+struct Advice {
+  std::string kind;           // a fixed id, e.g. "plain-sgd"
+  std::string title;
+  uint64_t saving_bytes = 0;  // per GPU, at the peak
+  uint32_t device = 0;        // whose peak (or leak, or fragmentation) the figures come from
+  std::string detail;         // one or two sentences, figures in human units
+  std::vector<AdviceFigure> figures;  // the figures the saving rests on
+};
+
 struct Report {
   TraceFacts trace;
   std::vector<DeviceReport> devices;  // by ordinal
@@ -258,6 +274,7 @@ struct Report {
   Iterations iterations;
   Categories categories;
   std::vector<GrowthLeak> growth_leaks;  // by live_bytes_at_last_iteration descending
+  std::vector<Advice> advice;            // by saving_bytes descending
 };
 
 // Kinds whose live-at-exit bytes make up the headline "leaked" figure: GPU

@@ -222,6 +222,21 @@ Json growth_leaks_json(const std::vector<GrowthLeak>& leaks) {
   return result;
 }
 
+Json advice_json(const std::vector<Advice>& advice) {
+  Json result = Json::array();
+  for (const Advice& a : advice) {
+    Json figures = Json::object();
+    for (const AdviceFigure& f : a.figures) figures[f.name] = f.bytes;
+    result.push_back(Json{{"kind", a.kind},
+                          {"title", a.title},
+                          {"saving_bytes", a.saving_bytes},
+                          {"device", a.device},
+                          {"detail", a.detail},
+                          {"figures", std::move(figures)}});
+  }
+  return result;
+}
+
 }  // namespace
 
 nlohmann::ordered_json report_to_json(const Report& report) {
@@ -266,6 +281,7 @@ nlohmann::ordered_json report_to_json(const Report& report) {
   json["iterations"] = iterations_json(report.iterations);
   json["categories"] = categories_json(report.categories);
   json["growth_leaks"] = growth_leaks_json(report.growth_leaks);
+  json["advice"] = advice_json(report.advice);
   return json;
 }
 

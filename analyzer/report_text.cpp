@@ -1,5 +1,5 @@
 // Report → terminal text: header and warnings, then peak per device, live at
-// exit, failed allocations, iterations, categories and growth leaks, totals
+// exit, failed allocations, iterations, categories and growth leaks, advice, totals
 // by kind, threads, API calls and forks.
 #include "analyzer/report_text.h"
 
@@ -215,6 +215,18 @@ void iterations_and_categories(std::string& out, const Report& r, size_t top) {
   }
 }
 
+// Remedies with their savings, largest first.
+void advice(std::string& out, const Report& r, size_t top) {
+  if (r.advice.empty()) return;
+  out += "\nAdvice (saving per GPU at the peak)\n";
+  for (size_t i = 0; i < r.advice.size() && i < top; ++i) {
+    const Advice& a = r.advice[i];
+    out += printf_string("  %11s  %s\n", size(a.saving_bytes).c_str(), a.title.c_str());
+    wrapped(out, a.detail, "               ");
+  }
+  if (r.advice.size() > top) out += "  (" + plural(r.advice.size() - top, "more remedy", "more remedies") + ")\n";
+}
+
 void failures(std::string& out, const Report& r, size_t top) {
   if (r.failed_allocations.empty()) return;
   out += "\nFailed allocations: " + std::to_string(r.failed_allocations.size()) + "\n";
@@ -288,6 +300,7 @@ std::string report_to_text(const Report& report, const TextOptions& options) {
   leaks(out, report, options.top);
   failures(out, report, options.top);
   iterations_and_categories(out, report, options.top);
+  advice(out, report, options.top);
   kinds(out, report);
   threads(out, report);
   apis_and_forks(out, report);

@@ -96,7 +96,8 @@ TEST_CASE("check: usage mistakes are one line and exit 2") {
   ProcessResult no_budget = run_vramscope({"check", runs.adam});
   CHECK(no_budget.exit_status == 2);
   CHECK(no_budget.err ==
-        "vramscope: check: no budget given (use --max-peak SIZE, --max-leak SIZE or --max-failed N)\n");
+        "vramscope: check: no budget given (use --max-peak, --max-reserved, --max-leak, --max-growth, "
+        "--max-failed or --max-fragmentation)\n");
   ProcessResult bad_size = run_vramscope({"check", runs.adam, "--max-peak", "lots"});
   CHECK(bad_size.exit_status == 2);
   CHECK(bad_size.err == "vramscope: check: bad size 'lots' for --max-peak (examples: 20GiB, 512MiB, 0)\n");
@@ -244,4 +245,91 @@ TEST_CASE("several traces: a directory without traces or a missing trace is one 
   CHECK(check.exit_status == 1);
   CHECK(line_count(check.err) == 1);
   CHECK(check.out.empty());
+}
+
+TEST_CASE("check --max-growth on the leak sample: 1 MiB per iteration at cache_step_statistics") {
+  ScratchDir dir("ci-growth");
+  std::string trace = dir.path("leak.vstrace");
+  run_profiled(trace, {sample("leak"), "--steps", "10", "--leak-bytes", "1MiB"});
+
+  ProcessResult broken = run_vramscope({"check", trace, "--max-growth", "512KiB"});
+  CHECK(broken.exit_status == 1);
+  CHECK(contains(broken.out,
+                 "max_growth  BROKEN  growth 1.00 MiB per iteration (limit 512.00 KiB): "
+                 "cache_step_statistics (leak.cpp:"));
+  ProcessResult held = run_vramscope({"check", trace, "--max-growth", "1MiB", "--json", "-"});
+  CHECK(held.exit_status == 0);
+  json v = json::parse(held.out);
+  CHECK(v["budgets"][0]["name"] == "max_growth");
+  CHECK(v["budgets"][0]["value"] == MiB);
+  CHECK(v["budgets"][0]["passed"] == true);
+  CHECK(contains(v["budgets"][0]["site"]["function"], "cache_step_statistics"));
+}
+
+TEST_CASE("check on train_mlp in a caching allocator: blocks peak 68747264, segments 85983232") {
+  ScratchDir dir("ci-caching");
+  std::string trace = dir.path("caching.vstrace");
+  run_profiled(trace, {sample("train_mlp"), "--allocator", "caching"});
+
+  ProcessResult held = run_vramscope({"check", trace, "--max-peak", "68747264"});
+  CHECK(held.exit_status == 0);
+  ProcessResult both =
+      run_vramscope({"check", trace, "--max-peak", "68747264", "--max-reserved", "80MiB", "--json", "-"});
+  CHECK(both.exit_status == 1);
+  json v = json::parse(both.out);
+  REQUIRE(v["budgets"].size() == 2);
+  CHECK(v["budgets"][0]["name"] == "max_peak");
+  CHECK(v["budgets"][0]["value"] == 68747264);
+  CHECK(v["budgets"][0]["passed"] == true);
+  CHECK(v["budgets"][0]["site"].is_null());  // the sites at the device peak are segments
+  CHECK(v["budgets"][1]["name"] == "max_reserved");
+  CHECK(contains(v["budgets"][1]["site"]["function"], "new_segment"));
+  CHECK(v["budgets"][1]["value"] == 85983232);
+  CHECK(v["budgets"][1]["limit"] == 80 * MiB);
+  CHECK(v["budgets"][1]["passed"] == false);
+  CHECK(v["budgets"][1]["broken_by"] == json::array({0}));
+  ProcessResult text = run_vramscope({"check", trace, "--max-reserved", "80MiB"});
+  CHECK(text.exit_status == 1);
+  CHECK(contains(text.out, "max_reserved BROKEN  reserved 82.00 MiB (limit 80.00 MiB)"));
+}
+
+TEST_CASE("check --max-fragmentation on caching_allocator fragment: worst 0.8") {
+  if (on_real_gpu()) return;  // needs simcuda's capacity setting
+  ScratchDir dir("ci-fragment");
+  std::string trace = dir.path("fragment.vstrace");
+  run_profiled(trace, {sample("caching_allocator"), "--workload", "fragment"}, {"--simulate=40MiB"});
+  json report = report_json(trace);
+  uint64_t worst_ns = report["devices"][0]["fragmentation"]["worst"]["time_ns"];
+
+  ProcessResult broken = run_vramscope({"check", trace, "--max-fragmentation", "0.5", "--json", "-"});
+  CHECK(broken.exit_status == 1);
+  json v = json::parse(broken.out);
+  CHECK(v["budgets"][0]["name"] == "max_fragmentation");
+  CHECK(v["budgets"][0]["limit"] == 0.5);
+  CHECK(v["budgets"][0]["value"].get<double>() == doctest::Approx(0.8));  // 1 - 4 MiB / 20 MiB
+  CHECK(v["budgets"][0]["at"]["device"] == 0);
+  CHECK(v["budgets"][0]["at"]["time_ns"] == worst_ns);
+  CHECK(v["budgets"][0]["site"].is_null());
+  ProcessResult text = run_vramscope({"check", trace, "--max-fragmentation", "0.5"});
+  CHECK(contains(text.out, "max_fragmentation BROKEN  fragmentation 0.80 (limit 0.50): device 0 at "));
+
+  CHECK(run_vramscope({"check", trace, "--max-fragmentation", "0.8"}).exit_status == 0);
+  ProcessResult bad = run_vramscope({"check", trace, "--max-fragmentation", "80%"});
+  CHECK(bad.exit_status == 2);
+  CHECK(bad.err ==
+        "vramscope: check: --max-fragmentation wants a number from 0 to 1 such as 0.5, not '80%'\n");
+}
+
+TEST_CASE("diff train_mlp SGD against Adam: optimizer state 0 -> 33587200 among the categories") {
+  TrainRuns runs;
+  ProcessResult grew = run_vramscope({"diff", runs.sgd, runs.adam, "--json", "-"});
+  CHECK(grew.exit_status == 0);
+  json d = json::parse(grew.out);
+  const json& state = find_by(d["categories"], "category", "optimizer state");
+  CHECK(state["peak_bytes"]["before"] == 0);
+  CHECK(state["peak_bytes"]["after"] == 33587200);
+  CHECK(state["peak_bytes"]["change_percent"].is_null());
+  ProcessResult text = run_vramscope({"diff", runs.sgd, runs.adam});
+  CHECK(contains(text.out, "Categories, peak (A -> B)\n"));
+  CHECK(contains(text.out, "  optimizer state            0 B -> 32.03 MiB (+32.03 MiB, new)\n"));
 }

@@ -55,6 +55,10 @@ def main():
         documents["check"] = vramscope(
             binary, ["check", leak, oom, "--max-peak", "1GiB", "--max-leak", "0", "--max-failed", "0", "--json", "-"],
             expect=(1,))
+        documents["check new budgets"] = vramscope(
+            binary, ["check", leak, oom, "--max-reserved", "1GiB", "--max-growth", "0", "--max-fragmentation", "0.1",
+                     "--json", "-"],
+            expect=(0, 1))
         documents["diff"] = vramscope(binary, ["diff", sgd, adam, "--fail-above", "10", "--json", "-"], expect=(1,))
         documents["diff kinds"] = vramscope(binary, ["diff", kinds, leak, "--json", "-"])
 

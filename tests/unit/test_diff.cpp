@@ -95,3 +95,50 @@ TEST_CASE("diff: a device that appears counts as growth from nothing") {
   CHECK(d.devices[1].peak.before == 0);
   CHECK(peaks_grown_above(d, 1000) == std::vector<uint32_t>{1});
 }
+
+TEST_CASE("diff: category peaks A -> B, a category in only one report is 0 in the other") {
+  Report a = run("a", 100 * MiB, {});
+  a.categories.source = "device memory";
+  a.categories.totals = {CategoryTotals{"parameters", 60 * MiB, 4, 60 * MiB, "high", ""},
+                         CategoryTotals{"optimizer state", 0, 0, 0, "", ""},
+                         CategoryTotals{"activations", 40 * MiB, 8, 80 * MiB, "medium", ""}};
+  Report b = run("b", 130 * MiB, {});
+  b.categories.source = "tensor blocks";
+  b.categories.totals = {CategoryTotals{"parameters", 60 * MiB, 4, 60 * MiB, "high", ""},
+                         CategoryTotals{"optimizer state", 32 * MiB, 2, 32 * MiB, "high", ""},
+                         CategoryTotals{"workspaces", 2 * MiB, 1, 2 * MiB, "low", ""},
+                         CategoryTotals{"gradients", 0, 0, 0, "", ""}};
+
+  ReportDiff d = diff_reports(a, b);
+  REQUIRE(d.categories.size() == 5);
+  CHECK(d.categories[0].category == "parameters");
+  CHECK(d.categories[0].peak_bytes.change() == 0);
+  CHECK(d.categories[1].category == "optimizer state");
+  CHECK(d.categories[1].peak_bytes.before == 0);
+  CHECK(d.categories[1].peak_bytes.after == 32 * MiB);
+  CHECK(d.categories[2].category == "activations");
+  CHECK(d.categories[2].peak_bytes.after == 0);  // not in B
+  CHECK(d.categories[3].category == "workspaces");
+  CHECK(d.categories[3].peak_bytes.before == 0);  // not in A
+
+  std::string text = diff_to_text(d);
+  INFO(text);
+  CHECK(text.find("Categories, peak (A -> B)\n"
+                  "  parameters                 60.00 MiB -> 60.00 MiB (+0 B, +0.00%)\n"
+                  "  optimizer state            0 B -> 32.00 MiB (+32.00 MiB, new)\n"
+                  "  activations                40.00 MiB -> 0 B (-40.00 MiB, -100.00%)\n"
+                  "  workspaces                 0 B -> 2.00 MiB (+2.00 MiB, new)\n") != std::string::npos);
+
+  auto json = diff_to_json(d, std::nullopt);
+  REQUIRE(json["categories"].size() == 5);  // the JSON has even those unused in both
+  CHECK(text.find("gradients") == std::string::npos);
+  CHECK(json["categories"][1]["category"] == "optimizer state");
+  CHECK(json["categories"][1]["peak_bytes"]["after"] == 32 * MiB);
+  CHECK(json["categories"][1]["peak_bytes"]["change_percent"].is_null());
+  CHECK(json["categories"][2]["peak_bytes"]["change"] == -static_cast<int64_t>(40 * MiB));
+
+  // Reports without categories: none in the diff, none in the text.
+  ReportDiff plain = diff_reports(run("a", MiB, {}), run("b", MiB, {}));
+  CHECK(plain.categories.empty());
+  CHECK(diff_to_text(plain).find("Categories") == std::string::npos);
+}

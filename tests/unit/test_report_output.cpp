@@ -61,7 +61,7 @@ TEST_CASE("JSON report: top-level and nested keys") {
   Json json = analysis::report_to_json(analysis::analyze_trace(killed_job().trace));
   CHECK(keys_of(json) == std::vector<std::string>{"schema_version", "trace", "devices", "counts", "kinds",
                                                   "leaks", "failed_allocations", "threads", "apis", "forks",
-                                                  "iterations", "categories", "growth_leaks"});
+                                                  "iterations", "categories", "growth_leaks", "advice"});
   CHECK(keys_of(json["trace"]) == std::vector<std::string>{"path", "pid", "parent_pid", "host", "rank",
                                                            "command_line", "start_unix_ns", "cut_short", "cut_short_reason",
                                                            "end", "duration_ns", "event_count",
