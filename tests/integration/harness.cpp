@@ -70,4 +70,26 @@ nlohmann::json find_by(const nlohmann::json& array, const std::string& key, cons
   return nullptr;
 }
 
+void check_output_unchanged(const std::vector<std::string>& command, const ProcessResult& profiled,
+                            const ProcessOptions& options) {
+  ProcessResult plain = run_plain(command, options);
+  CHECK(plain.exit_status == 0);
+  CHECK(profiled.out == plain.out);
+  CHECK_FALSE(plain.out.empty());
+}
+
+nlohmann::json kind(const nlohmann::json& report, const std::string& name) {
+  nlohmann::json k = find_by(report["kinds"], "kind", name);
+  INFO("kind " << name);
+  REQUIRE_FALSE(k.is_null());
+  return k;
+}
+
+nlohmann::json train_report(const ScratchDir& dir, const std::string& name, const std::vector<std::string>& options) {
+  std::vector<std::string> command = {sample("train_mlp")};
+  command.insert(command.end(), options.begin(), options.end());
+  run_profiled(dir.path(name), command);
+  return report_json(dir.path(name));
+}
+
 }  // namespace vramscope::testing

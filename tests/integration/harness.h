@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -44,5 +45,23 @@ nlohmann::json report_json(const std::string& trace);
 
 // The entry of `array` whose `key` equals `value` (null if none).
 nlohmann::json find_by(const nlohmann::json& array, const std::string& key, const nlohmann::json& value);
+
+inline constexpr uint64_t MiB = 1024 * 1024;
+
+// train_mlp at its defaults (L=4, W=1024, B=64, S=3): P = L(4W^2 + 4W) bytes of
+// parameters, A = 4BW bytes per activation (samples/train_mlp.cpp).
+inline constexpr uint64_t P = 16793600;
+inline constexpr uint64_t A = 262144;
+inline constexpr uint64_t L = 4;
+
+// The sample prints the same with and without the profiler, and exits 0.
+void check_output_unchanged(const std::vector<std::string>& command, const ProcessResult& profiled,
+                            const ProcessOptions& options = {});
+
+// The report's totals of one memory kind; fails the test if it is missing.
+nlohmann::json kind(const nlohmann::json& report, const std::string& name);
+
+// train_mlp with `options` under the profiler, and its JSON report.
+nlohmann::json train_report(const ScratchDir& dir, const std::string& name, const std::vector<std::string>& options);
 
 }  // namespace vramscope::testing

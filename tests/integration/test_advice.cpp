@@ -10,20 +10,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr uint64_t MiB = 1024 * 1024;
-// train_mlp at its defaults (L=4, W=1024, B=64, S=3): P = L(4W^2 + 4W), A = 4BW;
-// at the peak: parameters P, gradients P, Adam's state 2P, activations LA (L allocations).
-constexpr uint64_t P = 16793600;
-constexpr uint64_t A = 262144;
-constexpr uint64_t L = 4;
-
-json train_report(const ScratchDir& dir, const std::string& name, const std::vector<std::string>& options) {
-  std::vector<std::string> command = {sample("train_mlp")};
-  command.insert(command.end(), options.begin(), options.end());
-  run_profiled(dir.path(name), command);
-  return report_json(dir.path(name));
-}
-
 uint64_t saving(const json& report, const std::string& kind) {
   json item = find_by(report["advice"], "kind", kind);
   INFO("advice " << kind);

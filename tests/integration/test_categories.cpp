@@ -10,19 +10,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr uint64_t MiB = 1024 * 1024;
-// train_mlp at its defaults (L=4, W=1024, B=64, S=3): P = L(4W^2 + 4W), A = 4BW.
-constexpr uint64_t P = 16793600;
-constexpr uint64_t A = 262144;
-constexpr uint64_t L = 4;
-
-json train_report(const ScratchDir& dir, const std::string& name, const std::vector<std::string>& options) {
-  std::vector<std::string> command = {sample("train_mlp")};
-  command.insert(command.end(), options.begin(), options.end());
-  run_profiled(dir.path(name), command);
-  return report_json(dir.path(name));
-}
-
 // Peak bytes of a category over the run; 0 when it has no allocation.
 uint64_t category_peak(const json& report, const std::string& category) {
   json total = find_by(report["categories"]["totals"], "category", category);

@@ -12,8 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr uint64_t MiB = 1024 * 1024;
-
 int line_count(const std::string& text) {
   return static_cast<int>(std::count(text.begin(), text.end(), '\n'));
 }

@@ -17,23 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr uint64_t MiB = 1024 * 1024;
-
-void check_output_unchanged(const std::vector<std::string>& command, const ProcessResult& profiled,
-                            const ProcessOptions& options = {}) {
-  ProcessResult plain = run_plain(command, options);
-  CHECK(plain.exit_status == 0);
-  CHECK(profiled.out == plain.out);
-  CHECK_FALSE(plain.out.empty());
-}
-
-json kind(const json& report, const std::string& name) {
-  json k = find_by(report["kinds"], "kind", name);
-  INFO("kind " << name);
-  REQUIRE_FALSE(k.is_null());
-  return k;
-}
-
 void check_kind(const json& report, const std::string& name, uint64_t allocations, uint64_t frees,
                 uint64_t allocated_bytes, uint64_t peak_bytes) {
   json k = kind(report, name);

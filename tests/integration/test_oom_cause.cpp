@@ -12,8 +12,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr uint64_t MiB = 1024 * 1024;
-
 json only_failure(const std::string& trace) {
   json r = report_json(trace);
   REQUIRE(r["failed_allocations"].size() == 1);

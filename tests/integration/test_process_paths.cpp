@@ -16,8 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr uint64_t MiB = 1024 * 1024;
-
 std::vector<std::string> other_traces(const std::string& dir, const std::string& main_trace) {
   std::vector<std::string> found;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {

@@ -9,24 +9,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr uint64_t MiB = 1024 * 1024;
-
-// The sample prints the same with and without the profiler, and exits 0.
-void check_output_unchanged(const std::vector<std::string>& command, const ProcessResult& profiled,
-                            const ProcessOptions& options = {}) {
-  ProcessResult plain = run_plain(command, options);
-  CHECK(plain.exit_status == 0);
-  CHECK(profiled.out == plain.out);
-  CHECK_FALSE(plain.out.empty());
-}
-
-json kind(const json& report, const std::string& name) {
-  json k = find_by(report["kinds"], "kind", name);
-  INFO("kind " << name);
-  REQUIRE_FALSE(k.is_null());
-  return k;
-}
-
 bool starts_with_function(const json& entry, const std::string& name) {
   std::string function = entry["function"];
   return function.find(name) != std::string::npos;
