@@ -160,16 +160,8 @@ void record_alloc_slow(ThreadState* thread, MemoryKind kind, Api api, uint64_t a
   ThreadState* ts = scope.ts;
   if (device == kCurrentDevice) device = current_device(ts, scope.writer);
   if (device != ts->device) note_device(ts, scope.writer, device);
-  AllocFields f;
-  f.stack = capture_stack(ts, scope.writer);
-  f.ticks = ticks();
-  f.kind = kind;
-  f.api = api;
-  f.via = ts->via;
-  f.device = static_cast<uint32_t>(device);
-  f.stream = stream;
-  f.address = address;
-  f.size = size;
+  StackId stack = capture_stack(ts, scope.writer);
+  AllocFields f = address_fields(ts, ticks(), kind, api, device, stream, address, size, stack);
   if (emit(ts, scope.writer, [&](ChunkEncoder& e) { return e.alloc(f); })) ++ts->recorded;
 }
 
@@ -185,15 +177,8 @@ void record_free_slow(ThreadState* thread, uint64_t ticks_before, MemoryKind kin
   RecordScope scope(thread);
   if (!scope) return;
   ThreadState* ts = scope.ts;
-  AllocFields f;
-  f.stack = capture_stack(ts, scope.writer);
-  f.ticks = ticks_before ? ticks_before : ticks();
-  f.kind = kind;
-  f.api = api;
-  f.via = ts->via;
-  f.stream = stream;
-  f.address = address;
-  f.size = size;
+  StackId stack = capture_stack(ts, scope.writer);
+  AllocFields f = address_fields(ts, ticks_before ? ticks_before : ticks(), kind, api, 0, stream, address, size, stack);
   if (emit(ts, scope.writer, [&](ChunkEncoder& e) { return e.free(f); })) ++ts->recorded;
 }
 

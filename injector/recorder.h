@@ -22,6 +22,23 @@ void record_alloc_slow(ThreadState* ts, trace::MemoryKind kind, trace::Api api, 
 void record_free_slow(ThreadState* ts, uint64_t ticks_before, trace::MemoryKind kind, trace::Api api,
                       uint64_t address, uint64_t size, uint64_t stream);
 
+// The fields of an Alloc or Free record made on `ts`'s thread.
+inline trace::AllocFields address_fields(const ThreadState* ts, uint64_t ticks, trace::MemoryKind kind,
+                                         trace::Api api, int device, uint64_t stream, uint64_t address,
+                                         uint64_t size, trace::StackId stack = {}) {
+  trace::AllocFields f;
+  f.ticks = ticks;
+  f.kind = kind;
+  f.api = api;
+  f.via = ts->via;
+  f.device = static_cast<uint32_t>(device);
+  f.stream = stream;
+  f.address = address;
+  f.size = size;
+  f.stack = stack;
+  return f;
+}
+
 // The common case written in place: no stack to walk, the device known, the
 // trace open and room in the thread's chunk. Anything else takes the slow path.
 inline bool fast_path_open(ThreadState* ts) {
@@ -31,15 +48,7 @@ inline bool fast_path_open(ThreadState* ts) {
 inline void record_alloc(ThreadState* ts, trace::MemoryKind kind, trace::Api api, uint64_t address, uint64_t size,
                          uint64_t stream = 0, int device = kCurrentDevice) {
   if (fast_path_open(ts) && (device == kCurrentDevice ? ts->device >= 0 : device == ts->device)) {
-    trace::AllocFields f;
-    f.ticks = ticks();
-    f.kind = kind;
-    f.api = api;
-    f.via = ts->via;
-    f.device = static_cast<uint32_t>(ts->device);
-    f.stream = stream;
-    f.address = address;
-    f.size = size;
+    trace::AllocFields f = address_fields(ts, ticks(), kind, api, ts->device, stream, address, size);
     if (ts->chunk.encoder.alloc(f)) {
       ++ts->recorded;
       return;
@@ -53,14 +62,8 @@ inline void record_alloc(ThreadState* ts, trace::MemoryKind kind, trace::Api api
 inline void record_free(ThreadState* ts, uint64_t ticks_before, trace::MemoryKind kind, trace::Api api,
                         uint64_t address, uint64_t size = 0, uint64_t stream = 0) {
   if (fast_path_open(ts)) {
-    trace::AllocFields f;
-    f.ticks = ticks_before ? ticks_before : ticks();
-    f.kind = kind;
-    f.api = api;
-    f.via = ts->via;
-    f.stream = stream;
-    f.address = address;
-    f.size = size;
+    trace::AllocFields f =
+        address_fields(ts, ticks_before ? ticks_before : ticks(), kind, api, 0, stream, address, size);
     if (ts->chunk.encoder.free(f)) {
       ++ts->recorded;
       return;
