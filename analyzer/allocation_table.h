@@ -1,6 +1,4 @@
-// The live allocations, found by (kind, device, address): a flat hash table
-// with linear probing. A trace has millions of allocations live at once, and
-// a node-based map costs a cache miss per bucket and per node on every event.
+// The live allocations, and what the analyzer knows of each.
 #pragma once
 
 #include <cstddef>
@@ -8,10 +6,12 @@
 #include <utility>
 #include <vector>
 
+#include "formats/flat_table.h"
 #include "formats/trace_events.h"
 
 namespace vramscope::analysis {
 
+// 56 bytes: with the table's flag, one cache line per slot.
 struct Allocation {
   trace::MemoryKind kind = trace::MemoryKind::Device;
   uint32_t device = 0;
@@ -20,39 +20,48 @@ struct Allocation {
   uint64_t time_ns = 0;
   trace::StackId stack;
   trace::ThreadIndex thread;
+  uint64_t serial = 0;       // allocations before it in the walk
+  uint64_t event_index = 0;  // the event that made it
 };
+static_assert(sizeof(Allocation) == 56);
 
+// The live allocations, found by address space and address (see
+// trace::AddressSpace): a free finds its allocation whatever kind and device
+// its own record says.
 class AllocationTable {
  public:
   // The live allocation with this key, or nullptr. The pointer is valid
   // until the next insert or erase.
-  Allocation* find(trace::MemoryKind kind, uint32_t device, uint64_t address);
+  Allocation* find(trace::MemoryKind kind, uint64_t address) {
+    return table_.find(Key{trace::address_space(kind), address});
+  }
+  void prefetch(trace::MemoryKind kind, uint64_t address) const {
+    table_.prefetch(Key{trace::address_space(kind), address});
+  }
   // Inserts `allocation`, or returns the one already live at its key
   // (second: false) and leaves it unchanged.
-  std::pair<Allocation*, bool> insert(const Allocation& allocation);
+  std::pair<Allocation*, bool> insert(const Allocation& allocation) { return table_.insert(allocation); }
   // `allocation` must come from find() or insert().
-  void erase(Allocation* allocation);
+  void erase(Allocation* allocation) { table_.erase(allocation); }
 
-  size_t size() const { return size_; }
+  size_t size() const { return table_.size(); }
 
   template <typename Visit>
   void for_each(Visit&& visit) const {
-    for (const Slot& slot : slots_) {
-      if (slot.used) visit(slot.allocation);
-    }
+    table_.for_each(visit);
   }
 
  private:
-  struct Slot {
-    Allocation allocation;
-    bool used = false;
+  struct Key {
+    trace::AddressSpace space;
+    uint64_t address;
+    bool operator==(const Key&) const = default;
   };
-  static size_t hash(trace::MemoryKind kind, uint32_t device, uint64_t address);
-  size_t home(const Allocation& a) const { return hash(a.kind, a.device, a.address) & (slots_.size() - 1); }
-  void grow();
-
-  std::vector<Slot> slots_;  // a power of two in size, at most half full
-  size_t size_ = 0;
+  struct Traits {
+    static Key key(const Allocation& a) { return Key{trace::address_space(a.kind), a.address}; }
+    static size_t hash(const Key& k) { return mix_hash(k.address ^ (static_cast<uint64_t>(k.space) << 56)); }
+  };
+  FlatTable<Allocation, Traits> table_;
 };
 
 }  // namespace vramscope::analysis

@@ -12,6 +12,7 @@
 #include "analyzer/cuda_errors.h"
 #include "analyzer/failure_log.h"
 #include "analyzer/fragmentation.h"
+#include "analyzer/iterations.h"
 #include "analyzer/leak_finder.h"
 #include "analyzer/lifetimes.h"
 #include "analyzer/live_memory.h"
@@ -24,7 +25,10 @@ namespace vramscope::analysis {
 
 namespace {
 
-TraceFacts trace_facts(const trace::TraceContents& trace) {
+// How many events ahead the walk starts loading the live set's slots.
+constexpr size_t kPrefetchAhead = 8;
+
+TraceFacts trace_facts(const trace::TraceContents& trace, uint64_t event_count, uint64_t last_event_ns) {
   TraceFacts facts;
   facts.path = trace.source;
   facts.pid = trace.header.pid;
@@ -36,14 +40,12 @@ TraceFacts trace_facts(const trace::TraceContents& trace) {
   facts.cut_short = trace.cut_short;
   facts.cut_short_reason = trace.cut_short_reason;
   facts.end = trace.end;
-  uint64_t last_event = trace.events.empty() ? 0 : trace.events.back().time_ns;
-  facts.duration_ns = std::max(last_event, trace.end ? trace.end->time_ns : 0);
-  facts.event_count = trace.events.size();
+  facts.duration_ns = std::max(last_event_ns, trace.end ? trace.end->time_ns : 0);
+  facts.event_count = event_count;
   facts.record_bytes = trace.record_bytes;
   facts.file_bytes = trace.file_bytes;
-  if (!trace.events.empty()) {
-    facts.bytes_per_event =
-        static_cast<double>(trace.record_bytes) / static_cast<double>(trace.events.size());
+  if (event_count != 0) {
+    facts.bytes_per_event = static_cast<double>(trace.record_bytes) / static_cast<double>(event_count);
   }
   return facts;
 }
@@ -56,23 +58,16 @@ std::string site_key(const Site& site) {
   return key + site.file + '\n' + std::to_string(site.line);
 }
 
-std::vector<SiteBytes> sites_of(const std::vector<Allocation>& allocations, StackResolver& stacks) {
-  struct StackBytes {
-    uint64_t bytes = 0;
-    uint64_t count = 0;
-  };
-  std::map<uint32_t, StackBytes> by_stack;
-  for (const Allocation& a : allocations) {
-    StackBytes& entry = by_stack[a.stack.value];
-    entry.bytes += a.size;
-    entry.count += 1;
-  }
+std::vector<SiteBytes> sites_of(const BytesByStack& by_stack_unordered, StackResolver& stacks) {
+  // In stack order, so that ties between sites resolve the same way every run.
+  std::map<uint32_t, StackBytes> by_stack(by_stack_unordered.begin(), by_stack_unordered.end());
   struct SiteEntry {
     SiteBytes site;
     uint64_t stack_bytes = 0;  // bytes of the stack kept as the example
   };
   std::map<std::string, SiteEntry> by_site;
   for (const auto& [stack_id, entry] : by_stack) {
+    if (entry.count == 0) continue;
     const ResolvedStack& resolved = stacks.resolve(trace::StackId{stack_id});
     auto [slot, inserted] = by_site.try_emplace(site_key(resolved.site));
     SiteEntry& site = slot->second;
@@ -92,7 +87,7 @@ std::vector<SiteBytes> sites_of(const std::vector<Allocation>& allocations, Stac
   return result;
 }
 
-std::vector<DeviceReport> device_reports(const trace::TraceContents& trace, const PeakTracker& peaks,
+std::vector<DeviceReport> device_reports(const trace::TraceContents& trace, PeakTracker& peaks,
                                          const FailureLog& failures, const LiveMemory& live,
                                          StackResolver& stacks) {
   std::map<uint32_t, DeviceReport> devices;
@@ -105,7 +100,6 @@ std::vector<DeviceReport> device_reports(const trace::TraceContents& trace, cons
   for (const auto& [ordinal, peak] : peaks.peaks()) devices[ordinal];
   for (const RecordedFailure& failure : failures.failures()) devices[failure.event.device];
 
-  std::map<uint32_t, std::vector<Allocation>> live_then = live_at_peaks(trace.events, peaks.peaks());
   std::vector<DeviceReport> result;
   for (auto& [ordinal, device] : devices) {
     device.ordinal = ordinal;
@@ -115,7 +109,7 @@ std::vector<DeviceReport> device_reports(const trace::TraceContents& trace, cons
       device.peak.bytes = peak->second.bytes;
       device.peak.time_ns = peak->second.time_ns;
       device.peak.live_allocations = peak->second.live_allocations;
-      device.peak.sites = sites_of(live_then[ordinal], stacks);
+      device.peak.sites = sites_of(peaks.stacks_at_peak(ordinal), stacks);
     }
     result.push_back(std::move(device));
   }
@@ -162,25 +156,50 @@ Report analyze_trace(const trace::TraceContents& trace) {
   LifetimeLog lifetimes;
   FragmentationWatch fragments;
   OomWitness oom;
-  for (size_t i = 0; i < trace.events.size(); ++i) {
-    const trace::Event& event = trace.events[i];
-    LiveChange change = live.apply(event);
-    peaks.observe(i, event, change, live);
-    kinds.observe(event, change, live);
-    threads.observe(event, change);
-    apis.observe(event);
-    counter.observe(event, change);
-    failures.observe(event, live);
-    lifetimes.observe(i, change);
-    auto peak = peaks.peaks().find(event.device);
-    fragments.observe(event, peak != peaks.peaks().end() && peak->second.event_index == i);
-    oom.observe(i, event, change, live, fragments.tracker());
+  IterationFinder iterations;
+  uint64_t last_event_ns = 0;
+  // The live set pairs frees with their allocations, so the walk leaves frees
+  // as recorded; each pass then sees a free with its allocation's fields.
+  trace::EventCursor walk = trace.events.cursor(trace::FreeFields::AsRecorded);
+  trace::Event completed;  // a free with its allocation's fields
+  size_t i = 0;
+  for (std::span<const trace::Event> batch = walk.next(); !batch.empty(); batch = walk.next()) {
+    for (size_t j = 0; j < batch.size(); ++j, ++i) {
+      if (j + kPrefetchAhead < batch.size()) live.prefetch(batch[j + kPrefetchAhead]);
+      const LiveChange& change = live.apply(batch[j]);
+      const trace::Event* current = &batch[j];
+      if (change.what == LiveChange::What::Freed) {
+        completed = batch[j];
+        completed.kind = change.allocation.kind;
+        completed.device = change.allocation.device;
+        completed.size = change.allocation.size;
+        current = &completed;
+      }
+      const trace::Event& event = *current;
+      peaks.observe(i, event, change, live);
+      kinds.observe(event, change, live);
+      threads.observe(event, change);
+      apis.observe(event);
+      counter.observe(event, change);
+      failures.observe(event, live);
+      lifetimes.observe(i, change);
+      iterations.observe(i, event);
+      fragments.observe(event, change, live, peaks.just_peaked());
+      oom.observe(i, event, change, live, fragments.tracker());
+      last_event_ns = event.time_ns;
+    }
   }
+  uint64_t event_count = i;
+  FoundIterations found = iterations.finish(trace, [&](size_t index) {
+    uint64_t time = 0;
+    trace.events.for_each_until(index, [&](size_t, const trace::Event& e) { time = e.time_ns; });
+    return time;
+  });
 
   Symbolizer symbolizer(trace.modules);
   StackResolver stacks(trace, symbolizer);
   Report report;
-  report.trace = trace_facts(trace);
+  report.trace = trace_facts(trace, event_count, last_event_ns);
   report.devices = device_reports(trace, peaks, failures, live, stacks);
   report.counts = counter.counts();
   report.kinds = kinds.totals(live);
@@ -190,7 +209,7 @@ Report analyze_trace(const trace::TraceContents& trace) {
   report.threads = threads.totals(trace.threads);
   report.apis = apis.counts();
   report.forks = counter.forks();
-  add_iterations_and_categories(report, trace, lifetimes, peaks.peaks(), stacks, site_key);
+  add_iterations_and_categories(report, found, lifetimes, peaks.peaks(), stacks, site_key);
   report.advice = advise(report);
   return report;
 }

@@ -4,7 +4,8 @@
 #include <algorithm>
 #include <cctype>
 #include <optional>
-#include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace vramscope::analysis {
 
@@ -42,6 +43,31 @@ std::string_view to_string(Confidence confidence) {
   return "low";
 }
 
+std::string_view to_string(Reason reason) {
+  switch (reason) {
+    case Reason::NoIterations: return "no iterations found";
+    case Reason::NoIterationsNamed: return "no iterations found; its function's name suggests it";
+    case Reason::WorkspaceNamedInside: return "its function's name says workspace; freed inside its iteration";
+    case Reason::FirstOfIteration: return "the first allocation of its iteration, freed after every other one";
+    case Reason::FreedBeforeNextAlloc: return "freed before any other allocation was made";
+    case Reason::StackOrder: return "made early in its iteration, freed after a later allocation (stack order)";
+    case Reason::NoStackOrder: return "freed inside its iteration, in no stack order";
+    case Reason::WorkspaceNamed: return "its function's name says workspace";
+    case Reason::LiveThroughNamed:
+      return "made before the first iteration and live through all; its function's name says so";
+    case Reason::LiveThrough: return "made before the first iteration and live through all";
+    case Reason::FirstIterationKeptNamed: return "made in the first iteration and kept; its function's name says so";
+    case Reason::FirstIterationKeptUnplaced:
+      return "made in the first iteration and kept; no activations to place it by";
+    case Reason::KeptAfterBackward: return "made in the first iteration after its backward pass, and kept";
+    case Reason::KeptBeforeBackwardEnd: return "made in the first iteration before its backward pass ended, and kept";
+    case Reason::KeptWhereLaterGrows: return "kept from an iteration whose call path allocates again in later ones";
+    case Reason::FreedInLaterIteration: return "made in one iteration, freed in a later one";
+    case Reason::OutsideIterations: return "made outside the iterations";
+  }
+  return "";
+}
+
 namespace {
 
 constexpr size_t kNone = static_cast<size_t>(-1);
@@ -73,160 +99,191 @@ std::optional<Category> name_hint(const std::vector<std::string>& functions) {
   return std::nullopt;
 }
 
-// The iteration holding event `index`, or kNone.
-size_t iteration_of(const std::vector<IterationSpan>& iterations, size_t index) {
-  auto after = std::upper_bound(iterations.begin(), iterations.end(), index,
-                                [](size_t i, const IterationSpan& s) { return i < s.first_event; });
-  if (after == iterations.begin()) return kNone;
-  size_t k = static_cast<size_t>(after - iterations.begin()) - 1;
-  return index <= iterations[k].last_event ? k : kNone;
-}
-
 class Categorizer {
  public:
-  Categorizer(const std::vector<Lifetime>& lifetimes, const std::vector<IterationSpan>& iterations,
+  Categorizer(const LifetimeLog& log, const std::vector<IterationSpan>& iterations,
               const SiteFunctions& site_functions)
-      : lifetimes_(lifetimes), iterations_(iterations), result_(lifetimes.size()), hints_(lifetimes.size()) {
-    for (size_t i = 0; i < lifetimes.size(); ++i) {
-      hints_[i] = name_hint(site_functions(lifetimes[i].stack));
-      made_in_.push_back(iteration_of(iterations, lifetimes[i].alloc_index));
-      freed_in_.push_back(lifetimes[i].free_index == kNeverFreed ? kNone
-                                                                 : iteration_of(iterations, lifetimes[i].free_index));
-    }
-    inside_.resize(iterations.size());
-    for (size_t i = 0; i < lifetimes.size(); ++i) {
-      if (made_in_[i] != kNone && made_in_[i] == freed_in_[i]) inside_[made_in_[i]].push_back(i);
-    }
-  }
+      : log_(log), iterations_(iterations), site_functions_(site_functions) {}
 
   std::vector<Categorized> run() {
+    result_.reserve(log_.tensor_count());
     if (iterations_.empty()) {
-      for (size_t i = 0; i < lifetimes_.size(); ++i) by_name_only(i);
-      return result_;
+      log_.for_each_tensor([&](const Lifetime& l) { result_.push_back(by_name_only(l)); });
+      return std::move(result_);
     }
-    for (size_t k = 0; k < iterations_.size(); ++k) inside_iteration(k);
-    for (size_t i = 0; i < lifetimes_.size(); ++i) {
-      if (!decided(i)) across_iterations(i);
-    }
-    return result_;
+    find_kept_stacks();
+    size_t made_cursor = 0;
+    log_.for_each_tensor([&](const Lifetime& l) {
+      size_t made = made_in(l.alloc_index, made_cursor);
+      if (!run_.empty() && made != run_made_) flush(l.alloc_index);
+      Entry entry{l, made, freed_in(l.free_index, made), result_.size()};
+      result_.emplace_back();
+      if (made == kNone) {  // made outside every iteration: nothing to compare it with
+        across_iterations(entry);
+        return;
+      }
+      run_made_ = made;
+      run_.push_back(entry);
+    });
+    if (!run_.empty()) flush(kNeverFreed);
+    return std::move(result_);
   }
 
  private:
-  bool decided(size_t i) const { return !result_[i].reason.empty(); }
-  bool hint_is(size_t i, Category c) const { return hints_[i] && *hints_[i] == c; }
-  bool outlives_iterations(size_t i) const { return lifetimes_[i].free_index > iterations_.back().last_event; }
+  struct Entry {
+    Lifetime l;
+    size_t made;    // iteration index or kNone
+    size_t freed;   // iteration index or kNone
+    size_t result;  // its slot in result_
+  };
+
+  // The iteration holding `index`, for indices that only grow: `cursor`
+  // remembers how far the previous call got.
+  size_t made_in(size_t index, size_t& cursor) const {
+    while (cursor < iterations_.size() && iterations_[cursor].last_event < index) ++cursor;
+    return cursor < iterations_.size() && iterations_[cursor].first_event <= index ? cursor : kNone;
+  }
+
+  // The iteration holding a free, most often the one that made it.
+  size_t freed_in(size_t index, size_t made) const {
+    if (index == kNeverFreed) return kNone;
+    if (made != kNone && index <= iterations_[made].last_event) return made;
+    auto after = std::upper_bound(iterations_.begin(), iterations_.end(), index,
+                                  [](size_t i, const IterationSpan& s) { return i < s.first_event; });
+    if (after == iterations_.begin()) return kNone;
+    size_t k = static_cast<size_t>(after - iterations_.begin()) - 1;
+    return index <= iterations_[k].last_event ? k : kNone;
+  }
+
+  const std::optional<Category>& hint(trace::StackId stack) {
+    auto [slot, inserted] = hints_.try_emplace(stack.value);
+    if (inserted) slot->second = name_hint(site_functions_(stack));
+    return slot->second;
+  }
+  bool hint_is(const Entry& e, Category c) {
+    const std::optional<Category>& h = hint(e.l.stack);
+    return h && *h == c;
+  }
+  bool outlives_iterations(const Lifetime& l) const {
+    return l.free_index == kNeverFreed || l.free_index > iterations_.back().last_event;
+  }
 
   // A lifetime rule's verdict: high when the function's name agrees.
-  void set(size_t i, Category category, std::string_view reason, Confidence otherwise = Confidence::Medium) {
-    result_[i] = Categorized{category, hint_is(i, category) ? Confidence::High : otherwise, reason};
+  void set(const Entry& e, Category category, Reason reason, Confidence otherwise = Confidence::Medium) {
+    result_[e.result] = Categorized{category, hint_is(e, category) ? Confidence::High : otherwise, reason};
   }
 
-  void by_name_only(size_t i) {
-    if (hints_[i]) {
-      result_[i] = Categorized{*hints_[i], Confidence::Low, "no iterations found; its function's name suggests it"};
-    } else {
-      result_[i] = Categorized{Category::Unknown, Confidence::Low, "no iterations found"};
+  Categorized by_name_only(const Lifetime& l) {
+    if (const std::optional<Category>& h = hint(l.stack)) {
+      return Categorized{*h, Confidence::Low, Reason::NoIterationsNamed};
     }
+    return Categorized{Category::Unknown, Confidence::Low, Reason::NoIterations};
   }
 
-  // Allocations made and freed inside iteration k, in allocation order.
-  void inside_iteration(size_t k) {
-    const std::vector<size_t>& inside = inside_[k];
+  // Decides the run of tensors made in one iteration (or between
+  // iterations); `next_alloc` is the allocation index of the tensor after it.
+  void flush(size_t next_alloc) {
+    std::vector<bool> decided(run_.size(), false);
+    if (run_made_ != kNone) inside_iteration(run_made_, next_alloc, decided);
+    for (size_t j = 0; j < run_.size(); ++j) {
+      if (!decided[j]) across_iterations(run_[j]);
+    }
+    run_.clear();
+  }
+
+  // The run's tensors made and freed inside iteration k, in allocation order.
+  void inside_iteration(size_t k, size_t next_alloc_after_run, std::vector<bool>& decided) {
+    std::vector<size_t> inside;  // positions in run_
+    for (size_t j = 0; j < run_.size(); ++j) {
+      if (run_[j].freed == k) inside.push_back(j);
+    }
     // Earliest free among the allocations made after each one: a later
     // allocation freed first means a stack order (forward, then backward).
     std::vector<size_t> later_free(inside.size(), kNeverFreed);
     for (size_t j = inside.size(); j-- > 1;) {
-      later_free[j - 1] = std::min(later_free[j], lifetimes_[inside[j]].free_index);
+      later_free[j - 1] = std::min(later_free[j], run_[inside[j]].l.free_index);
     }
     size_t last_free = 0;
-    for (size_t i : inside) last_free = std::max(last_free, lifetimes_[i].free_index);
+    for (size_t j : inside) last_free = std::max(last_free, run_[j].l.free_index);
     for (size_t j = 0; j < inside.size(); ++j) {
-      size_t i = inside[j];
-      const Lifetime& l = lifetimes_[i];
-      size_t next_alloc = i + 1 < lifetimes_.size() ? lifetimes_[i + 1].alloc_index : kNeverFreed;
-      if (hint_is(i, Category::Workspaces)) {
-        result_[i] = Categorized{Category::Workspaces, Confidence::High,
-                                 "its function's name says workspace; freed inside its iteration"};
+      const Entry& e = run_[inside[j]];
+      const Lifetime& l = e.l;
+      decided[inside[j]] = true;
+      size_t next_alloc = inside[j] + 1 < run_.size() ? run_[inside[j] + 1].l.alloc_index : next_alloc_after_run;
+      if (hint_is(e, Category::Workspaces)) {
+        result_[e.result] = Categorized{Category::Workspaces, Confidence::High, Reason::WorkspaceNamedInside};
       } else if (j == 0 && inside.size() > 1 && l.free_index == last_free) {
-        set(i, Category::Inputs, "the first allocation of its iteration, freed after every other one");
+        set(e, Category::Inputs, Reason::FirstOfIteration);
       } else if (next_alloc > l.free_index) {
-        set(i, Category::Temporaries, "freed before any other allocation was made", Confidence::High);
+        set(e, Category::Temporaries, Reason::FreedBeforeNextAlloc, Confidence::High);
       } else if (later_free[j] < l.free_index) {
-        set(i, Category::Activations, "made early in its iteration, freed after a later allocation (stack order)");
+        set(e, Category::Activations, Reason::StackOrder);
         if (k == 0) backward_end_ = std::max(backward_end_, l.free_index);
       } else {
-        set(i, Category::Temporaries, "freed inside its iteration, in no stack order", Confidence::Low);
+        set(e, Category::Temporaries, Reason::NoStackOrder, Confidence::Low);
       }
     }
   }
 
-  void across_iterations(size_t i) {
-    const Lifetime& l = lifetimes_[i];
-    size_t made = made_in_[i];
+  void across_iterations(const Entry& e) {
+    const Lifetime& l = e.l;
+    size_t made = e.made;
     bool before_first = l.alloc_index < iterations_.front().first_event;
-    if (hint_is(i, Category::Workspaces)) {
-      result_[i] = Categorized{Category::Workspaces, Confidence::Medium, "its function's name says workspace"};
-    } else if (before_first && outlives_iterations(i)) {
-      if (hint_is(i, Category::Gradients) || hint_is(i, Category::OptimizerState)) {
-        result_[i] = Categorized{*hints_[i], Confidence::Medium,
-                                 "made before the first iteration and live through all; its function's name says so"};
+    Categorized& out = result_[e.result];
+    const std::optional<Category>& h = hint(l.stack);
+    bool named_state = h && (*h == Category::Gradients || *h == Category::OptimizerState);
+    if (hint_is(e, Category::Workspaces)) {
+      out = Categorized{Category::Workspaces, Confidence::Medium, Reason::WorkspaceNamed};
+    } else if (before_first && outlives_iterations(l)) {
+      if (named_state) {
+        out = Categorized{*h, Confidence::Medium, Reason::LiveThroughNamed};
       } else {
-        set(i, Category::Parameters, "made before the first iteration and live through all");
+        set(e, Category::Parameters, Reason::LiveThrough);
       }
-    } else if (made == 0 && outlives_iterations(i) && !kept_later(l.stack)) {
+    } else if (made == 0 && outlives_iterations(l) && !kept_stacks_.count(l.stack.value)) {
       if (backward_end_ == 0) {
-        if (hint_is(i, Category::Gradients) || hint_is(i, Category::OptimizerState)) {
-          result_[i] = Categorized{*hints_[i], Confidence::Medium,
-                                   "made in the first iteration and kept; its function's name says so"};
-        } else {
-          result_[i] = Categorized{Category::Unknown, Confidence::Low,
-                                   "made in the first iteration and kept; no activations to place it by"};
-        }
+        out = named_state ? Categorized{*h, Confidence::Medium, Reason::FirstIterationKeptNamed}
+                          : Categorized{Category::Unknown, Confidence::Low, Reason::FirstIterationKeptUnplaced};
       } else if (l.alloc_index > backward_end_) {
-        set(i, Category::OptimizerState, "made in the first iteration after its backward pass, and kept");
+        set(e, Category::OptimizerState, Reason::KeptAfterBackward);
       } else {
-        set(i, Category::Gradients, "made in the first iteration before its backward pass ended, and kept");
+        set(e, Category::Gradients, Reason::KeptBeforeBackwardEnd);
       }
-    } else if (made != kNone && outlives_iterations(i)) {
-      result_[i] = Categorized{Category::Unknown, Confidence::Low,
-                               "kept from an iteration whose call path allocates again in later ones"};
+    } else if (made != kNone && outlives_iterations(l)) {
+      out = Categorized{Category::Unknown, Confidence::Low, Reason::KeptWhereLaterGrows};
     } else if (made != kNone) {
-      result_[i] = Categorized{Category::Unknown, Confidence::Low, "made in one iteration, freed in a later one"};
+      out = Categorized{Category::Unknown, Confidence::Low, Reason::FreedInLaterIteration};
     } else {
-      result_[i] = Categorized{Category::Unknown, Confidence::Low, "made outside the iterations"};
+      out = Categorized{Category::Unknown, Confidence::Low, Reason::OutsideIterations};
     }
   }
 
-  // Whether the call path `stack` also makes, after the first iteration,
-  // allocations that outlive their iteration: then it grows, it is no state.
-  bool kept_later(trace::StackId stack) {
-    if (!kept_stacks_) {
-      kept_stacks_.emplace();
-      for (size_t i = 0; i < lifetimes_.size(); ++i) {
-        if (made_in_[i] != kNone && made_in_[i] > 0 && freed_in_[i] != made_in_[i]) {
-          kept_stacks_->insert(lifetimes_[i].stack.value);
-        }
-      }
-    }
-    return kept_stacks_->count(stack.value) > 0;
+  // The call paths that also make, after the first iteration, allocations
+  // that outlive their iteration: they grow, they are no state.
+  void find_kept_stacks() {
+    size_t cursor = 0;
+    log_.for_each_tensor([&](const Lifetime& l) {
+      size_t made = made_in(l.alloc_index, cursor);
+      if (made != kNone && made > 0 && freed_in(l.free_index, made) != made) kept_stacks_.insert(l.stack.value);
+    });
   }
 
-  const std::vector<Lifetime>& lifetimes_;
+  const LifetimeLog& log_;
   const std::vector<IterationSpan>& iterations_;
+  const SiteFunctions& site_functions_;
   std::vector<Categorized> result_;
-  std::vector<std::optional<Category>> hints_;
-  std::vector<size_t> made_in_;   // iteration index or kNone
-  std::vector<size_t> freed_in_;  // iteration index or kNone
-  std::vector<std::vector<size_t>> inside_;  // per iteration: made and freed in it
+  std::vector<Entry> run_;
+  size_t run_made_ = kNone;
+  std::unordered_map<uint32_t, std::optional<Category>> hints_;  // by stack
   size_t backward_end_ = 0;  // the first iteration's last free of an activation
-  std::optional<std::set<uint32_t>> kept_stacks_;
+  std::unordered_set<uint32_t> kept_stacks_;
 };
 
 }  // namespace
 
-std::vector<Categorized> categorize(const std::vector<Lifetime>& lifetimes,
-                                    const std::vector<IterationSpan>& iterations, const SiteFunctions& site_functions) {
-  return Categorizer(lifetimes, iterations, site_functions).run();
+std::vector<Categorized> categorize(const LifetimeLog& log, const std::vector<IterationSpan>& iterations,
+                                    const SiteFunctions& site_functions) {
+  return Categorizer(log, iterations, site_functions).run();
 }
 
 }  // namespace vramscope::analysis

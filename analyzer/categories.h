@@ -3,6 +3,7 @@
 // function that allocated it is a second opinion. The rules are in docs/report.md.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -13,26 +14,50 @@
 
 namespace vramscope::analysis {
 
-enum class Category { Parameters, Gradients, OptimizerState, Activations, Temporaries, Inputs, Workspaces, Unknown };
+enum class Category : uint8_t { Parameters, Gradients, OptimizerState, Activations, Temporaries, Inputs, Workspaces, Unknown };
 inline constexpr int kCategoryCount = 8;
 std::string_view to_string(Category category);
 
-enum class Confidence { High, Medium, Low };
+enum class Confidence : uint8_t { High, Medium, Low };
 std::string_view to_string(Confidence confidence);
 
+// Why a tensor got its category: one fixed sentence each.
+enum class Reason : uint8_t {
+  NoIterations,
+  NoIterationsNamed,
+  WorkspaceNamedInside,
+  FirstOfIteration,
+  FreedBeforeNextAlloc,
+  StackOrder,
+  NoStackOrder,
+  WorkspaceNamed,
+  LiveThroughNamed,
+  LiveThrough,
+  FirstIterationKeptNamed,
+  FirstIterationKeptUnplaced,
+  KeptAfterBackward,
+  KeptBeforeBackwardEnd,
+  KeptWhereLaterGrows,
+  FreedInLaterIteration,
+  OutsideIterations,
+};
+std::string_view to_string(Reason reason);
+
+// Three bytes: a long run has one per allocation.
 struct Categorized {
   Category category = Category::Unknown;
   Confidence confidence = Confidence::Low;
-  std::string_view reason;  // a fixed sentence
+  Reason reason = Reason::NoIterations;
 };
+static_assert(sizeof(Categorized) == 3);
 
 // The names of a stack's site function and of its nearest callers, innermost
 // first: searched for words like "grad" (an allocator's own function is
 // often the site; the caller says what the memory is for).
 using SiteFunctions = std::function<std::vector<std::string>(trace::StackId)>;
 
-// One result per lifetime, in the same order. `lifetimes` in allocation order.
-std::vector<Categorized> categorize(const std::vector<Lifetime>& lifetimes,
-                                    const std::vector<IterationSpan>& iterations, const SiteFunctions& site_functions);
+// One result per tensor of the log, in its allocation order.
+std::vector<Categorized> categorize(const LifetimeLog& log, const std::vector<IterationSpan>& iterations,
+                                    const SiteFunctions& site_functions);
 
 }  // namespace vramscope::analysis

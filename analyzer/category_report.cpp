@@ -3,7 +3,11 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <map>
+#include <optional>
+#include <queue>
+#include <unordered_map>
 #include <string>
 #include <utility>
 
@@ -17,60 +21,94 @@ namespace {
 
 size_t slot(Category c) { return static_cast<size_t>(c); }
 
+constexpr size_t kConfidences = 3;
+constexpr size_t kReasons = static_cast<size_t>(Reason::OutsideIterations) + 1;
+
 // Bytes per (confidence, reason), to name what holds most of a category's bytes.
-using Verdicts = std::map<std::pair<Confidence, std::string_view>, uint64_t>;
-
-std::pair<Confidence, std::string_view> heaviest(const Verdicts& verdicts) {
-  std::pair<Confidence, std::string_view> best{Confidence::Low, ""};
-  uint64_t best_bytes = 0;
-  for (const auto& [verdict, bytes] : verdicts) {
-    if (bytes > best_bytes || best.second.empty()) {
-      best = verdict;
-      best_bytes = bytes;
-    }
+class Verdicts {
+ public:
+  void add(const Categorized& c, uint64_t bytes) {
+    Cell& cell = cells_[static_cast<size_t>(c.confidence)][static_cast<size_t>(c.reason)];
+    cell.bytes += bytes;
+    cell.seen = true;
   }
-  return best;
-}
+  // The verdict with the most bytes; the first in (confidence, reason) order on a tie.
+  std::pair<Confidence, Reason> heaviest() const {
+    std::pair<Confidence, Reason> best{Confidence::Low, Reason::NoIterations};
+    uint64_t best_bytes = 0;
+    bool first = true;
+    for (size_t c = 0; c < kConfidences; ++c) {
+      for (size_t r = 0; r < kReasons; ++r) {
+        const Cell& cell = cells_[c][r];
+        if (!cell.seen || (!first && cell.bytes <= best_bytes)) continue;
+        first = false;
+        best = {static_cast<Confidence>(c), static_cast<Reason>(r)};
+        best_bytes = cell.bytes;
+      }
+    }
+    return best;
+  }
 
-std::vector<CategoryTotals> totals(const std::vector<Lifetime>& tensors, const std::vector<Categorized>& categories) {
-  std::array<CategoryTotals, kCategoryCount> result;
-  std::array<Verdicts, kCategoryCount> verdicts;
-  // The live bytes of each category change at allocations (+) and frees (-).
-  struct Change {
-    size_t index;
-    bool alloc;
+ private:
+  struct Cell {
+    uint64_t bytes = 0;
+    bool seen = false;
+  };
+  std::array<std::array<Cell, kReasons>, kConfidences> cells_{};
+};
+
+// Per category: allocations, bytes, and the peak of its live bytes, which
+// rise at allocations and fall at frees. The frees still to come wait in a
+// heap, earliest first; a tensor freed before the next one is made (most
+// temporaries) never enters it. At one event, a displaced allocation's end
+// comes before the new one.
+class CategorySweep {
+ public:
+  void observe(const Lifetime& l, const Categorized& verdict) {
+    size_t c = slot(verdict.category);
+    for (; !frees_.empty() && frees_.top().free_index <= l.alloc_index; frees_.pop()) {
+      live_[slot(frees_.top().category)] -= frees_.top().size;
+    }
+    if (held_) {
+      if (held_->free_index <= l.alloc_index) {
+        live_[slot(held_->category)] -= held_->size;
+      } else {
+        frees_.push(*held_);
+      }
+      held_.reset();
+    }
+    result_[c].allocations += 1;
+    result_[c].allocated_bytes += l.size;
+    verdicts_[c].add(verdict, l.size);
+    live_[c] += l.size;
+    result_[c].peak_bytes = std::max(result_[c].peak_bytes, live_[c]);
+    if (l.free_index != kNeverFreed) held_ = Pending{l.free_index, l.size, verdict.category};
+  }
+
+  std::vector<CategoryTotals> totals() {
+    for (int c = 0; c < kCategoryCount; ++c) {
+      result_[c].category = std::string(to_string(static_cast<Category>(c)));
+      if (result_[c].allocations == 0) continue;
+      auto [confidence, reason] = verdicts_[c].heaviest();
+      result_[c].confidence = std::string(to_string(confidence));
+      result_[c].reason = std::string(to_string(reason));
+    }
+    return {result_.begin(), result_.end()};
+  }
+
+ private:
+  struct Pending {
+    size_t free_index;
     uint64_t size;
     Category category;
+    bool operator>(const Pending& o) const { return free_index > o.free_index; }
   };
-  std::vector<Change> steps;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const Lifetime& l = tensors[i];
-    Category c = categories[i].category;
-    result[slot(c)].allocations += 1;
-    result[slot(c)].allocated_bytes += l.size;
-    verdicts[slot(c)][{categories[i].confidence, categories[i].reason}] += l.size;
-    steps.push_back(Change{l.alloc_index, true, l.size, c});
-    if (l.free_index != kNeverFreed) steps.push_back(Change{l.free_index, false, l.size, c});
-  }
-  // At one event, a displaced allocation's end comes before the new one.
-  std::stable_sort(steps.begin(), steps.end(), [](const Change& a, const Change& b) {
-    return a.index != b.index ? a.index < b.index : (!a.alloc && b.alloc);
-  });
-  std::array<uint64_t, kCategoryCount> live{};
-  for (const Change& s : steps) {
-    uint64_t& bytes = live[slot(s.category)];
-    bytes = s.alloc ? bytes + s.size : bytes - s.size;
-    result[slot(s.category)].peak_bytes = std::max(result[slot(s.category)].peak_bytes, bytes);
-  }
-  for (int c = 0; c < kCategoryCount; ++c) {
-    result[c].category = std::string(to_string(static_cast<Category>(c)));
-    if (result[c].allocations == 0) continue;
-    auto [confidence, reason] = heaviest(verdicts[c]);
-    result[c].confidence = std::string(to_string(confidence));
-    result[c].reason = std::string(reason);
-  }
-  return {result.begin(), result.end()};
-}
+  std::array<CategoryTotals, kCategoryCount> result_;
+  std::array<Verdicts, kCategoryCount> verdicts_;
+  std::array<uint64_t, kCategoryCount> live_{};
+  std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>> frees_;
+  std::optional<Pending> held_;  // the last tensor's free, not yet in the heap
+};
 
 // The site's function and its two nearest callers.
 std::vector<std::string> site_and_callers(const ResolvedStack& stack) {
@@ -90,66 +128,93 @@ std::vector<std::string> site_and_callers(const ResolvedStack& stack) {
 
 bool live_at(const Lifetime& l, size_t index) { return l.alloc_index <= index && index < l.free_index; }
 
-// The tensors live at the device's peak, by category; and, unless tensors are
+// The tensors live at a device's peak, by category; and, unless tensors are
 // blocks inside the segments the peak rows show, what each peak site is for.
-void label_peak(DevicePeak& peak, size_t peak_index, uint32_t device, const std::vector<Lifetime>& tensors,
-                const std::vector<Categorized>& categories, bool label_sites, StackResolver& stacks,
-                const std::function<std::string(const Site&)>& site_key) {
-  std::array<CategoryBytes, kCategoryCount> by_category;
-  std::map<std::string, std::array<uint64_t, kCategoryCount>> site_bytes;
-  std::map<std::string, std::array<Verdicts, kCategoryCount>> site_verdicts;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    const Lifetime& l = tensors[i];
-    if (l.device != device || !live_at(l, peak_index)) continue;
-    size_t c = slot(categories[i].category);
-    by_category[c].bytes += l.size;
-    by_category[c].count += 1;
-    if (!label_sites) continue;
-    std::string key = site_key(stacks.resolve(l.stack).site);
-    site_bytes[key][c] += l.size;  // value-initialized: zeros
-    site_verdicts[key][c][{categories[i].confidence, categories[i].reason}] += l.size;
+class PeakLabels {
+ public:
+  PeakLabels(DevicePeak& peak, size_t peak_index, uint32_t device, bool label_sites, StackResolver& stacks,
+             const std::function<std::string(const Site&)>& site_key)
+      : peak_(peak), peak_index_(peak_index), device_(device), label_sites_(label_sites), stacks_(stacks),
+        site_key_(site_key) {}
+
+  void observe(const Lifetime& l, const Categorized& verdict) {
+    if (l.device != device_ || !live_at(l, peak_index_)) return;
+    size_t c = slot(verdict.category);
+    by_category_[c].bytes += l.size;
+    by_category_[c].count += 1;
+    if (!label_sites_) return;
+    auto [cached, inserted] = keys_.try_emplace(l.stack.value);
+    if (inserted) cached->second = site_key_(stacks_.resolve(l.stack).site);
+    const std::string& key = cached->second;
+    site_bytes_[key][c] += l.size;  // value-initialized: zeros
+    site_verdicts_[key][c].add(verdict, l.size);
   }
-  for (int c = 0; c < kCategoryCount; ++c) {
-    if (by_category[c].count == 0) continue;
-    by_category[c].category = std::string(to_string(static_cast<Category>(c)));
-    peak.categories.push_back(by_category[c]);
+
+  void finish() {
+    for (int c = 0; c < kCategoryCount; ++c) {
+      if (by_category_[c].count == 0) continue;
+      by_category_[c].category = std::string(to_string(static_cast<Category>(c)));
+      peak_.categories.push_back(by_category_[c]);
+    }
+    std::stable_sort(peak_.categories.begin(), peak_.categories.end(),
+                     [](const CategoryBytes& a, const CategoryBytes& b) { return a.bytes > b.bytes; });
+    for (SiteBytes& site : peak_.sites) {
+      auto found = site_bytes_.find(site_key_(site.site));
+      if (found == site_bytes_.end()) continue;
+      const auto& bytes = found->second;
+      size_t c = static_cast<size_t>(std::max_element(bytes.begin(), bytes.end()) - bytes.begin());
+      site.category = std::string(to_string(static_cast<Category>(c)));
+      site.confidence = std::string(to_string(site_verdicts_[found->first][c].heaviest().first));
+    }
   }
-  std::stable_sort(peak.categories.begin(), peak.categories.end(),
-                   [](const CategoryBytes& a, const CategoryBytes& b) { return a.bytes > b.bytes; });
-  for (SiteBytes& site : peak.sites) {
-    auto found = site_bytes.find(site_key(site.site));
-    if (found == site_bytes.end()) continue;
-    const auto& bytes = found->second;
-    size_t c = static_cast<size_t>(std::max_element(bytes.begin(), bytes.end()) - bytes.begin());
-    site.category = std::string(to_string(static_cast<Category>(c)));
-    site.confidence = std::string(to_string(heaviest(site_verdicts[found->first][c]).first));
-  }
-}
+
+ private:
+  DevicePeak& peak_;
+  size_t peak_index_;
+  uint32_t device_;
+  bool label_sites_;
+  StackResolver& stacks_;
+  const std::function<std::string(const Site&)>& site_key_;
+  std::array<CategoryBytes, kCategoryCount> by_category_;
+  std::map<std::string, std::array<uint64_t, kCategoryCount>> site_bytes_;
+  std::map<std::string, std::array<Verdicts, kCategoryCount>> site_verdicts_;
+  std::unordered_map<uint32_t, std::string> keys_;  // by stack
+};
 
 }  // namespace
 
-void add_iterations_and_categories(Report& report, const trace::TraceContents& trace, const LifetimeLog& log,
+void add_iterations_and_categories(Report& report, const FoundIterations& found, const LifetimeLog& log,
                                    const std::map<uint32_t, PeakMoment>& peaks, StackResolver& stacks,
                                    const std::function<std::string(const Site&)>& site_key) {
-  FoundIterations found = find_iterations(trace);
   report.iterations.method = found.method;
   for (const IterationSpan& s : found.spans) report.iterations.list.push_back(IterationTimes{s.start_ns, s.end_ns});
 
-  std::vector<Lifetime> tensors = log.tensors();
-  if (tensors.empty()) return;
-  std::vector<Categorized> categories = categorize(tensors, found.spans, [&](trace::StackId stack) {
+  if (log.tensor_count() == 0) return;
+  std::vector<Categorized> categories = categorize(log, found.spans, [&](trace::StackId stack) {
     return site_and_callers(stacks.resolve(stack));
   });
   report.categories.source = log.has_tensor_blocks() ? "tensor blocks" : "device memory";
-  report.categories.totals = totals(tensors, categories);
+  // One walk over the tensors feeds the totals, each device's peak and the growth.
+  CategorySweep sweep;
+  std::vector<PeakLabels> labels;
   for (DeviceReport& device : report.devices) {
     auto peak = peaks.find(device.ordinal);
     if (peak == peaks.end()) continue;
-    label_peak(device.peak, peak->second.event_index, device.ordinal, tensors, categories,
-               !log.has_tensor_blocks(), stacks, site_key);
+    labels.emplace_back(device.peak, peak->second.event_index, device.ordinal, !log.has_tensor_blocks(), stacks,
+                        site_key);
   }
+  GrowthFinder growth(found.spans);
+  size_t i = 0;
+  log.for_each_tensor([&](const Lifetime& l) {
+    const Categorized& verdict = categories[i++];
+    sweep.observe(l, verdict);
+    for (PeakLabels& label : labels) label.observe(l, verdict);
+    growth.observe(l);
+  });
+  report.categories.totals = sweep.totals();
+  for (PeakLabels& label : labels) label.finish();
 
-  for (const GrowthGroup& g : find_growth(tensors, found.spans)) {
+  for (const GrowthGroup& g : growth.groups()) {
     const ResolvedStack& resolved = stacks.resolve(g.stack);
     report.growth_leaks.push_back(GrowthLeak{g.kind, g.device, g.bytes_per_iteration, g.iterations,
                                              g.last_live_bytes, resolved.site, resolved.frames});

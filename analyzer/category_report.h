@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "analyzer/iterations.h"
 #include "analyzer/lifetimes.h"
 #include "analyzer/peak_tracker.h"
 #include "analyzer/report.h"
@@ -15,7 +16,7 @@ namespace vramscope::analysis {
 
 // `site_key` names a site the way the peak's site rows were grouped; call
 // after report.devices is filled.
-void add_iterations_and_categories(Report& report, const trace::TraceContents& trace, const LifetimeLog& log,
+void add_iterations_and_categories(Report& report, const FoundIterations& iterations, const LifetimeLog& log,
                                    const std::map<uint32_t, PeakMoment>& peaks, StackResolver& stacks,
                                    const std::function<std::string(const Site&)>& site_key);
 

@@ -2,30 +2,41 @@
 // taken out touches only the hole around it, so every figure stays O(log n).
 #include "analyzer/fragmentation.h"
 
+#include <algorithm>
 #include <iterator>
 
 namespace vramscope::analysis {
 
-bool FragmentationTracker::apply(const trace::Event& e) {
-  if (e.type != trace::EventType::Alloc && e.type != trace::EventType::Free) return false;
-  bool alloc = e.type == trace::EventType::Alloc;
-  if (is_segment_kind(e.kind)) {
-    Device& d = devices_[e.device];
-    bool had = d.segments.count(e.address) != 0;
-    if (had) remove_segment(d, e.address);  // an Alloc here means its Free is missing
-    if (alloc && e.size > 0) add_segment(d, e);
-    return had || (alloc && e.size > 0);
+bool FragmentationTracker::apply(const trace::Event& e, const LiveChange& change, const LiveMemory& live) {
+  // Segments come and go as the live set says: a free's own record may not
+  // say what it frees.
+  bool changed = false;
+  auto gone = [&](const Allocation& a) {
+    if (!is_segment_kind(a.kind) || a.size == 0) return;
+    remove_segment(device(a.device), a);
+    changed = true;
+  };
+  if (change.displaced) gone(*change.displaced);  // an Alloc at a live address: its Free is missing
+  if (change.what == LiveChange::What::Freed) gone(change.allocation);
+  const Allocation& made = change.allocation;
+  if (change.what == LiveChange::What::Allocated && is_segment_kind(made.kind) && made.size > 0) {
+    add_segment(device(made.device), made);
+    changed = true;
   }
+  if (changed) return true;
+  bool alloc = e.type == trace::EventType::Alloc;
   if (e.kind == trace::MemoryKind::Heap && alloc) {
-    Device& d = devices_[e.device];
+    Device& d = device(e.device);
+    order_segments(d, e.device, live);
     uint64_t start = 0;
     Segment* s = segment_containing(d, e.address, &start);
     if (s == nullptr || s->has_blocks) return false;
     mark_has_blocks(d, start, *s);
     return true;
   }
-  if (e.kind == trace::MemoryKind::Block) {
-    Device& d = devices_[e.device];
+  if (e.kind == trace::MemoryKind::Block && (alloc || e.type == trace::EventType::Free)) {
+    Device& d = device(e.device);
+    order_segments(d, e.device, live);
     bool removed = remove_block(d, e.address);
     bool added = alloc && add_block(d, e.address, e.size);
     return removed || added;
@@ -33,25 +44,47 @@ bool FragmentationTracker::apply(const trace::Event& e) {
   return false;
 }
 
-void FragmentationTracker::add_segment(Device& d, const trace::Event& e) {
-  Segment& s = d.segments[e.address];
-  s.kind = e.kind;
-  s.size = e.size;
-  d.segment_bytes += e.size;
-  d.used_bytes += e.size;
+void FragmentationTracker::order_segments(Device& d, uint32_t ordinal, const LiveMemory& live) {
+  if (d.ordered) return;
+  live.for_each_live([&](const Allocation& a) {
+    if (a.device != ordinal || !is_segment_kind(a.kind) || a.size == 0) return;
+    Segment& s = d.segments[a.address];
+    s.kind = a.kind;
+    s.size = a.size;
+  });
+  d.ordered = true;
 }
 
-void FragmentationTracker::remove_segment(Device& d, uint64_t address) {
-  auto found = d.segments.find(address);
-  if (found == d.segments.end()) return;
+void FragmentationTracker::add_segment(Device& d, const Allocation& a) {
+  if (d.ordered) {
+    Segment& s = d.segments[a.address];
+    s.kind = a.kind;
+    s.size = a.size;
+  }
+  d.segment_count += 1;
+  d.segment_bytes += a.size;
+  d.used_bytes += a.size;
+}
+
+void FragmentationTracker::remove_segment(Device& d, const Allocation& a) {
+  d.segment_count -= 1;
+  d.segment_bytes -= a.size;
+  if (!d.ordered) {
+    d.used_bytes -= a.size;
+    return;
+  }
+  auto found = d.segments.find(a.address);
+  if (found == d.segments.end()) {
+    d.used_bytes -= a.size;
+    return;
+  }
   const Segment& s = found->second;
   if (s.has_blocks) {
-    for (const AddressRange& hole : holes_of(address, s)) remove_hole(d, hole.size);
+    for (const AddressRange& hole : holes_of(a.address, s)) remove_hole(d, hole.size);
     d.used_bytes -= s.block_bytes;
   } else {
     d.used_bytes -= s.size;
   }
-  d.segment_bytes -= s.size;
   d.segments.erase(found);
 }
 
@@ -151,19 +184,30 @@ FragmentationFigures FragmentationTracker::figures(uint32_t device) const {
   if (found == devices_.end()) return f;
   const Device& d = found->second;
   f.segment_bytes = d.segment_bytes;
-  f.segments = d.segments.size();
+  f.segments = d.segment_count;
   f.block_bytes = d.used_bytes;
   f.total_free_bytes = d.total_free;
   f.largest_free_bytes = d.holes.empty() ? 0 : *d.holes.rbegin();
   return f;
 }
 
-DeviceFragmentationMap FragmentationTracker::map(uint32_t device) const {
+DeviceFragmentationMap FragmentationTracker::map(uint32_t device, const LiveMemory& live) const {
   DeviceFragmentationMap result;
   result.figures = figures(device);
   auto found = devices_.find(device);
   if (found == devices_.end()) return result;
-  for (const auto& [start, s] : found->second.segments) {
+  const Device& d = found->second;
+  if (!d.ordered) {  // no block data: every live segment is one used block
+    live.for_each_live([&](const Allocation& a) {
+      if (a.device != device || !is_segment_kind(a.kind) || a.size == 0) return;
+      AddressRange range{a.address, a.size};
+      result.segments.push_back(SegmentMap{a.kind, range, false, {range}, {}});
+    });
+    std::sort(result.segments.begin(), result.segments.end(),
+              [](const SegmentMap& a, const SegmentMap& b) { return a.range.address < b.range.address; });
+    return result;
+  }
+  for (const auto& [start, s] : d.segments) {
     SegmentMap segment{s.kind, AddressRange{start, s.size}, s.has_blocks, {}, {}};
     if (s.has_blocks) {
       for (const auto& [address, size] : s.blocks) segment.blocks.push_back(AddressRange{address, size});
@@ -182,12 +226,17 @@ bool FragmentationTracker::has_block_data(uint32_t device) const {
 }
 
 DeviceFragmentationMap fragmentation_at(const trace::TraceContents& trace, uint32_t device, uint64_t time_ns) {
+  LiveMemory live;
   FragmentationTracker tracker;
-  for (const trace::Event& e : trace.events) {
-    if (e.time_ns > time_ns) break;
-    tracker.apply(e);
+  trace::EventCursor walk = trace.events.cursor();
+  for (auto batch = walk.next(); !batch.empty(); batch = walk.next()) {
+    for (const trace::Event& e : batch) {
+      if (e.time_ns > time_ns) return tracker.map(device, live);
+      const LiveChange& change = live.apply(e);
+      tracker.apply(e, change, live);
+    }
   }
-  return tracker.map(device);
+  return tracker.map(device, live);
 }
 
 FragmentationReport fragmentation_report(const FragmentationFigures& f, uint64_t time_ns) {
@@ -196,22 +245,22 @@ FragmentationReport fragmentation_report(const FragmentationFigures& f, uint64_t
                              f.reserved_but_unallocated_bytes(), f.metric()};
 }
 
-void FragmentationWatch::observe(const trace::Event& event, bool at_peak) {
-  bool changed = tracker_.apply(event);
+void FragmentationWatch::observe(const trace::Event& event, const LiveChange& change, const LiveMemory& live,
+                                 bool at_peak) {
+  bool changed = tracker_.apply(event, change, live);
   uint32_t device = event.device;
   if (at_peak) {
     at_peak_[device] = FragmentationMoment{tracker_.figures(device), event.time_ns};
     peak_open_.insert(device);
-  } else if (peak_open_.count(device) && changed) {
+  } else if (changed && !peak_open_.empty() && peak_open_.count(device)) {
     if (event.kind == trace::MemoryKind::Heap) {
       at_peak_[device].figures = tracker_.figures(device);
     } else {
       peak_open_.erase(device);
     }
   }
-  if (!changed) return;
+  if (!changed || !tracker_.has_free(device)) return;
   FragmentationFigures now = tracker_.figures(device);
-  if (now.total_free_bytes == 0) return;
   auto worst = worst_.find(device);
   if (worst == worst_.end() || now.metric() > worst->second.figures.metric()) {
     worst_[device] = FragmentationMoment{now, event.time_ns};

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analyzer/report.h"
+#include "analyzer/live_memory.h"
 #include "formats/trace_reader.h"
 
 namespace vramscope::analysis {
@@ -50,13 +51,21 @@ struct DeviceFragmentationMap {
 
 class FragmentationTracker {
  public:
-  // Returns whether the event changed the device's map.
-  bool apply(const trace::Event& event);
+  FragmentationTracker() = default;
+  FragmentationTracker(const FragmentationTracker&) = delete;  // it points into its own map
+  FragmentationTracker& operator=(const FragmentationTracker&) = delete;
+
+  // Call after `live` has applied the event (`change`: what it did to the
+  // live set). Returns whether the event changed the device's map.
+  bool apply(const trace::Event& event, const LiveChange& change, const LiveMemory& live);
 
   FragmentationFigures figures(uint32_t device) const;
-  DeviceFragmentationMap map(uint32_t device) const;
+  // `live`: the live set the events were applied to.
+  DeviceFragmentationMap map(uint32_t device, const LiveMemory& live) const;
   // Whether any segment of the device has had block data.
   bool has_block_data(uint32_t device) const;
+  // Whether the device's segments have free holes now.
+  bool has_free(uint32_t ordinal) { return device(ordinal).total_free != 0; }
 
  private:
   struct Segment {
@@ -67,16 +76,22 @@ class FragmentationTracker {
     uint64_t block_bytes = 0;
   };
   struct Device {
+    // Until the device has block data its segments are only counted (the
+    // live set holds them); then they are kept in address order.
+    bool ordered = false;
     std::map<uint64_t, Segment> segments;  // by start address
     std::multiset<uint64_t> holes;         // sizes of every hole of segments with block data
+    uint64_t segment_count = 0;
     uint64_t segment_bytes = 0;
     uint64_t used_bytes = 0;  // blocks, and whole segments without block data
     uint64_t total_free = 0;
     bool ever_blocks = false;
   };
 
-  void add_segment(Device& d, const trace::Event& e);
-  void remove_segment(Device& d, uint64_t address);
+  // Puts the device's live segments into address order, for block data.
+  static void order_segments(Device& d, uint32_t ordinal, const LiveMemory& live);
+  void add_segment(Device& d, const Allocation& a);
+  void remove_segment(Device& d, const Allocation& a);
   bool add_block(Device& d, uint64_t address, uint64_t size);
   bool remove_block(Device& d, uint64_t address);
   void mark_has_blocks(Device& d, uint64_t segment_address, Segment& s);
@@ -86,7 +101,17 @@ class FragmentationTracker {
   // The holes of a segment with block data, in address order.
   static std::vector<AddressRange> holes_of(uint64_t start, const Segment& s);
 
+  Device& device(uint32_t ordinal) {
+    if (last_ == nullptr || ordinal != last_ordinal_) {
+      last_ = &devices_[ordinal];  // map entries stay where they are
+      last_ordinal_ = ordinal;
+    }
+    return *last_;
+  }
+
   std::map<uint32_t, Device> devices_;
+  uint32_t last_ordinal_ = 0;
+  Device* last_ = nullptr;  // the last device's entry
 };
 
 // The map of one device just after the last event at or before `time_ns`
@@ -108,7 +133,7 @@ class FragmentationWatch {
   // first reached. The peak's figures also take in the heap registrations
   // that follow it at once: an allocator registers its new segment right
   // after getting it, and until then the segment counts as wholly used.
-  void observe(const trace::Event& event, bool at_peak);
+  void observe(const trace::Event& event, const LiveChange& change, const LiveMemory& live, bool at_peak);
   const FragmentationTracker& tracker() const { return tracker_; }
   FragmentationTracker& tracker() { return tracker_; }
 

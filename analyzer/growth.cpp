@@ -2,33 +2,29 @@
 #include "analyzer/growth.h"
 
 #include <algorithm>
-#include <map>
-#include <tuple>
 
 namespace vramscope::analysis {
 
-std::vector<GrowthGroup> find_growth(const std::vector<Lifetime>& lifetimes,
-                                     const std::vector<IterationSpan>& iterations) {
+GrowthFinder::GrowthFinder(const std::vector<IterationSpan>& iterations) {
+  if (iterations.size() < 3) return;
+  for (const IterationSpan& s : iterations) ends_.push_back(s.last_event);
+}
+
+void GrowthFinder::observe(const Lifetime& l) {
+  size_t n = ends_.size();
+  while (first_ < n && ends_[first_] < l.alloc_index) ++first_;
+  // Most tensors die before the next iteration's end: no need to search.
+  if (first_ >= n || l.free_index <= ends_[first_]) return;
+  size_t past = static_cast<size_t>(std::lower_bound(ends_.begin(), ends_.end(), l.free_index) - ends_.begin());
+  auto& group = changes_[{l.kind, l.device, l.stack.value}];
+  group[first_] += static_cast<int64_t>(l.size);
+  group[past] -= static_cast<int64_t>(l.size);
+}
+
+std::vector<GrowthGroup> GrowthFinder::groups() const {
   std::vector<GrowthGroup> result;
-  size_t n = iterations.size();
-  if (n < 3) return result;
-  std::vector<size_t> ends;
-  for (const IterationSpan& s : iterations) ends.push_back(s.last_event);
-
-  // Per group, the change of its live bytes at each iteration end: a
-  // lifetime counts at ends k with alloc_index <= ends[k] < free_index.
-  using Key = std::tuple<trace::MemoryKind, uint32_t, uint32_t>;
-  std::map<Key, std::map<size_t, int64_t>> changes;
-  for (const Lifetime& l : lifetimes) {
-    size_t first = static_cast<size_t>(std::lower_bound(ends.begin(), ends.end(), l.alloc_index) - ends.begin());
-    size_t past = static_cast<size_t>(std::lower_bound(ends.begin(), ends.end(), l.free_index) - ends.begin());
-    if (first >= past) continue;
-    auto& group = changes[{l.kind, l.device, l.stack.value}];
-    group[first] += static_cast<int64_t>(l.size);
-    group[past] -= static_cast<int64_t>(l.size);
-  }
-
-  for (const auto& [key, deltas] : changes) {
+  size_t n = ends_.size();
+  for (const auto& [key, deltas] : changes_) {
     int64_t live = 0;
     auto next = deltas.begin();
     std::vector<uint64_t> at_end(n);

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <tuple>
 #include <vector>
 
 #include "analyzer/iterations.h"
@@ -21,8 +23,21 @@ struct GrowthGroup {
 
 // With at least 3 iterations: the groups (kind, device, whole stack) whose
 // live bytes at the iteration ends rise strictly from the 2nd end on (the
-// 1st iteration may set things up). By last_live_bytes descending.
-std::vector<GrowthGroup> find_growth(const std::vector<Lifetime>& lifetimes,
-                                     const std::vector<IterationSpan>& iterations);
+// 1st iteration may set things up). Fed the tensors in allocation order.
+class GrowthFinder {
+ public:
+  explicit GrowthFinder(const std::vector<IterationSpan>& iterations);
+  void observe(const Lifetime& l);
+  // By last_live_bytes descending.
+  std::vector<GrowthGroup> groups() const;
+
+ private:
+  using Key = std::tuple<trace::MemoryKind, uint32_t, uint32_t>;
+  std::vector<size_t> ends_;  // each iteration's last event
+  size_t first_ = 0;          // the first end at or after the last allocation seen
+  // Per group, the change of its live bytes at each iteration end: a
+  // lifetime counts at ends k with alloc_index <= ends[k] < free_index.
+  std::map<Key, std::map<size_t, int64_t>> changes_;
+};
 
 }  // namespace vramscope::analysis

@@ -14,10 +14,6 @@ namespace {
 constexpr size_t kPatternWindow = 1 << 16;  // allocations searched
 constexpr size_t kMaxPeriod = 512;          // allocations per iteration
 
-IterationSpan span(const trace::TraceContents& trace, size_t first, size_t last) {
-  return IterationSpan{first, last, trace.events[first].time_ns, trace.events[last].time_ns};
-}
-
 // The name of most occurrences among `names` (first seen wins a tie), if it has at least 2.
 const std::string* most_frequent(const std::vector<const std::string*>& names) {
   std::map<std::string, size_t> counts;
@@ -34,86 +30,66 @@ const std::string* most_frequent(const std::vector<const std::string*>& names) {
   return best;
 }
 
-struct Range {
-  size_t push = 0;
-  size_t pop = 0;
-  const std::string* name = nullptr;
-};
+}  // namespace
 
-std::vector<Range> outermost_ranges(const trace::TraceContents& trace) {
-  std::map<uint32_t, std::vector<size_t>> open;  // per thread: indices of pushes
-  std::vector<Range> result;
-  for (size_t i = 0; i < trace.events.size(); ++i) {
-    const trace::Event& e = trace.events[i];
-    if (e.type == trace::EventType::RangePush) {
-      open[e.thread.value].push_back(i);
-    } else if (e.type == trace::EventType::RangePop) {
-      std::vector<size_t>& stack = open[e.thread.value];
-      if (stack.empty()) continue;  // a pop without its push: the trace began inside the range
-      size_t push = stack.back();
+void IterationFinder::observe(size_t index, const trace::Event& e) {
+  events_ = index + 1;
+  switch (e.type) {
+    case trace::EventType::Alloc:
+      observe_allocation(index, e);
+      break;
+    case trace::EventType::RangePush:
+      open_[e.thread.value].push_back(Range{index, 0, e.time_ns, 0, e.name});
+      break;
+    case trace::EventType::RangePop: {
+      std::vector<Range>& stack = open_[e.thread.value];
+      if (stack.empty()) break;  // a pop without its push: the trace began inside the range
+      Range range = stack.back();
       stack.pop_back();
-      if (stack.empty()) result.push_back(Range{push, i, &trace.string(trace.events[push].name)});
+      if (!stack.empty()) break;
+      range.pop = index;
+      range.pop_ns = e.time_ns;
+      ranges_.push_back(range);
+      break;
     }
+    case trace::EventType::Marker:
+      markers_.push_back(Marker{index, e.time_ns, e.name});
+      break;
+    default:
+      break;
   }
-  // A range still open at the end (a trace cut short) ends with the trace.
-  for (const auto& [thread, stack] : open) {
-    if (!stack.empty()) {
-      result.push_back(Range{stack.front(), trace.events.size() - 1, &trace.string(trace.events[stack.front()].name)});
-    }
-  }
-  std::sort(result.begin(), result.end(), [](const Range& a, const Range& b) { return a.push < b.push; });
-  return result;
+  last_ns_ = e.time_ns;
 }
 
-bool from_ranges(const trace::TraceContents& trace, FoundIterations& found) {
-  std::vector<Range> ranges = outermost_ranges(trace);
-  std::vector<const std::string*> names;
-  for (const Range& r : ranges) names.push_back(r.name);
-  const std::string* name = most_frequent(names);
-  if (!name) return false;
-  found.method = "nvtx range '" + *name + "'";
-  size_t after = 0;  // ranges of other threads may overlap: keep the iterations apart
-  for (const Range& r : ranges) {
-    if (*r.name != *name || (!found.spans.empty() && r.push <= after)) continue;
-    found.spans.push_back(span(trace, r.push, r.pop));
-    after = r.pop;
+void IterationFinder::observe_allocation(size_t index, const trace::Event& e) {
+  Key key{e.stack.value, e.size};
+  AllocMark here{index, e.time_ns, last_ns_};
+  size_t position = allocations_++;
+  if (position < kPatternWindow) {
+    window_.push_back(key);
+    window_marks_.push_back(here);
+    if (window_.size() == kPatternWindow) start_following();
+    return;
   }
-  return true;
+  if (!following_) return;
+  size_t length = period_.length;
+  if ((position - period_.start) % length == 0) later_marks_.emplace_back(position, here);
+  Key& earlier = recent_[position % length];  // the key one period back
+  if (earlier == key) {
+    ++matched_to_;
+  } else {
+    following_ = false;
+  }
+  earlier = key;
 }
 
-bool from_markers(const trace::TraceContents& trace, FoundIterations& found) {
-  std::vector<const std::string*> names;
-  std::vector<size_t> indices;
-  for (size_t i = 0; i < trace.events.size(); ++i) {
-    if (trace.events[i].type != trace::EventType::Marker) continue;
-    names.push_back(&trace.string(trace.events[i].name));
-    indices.push_back(i);
-  }
-  const std::string* name = most_frequent(names);
-  if (!name) return false;
-  found.method = "marker '" + *name + "'";
-  size_t previous = 0;
-  bool have_previous = false;
-  for (size_t k = 0; k < names.size(); ++k) {
-    if (*names[k] != *name) continue;
-    if (have_previous) found.spans.push_back(span(trace, previous, indices[k]));
-    previous = indices[k];
-    have_previous = true;
-  }
-  return true;
-}
-
-// The period that covers the most allocations with whole repeats (the
-// smallest such period on a tie), and where its run starts.
-struct Period {
-  size_t length = 0;
-  size_t start = 0;
-  size_t repeats = 0;
-};
-
-Period best_period(const std::vector<std::pair<uint32_t, uint64_t>>& keys) {
+// The period that covers the most allocations of the window with whole
+// repeats (the smallest such period on a tie), then followed as far as the
+// window goes.
+void IterationFinder::start_following() {
   Period best;
-  size_t window = std::min(keys.size(), kPatternWindow);
+  const std::vector<Key>& keys = window_;
+  size_t window = keys.size();
   for (size_t p = 2; p <= std::min(kMaxPeriod, window / 2); ++p) {
     size_t run = 0;
     size_t run_start = 0;
@@ -130,53 +106,102 @@ Period best_period(const std::vector<std::pair<uint32_t, uint64_t>>& keys) {
     }
     if (here.repeats >= 2 && here.repeats * p > best.repeats * best.length) best = here;
   }
-  if (best.repeats < 2) return best;
-  // The window may have cut the run short: follow it over every allocation.
-  size_t matched = best.repeats * best.length - best.length;  // keys[start + i] == keys[start + i + p]
-  size_t i = best.start + matched;
-  while (i + best.length < keys.size() && keys[i] == keys[i + best.length]) ++i;
-  best.repeats = (i - best.start + best.length) / best.length;
-  return best;
+  period_ = best;
+  if (best.repeats < 2) return;
+  size_t i = best.start + best.repeats * best.length - best.length;
+  while (i + best.length < window && keys[i] == keys[i + best.length]) ++i;
+  matched_to_ = i;
+  following_ = i + best.length >= window;  // the run reaches the window's end: it may go on
+  if (!following_) return;
+  recent_.resize(best.length);
+  for (size_t q = window - best.length; q < window; ++q) recent_[q % best.length] = keys[q];
 }
 
-bool from_pattern(const trace::TraceContents& trace, FoundIterations& found) {
-  std::vector<std::pair<uint32_t, uint64_t>> keys;  // (stack, size) of each allocation
-  std::vector<size_t> indices;
-  for (size_t i = 0; i < trace.events.size(); ++i) {
-    const trace::Event& e = trace.events[i];
-    if (e.type != trace::EventType::Alloc) continue;
-    keys.emplace_back(e.stack.value, e.size);
-    indices.push_back(i);
+const IterationFinder::AllocMark* IterationFinder::mark(size_t position) const {
+  if (position < window_marks_.size()) return &window_marks_[position];
+  auto found = std::lower_bound(later_marks_.begin(), later_marks_.end(), position,
+                                [](const auto& entry, size_t p) { return entry.first < p; });
+  return found != later_marks_.end() && found->first == position ? &found->second : nullptr;
+}
+
+bool IterationFinder::from_ranges(const trace::TraceContents& trace, FoundIterations& found) const {
+  std::vector<Range> ranges = ranges_;
+  // A range still open at the end (a trace cut short) ends with the trace.
+  for (const auto& [thread, stack] : open_) {
+    if (stack.empty()) continue;
+    Range range = stack.front();
+    range.pop = events_ - 1;
+    range.pop_ns = last_ns_;
+    ranges.push_back(range);
   }
-  Period period = best_period(keys);
+  std::stable_sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.push < b.push; });
+  std::vector<const std::string*> names;
+  for (const Range& r : ranges) names.push_back(&trace.string(r.name));
+  const std::string* name = most_frequent(names);
+  if (!name) return false;
+  found.method = "nvtx range '" + *name + "'";
+  size_t after = 0;  // ranges of other threads may overlap: keep the iterations apart
+  for (const Range& r : ranges) {
+    if (trace.string(r.name) != *name || (!found.spans.empty() && r.push <= after)) continue;
+    found.spans.push_back(IterationSpan{r.push, r.pop, r.push_ns, r.pop_ns});
+    after = r.pop;
+  }
+  return true;
+}
+
+bool IterationFinder::from_markers(const trace::TraceContents& trace, FoundIterations& found) const {
+  std::vector<const std::string*> names;
+  for (const Marker& m : markers_) names.push_back(&trace.string(m.name));
+  const std::string* name = most_frequent(names);
+  if (!name) return false;
+  found.method = "marker '" + *name + "'";
+  const Marker* previous = nullptr;
+  for (const Marker& m : markers_) {
+    if (trace.string(m.name) != *name) continue;
+    if (previous) found.spans.push_back(IterationSpan{previous->index, m.index, previous->time_ns, m.time_ns});
+    previous = &m;
+  }
+  return true;
+}
+
+bool IterationFinder::from_pattern(FoundIterations& found, const std::function<uint64_t(size_t)>& time_at) {
+  if (allocations_ < kPatternWindow) start_following();  // the window never filled: search what there is
+  Period period = period_;
   if (period.repeats < 2) return false;
+  period.repeats = (matched_to_ - period.start + period.length) / period.length;
   found.method = "repeating pattern";
   // Each iteration runs to the event before the next one's first allocation;
   // the last one as many events as the one before it.
   size_t events_per_iteration = 0;
   for (size_t k = 0; k < period.repeats; ++k) {
-    size_t first = indices[period.start + k * period.length];
-    size_t last = 0;
+    const AllocMark& first = *mark(period.start + k * period.length);
+    const AllocMark* next = mark(period.start + (k + 1) * period.length);
+    IterationSpan span{first.index, 0, first.time_ns, 0};
     if (k + 1 < period.repeats) {
-      last = indices[period.start + (k + 1) * period.length] - 1;
-      events_per_iteration = last - first + 1;
+      span.last_event = next->index - 1;
+      span.end_ns = next->previous_ns;
+      events_per_iteration = span.last_event - span.first_event + 1;
     } else {
-      last = std::min(first + events_per_iteration - 1, trace.events.size() - 1);
+      span.last_event = std::min(first.index + events_per_iteration - 1, events_ - 1);
+      span.end_ns = span.last_event == events_ - 1 ? last_ns_ : 0;
       // Never into the allocations that follow the pattern.
-      size_t next = period.start + (k + 1) * period.length;
-      if (next < indices.size()) last = std::min(last, indices[next] - 1);
+      if (next && next->index - 1 <= span.last_event) {
+        span.last_event = next->index - 1;
+        span.end_ns = next->previous_ns;
+      } else if (span.last_event != events_ - 1) {
+        span.end_ns = time_at(span.last_event);
+      }
     }
-    found.spans.push_back(span(trace, first, last));
+    found.spans.push_back(span);
   }
   return true;
 }
 
-}  // namespace
-
-FoundIterations find_iterations(const trace::TraceContents& trace) {
+FoundIterations IterationFinder::finish(const trace::TraceContents& trace,
+                                        const std::function<uint64_t(size_t)>& time_at) {
   FoundIterations found;
-  if (trace.events.empty()) return found;
-  if (!from_ranges(trace, found) && !from_markers(trace, found)) from_pattern(trace, found);
+  if (events_ == 0) return found;
+  if (!from_ranges(trace, found) && !from_markers(trace, found)) from_pattern(found, time_at);
   return found;
 }
 

@@ -4,7 +4,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "formats/trace_reader.h"
@@ -24,10 +27,68 @@ struct FoundIterations {
   std::vector<IterationSpan> spans;  // in time order, never overlapping
 };
 
-// In that order of trust: the most frequent outermost NVTX range name (at
-// least 2 ranges), the most frequent marker name (at least 2 markers: each
-// pair of neighbours bounds an iteration), else the repeating pattern of the
+// Watches the events go by and, at the end, finds the iterations. In that
+// order of trust: the most frequent outermost NVTX range name (at least 2
+// ranges), the most frequent marker name (at least 2 markers: each pair of
+// neighbours bounds an iteration), else the repeating pattern of the
 // allocations (see docs/report.md). Deterministic: ties go to the name seen first.
-FoundIterations find_iterations(const trace::TraceContents& trace);
+class IterationFinder {
+ public:
+  void observe(size_t index, const trace::Event& event);
+
+  // `time_at(index)`: the time of any event, for the one case the finder
+  // kept no time of (the last iteration of a pattern).
+  FoundIterations finish(const trace::TraceContents& trace, const std::function<uint64_t(size_t)>& time_at);
+
+ private:
+  struct Range {
+    size_t push = 0;
+    size_t pop = 0;
+    uint64_t push_ns = 0;
+    uint64_t pop_ns = 0;
+    trace::StringId name;
+  };
+  struct Marker {
+    size_t index = 0;
+    uint64_t time_ns = 0;
+    trace::StringId name;
+  };
+  // An allocation the pattern may start an iteration at.
+  struct AllocMark {
+    size_t index = 0;
+    uint64_t time_ns = 0;
+    uint64_t previous_ns = 0;  // the event before it
+  };
+  using Key = std::pair<uint32_t, uint64_t>;  // (stack, size) of an allocation
+  struct Period {
+    size_t length = 0;
+    size_t start = 0;
+    size_t repeats = 0;
+  };
+
+  bool from_ranges(const trace::TraceContents& trace, FoundIterations& found) const;
+  bool from_markers(const trace::TraceContents& trace, FoundIterations& found) const;
+  bool from_pattern(FoundIterations& found, const std::function<uint64_t(size_t)>& time_at);
+  void observe_allocation(size_t index, const trace::Event& event);
+  void start_following();
+  const AllocMark* mark(size_t position) const;
+
+  size_t events_ = 0;
+  uint64_t last_ns_ = 0;
+  std::map<uint32_t, std::vector<Range>> open_;  // per thread: pushed, not yet popped
+  std::vector<Range> ranges_;                    // outermost ones
+  std::vector<Marker> markers_;
+
+  // The pattern: the first allocations are searched for a period, which is
+  // then followed over the rest as they come.
+  std::vector<Key> window_;
+  std::vector<AllocMark> window_marks_;
+  size_t allocations_ = 0;
+  Period period_;
+  bool following_ = false;
+  size_t matched_to_ = 0;    // keys[j] == keys[j + length] for every j in [start, matched_to_)
+  std::vector<Key> recent_;  // the last `length` keys, by position modulo length
+  std::vector<std::pair<size_t, AllocMark>> later_marks_;  // past the window, at iteration starts
+};
 
 }  // namespace vramscope::analysis

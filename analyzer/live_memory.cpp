@@ -12,21 +12,32 @@ size_t kind_index(trace::MemoryKind kind) {
 
 }  // namespace
 
-LiveChange LiveMemory::apply(const trace::Event& event) {
-  LiveChange change;
+const LiveChange& LiveMemory::apply(const trace::Event& event) {
+  LiveChange& change = change_;
+  change.what = LiveChange::What::None;
+  change.displaced.reset();
+  ++events_;
   if (event.type == trace::EventType::Alloc) {
     change.what = LiveChange::What::Allocated;
-    change.allocation = Allocation{event.kind,    event.device, event.address, event.size,
-                                   event.time_ns, event.stack,  event.thread};
-    auto [slot, inserted] = live_.insert(change.allocation);
+    Allocation& a = change.allocation;
+    a.kind = event.kind;
+    a.device = event.device;
+    a.address = event.address;
+    a.size = event.size;
+    a.time_ns = event.time_ns;
+    a.stack = event.stack;
+    a.thread = event.thread;
+    a.serial = allocations_++;
+    a.event_index = events_ - 1;
+    auto [slot, inserted] = live_.insert(a);
     if (!inserted) {
       change.displaced = *slot;
       remove(*slot);
-      *slot = change.allocation;
+      *slot = a;
     }
-    add(change.allocation);
+    add(a);
   } else if (event.type == trace::EventType::Free) {
-    Allocation* found = live_.find(event.kind, event.device, event.address);
+    Allocation* found = live_.find(event.kind, event.address);
     if (found == nullptr) {
       change.what = LiveChange::What::UnmatchedFree;
       return change;
@@ -43,7 +54,7 @@ LiveChange LiveMemory::apply(const trace::Event& event) {
 void LiveMemory::add(const Allocation& allocation) {
   kind_bytes_[kind_index(allocation.kind)] += allocation.size;
   if (!trace::occupies_device_memory(allocation.kind)) return;
-  DeviceUsage& usage = devices_[allocation.device];
+  DeviceUsage& usage = this->usage(allocation.device);
   usage.bytes += allocation.size;
   usage.allocations += 1;
 }
@@ -51,9 +62,17 @@ void LiveMemory::add(const Allocation& allocation) {
 void LiveMemory::remove(const Allocation& allocation) {
   kind_bytes_[kind_index(allocation.kind)] -= allocation.size;
   if (!trace::occupies_device_memory(allocation.kind)) return;
-  DeviceUsage& usage = devices_[allocation.device];
+  DeviceUsage& usage = this->usage(allocation.device);
   usage.bytes -= allocation.size;
   usage.allocations -= 1;
+}
+
+LiveMemory::DeviceUsage& LiveMemory::usage(uint32_t device) {
+  if (last_usage_ == nullptr || device != last_device_) {
+    last_usage_ = &devices_[device];
+    last_device_ = device;
+  }
+  return *last_usage_;
 }
 
 uint64_t LiveMemory::device_bytes(uint32_t device) const {

@@ -1,5 +1,7 @@
 // Matches frees to allocations and keeps the live bytes per device and kind:
-// the state every other pass reads as it walks the event stream.
+// the state every other pass reads as it walks the event stream. A free
+// finds its allocation by address space and address; its own kind, device
+// and size may be missing or wrong (cuMemFree does not say what it frees).
 #pragma once
 
 #include <array>
@@ -24,8 +26,22 @@ struct LiveChange {
 
 class LiveMemory {
  public:
+  LiveMemory() = default;
+  LiveMemory(const LiveMemory&) = delete;  // it points into its own tables
+  LiveMemory& operator=(const LiveMemory&) = delete;
+
   // Alloc and Free events change the live set; every other type does not.
-  LiveChange apply(const trace::Event& event);
+  // Call for every event of a walk, in order: events are counted. The
+  // result is valid until the next call (it is rewritten, not rebuilt: a
+  // walk calls this a hundred million times).
+  const LiveChange& apply(const trace::Event& event);
+
+  // Starts loading what apply(event) will look at (see FlatTable::prefetch).
+  void prefetch(const trace::Event& event) const {
+    if (event.type == trace::EventType::Alloc || event.type == trace::EventType::Free) {
+      live_.prefetch(event.kind, event.address);
+    }
+  }
 
   // Live bytes and allocations of the kinds that occupy device memory.
   uint64_t device_bytes(uint32_t device) const;
@@ -46,9 +62,15 @@ class LiveMemory {
 
   void add(const Allocation& allocation);
   void remove(const Allocation& allocation);
+  DeviceUsage& usage(uint32_t device);
 
-  AllocationTable live_;  // each kind and each device is its own address space
+  LiveChange change_;
+  uint64_t events_ = 0;
+  uint64_t allocations_ = 0;
+  AllocationTable live_;
   std::map<uint32_t, DeviceUsage> devices_;
+  uint32_t last_device_ = 0;
+  DeviceUsage* last_usage_ = nullptr;  // map entries stay where they are
   std::array<uint64_t, trace::kMemoryKindCount> kind_bytes_{};
 };
 

@@ -78,7 +78,11 @@ void OomWitness::observe(size_t index, const trace::Event& event, const LiveChan
   if (change.what == LiveChange::What::Freed) {
     const Allocation& a = change.allocation;
     if (a.kind == trace::MemoryKind::Block || is_segment_kind(a.kind)) {
-      freed_.emplace(a.device, a.kind == trace::MemoryKind::Block);
+      std::pair<uint32_t, bool> key{a.device, a.kind == trace::MemoryKind::Block};
+      if (key != last_freed_) {  // frees come in runs of one kind
+        freed_.insert(key);
+        last_freed_ = key;
+      }
     }
   }
   if (event.type != trace::EventType::FailedAlloc) return;
@@ -94,7 +98,7 @@ void OomWitness::observe(size_t index, const trace::Event& event, const LiveChan
   f.total_free_bytes = figures.total_free_bytes;
   f.largest_free_bytes = figures.largest_free_bytes;
   f.freed_before = freed_.count({event.device, f.has_block_data}) != 0;
-  failures_.push_back(Failure{index, event.time_ns, f, figures});
+  failures_.push_back(Failure{index, event.time_ns, event.device, f, figures});
 }
 
 namespace {
@@ -120,19 +124,20 @@ void count(LiveByStack& live, const Allocation& a, int64_t sign) {
 
 // Snapshots of the live bytes per stack at each event index asked for
 // (before that event).
-std::map<size_t, LiveByStack> replay(const std::vector<trace::Event>& events, const std::vector<size_t>& points) {
+std::map<size_t, LiveByStack> replay(const trace::EventLog& events, const std::vector<size_t>& points) {
   std::map<size_t, LiveByStack> snapshots;
+  if (points.empty()) return snapshots;
   for (size_t p : points) snapshots[p];
   LiveMemory memory;
   LiveByStack live;
   auto next = snapshots.begin();
-  for (size_t i = 0; i < events.size() && next != snapshots.end(); ++i) {
+  events.for_each_until(snapshots.rbegin()->first, [&](size_t i, const trace::Event& e) {
     while (next != snapshots.end() && next->first == i) (next++)->second = live;
-    LiveChange change = memory.apply(events[i]);
+    const LiveChange& change = memory.apply(e);
     if (change.displaced) count(live, *change.displaced, -1);
     if (change.what == LiveChange::What::Allocated) count(live, change.allocation, +1);
     if (change.what == LiveChange::What::Freed) count(live, change.allocation, -1);
-  }
+  });
   return snapshots;
 }
 
@@ -231,7 +236,7 @@ std::vector<OomDiagnosis> diagnose_failures(const trace::TraceContents& trace, c
 
   std::vector<OomDiagnosis> result;
   for (const OomWitness::Failure& f : witness.failures()) {
-    std::vector<SiteSeries> series = site_series(snapshots, f, trace.events[f.index].device, stacks);
+    std::vector<SiteSeries> series = site_series(snapshots, f, f.device, stacks);
     std::vector<SiteTrend> trends;
     for (const SiteSeries& s : series) trends.push_back(s.trend);
     RuledVerdict ruled = rule_verdict(f.facts, trends);

@@ -56,6 +56,7 @@ class OomWitness {
   struct Failure {
     size_t index = 0;
     uint64_t time_ns = 0;
+    uint32_t device = 0;
     OomFacts facts;
     FragmentationFigures fragmentation;
   };
@@ -67,6 +68,7 @@ class OomWitness {
  private:
   std::vector<Failure> failures_;
   std::set<std::pair<uint32_t, bool>> freed_;  // (device, a block?) of what was freed so far
+  std::pair<uint32_t, bool> last_freed_{UINT32_MAX, false};
 };
 
 // One diagnosis per recorded failure, in order. Replays the events once for

@@ -4,9 +4,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <unordered_map>
 #include <vector>
 
 #include "analyzer/live_memory.h"
+#include "formats/flat_table.h"
 #include "formats/trace_events.h"
 
 namespace vramscope::analysis {
@@ -18,22 +20,57 @@ struct PeakMoment {
   size_t event_index = 0;  // the event after which the peak first held
 };
 
+// Live device bytes and allocations of one call path.
+struct StackBytes {
+  uint64_t bytes = 0;
+  uint64_t count = 0;
+};
+using BytesByStack = std::unordered_map<uint32_t, StackBytes>;  // by stack id
+
 class PeakTracker {
  public:
+  PeakTracker() = default;
+  PeakTracker(const PeakTracker&) = delete;  // it points into its own map
+  PeakTracker& operator=(const PeakTracker&) = delete;
+
   // Call after `live` has applied events[index].
   void observe(size_t index, const trace::Event& event, const LiveChange& change, const LiveMemory& live);
 
+  // Whether the last event observed set a new peak.
+  bool just_peaked() const { return just_peaked_; }
   // Devices whose live device bytes ever rose above zero.
   const std::map<uint32_t, PeakMoment>& peaks() const { return peaks_; }
+  // What was live on the device at its peak, by call path. Call after the last event.
+  const BytesByStack& stacks_at_peak(uint32_t device);
 
  private:
-  std::map<uint32_t, PeakMoment> peaks_;
-};
+  // The live bytes per call path, and a copy of them at the peak. The copy
+  // is made only when the peak has passed (the next change that is not a
+  // new high), and only of the call paths that changed since the last copy:
+  // a job that keeps growing would otherwise copy at every allocation.
+  struct Entry {
+    uint32_t stack = 0;
+    bool changed = false;  // since the last copy
+    StackBytes now;
+  };
+  struct EntryTraits {
+    static uint32_t key(const Entry& e) { return e.stack; }
+    static size_t hash(uint32_t stack) { return mix_hash(stack); }
+  };
+  struct DeviceStacks {
+    FlatTable<Entry, EntryTraits> stacks;
+    std::vector<uint32_t> changed;
+    BytesByStack at_peak;
+    bool peak_pending = false;  // the peak is in `stacks`, not yet in `at_peak`
+  };
+  void count(const Allocation& a, int sign);
+  static void copy_peak(DeviceStacks& d);
 
-// The allocations live on each device at its peak (kinds that occupy device
-// memory). Replays the events up to the last peak: keeping a copy of the live
-// set at every new high would cost quadratic time on a job that only grows.
-std::map<uint32_t, std::vector<Allocation>> live_at_peaks(const std::vector<trace::Event>& events,
-                                                          const std::map<uint32_t, PeakMoment>& peaks);
+  std::map<uint32_t, PeakMoment> peaks_;
+  std::map<uint32_t, DeviceStacks> stacks_;
+  uint32_t last_device_ = 0;
+  DeviceStacks* last_stacks_ = nullptr;
+  bool just_peaked_ = false;
+};
 
 }  // namespace vramscope::analysis

@@ -48,14 +48,21 @@ std::vector<KindTotals> KindTally::totals(const LiveMemory& final_live) const {
 }
 
 void ThreadTally::observe(const trace::Event& event, const LiveChange& change) {
+  bool counted = change.what == What::Allocated || change.what == What::Freed ||
+                 event.type == trace::EventType::FailedAlloc;
+  if (!counted) return;
   uint32_t index = event.thread.value;
+  if (last_ == nullptr || index != last_index_) {
+    last_ = &threads_[index];  // map entries stay where they are
+    last_index_ = index;
+  }
   if (change.what == What::Allocated) {
-    threads_[index].allocations += 1;
-    threads_[index].allocated_bytes += event.size;
+    last_->allocations += 1;
+    last_->allocated_bytes += event.size;
   } else if (change.what == What::Freed) {
-    threads_[index].frees += 1;
-  } else if (event.type == trace::EventType::FailedAlloc) {
-    threads_[index].failed_allocations += 1;
+    last_->frees += 1;
+  } else {
+    last_->failed_allocations += 1;
   }
 }
 
@@ -76,12 +83,21 @@ std::vector<ThreadTotals> ThreadTally::totals(const std::vector<trace::Thread>& 
 
 void ApiTally::observe(const trace::Event& event) {
   if (event.api == trace::Api::None && event.via == trace::Api::None) return;
-  counts_[{event.api, event.via}] += 1;
+  std::pair<trace::Api, trace::Api> key{event.api, event.via};
+  for (auto& [apis, count] : counts_) {
+    if (apis == key) {
+      count += 1;
+      return;
+    }
+  }
+  counts_.push_back({key, 1});
 }
 
 std::vector<ApiCount> ApiTally::counts() const {
   std::vector<ApiCount> result;
-  for (const auto& [apis, count] : counts_) result.push_back(ApiCount{apis.first, apis.second, count});
+  auto sorted = counts_;
+  std::sort(sorted.begin(), sorted.end());  // by (api, via), as the report always listed them on a tie
+  for (const auto& [apis, count] : sorted) result.push_back(ApiCount{apis.first, apis.second, count});
   std::stable_sort(result.begin(), result.end(),
                    [](const ApiCount& a, const ApiCount& b) { return a.count > b.count; });
   return result;

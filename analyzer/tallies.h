@@ -34,6 +34,9 @@ class ThreadTally {
 
  private:
   std::map<uint32_t, ThreadTotals> threads_;
+  // The last thread's entry: events come in runs from one thread.
+  uint32_t last_index_ = UINT32_MAX;
+  ThreadTotals* last_ = nullptr;
 };
 
 class ApiTally {
@@ -42,7 +45,8 @@ class ApiTally {
   std::vector<ApiCount> counts() const;  // by count descending, then api and via
 
  private:
-  std::map<std::pair<trace::Api, trace::Api>, uint64_t> counts_;
+  // A job uses a handful of (api, via) pairs: a short list beats any map.
+  std::vector<std::pair<std::pair<trace::Api, trace::Api>, uint64_t>> counts_;
 };
 
 class EventCounter {

@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
       times[c].push_back(t);
       if (configs[c].injector && r == 0) {
         auto contents = vramscope::trace::read_trace_file(trace.string());
-        uint64_t events = contents.events.size();
+        uint64_t events = contents.events.count();
         bytes_per_event[c] = static_cast<double>(contents.record_bytes) / static_cast<double>(events);
       }
     }

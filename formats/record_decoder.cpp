@@ -1,9 +1,7 @@
-// Record decoding and free/allocation pairing.
+// Record decoding.
 #include "formats/record_decoder.h"
 
 #include <algorithm>
-#include <map>
-#include <set>
 #include <utility>
 
 namespace vramscope::trace {
@@ -11,48 +9,6 @@ namespace vramscope::trace {
 namespace {
 
 bool known_kind(uint8_t k) { return k < kMemoryKindCount; }
-
-// Allocations are paired with frees per address space: device pointers from
-// cuMemAlloc, cuMemAllocAsync and cuMemAllocManaged are all freed by address
-// (cuMemFree frees any of them), VMM handles are not pointers at all.
-// NVTX blocks and heaps are an allocator's view of memory inside segments:
-// their addresses overlap the segments', so each has its own space too.
-enum class AddressSpace : uint8_t {
-  DevicePointer,
-  PinnedHost,
-  HostRegistered,
-  Reserve,
-  Physical,
-  Map,
-  Pool,
-  Block,
-  Heap
-};
-
-AddressSpace space_of(MemoryKind kind) {
-  switch (kind) {
-    case MemoryKind::Device:
-    case MemoryKind::AsyncPool:
-    case MemoryKind::Managed: return AddressSpace::DevicePointer;
-    case MemoryKind::PinnedHost: return AddressSpace::PinnedHost;
-    case MemoryKind::HostRegistered: return AddressSpace::HostRegistered;
-    case MemoryKind::VirtualReserve: return AddressSpace::Reserve;
-    case MemoryKind::VirtualPhysical: return AddressSpace::Physical;
-    case MemoryKind::VirtualMap: return AddressSpace::Map;
-    case MemoryKind::MemoryPool: return AddressSpace::Pool;
-    case MemoryKind::Block: return AddressSpace::Block;
-    case MemoryKind::Heap: return AddressSpace::Heap;
-  }
-  return AddressSpace::DevicePointer;
-}
-
-struct LiveKey {
-  AddressSpace space;
-  uint64_t address;
-  bool operator<(const LiveKey& o) const {
-    return space != o.space ? space < o.space : address < o.address;
-  }
-};
 
 }  // namespace
 
@@ -62,23 +18,30 @@ ChunkResult RecordDecoder::fail(std::string message) {
 }
 
 uint64_t RecordDecoder::relative_time(uint64_t ticks) const {
+  if (ns_per_tick_ == 1.0) {  // ticks are nanoseconds
+    uint64_t absolute = base_ns_ + (ticks - base_ticks_);
+    return absolute > start_ns_ ? absolute - start_ns_ : 0;
+  }
   double since_base = static_cast<double>(ticks - base_ticks_) * ns_per_tick_;
   uint64_t absolute = base_ns_ + static_cast<uint64_t>(since_base + 0.5);
-  return absolute > trace_.header.start_ns ? absolute - trace_.header.start_ns : 0;
+  return absolute > start_ns_ ? absolute - start_ns_ : 0;
 }
 
 void RecordDecoder::add_device(const DeviceInfo& device) {
-  auto it = std::find_if(trace_.devices.begin(), trace_.devices.end(),
+  if (!meta_) return;
+  auto it = std::find_if(meta_->devices.begin(), meta_->devices.end(),
                          [&](const DeviceInfo& d) { return d.ordinal == device.ordinal; });
-  if (it == trace_.devices.end()) {
-    trace_.devices.push_back(device);
+  if (it == meta_->devices.end()) {
+    meta_->devices.push_back(device);
   } else {
     *it = device;
   }
 }
 
-ChunkResult RecordDecoder::decode_chunk(std::span<const uint8_t> payload, const layout::ChunkHead& head, bool exact) {
+ChunkResult RecordDecoder::decode_chunk(std::span<const uint8_t> payload, const layout::ChunkHead& head, bool exact,
+                                        std::vector<Event>* events) {
   ThreadIndex thread{head.thread};
+  events_ = events;
   base_ns_ = head.base_time_ns;
   base_ticks_ = head.base_ticks;
   last_time_ = head.base_ticks;
@@ -100,8 +63,10 @@ ChunkResult RecordDecoder::decode_chunk(std::span<const uint8_t> payload, const 
       if (exact) return fail("record overruns its chunk");
       return ChunkResult::RanOut;
     }
-    trace_.record_bytes += static_cast<uint64_t>(in.position() - record_start);
-    ++trace_.record_count;
+    if (meta_) {
+      meta_->record_bytes += static_cast<uint64_t>(in.position() - record_start);
+      ++meta_->record_count;
+    }
   }
   return ChunkResult::Ok;
 }
@@ -109,9 +74,6 @@ ChunkResult RecordDecoder::decode_chunk(std::span<const uint8_t> payload, const 
 bool RecordDecoder::decode_address_record(uint8_t token, ByteCursor& in, ThreadIndex thread) {
   uint8_t type = token & layout::kTypeMask;
   AttrState& state = type == layout::kAlloc ? alloc_state_ : free_state_;
-  Event e;
-  e.type = type == layout::kAlloc ? EventType::Alloc : EventType::Free;
-  e.thread = thread;
   last_time_ += in.varint();
   if (token & layout::kSameAttrs) {
     if (!state.valid) {
@@ -134,14 +96,20 @@ bool RecordDecoder::decode_address_record(uint8_t token, ByteCursor& in, ThreadI
     state.valid = true;
   }
   last_address_ += static_cast<uint64_t>(layout::unzigzag(in.varint()));
-  if (e.type == EventType::Alloc) {
+  uint64_t size = 0;
+  if (type == layout::kAlloc) {
     if (!(token & layout::kSameSize)) last_alloc_size_ = in.varint();
-    e.size = last_alloc_size_;
+    size = last_alloc_size_;
   } else if (token & layout::kFreeHasSize) {
-    e.size = in.varint();
+    size = in.varint();
   }
   if (!(token & layout::kSameStack)) state.stack = static_cast<uint32_t>(in.varint());
   if (!in.ok()) return false;
+  if (!events_) return true;  // checking the records only
+  Event& e = events_->emplace_back();
+  e.type = type == layout::kAlloc ? EventType::Alloc : EventType::Free;
+  e.thread = thread;
+  e.size = size;
   e.time_ns = relative_time(last_time_);
   e.kind = state.kind;
   e.api = state.api;
@@ -150,7 +118,6 @@ bool RecordDecoder::decode_address_record(uint8_t token, ByteCursor& in, ThreadI
   e.stream = state.stream;
   e.address = last_address_;
   e.stack = StackId{state.stack};
-  trace_.events.push_back(e);
   return true;
 }
 
@@ -217,8 +184,9 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
         error_ = "bad string id";
         return false;
       }
-      if (trace_.strings.size() <= id) trace_.strings.resize(id + 1);
-      trace_.strings[id] = std::move(text);
+      if (!meta_) return true;
+      if (meta_->strings.size() <= id) meta_->strings.resize(id + 1);
+      meta_->strings[id] = std::move(text);
       return true;
     }
     case layout::kFrame: {
@@ -232,8 +200,9 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
         error_ = "bad frame id";
         return false;
       }
-      if (trace_.frames.size() <= f.id.value) trace_.frames.resize(f.id.value + 1);
-      trace_.frames[f.id.value] = f;
+      if (!meta_) return true;
+      if (meta_->frames.size() <= f.id.value) meta_->frames.resize(f.id.value + 1);
+      meta_->frames[f.id.value] = f;
       return true;
     }
     case layout::kStackNode: {
@@ -251,8 +220,9 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
         error_ = "bad stack node";
         return false;
       }
-      if (trace_.stack_nodes.size() <= node.id.value) trace_.stack_nodes.resize(node.id.value + 1);
-      trace_.stack_nodes[node.id.value] = node;
+      if (!meta_) return true;
+      if (meta_->stack_nodes.size() <= node.id.value) meta_->stack_nodes.resize(node.id.value + 1);
+      meta_->stack_nodes[node.id.value] = node;
       return true;
     }
     case layout::kModule: {
@@ -263,7 +233,7 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
       m.end = in.varint();
       m.build_id = in.string();
       if (!in.ok()) return false;
-      trace_.modules.push_back(std::move(m));
+      if (meta_) meta_->modules.push_back(std::move(m));
       return true;
     }
     case layout::kThread: {
@@ -272,7 +242,7 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
       t.os_tid = in.varint();
       t.name = in.string();
       if (!in.ok()) return false;
-      trace_.threads.push_back(std::move(t));
+      if (meta_) meta_->threads.push_back(std::move(t));
       return true;
     }
     case layout::kDevice: {
@@ -298,7 +268,7 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
       }
       end.time_ns = relative_time(last_time_);
       // The first end wins: a signal handler's end comes before the exit path's.
-      if (!trace_.end) trace_.end = end;
+      if (meta_ && !meta_->end) meta_->end = end;
       return true;
     }
     default:
@@ -307,112 +277,16 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
   }
   if (!in.ok()) return false;
   e.time_ns = relative_time(last_time_);
-  trace_.events.push_back(e);
+  emit(e);
   return true;
 }
 
 void RecordDecoder::finish() {
-  auto& events = trace_.events;
-  std::stable_sort(events.begin(), events.end(),
-                   [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
-  std::sort(trace_.threads.begin(), trace_.threads.end(),
+  if (!meta_) return;
+  std::sort(meta_->threads.begin(), meta_->threads.end(),
             [](const Thread& a, const Thread& b) { return a.index < b.index; });
-  std::sort(trace_.devices.begin(), trace_.devices.end(),
+  std::sort(meta_->devices.begin(), meta_->devices.end(),
             [](const DeviceInfo& a, const DeviceInfo& b) { return a.ordinal < b.ordinal; });
-
-  pair_frees();
-}
-
-// Pairs frees with allocations. Some frees free several allocations: a ranged
-// cuMemUnmap every mapping it covers, an NVTX heap reset or unregister every
-// live block of the heap (a block's stream is its heap). Those become one
-// free per allocation, placed right after the event that caused them; a heap
-// reset itself frees nothing else and leaves no event of its own.
-void RecordDecoder::pair_frees() {
-  auto& events = trace_.events;
-  std::map<LiveKey, size_t> live;
-  std::set<std::pair<uint64_t, uint64_t>> heap_blocks;  // (heap, block address) of live blocks
-  std::map<uint64_t, uint64_t> resizing;                // block address -> heap, from a resize's free to its alloc
-  std::vector<std::pair<size_t, Event>> added;          // (after event index, free)
-  std::vector<bool> dropped(events.size(), false);
-
-  auto free_live = [&](size_t cause, const Event& e, std::map<LiveKey, size_t>::iterator it) {
-    const Event& a = events[it->second];
-    Event extra = e;
-    extra.kind = a.kind;
-    extra.address = a.address;
-    extra.size = a.size;
-    extra.device = a.device;
-    if (a.kind == MemoryKind::Block) heap_blocks.erase({a.stream, a.address});
-    added.emplace_back(cause, extra);
-    return live.erase(it);
-  };
-  auto free_heap_blocks = [&](size_t cause, const Event& e, uint64_t heap) {
-    for (auto b = heap_blocks.lower_bound({heap, 0}); b != heap_blocks.end() && b->first == heap;) {
-      uint64_t address = b->second;
-      ++b;  // free_live erases the entry
-      auto it = live.find({AddressSpace::Block, address});
-      if (it != live.end()) free_live(cause, e, it);
-    }
-  };
-
-  for (size_t i = 0; i < events.size(); ++i) {
-    Event& e = events[i];
-    AddressSpace space = space_of(e.kind);
-    if (e.type == EventType::Alloc) {
-      auto [slot, inserted] = live.try_emplace({space, e.address}, i);
-      if (!inserted && events[slot->second].kind == MemoryKind::Block) {
-        heap_blocks.erase({events[slot->second].stream, e.address});
-      }
-      slot->second = i;
-      if (e.kind == MemoryKind::Block) {
-        auto resized = resizing.find(e.address);
-        if (e.api == Api::nvtxMemRegionsResize && resized != resizing.end()) e.stream = resized->second;
-        if (resized != resizing.end()) resizing.erase(resized);
-        heap_blocks.insert({e.stream, e.address});
-      }
-      continue;
-    }
-    if (e.type != EventType::Free) continue;
-    if (e.kind == MemoryKind::Heap && e.api == Api::nvtxMemHeapReset) {
-      dropped[i] = true;
-      free_heap_blocks(i, e, e.address);
-      continue;
-    }
-    auto it = live.find({space, e.address});
-    if (it == live.end()) {  // unknown address: left for the analyzer to count
-      if (space == AddressSpace::Heap) free_heap_blocks(i, e, e.address);
-      continue;
-    }
-    const Event& a = events[it->second];
-    uint64_t range_end = e.address + e.size;
-    e.kind = a.kind;
-    e.device = a.device;
-    e.size = a.size;
-    if (a.kind == MemoryKind::Block) {
-      heap_blocks.erase({a.stream, a.address});
-      if (e.api == Api::nvtxMemRegionsResize) resizing[a.address] = a.stream;
-    }
-    live.erase(it);
-    if (space == AddressSpace::Map && range_end > e.address + e.size) {
-      for (auto next = live.lower_bound({space, e.address});
-           next != live.end() && next->first.space == space && next->first.address < range_end;) {
-        next = free_live(i, e, next);
-      }
-    }
-    if (space == AddressSpace::Heap) free_heap_blocks(i, e, e.address);
-  }
-  if (added.empty() && std::find(dropped.begin(), dropped.end(), true) == dropped.end()) return;
-  std::vector<Event> merged;
-  merged.reserve(events.size() + added.size());
-  size_t next_added = 0;
-  for (size_t i = 0; i < events.size(); ++i) {
-    if (!dropped[i]) merged.push_back(events[i]);
-    for (; next_added < added.size() && added[next_added].first == i; ++next_added) {
-      merged.push_back(added[next_added].second);
-    }
-  }
-  events = std::move(merged);
 }
 
 }  // namespace vramscope::trace

@@ -1,10 +1,11 @@
-// Decodes the records of one chunk into a TraceContents, and afterwards
-// orders the events and pairs each free with its allocation.
+// Decodes the records of one chunk: events into a list, everything else
+// (strings, stacks, modules, threads, devices, the end) into a TraceContents.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "formats/trace_layout.h"
 #include "formats/trace_reader.h"
@@ -25,6 +26,16 @@ class ByteCursor {
     return *p_++;
   }
   uint64_t varint() {
+    if (end_ - p_ >= 10) {  // room for the longest varint: no bounds to check byte by byte
+      uint64_t value = 0;
+      for (int shift = 0; shift < 70; shift += 7) {
+        uint8_t b = *p_++;
+        value |= static_cast<uint64_t>(b & 0x7f) << shift;
+        if (!(b & 0x80)) return value;
+      }
+      bad_ = true;
+      return fail();
+    }
     uint64_t value = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (p_ >= end_) return fail();
@@ -65,22 +76,27 @@ enum class ChunkResult { Ok, RanOut, Corrupt };
 
 class RecordDecoder {
  public:
-  // `ticks_per_second`: 0 when record times are nanoseconds.
-  RecordDecoder(TraceContents& trace, double ticks_per_second)
-      : trace_(trace), ns_per_tick_(ticks_per_second > 0 ? 1e9 / ticks_per_second : 1.0) {}
+  // `ticks_per_second`: 0 when record times are nanoseconds. `start_ns`: the
+  // clock reading event times count from. `meta`: where the records that
+  // are not events go; null to skip them.
+  RecordDecoder(TraceContents* meta, double ticks_per_second, uint64_t start_ns)
+      : meta_(meta), ns_per_tick_(ticks_per_second > 0 ? 1e9 / ticks_per_second : 1.0), start_ns_(start_ns) {}
 
   // `exact`: the bytes are a sealed chunk's records and must decode to the
-  // last byte. Otherwise decoding stops at the first zero token.
-  ChunkResult decode_chunk(std::span<const uint8_t> payload, const layout::ChunkHead& head, bool exact);
+  // last byte. Otherwise decoding stops at the first zero token. Events are
+  // appended to `events` unless it is null.
+  ChunkResult decode_chunk(std::span<const uint8_t> payload, const layout::ChunkHead& head, bool exact,
+                           std::vector<Event>* events);
   const std::string& error() const { return error_; }
 
   void add_device(const DeviceInfo& device);
-  // Sorts the events by time and fills each free's kind, device and size
-  // from the allocation it frees.
+  // Orders the threads and devices.
   void finish();
 
  private:
-  void pair_frees();
+  void emit(const Event& event) {
+    if (events_) events_->push_back(event);
+  }
   bool decode_record(uint8_t token, ByteCursor& in, ThreadIndex thread);
   bool decode_address_record(uint8_t token, ByteCursor& in, ThreadIndex thread);
   // Nanoseconds since the trace's start for a tick reading of this chunk.
@@ -97,8 +113,10 @@ class RecordDecoder {
     bool valid = false;
   };
 
-  TraceContents& trace_;
+  TraceContents* meta_;
   double ns_per_tick_;
+  uint64_t start_ns_;
+  std::vector<Event>* events_ = nullptr;
   std::string error_;
   // Per-chunk state.
   uint64_t base_ns_ = 0;

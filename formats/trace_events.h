@@ -50,6 +50,29 @@ constexpr bool occupies_device_memory(MemoryKind k) {
   return k == MemoryKind::Device || k == MemoryKind::AsyncPool || k == MemoryKind::VirtualPhysical;
 }
 
+// Allocations are paired with frees per address space: device pointers from
+// cuMemAlloc, cuMemAllocAsync and cuMemAllocManaged are all freed by address
+// (cuMemFree frees any of them), VMM handles are not pointers at all.
+// NVTX blocks and heaps are an allocator's view of memory inside segments:
+// their addresses overlap the segments', so each has its own space too.
+enum class AddressSpace : uint8_t { DevicePointer, PinnedHost, HostRegistered, Reserve, Physical, Map, Pool, Block, Heap };
+constexpr AddressSpace address_space(MemoryKind kind) {
+  switch (kind) {
+    case MemoryKind::Device:
+    case MemoryKind::AsyncPool:
+    case MemoryKind::Managed: return AddressSpace::DevicePointer;
+    case MemoryKind::PinnedHost: return AddressSpace::PinnedHost;
+    case MemoryKind::HostRegistered: return AddressSpace::HostRegistered;
+    case MemoryKind::VirtualReserve: return AddressSpace::Reserve;
+    case MemoryKind::VirtualPhysical: return AddressSpace::Physical;
+    case MemoryKind::VirtualMap: return AddressSpace::Map;
+    case MemoryKind::MemoryPool: return AddressSpace::Pool;
+    case MemoryKind::Block: return AddressSpace::Block;
+    case MemoryKind::Heap: return AddressSpace::Heap;
+  }
+  return AddressSpace::DevicePointer;
+}
+
 // The API function that did the work (driver level) or that asked for it
 // (runtime level, recorded as `via`).
 enum class Api : uint8_t {

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "formats/record_decoder.h"
 #include "formats/trace_layout.h"
@@ -71,8 +72,11 @@ double tick_rate(std::span<const uint8_t> bytes, uint64_t first_chunk, uint64_t 
 
 }  // namespace
 
-TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string& source) {
+namespace {
+
+TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::string& source) {
   using layout::ChunkHead;
+  const std::span<const uint8_t> bytes(file->bytes, file->size);
   using layout::FilePrefix;
   if (bytes.empty()) throw TraceError(source + ": empty file, not a vramscope trace");
   if (bytes.size() < sizeof(layout::kFileMagic) ||
@@ -107,7 +111,9 @@ TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string
   trace.file_bytes = bytes.size();
   trace.header = decode_header(header_payload, source);
   const uint64_t chunk_bytes = prefix.chunk_bytes;
-  RecordDecoder decoder(trace, tick_rate(bytes, prefix.header_total_bytes, chunk_bytes, trace.header));
+  file->ticks_per_second = tick_rate(bytes, prefix.header_total_bytes, chunk_bytes, trace.header);
+  file->start_ns = trace.header.start_ns;
+  RecordDecoder decoder(&trace, file->ticks_per_second, file->start_ns);
   for (const auto& d : trace.header.devices) decoder.add_device(d);
 
   std::string cut_reason;
@@ -134,16 +140,19 @@ TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string
     if (head.sealed_length > capacity) {
       throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (bad length)");
     }
-    ChunkResult result;
+    ChunkRef chunk{offset + sizeof head, static_cast<uint32_t>(available), false, head.thread, head.base_time_ns,
+                   head.base_ticks};
     if (head.sealed_length != 0 && head.sealed_length <= available) {
       auto sealed = payload.first(head.sealed_length);
       if (crc32(0, sealed.data(), static_cast<uInt>(sealed.size())) != head.crc) {
         throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (checksum mismatch)");
       }
-      result = decoder.decode_chunk(sealed, head, true);
-    } else {
-      result = decoder.decode_chunk(payload, head, false);
+      chunk.length = head.sealed_length;
+      chunk.exact = true;
     }
+    ChunkResult result = decoder.decode_chunk(payload.first(chunk.length), head, chunk.exact, nullptr);
+    file->chunks.push_back(chunk);
+    file->release(offset, sizeof head + chunk.length);
     if (result == ChunkResult::Corrupt) {
       throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (" + decoder.error() + ")");
     }
@@ -171,7 +180,18 @@ TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string
     trace.cut_short = true;
     trace.cut_short_reason = cut_reason;
   }
+  trace.events = EventLog(std::move(file));
   return trace;
+}
+
+}  // namespace
+
+TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string& source) {
+  auto file = std::make_shared<TraceFileEvents>();
+  file->owned.assign(bytes.begin(), bytes.end());
+  file->bytes = file->owned.data();
+  file->size = file->owned.size();
+  return read_trace(std::move(file), source);
 }
 
 TraceContents read_trace_file(const std::string& path) {
@@ -191,14 +211,17 @@ TraceContents read_trace_file(const std::string& path) {
   void* memory = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
   if (memory == MAP_FAILED) throw TraceError("cannot read " + path + ": " + std::strerror(errno));
-  try {
-    TraceContents trace = read_trace_bytes({static_cast<const uint8_t*>(memory), size}, path);
-    munmap(memory, size);
-    return trace;
-  } catch (...) {
-    munmap(memory, size);
-    throw;
-  }
+  // Read front to back, more than once: let the kernel read ahead.
+  madvise(memory, size, MADV_SEQUENTIAL);
+  auto file = std::make_shared<TraceFileEvents>();
+  file->bytes = static_cast<const uint8_t*>(memory);
+  file->size = size;
+  file->mapped = true;
+  return read_trace(std::move(file), path);
+}
+
+TraceFileEvents::~TraceFileEvents() {
+  if (mapped && bytes) munmap(const_cast<uint8_t*>(bytes), size);
 }
 
 }  // namespace vramscope::trace

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "formats/event_log.h"
 #include "formats/trace_events.h"
 
 namespace vramscope::trace {
@@ -22,14 +23,16 @@ class TraceError : public std::runtime_error {
 struct TraceContents {
   std::string source;  // file name, for messages
   Header header;
-  std::vector<Event> events;  // sorted by time (stable: file order breaks ties)
+  // Sorted by time (file order breaks ties); each free carries the kind,
+  // device and size of the allocation it frees.
+  EventLog events;
   std::vector<DeviceInfo> devices;  // header devices plus Device records, by ordinal
   std::vector<Thread> threads;
   std::vector<Module> modules;
   std::optional<End> end;
 
   // True when the trace stops before its End record: the process was killed,
-  // or the file was truncated or is still being written. Everything complete
+  // or the file was truncated or is still being written. Every event complete
   // before the cut is in `events`.
   bool cut_short = false;
   std::string cut_short_reason;
@@ -52,7 +55,8 @@ struct TraceContents {
 };
 
 // Throws TraceError for a missing, unreadable, foreign or corrupt file. A file
-// cut short is not an error: see TraceContents::cut_short.
+// cut short is not an error: see TraceContents::cut_short. Every record is
+// decoded and checked here; the events are decoded again on each walk.
 TraceContents read_trace_file(const std::string& path);
 TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string& source);
 

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "formats/trace_file_writer.h"
 #include "tests/integration/harness.h"
 
 using namespace vramscope::testing;
@@ -25,6 +26,42 @@ std::vector<char> slurp(const std::string& path) {
 void spit(const std::string& path, const std::vector<char>& bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+namespace trace = vramscope::trace;
+
+trace::Header job_header() {
+  trace::Header h;
+  h.start_ns = 1'000'000;
+  h.pid = 4242;
+  h.parent_pid = 1;
+  h.host = "node07";
+  h.command_line = {"python", "train.py"};
+  return h;
+}
+
+// A job that exited without touching GPU memory: a header and an End record.
+void write_no_events_trace(const std::string& path) {
+  trace::SimpleTraceWriter w(path, job_header());
+  REQUIRE(w.encoder().end(1'005'000, trace::EndReason::Exit, 0, 1));
+}
+
+// A job killed right after one 256 MiB cudaMalloc: no End record, its chunk
+// unsealed, as SIGKILL leaves it.
+void write_crashed_trace(const std::string& path) {
+  trace::TraceFileWriter file;
+  REQUIRE(file.open(path, job_header(), false) == 0);
+  trace::ChunkSlot slot;
+  REQUIRE(file.claim(slot, trace::ThreadIndex{1}, 1'000'000, 1'000'000));
+  REQUIRE(slot.encoder.device({0, "GPU zero", 80ull << 30, false}));
+  REQUIRE(slot.encoder.alloc({.ticks = 1'001'000,
+                              .kind = trace::MemoryKind::Device,
+                              .api = trace::Api::cuMemAlloc,
+                              .via = trace::Api::cudaMalloc,
+                              .address = 0x7f0000000000,
+                              .size = 256 * MiB}));
+  trace::TraceFileWriter::abandon(slot);
+  file.close();
 }
 
 }  // namespace
@@ -86,6 +123,47 @@ TEST_CASE("a corrupt trace is refused, a truncated one reports what it holds") {
   json lost = report_json(dir.path("lost.vstrace"));
   CHECK(lost["trace"]["cut_short"] == true);
   CHECK(lost["counts"]["allocations"] == 0);
+}
+
+TEST_CASE("report and check on a trace with no events, and on one killed after one allocation") {
+  ScratchDir dir("odd-traces");
+  std::string empty = dir.path("empty.vstrace");
+  std::string crashed = dir.path("crashed.vstrace");
+  write_no_events_trace(empty);
+  write_crashed_trace(crashed);
+
+  ProcessResult quiet = run_vramscope({"report", empty});
+  CHECK(quiet.exit_status == 0);
+  CHECK(quiet.err.empty());
+  CHECK(quiet.out.find("vramscope report: " + empty + "\n") == 0);
+  CHECK(quiet.out.find("  events    0 (") != std::string::npos);
+  CHECK(quiet.out.find("Live at exit: 0 B in 0 allocations") != std::string::npos);
+  CHECK(quiet.out.find("WARNING") == std::string::npos);
+  json quiet_json = report_json(empty);
+  CHECK(quiet_json["trace"]["event_count"] == 0);
+  CHECK(quiet_json["trace"]["cut_short"] == false);
+  CHECK(quiet_json["devices"] == json::array());
+  CHECK(quiet_json["leaks"]["bytes"] == 0);
+  CHECK(run_vramscope({"check", "--max-leak", "1", empty}).exit_status == 0);
+
+  ProcessResult killed = run_vramscope({"report", crashed});
+  CHECK(killed.exit_status == 0);
+  CHECK(killed.err.empty());
+  std::string warning = "WARNING: trace cut short: no end record: the process was killed, or is still running\n";
+  CHECK(killed.out.find(warning) != std::string::npos);
+  CHECK(killed.out.find("device 0: GPU zero: peak 256.00 MiB at 1.000 us, 1 live allocation\n") !=
+        std::string::npos);
+  CHECK(killed.out.find("Live at exit: 256.00 MiB in 1 allocation") != std::string::npos);
+  json killed_json = report_json(crashed);
+  CHECK(killed_json["trace"]["cut_short"] == true);
+  CHECK(killed_json["trace"]["end"].is_null());
+  CHECK(killed_json["devices"][0]["peak"]["bytes"] == 256 * MiB);
+  CHECK(killed_json["leaks"]["bytes"] == 256 * MiB);
+  CHECK(killed_json["leaks"]["count"] == 1);
+
+  ProcessResult gate = run_vramscope({"check", "--max-leak", "1", crashed});
+  CHECK(gate.exit_status == 1);
+  CHECK(gate.out.find("leaked 256.00 MiB (limit 1 B)") != std::string::npos);
 }
 
 TEST_CASE("run refuses bad flags, missing commands and unwritable output with one line") {

@@ -30,7 +30,7 @@ void check_kind(const json& report, const std::string& name, uint64_t allocation
 
 int count_named(const trace::TraceContents& t, trace::EventType type, const std::string& name) {
   int n = 0;
-  for (const trace::Event& e : t.events) {
+  for (const trace::Event& e : t.events.collect()) {
     if (e.type == type && e.name.value < t.strings.size() && t.strings[e.name.value] == name) ++n;
   }
   return n;
@@ -38,7 +38,7 @@ int count_named(const trace::TraceContents& t, trace::EventType type, const std:
 
 int count_type(const trace::TraceContents& t, trace::EventType type) {
   int n = 0;
-  for (const trace::Event& e : t.events) n += e.type == type;
+  for (const trace::Event& e : t.events.collect()) n += e.type == type;
   return n;
 }
 
@@ -127,7 +127,7 @@ TEST_CASE("caching_allocator fragment: enough cached free bytes, no hole big eno
   int64_t segments = 0, blocks = 0;
   uint64_t largest_block = 0;
   bool failed = false;
-  for (const trace::Event& e : t.events) {
+  for (const trace::Event& e : t.events.collect()) {
     if (e.type == trace::EventType::FailedAlloc) {
       failed = true;
       break;

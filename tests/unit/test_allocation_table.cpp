@@ -3,7 +3,7 @@
 
 #include <map>
 #include <random>
-#include <tuple>
+#include <utility>
 
 #include "analyzer/allocation_table.h"
 
@@ -24,41 +24,44 @@ Allocation allocation(trace::MemoryKind kind, uint32_t device, uint64_t address,
 
 }  // namespace
 
-TEST_CASE("allocation table: kind, device and address make the key") {
+TEST_CASE("allocation table: address space and address make the key") {
   AllocationTable table;
-  CHECK(table.find(trace::MemoryKind::Device, 0, 0x1000) == nullptr);
+  CHECK(table.find(trace::MemoryKind::Device, 0x1000) == nullptr);
   CHECK(table.insert(allocation(trace::MemoryKind::Device, 0, 0x1000, 10)).second);
   CHECK(table.insert(allocation(trace::MemoryKind::PinnedHost, 0, 0x1000, 20)).second);
-  CHECK(table.insert(allocation(trace::MemoryKind::Device, 1, 0x1000, 30)).second);
-  auto [existing, inserted] = table.insert(allocation(trace::MemoryKind::Device, 0, 0x1000, 99));
+  CHECK(table.insert(allocation(trace::MemoryKind::VirtualPhysical, 1, 0x1000, 30)).second);
+  // Device pointers share one space, whatever the kind or device: cuMemFree frees any of them.
+  auto [existing, inserted] = table.insert(allocation(trace::MemoryKind::AsyncPool, 1, 0x1000, 99));
   CHECK_FALSE(inserted);
   CHECK(existing->size == 10);
+  CHECK(table.find(trace::MemoryKind::Managed, 0x1000)->size == 10);
   CHECK(table.size() == 3);
-  table.erase(table.find(trace::MemoryKind::Device, 0, 0x1000));
-  CHECK(table.find(trace::MemoryKind::Device, 0, 0x1000) == nullptr);
-  CHECK(table.find(trace::MemoryKind::PinnedHost, 0, 0x1000)->size == 20);
-  CHECK(table.find(trace::MemoryKind::Device, 1, 0x1000)->size == 30);
+  table.erase(table.find(trace::MemoryKind::Device, 0x1000));
+  CHECK(table.find(trace::MemoryKind::Device, 0x1000) == nullptr);
+  CHECK(table.find(trace::MemoryKind::PinnedHost, 0x1000)->size == 20);
+  CHECK(table.find(trace::MemoryKind::VirtualPhysical, 0x1000)->size == 30);
   CHECK(table.size() == 2);
 }
 
 TEST_CASE("allocation table: random inserts and erases agree with std::map") {
   AllocationTable table;
-  std::map<std::tuple<int, uint32_t, uint64_t>, uint64_t> reference;
+  std::map<std::pair<int, uint64_t>, uint64_t> reference;  // (address space, address)
   std::mt19937_64 random(12345);
+  const trace::MemoryKind kinds[] = {trace::MemoryKind::Device, trace::MemoryKind::PinnedHost,
+                                     trace::MemoryKind::VirtualPhysical};
   for (uint64_t step = 0; step < 200'000; ++step) {
     // Few distinct keys, so runs collide, wrap around and are erased from the middle.
-    auto kind = static_cast<trace::MemoryKind>(random() % 3);
-    uint32_t device = static_cast<uint32_t>(random() % 2);
+    trace::MemoryKind kind = kinds[random() % 3];
     uint64_t address = (random() % 3000) * 4096;
-    auto key = std::make_tuple(static_cast<int>(kind), device, address);
-    Allocation* found = table.find(kind, device, address);
+    auto key = std::make_pair(static_cast<int>(trace::address_space(kind)), address);
+    Allocation* found = table.find(kind, address);
     REQUIRE((found != nullptr) == reference.contains(key));
     if (found) {
       REQUIRE(found->size == reference[key]);
       table.erase(found);
       reference.erase(key);
     } else {
-      REQUIRE(table.insert(allocation(kind, device, address, step)).second);
+      REQUIRE(table.insert(allocation(kind, 0, address, step)).second);
       reference[key] = step;
     }
     REQUIRE(table.size() == reference.size());
@@ -66,7 +69,7 @@ TEST_CASE("allocation table: random inserts and erases agree with std::map") {
   size_t visited = 0;
   table.for_each([&](const Allocation& a) {
     ++visited;
-    CHECK(reference.at({static_cast<int>(a.kind), a.device, a.address}) == a.size);
+    CHECK(reference.at({static_cast<int>(trace::address_space(a.kind)), a.address}) == a.size);
   });
   CHECK(visited == reference.size());
 }

@@ -157,10 +157,11 @@ TEST_CASE("devices are separate: each has its own peak") {
   TraceBuilder b;
   b.device(0, "gpu zero", 1000);
   b.device(1, "gpu one", 2000);
+  // Unified addressing: every device's pointers lie in a range of their own.
   b.alloc(1, 0x1000, 100, {}, MemoryKind::Device, 0);
-  b.alloc(2, 0x1000, 700, {}, MemoryKind::AsyncPool, 1);
-  b.alloc(3, 0x2000, 200, {}, MemoryKind::Device, 1);
-  b.free(4, 0x1000, MemoryKind::AsyncPool, 1);
+  b.alloc(2, 0x9000, 700, {}, MemoryKind::AsyncPool, 1);
+  b.alloc(3, 0xa000, 200, {}, MemoryKind::Device, 1);
+  b.free(4, 0x9000, MemoryKind::AsyncPool, 1);
   b.alloc(5, 0x3000, 50, {}, MemoryKind::Device, 0);
 
   analysis::Report r = analysis::analyze_trace(b.trace);

@@ -38,8 +38,9 @@ TEST_CASE("fragmentation: holes, largest hole and metric of a segment with block
   b.alloc(2, 0x10000 + 100, 200, {}, MemoryKind::Block);  // hole 100 before
   b.alloc(3, 0x10000 + 500, 100, {}, MemoryKind::Block);  // hole 200 between, 400 after
   b.alloc(4, 0x90000, 300);                               // a segment with no block data: used whole
+  analysis::LiveMemory live;
   analysis::FragmentationTracker t;
-  for (const trace::Event& e : b.trace.events) t.apply(e);
+  for (const trace::Event& e : b.trace.events.collect()) t.apply(e, live.apply(e), live);
   analysis::FragmentationFigures f = t.figures(0);
   CHECK(f.segments == 2);
   CHECK(f.segment_bytes == 1300);
@@ -49,7 +50,7 @@ TEST_CASE("fragmentation: holes, largest hole and metric of a segment with block
   CHECK(f.reserved_but_unallocated_bytes() == 700);
   CHECK(f.metric() == doctest::Approx(1.0 - 400.0 / 700.0));
 
-  analysis::DeviceFragmentationMap map = t.map(0);
+  analysis::DeviceFragmentationMap map = t.map(0, live);
   REQUIRE(map.segments.size() == 2);
   REQUIRE(map.segments[0].holes.size() == 3);
   CHECK(map.segments[0].holes[0].address == 0x10000);
@@ -60,12 +61,14 @@ TEST_CASE("fragmentation: holes, largest hole and metric of a segment with block
   CHECK(map.segments[1].holes.empty());
 
   // A block returned merges its hole with its neighbours.
-  t.apply(b.free(5, 0x10000 + 500, MemoryKind::Block));
+  trace::Event returned = b.free(5, 0x10000 + 500, MemoryKind::Block);
+  t.apply(returned, live.apply(returned), live);
   f = t.figures(0);
   CHECK(f.total_free_bytes == 800);
   CHECK(f.largest_free_bytes == 700);
   // The segment freed takes its holes with it.
-  t.apply(b.free(6, 0x10000));
+  trace::Event freed = b.free(6, 0x10000);
+  t.apply(freed, live.apply(freed), live);
   f = t.figures(0);
   CHECK(f.total_free_bytes == 0);
   CHECK(f.largest_free_bytes == 0);

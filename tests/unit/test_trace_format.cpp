@@ -97,29 +97,29 @@ TEST_CASE("a trace reads back exactly what was written") {
   REQUIRE(t.devices.size() == 2);
   CHECK(t.devices[1].name == "GPU one");
   CHECK(t.devices[1].simulated);
-  REQUIRE(t.events.size() == 7);
-  CHECK(t.events[0].type == EventType::Alloc);
-  CHECK(t.events[0].time_ns == 100);
-  CHECK(t.events[0].size == (1 << 20));
-  CHECK(t.events[0].api == Api::cuMemAlloc);
-  CHECK(t.events[0].via == Api::cudaMalloc);
-  CHECK(t.events[1].address == 0x7f0000100000);
-  CHECK(t.events[1].size == (1 << 20));
-  CHECK(t.events[2].kind == MemoryKind::AsyncPool);
-  CHECK(t.events[2].stream == 0x55);
-  CHECK(t.events[2].size == (3 << 20));
+  REQUIRE(t.events.count() == 7);
+  CHECK(t.events.collect()[0].type == EventType::Alloc);
+  CHECK(t.events.collect()[0].time_ns == 100);
+  CHECK(t.events.collect()[0].size == (1 << 20));
+  CHECK(t.events.collect()[0].api == Api::cuMemAlloc);
+  CHECK(t.events.collect()[0].via == Api::cudaMalloc);
+  CHECK(t.events.collect()[1].address == 0x7f0000100000);
+  CHECK(t.events.collect()[1].size == (1 << 20));
+  CHECK(t.events.collect()[2].kind == MemoryKind::AsyncPool);
+  CHECK(t.events.collect()[2].stream == 0x55);
+  CHECK(t.events.collect()[2].size == (3 << 20));
   // Frees are paired: size and kind come from the allocation.
-  CHECK(t.events[3].type == EventType::Free);
-  CHECK(t.events[3].size == (1 << 20));
-  CHECK(t.events[3].stack == StackId{1});
-  CHECK(t.events[4].kind == MemoryKind::AsyncPool);
-  CHECK(t.events[4].size == (3 << 20));
-  CHECK(t.events[5].type == EventType::FailedAlloc);
-  CHECK(t.events[5].size == (5ull << 30));
-  CHECK(t.events[5].error == 2);
-  CHECK(t.events[5].free_bytes == (1ull << 30));
-  CHECK(t.events[6].type == EventType::Marker);
-  CHECK(t.string(t.events[6].name) == "step");
+  CHECK(t.events.collect()[3].type == EventType::Free);
+  CHECK(t.events.collect()[3].size == (1 << 20));
+  CHECK(t.events.collect()[3].stack == StackId{1});
+  CHECK(t.events.collect()[4].kind == MemoryKind::AsyncPool);
+  CHECK(t.events.collect()[4].size == (3 << 20));
+  CHECK(t.events.collect()[5].type == EventType::FailedAlloc);
+  CHECK(t.events.collect()[5].size == (5ull << 30));
+  CHECK(t.events.collect()[5].error == 2);
+  CHECK(t.events.collect()[5].free_bytes == (1ull << 30));
+  CHECK(t.events.collect()[6].type == EventType::Marker);
+  CHECK(t.string(t.events.collect()[6].name) == "step");
   REQUIRE(t.end.has_value());
   CHECK(t.end->time_ns == 600);
   auto frames = t.stack_frames(StackId{2});
@@ -148,7 +148,7 @@ TEST_CASE("records average under 8 bytes in an allocate/free loop") {
     w.write([&](ChunkEncoder& e) { return e.end(t, EndReason::Exit, 0, 1); });
   }
   TraceContents t = read_trace_file(path);
-  REQUIRE(t.events.size() == 20000);
+  REQUIRE(t.events.count() == 20000);
   CHECK(static_cast<double>(t.record_bytes) / 20000.0 < 8.0);
   std::remove(path.c_str());
 }
@@ -166,10 +166,11 @@ TEST_CASE("events fill many chunks and come back in time order") {
     w.write([&](ChunkEncoder& e) { return e.end(1'000'000 + 5000ull * 1000, EndReason::Exit, 0, 1); });
   }
   TraceContents t = read_trace_file(path);
-  REQUIRE(t.events.size() == 5000);
-  for (size_t i = 0; i < t.events.size(); ++i) {
-    REQUIRE(t.events[i].size == i + 1);
-    REQUIRE(t.events[i].address == 0x1000 * (i + 1));
+  REQUIRE(t.events.count() == 5000);
+  const std::vector<Event> events = t.events.collect();
+  for (size_t i = 0; i < events.size(); ++i) {
+    REQUIRE(events[i].size == i + 1);
+    REQUIRE(events[i].address == 0x1000 * (i + 1));
   }
   std::remove(path.c_str());
 }
@@ -179,7 +180,7 @@ TEST_CASE("a trace cut at any byte reads back every record completed before the 
   write_small_trace(path, 4096 * 5);
   std::vector<uint8_t> whole = slurp(path);
   TraceContents full = read_trace_bytes(whole, "whole");
-  REQUIRE(full.events.size() == 7);
+  REQUIRE(full.events.count() == 7);
   // Where each complete record ends: cut at or past that offset and it must be back.
   size_t header_bytes = 4096;
   size_t previous_count = 0;
@@ -255,12 +256,12 @@ TEST_CASE("an unsealed chunk (a killed writer) is read up to its last complete r
   head.sealed_length = 0;
   std::memcpy(bytes.data() + 4096, &head, sizeof head);
   TraceContents t = read_trace_bytes(bytes, "t");
-  CHECK(t.events.size() == 7);
+  CHECK(t.events.count() == 7);
   CHECK(t.end.has_value());
   // The end record is the last 5 bytes of records: zero its token.
   bytes[4096 + 32 + length - 5] = 0;
   TraceContents killed = read_trace_bytes(bytes, "t");
-  CHECK(killed.events.size() == 7);
+  CHECK(killed.events.count() == 7);
   CHECK_FALSE(killed.end.has_value());
   CHECK(killed.cut_short);
   CHECK(killed.cut_short_reason.find("killed") != std::string::npos);
@@ -306,7 +307,7 @@ TEST_CASE("a ranged unmap frees every mapping it covers") {
   TraceContents t = read_trace_file(path);
   int frees = 0;
   uint64_t freed = 0;
-  for (const auto& ev : t.events) {
+  for (const auto& ev : t.events.collect()) {
     if (ev.type == EventType::Free) {
       ++frees;
       freed += ev.size;

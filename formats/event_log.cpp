@@ -1,0 +1,307 @@
+// Walks over a trace's events: decode each thread's chunks, merge the
+// threads by time, pair frees with their allocations.
+#include "formats/event_log.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "formats/flat_table.h"
+#include "formats/record_decoder.h"
+
+namespace vramscope::trace {
+
+namespace {
+
+// Events handed out per batch: big enough that the walk's overhead per batch
+// vanishes, small enough to stay in the cache.
+constexpr size_t kBatchEvents = 1024;
+
+// Pairs frees with allocations as the events go by. Some frees free several
+// allocations: a ranged cuMemUnmap every mapping it covers, an NVTX heap reset
+// or unregister every live block of the heap (a block's stream is its heap).
+// Those become one free per allocation, right after the event that caused
+// them; a heap reset itself frees nothing else and leaves no event of its own.
+class FreePairing {
+ public:
+  explicit FreePairing(FreeFields fields) : fields_(fields) {}
+  void process(Event e, std::vector<Event>& out);
+  // Whether process() may change the event or add others.
+  bool acts_on(const Event& e) const {
+    if (e.type != EventType::Alloc && e.type != EventType::Free) return false;
+    return fields_ == FreeFields::Filled || splits(address_space(e.kind));
+  }
+  static bool splits(AddressSpace space) {
+    return space == AddressSpace::Map || space == AddressSpace::Block || space == AddressSpace::Heap;
+  }
+
+ private:
+  struct Live {
+    MemoryKind kind{};
+    uint32_t device = 0;
+    uint64_t size = 0;
+    uint64_t stream = 0;
+  };
+  struct Entry {
+    AddressSpace space{};
+    uint64_t address = 0;
+    Live live;
+  };
+  struct Key {
+    AddressSpace space;
+    uint64_t address;
+    bool operator==(const Key&) const = default;
+  };
+  struct Traits {
+    static Key key(const Entry& e) { return Key{e.space, e.address}; }
+    static size_t hash(const Key& k) { return mix_hash(k.address ^ (static_cast<uint64_t>(k.space) << 56)); }
+  };
+
+  void free_extra(const Event& cause, uint64_t address, const Live& a, std::vector<Event>& out);
+  void free_heap_blocks(const Event& cause, uint64_t heap, std::vector<Event>& out);
+
+  FlatTable<Entry, Traits> live_;                  // every space but Map
+  std::map<uint64_t, Live> mappings_;              // Map: a ranged unmap needs address order
+  std::set<std::pair<uint64_t, uint64_t>> heap_blocks_;  // (heap, block address) of live blocks
+  std::map<uint64_t, uint64_t> resizing_;  // block address -> heap, from a resize's free to its alloc
+  FreeFields fields_;
+};
+
+void FreePairing::free_extra(const Event& cause, uint64_t address, const Live& a, std::vector<Event>& out) {
+  Event extra = cause;
+  extra.kind = a.kind;
+  extra.address = address;
+  extra.size = a.size;
+  extra.device = a.device;
+  if (a.kind == MemoryKind::Block) heap_blocks_.erase({a.stream, address});
+  out.push_back(extra);
+}
+
+void FreePairing::free_heap_blocks(const Event& cause, uint64_t heap, std::vector<Event>& out) {
+  for (auto b = heap_blocks_.lower_bound({heap, 0}); b != heap_blocks_.end() && b->first == heap;) {
+    uint64_t address = b->second;
+    ++b;  // free_extra erases the entry
+    Entry* found = live_.find({AddressSpace::Block, address});
+    if (!found) continue;
+    Live a = found->live;
+    live_.erase(found);
+    free_extra(cause, address, a, out);
+  }
+}
+
+void FreePairing::process(Event e, std::vector<Event>& out) {
+  if (e.type != EventType::Alloc && e.type != EventType::Free) {
+    out.push_back(e);
+    return;
+  }
+  AddressSpace space = address_space(e.kind);
+  if (fields_ == FreeFields::AsRecorded && !splits(space)) {  // the caller pairs these itself
+    out.push_back(e);
+    return;
+  }
+  if (e.type == EventType::Alloc) {
+    Live a{e.kind, e.device, e.size, e.stream};
+    if (e.kind == MemoryKind::Block) {
+      auto resized = resizing_.find(e.address);
+      if (resized != resizing_.end()) {
+        if (e.api == Api::nvtxMemRegionsResize) a.stream = e.stream = resized->second;
+        resizing_.erase(resized);
+      }
+    }
+    if (space == AddressSpace::Map) {
+      mappings_[e.address] = a;
+    } else {
+      auto [slot, inserted] = live_.insert(Entry{space, e.address, a});
+      if (!inserted) {
+        if (slot->live.kind == MemoryKind::Block) heap_blocks_.erase({slot->live.stream, e.address});
+        slot->live = a;
+      }
+    }
+    if (e.kind == MemoryKind::Block) heap_blocks_.insert({e.stream, e.address});
+    out.push_back(e);
+    return;
+  }
+  if (e.kind == MemoryKind::Heap && e.api == Api::nvtxMemHeapReset) {
+    free_heap_blocks(e, e.address, out);
+    return;
+  }
+  Live a;
+  if (space == AddressSpace::Map) {
+    auto it = mappings_.find(e.address);
+    if (it == mappings_.end()) {  // unknown address: left for the analyzer to count
+      out.push_back(e);
+      return;
+    }
+    a = it->second;
+    mappings_.erase(it);
+  } else {
+    Entry* found = live_.find({space, e.address});
+    if (!found) {
+      out.push_back(e);
+      if (space == AddressSpace::Heap) free_heap_blocks(e, e.address, out);
+      return;
+    }
+    a = found->live;
+    live_.erase(found);
+  }
+  uint64_t range_end = e.address + e.size;
+  e.kind = a.kind;
+  e.device = a.device;
+  e.size = a.size;
+  if (a.kind == MemoryKind::Block) {
+    heap_blocks_.erase({a.stream, e.address});
+    if (e.api == Api::nvtxMemRegionsResize) resizing_[e.address] = a.stream;
+  }
+  out.push_back(e);
+  if (space == AddressSpace::Map && range_end > e.address + e.size) {
+    for (auto next = mappings_.lower_bound(e.address); next != mappings_.end() && next->first < range_end;) {
+      free_extra(e, next->first, next->second, out);
+      next = mappings_.erase(next);
+    }
+  }
+  if (space == AddressSpace::Heap) free_heap_blocks(e, e.address, out);
+}
+
+}  // namespace
+
+void TraceFileEvents::release(uint64_t offset, uint64_t length) const {
+  if (!mapped) return;
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  uint64_t start = (offset + page - 1) / page * page;
+  uint64_t end = std::min<uint64_t>(offset + length, size) / page * page;
+  if (end > start) madvise(const_cast<uint8_t*>(bytes) + start, end - start, MADV_DONTNEED);
+}
+
+// Each thread's chunks in time order, decoded one chunk at a time; the
+// threads merged by event time, the chunk's place in the file breaking ties.
+class EventCursor::FileStream {
+ public:
+  FileStream(std::shared_ptr<const TraceFileEvents> file, FreeFields fields)
+      : file_(std::move(file)), decoder_(nullptr, file_->ticks_per_second, file_->start_ns), pairing_(fields) {
+    std::map<uint32_t, size_t> thread_slot;
+    for (size_t i = 0; i < file_->chunks.size(); ++i) {
+      auto [slot, inserted] = thread_slot.try_emplace(file_->chunks[i].thread, threads_.size());
+      if (inserted) threads_.emplace_back();
+      threads_[slot->second].chunks.push_back(i);
+    }
+    for (ThreadStream& t : threads_) {
+      std::stable_sort(t.chunks.begin(), t.chunks.end(), [&](size_t a, size_t b) {
+        return file_->chunks[a].base_time_ns < file_->chunks[b].base_time_ns;
+      });
+      refill(t);
+    }
+    out_.reserve(kBatchEvents + 64);
+  }
+
+  std::span<const Event> next() {
+    out_.clear();
+    // A buffer handed out by the last call is refilled only now.
+    for (ThreadStream& t : threads_) {
+      if (t.position >= t.events.size()) refill(t);
+    }
+    while (out_.size() < kBatchEvents) {
+      ThreadStream* best = nullptr;
+      ThreadStream* second = nullptr;
+      for (ThreadStream& t : threads_) {
+        if (t.position >= t.events.size()) continue;
+        if (!best || before(t, *best)) {
+          second = best;
+          best = &t;
+        } else if (!second || before(t, *second)) {
+          second = &t;
+        }
+      }
+      if (!best) break;
+      if (out_.empty() && !best->needs_pairing) {
+        // Nothing to pair or split: hand out the thread's own events as they are.
+        size_t begin = best->position;
+        while (best->position < best->events.size() && (!second || before(*best, *second))) ++best->position;
+        return {best->events.data() + begin, best->position - begin};
+      }
+      // Take the best thread's events while they come before every other's.
+      do {
+        pairing_.process(best->events[best->position++], out_);
+        if (best->position >= best->events.size() && !refill(*best)) break;
+      } while (out_.size() < kBatchEvents && (!second || before(*best, *second)));
+    }
+    return out_;
+  }
+
+ private:
+  struct ThreadStream {
+    std::vector<size_t> chunks;  // indices into file_->chunks, by time
+    size_t next_chunk = 0;
+    uint64_t chunk_offset = 0;   // the current chunk's place in the file
+    std::vector<Event> events;   // the current chunk's events, by time
+    size_t position = 0;
+    bool needs_pairing = false;  // some of the chunk's events go through pairing_
+  };
+
+  static bool before(const ThreadStream& a, const ThreadStream& b) {
+    uint64_t ta = a.events[a.position].time_ns;
+    uint64_t tb = b.events[b.position].time_ns;
+    return ta != tb ? ta < tb : a.chunk_offset < b.chunk_offset;
+  }
+
+  // Decodes the thread's next chunk that has events; false when none is left.
+  bool refill(ThreadStream& t) {
+    t.events.clear();
+    t.position = 0;
+    while (t.events.empty() && t.next_chunk < t.chunks.size()) {
+      const ChunkRef& chunk = file_->chunks[t.chunks[t.next_chunk++]];
+      layout::ChunkHead head{layout::kChunkMagic, chunk.thread, 0, 0, chunk.base_time_ns, chunk.base_ticks};
+      // The reader has checked every chunk; a chunk that ran out ends at its last whole record.
+      decoder_.decode_chunk({file_->bytes + chunk.payload_offset, chunk.length}, head, chunk.exact, &t.events);
+      file_->release(chunk.payload_offset - sizeof head, sizeof head + chunk.length);
+      t.chunk_offset = chunk.payload_offset;
+      auto by_time = [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; };
+      if (!std::is_sorted(t.events.begin(), t.events.end(), by_time)) {
+        std::stable_sort(t.events.begin(), t.events.end(), by_time);
+      }
+      t.needs_pairing = std::any_of(t.events.begin(), t.events.end(),
+                                    [&](const Event& e) { return pairing_.acts_on(e); });
+    }
+    return !t.events.empty();
+  }
+
+  std::shared_ptr<const TraceFileEvents> file_;
+  RecordDecoder decoder_;
+  std::vector<ThreadStream> threads_;
+  FreePairing pairing_;
+  std::vector<Event> out_;
+};
+
+EventCursor::EventCursor(std::span<const Event> memory) : memory_(memory) {}
+EventCursor::EventCursor(std::shared_ptr<const TraceFileEvents> file, FreeFields fields)
+    : stream_(std::make_unique<FileStream>(std::move(file), fields)) {}
+EventCursor::EventCursor(EventCursor&&) noexcept = default;
+EventCursor& EventCursor::operator=(EventCursor&&) noexcept = default;
+EventCursor::~EventCursor() = default;
+
+std::span<const Event> EventCursor::next() {
+  if (stream_) return stream_->next();
+  std::span<const Event> all = memory_;
+  memory_ = {};
+  return all;
+}
+
+std::vector<Event> EventLog::collect() const {
+  std::vector<Event> all;
+  for_each([&](size_t, const Event& e) { all.push_back(e); });
+  return all;
+}
+
+size_t EventLog::count() const {
+  size_t n = 0;
+  for (EventCursor walk = cursor();;) {
+    std::span<const Event> batch = walk.next();
+    if (batch.empty()) return n;
+    n += batch.size();
+  }
+}
+
+}  // namespace vramscope::trace

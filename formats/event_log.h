@@ -1,0 +1,133 @@
+// The events of a trace, in time order, read as a stream of batches. A trace
+// read from a file keeps only where its chunks are: each walk decodes them
+// again, merges the threads' chunks by time and pairs every free with its
+// allocation, so a trace of a hundred million events never sits in memory.
+// Events made in memory (tests, importers) are held as they are.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "formats/trace_events.h"
+
+namespace vramscope::trace {
+
+// Where one chunk's records are, as the reader validated them.
+struct ChunkRef {
+  uint64_t payload_offset = 0;  // in the file
+  uint32_t length = 0;          // payload bytes to decode
+  bool exact = false;           // sealed: decodes to its last byte; else up to the first zero token
+  uint32_t thread = 0;
+  uint64_t base_time_ns = 0;
+  uint64_t base_ticks = 0;
+};
+
+// A trace file's bytes and its chunks; shared by every walk over its events.
+struct TraceFileEvents {
+  TraceFileEvents() = default;
+  TraceFileEvents(const TraceFileEvents&) = delete;
+  TraceFileEvents& operator=(const TraceFileEvents&) = delete;
+  ~TraceFileEvents();
+
+  const uint8_t* bytes = nullptr;
+  size_t size = 0;
+  bool mapped = false;           // munmap on destruction, else `owned` holds the bytes
+  std::vector<uint8_t> owned;
+  std::vector<ChunkRef> chunks;  // in file order
+
+  // Gives back this process's pages of a range already read: they stay in
+  // the page cache for the next walk, but do not count in this process's
+  // memory (a trace of a hundred million events is most of a gigabyte).
+  void release(uint64_t offset, uint64_t length) const;
+  double ticks_per_second = 0;   // 0: ticks are nanoseconds
+  uint64_t start_ns = 0;         // header.start_ns: event times count from it
+};
+
+class EventCursor;
+
+// What a walk does with frees. Filled: every free carries the kind, device
+// and size of the allocation it frees. AsRecorded: frees of pointers and
+// handles keep the fields of their record, for a caller that pairs them
+// itself (the analyzer's live set does); frees that free several
+// allocations (ranged unmaps, NVTX heaps) are split and filled all the same.
+enum class FreeFields { Filled, AsRecorded };
+
+class EventLog {
+ public:
+  EventLog() = default;
+  explicit EventLog(std::shared_ptr<const TraceFileEvents> file) : file_(std::move(file)) {}
+
+  // Events made in memory, appended in time order.
+  Event& push_back(const Event& event) {
+    memory_.push_back(event);
+    return memory_.back();
+  }
+  Event& back() { return memory_.back(); }
+
+  EventCursor cursor(FreeFields fields = FreeFields::Filled) const;
+
+  // visit(index, event) for every event, in order.
+  template <typename Visit>
+  void for_each(Visit&& visit, FreeFields fields = FreeFields::Filled) const;
+
+  // visit(index, event) for the events up to and including index `last`.
+  template <typename Visit>
+  void for_each_until(size_t last, Visit&& visit) const;
+
+  // Every event at once: for tests and small traces.
+  std::vector<Event> collect() const;
+  // The number of events (a walk over them all).
+  size_t count() const;
+
+ private:
+  std::vector<Event> memory_;
+  std::shared_ptr<const TraceFileEvents> file_;
+};
+
+// One walk over the events. next() gives the following batch, empty at the end.
+class EventCursor {
+ public:
+  explicit EventCursor(std::span<const Event> memory);
+  EventCursor(std::shared_ptr<const TraceFileEvents> file, FreeFields fields);
+  EventCursor(EventCursor&&) noexcept;
+  EventCursor& operator=(EventCursor&&) noexcept;
+  ~EventCursor();
+
+  std::span<const Event> next();
+
+ private:
+  class FileStream;
+  std::span<const Event> memory_;
+  std::unique_ptr<FileStream> stream_;
+};
+
+// Events made in memory are as they were made: their frees are not paired.
+inline EventCursor EventLog::cursor(FreeFields fields) const {
+  return file_ ? EventCursor(file_, fields) : EventCursor(memory_);
+}
+
+template <typename Visit>
+void EventLog::for_each(Visit&& visit, FreeFields fields) const {
+  EventCursor walk = cursor(fields);
+  size_t index = 0;
+  for (std::span<const Event> batch = walk.next(); !batch.empty(); batch = walk.next()) {
+    for (const Event& event : batch) visit(index++, event);
+  }
+}
+
+template <typename Visit>
+void EventLog::for_each_until(size_t last, Visit&& visit) const {
+  EventCursor walk = cursor();
+  size_t index = 0;
+  for (std::span<const Event> batch = walk.next(); !batch.empty(); batch = walk.next()) {
+    for (const Event& event : batch) {
+      visit(index, event);
+      if (index++ == last) return;
+    }
+  }
+}
+
+}  // namespace vramscope::trace

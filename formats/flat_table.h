@@ -1,0 +1,117 @@
+// A hash table of plain entries in one array: open addressing, linear
+// probing, backward-shift deletion (no tombstones, so lookups stay short
+// however many entries come and go). Traces hold millions of live
+// allocations; a node-based map costs a cache miss per node on every event.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace vramscope {
+
+// splitmix64's finalizer: aligned addresses differ only in their middle bits.
+inline size_t mix_hash(uint64_t h) {
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+  return static_cast<size_t>(h ^ (h >> 31));
+}
+
+// `Traits` gives `Key key(const Entry&)` and `size_t hash(const Key&)`, both static.
+template <typename Entry, typename Traits>
+class FlatTable {
+ public:
+  using Key = decltype(Traits::key(std::declval<const Entry&>()));
+
+  // The entry with this key, or nullptr. Valid until the next insert or erase.
+  Entry* find(const Key& key) {
+    if (slots_.empty()) return nullptr;
+    size_t mask = slots_.size() - 1;
+    for (size_t i = Traits::hash(key) & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (!slot.used) return nullptr;
+      if (Traits::key(slot.entry) == key) return &slot.entry;
+    }
+  }
+
+  // Starts loading the slot a lookup of `key` begins at: a table of millions
+  // of entries misses the cache on nearly every lookup, and a walk over
+  // events knows its keys a few events ahead.
+  void prefetch(const Key& key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[Traits::hash(key) & (slots_.size() - 1)]);
+  }
+
+  // Inserts `entry`, or returns the one already there with its key (second:
+  // false), unchanged.
+  std::pair<Entry*, bool> insert(const Entry& entry) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    size_t mask = slots_.size() - 1;
+    const Key key = Traits::key(entry);
+    for (size_t i = Traits::hash(key) & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (!slot.used) {
+        slot.entry = entry;
+        slot.used = true;
+        ++size_;
+        return {&slot.entry, true};
+      }
+      if (Traits::key(slot.entry) == key) return {&slot.entry, false};
+    }
+  }
+
+  // `entry` must come from find() or insert().
+  void erase(Entry* entry) {
+    size_t mask = slots_.size() - 1;
+    size_t hole = slot_of(entry);
+    // Pull back every later entry of the run that may live in the hole, so
+    // that a lookup never stops early at an empty slot.
+    for (size_t next = (hole + 1) & mask; slots_[next].used; next = (next + 1) & mask) {
+      size_t wanted = Traits::hash(Traits::key(slots_[next].entry)) & mask;
+      bool stays = hole <= next ? (hole < wanted && wanted <= next) : (hole < wanted || wanted <= next);
+      if (stays) continue;
+      slots_[hole] = slots_[next];
+      hole = next;
+    }
+    slots_[hole].used = false;
+    --size_;
+  }
+
+  size_t size() const { return size_; }
+
+  template <typename Visit>
+  void for_each(Visit&& visit) const {
+    for (const Slot& slot : slots_) {
+      if (slot.used) visit(slot.entry);
+    }
+  }
+
+ private:
+  // Slots of a power-of-two size up to 64 bytes never straddle two cache lines.
+  static constexpr size_t kSlotAlign = std::bit_ceil(sizeof(Entry) + 1) <= 64 ? std::bit_ceil(sizeof(Entry) + 1)
+                                                                             : alignof(Entry);
+  struct alignas(kSlotAlign) Slot {
+    Entry entry{};
+    bool used = false;
+  };
+
+  size_t slot_of(const Entry* entry) const {
+    // The entry is a Slot's first member.
+    return static_cast<size_t>(reinterpret_cast<const Slot*>(entry) - slots_.data());
+  }
+
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
+    size_ = 0;
+    for (const Slot& slot : old) {
+      if (slot.used) insert(slot.entry);
+    }
+  }
+
+  std::vector<Slot> slots_;  // a power of two in size, at most half full
+  size_t size_ = 0;
+};
+
+}  // namespace vramscope
