@@ -27,6 +27,8 @@ namespace {
 
 // How many events ahead the walk starts loading the live set's slots.
 constexpr size_t kPrefetchAhead = 8;
+// Events between two progress calls.
+constexpr size_t kProgressEvents = 1 << 20;
 
 TraceFacts trace_facts(const trace::TraceContents& trace, uint64_t event_count, uint64_t last_event_ns) {
   TraceFacts facts;
@@ -145,7 +147,7 @@ std::vector<FailedAllocation> failed_allocations(const FailureLog& log, StackRes
 
 }  // namespace
 
-Report analyze_trace(const trace::TraceContents& trace) {
+Report analyze_trace(const trace::TraceContents& trace, const Progress& progress) {
   LiveMemory live;
   PeakTracker peaks;
   KindTally kinds;
@@ -163,7 +165,13 @@ Report analyze_trace(const trace::TraceContents& trace) {
   trace::EventCursor walk = trace.events.cursor(trace::FreeFields::AsRecorded);
   trace::Event completed;  // a free with its allocation's fields
   size_t i = 0;
+  size_t next_progress = kProgressEvents;
   for (std::span<const trace::Event> batch = walk.next(); !batch.empty(); batch = walk.next()) {
+    if (progress && i >= next_progress) {
+      // Records, not events, are known beforehand: near enough for a progress line.
+      progress(std::min(0.99, static_cast<double>(i) / static_cast<double>(std::max<uint64_t>(trace.record_count, 1))));
+      next_progress = i + kProgressEvents;
+    }
     for (size_t j = 0; j < batch.size(); ++j, ++i) {
       if (j + kPrefetchAhead < batch.size()) live.prefetch(batch[j + kPrefetchAhead]);
       const LiveChange& change = live.apply(batch[j]);

@@ -49,6 +49,8 @@ std::string_view to_string(Reason reason) {
     case Reason::NoIterationsNamed: return "no iterations found; its function's name suggests it";
     case Reason::WorkspaceNamedInside: return "its function's name says workspace; freed inside its iteration";
     case Reason::FirstOfIteration: return "the first allocation of its iteration, freed after every other one";
+    case Reason::InputNamedInside:
+      return "its function's name says input or batch; freed after later allocations of its iteration";
     case Reason::FreedBeforeNextAlloc: return "freed before any other allocation was made";
     case Reason::StackOrder: return "made early in its iteration, freed after a later allocation (stack order)";
     case Reason::NoStackOrder: return "freed inside its iteration, in no stack order";
@@ -105,28 +107,27 @@ class Categorizer {
               const SiteFunctions& site_functions)
       : log_(log), iterations_(iterations), site_functions_(site_functions) {}
 
-  std::vector<Categorized> run() {
-    result_.reserve(log_.tensor_count());
+  void run(const CategoryVisit& visit) {
+    visit_ = &visit;
     if (iterations_.empty()) {
-      log_.for_each_tensor([&](const Lifetime& l) { result_.push_back(by_name_only(l)); });
-      return std::move(result_);
+      log_.for_each_tensor([&](const Lifetime& l) { visit(l, by_name_only(l)); });
+      return;
     }
     find_kept_stacks();
     size_t made_cursor = 0;
     log_.for_each_tensor([&](const Lifetime& l) {
       size_t made = made_in(l.alloc_index, made_cursor);
       if (!run_.empty() && made != run_made_) flush(l.alloc_index);
-      Entry entry{l, made, freed_in(l.free_index, made), result_.size()};
-      result_.emplace_back();
+      Entry entry{l, made, freed_in(l.free_index, made), {}};
       if (made == kNone) {  // made outside every iteration: nothing to compare it with
         across_iterations(entry);
+        visit(entry.l, entry.verdict);
         return;
       }
       run_made_ = made;
       run_.push_back(entry);
     });
     if (!run_.empty()) flush(kNeverFreed);
-    return std::move(result_);
   }
 
  private:
@@ -134,7 +135,7 @@ class Categorizer {
     Lifetime l;
     size_t made;    // iteration index or kNone
     size_t freed;   // iteration index or kNone
-    size_t result;  // its slot in result_
+    Categorized verdict;
   };
 
   // The iteration holding `index`, for indices that only grow: `cursor`
@@ -169,8 +170,8 @@ class Categorizer {
   }
 
   // A lifetime rule's verdict: high when the function's name agrees.
-  void set(const Entry& e, Category category, Reason reason, Confidence otherwise = Confidence::Medium) {
-    result_[e.result] = Categorized{category, hint_is(e, category) ? Confidence::High : otherwise, reason};
+  void set(Entry& e, Category category, Reason reason, Confidence otherwise = Confidence::Medium) {
+    e.verdict = Categorized{category, hint_is(e, category) ? Confidence::High : otherwise, reason};
   }
 
   Categorized by_name_only(const Lifetime& l) {
@@ -188,6 +189,7 @@ class Categorizer {
     for (size_t j = 0; j < run_.size(); ++j) {
       if (!decided[j]) across_iterations(run_[j]);
     }
+    for (const Entry& e : run_) (*visit_)(e.l, e.verdict);
     run_.clear();
   }
 
@@ -206,16 +208,21 @@ class Categorizer {
     size_t last_free = 0;
     for (size_t j : inside) last_free = std::max(last_free, run_[j].l.free_index);
     for (size_t j = 0; j < inside.size(); ++j) {
-      const Entry& e = run_[inside[j]];
+      Entry& e = run_[inside[j]];
       const Lifetime& l = e.l;
       decided[inside[j]] = true;
       size_t next_alloc = inside[j] + 1 < run_.size() ? run_[inside[j] + 1].l.alloc_index : next_alloc_after_run;
       if (hint_is(e, Category::Workspaces)) {
-        result_[e.result] = Categorized{Category::Workspaces, Confidence::High, Reason::WorkspaceNamedInside};
+        e.verdict = Categorized{Category::Workspaces, Confidence::High, Reason::WorkspaceNamedInside};
       } else if (j == 0 && inside.size() > 1 && l.free_index == last_free) {
         set(e, Category::Inputs, Reason::FirstOfIteration);
+
       } else if (next_alloc > l.free_index) {
         set(e, Category::Temporaries, Reason::FreedBeforeNextAlloc, Confidence::High);
+      } else if (later_free[j] < l.free_index && hint_is(e, Category::Inputs)) {
+        // A batch's labels have an activation's lifetime; the name tells them apart,
+        // and they must not move the end of the backward pass.
+        e.verdict = Categorized{Category::Inputs, Confidence::Medium, Reason::InputNamedInside};
       } else if (later_free[j] < l.free_index) {
         set(e, Category::Activations, Reason::StackOrder);
         if (k == 0) backward_end_ = std::max(backward_end_, l.free_index);
@@ -225,11 +232,11 @@ class Categorizer {
     }
   }
 
-  void across_iterations(const Entry& e) {
+  void across_iterations(Entry& e) {
     const Lifetime& l = e.l;
     size_t made = e.made;
     bool before_first = l.alloc_index < iterations_.front().first_event;
-    Categorized& out = result_[e.result];
+    Categorized& out = e.verdict;
     const std::optional<Category>& h = hint(l.stack);
     bool named_state = h && (*h == Category::Gradients || *h == Category::OptimizerState);
     if (hint_is(e, Category::Workspaces)) {
@@ -271,7 +278,7 @@ class Categorizer {
   const LifetimeLog& log_;
   const std::vector<IterationSpan>& iterations_;
   const SiteFunctions& site_functions_;
-  std::vector<Categorized> result_;
+  const CategoryVisit* visit_ = nullptr;
   std::vector<Entry> run_;
   size_t run_made_ = kNone;
   std::unordered_map<uint32_t, std::optional<Category>> hints_;  // by stack
@@ -281,9 +288,9 @@ class Categorizer {
 
 }  // namespace
 
-std::vector<Categorized> categorize(const LifetimeLog& log, const std::vector<IterationSpan>& iterations,
-                                    const SiteFunctions& site_functions) {
-  return Categorizer(log, iterations, site_functions).run();
+void categorize(const LifetimeLog& log, const std::vector<IterationSpan>& iterations,
+                const SiteFunctions& site_functions, const CategoryVisit& visit) {
+  Categorizer(log, iterations, site_functions).run(visit);
 }
 
 }  // namespace vramscope::analysis

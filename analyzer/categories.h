@@ -27,6 +27,7 @@ enum class Reason : uint8_t {
   NoIterationsNamed,
   WorkspaceNamedInside,
   FirstOfIteration,
+  InputNamedInside,
   FreedBeforeNextAlloc,
   StackOrder,
   NoStackOrder,
@@ -43,7 +44,6 @@ enum class Reason : uint8_t {
 };
 std::string_view to_string(Reason reason);
 
-// Three bytes: a long run has one per allocation.
 struct Categorized {
   Category category = Category::Unknown;
   Confidence confidence = Confidence::Low;
@@ -56,8 +56,11 @@ static_assert(sizeof(Categorized) == 3);
 // often the site; the caller says what the memory is for).
 using SiteFunctions = std::function<std::vector<std::string>(trace::StackId)>;
 
-// One result per tensor of the log, in its allocation order.
-std::vector<Categorized> categorize(const LifetimeLog& log, const std::vector<IterationSpan>& iterations,
-                                    const SiteFunctions& site_functions);
+// visit(tensor, its category) for each tensor of the log, in allocation
+// order. Tensors are decided an iteration at a time, so nothing is kept per
+// tensor: a long run has hundreds of millions.
+using CategoryVisit = std::function<void(const Lifetime&, const Categorized&)>;
+void categorize(const LifetimeLog& log, const std::vector<IterationSpan>& iterations,
+                const SiteFunctions& site_functions, const CategoryVisit& visit);
 
 }  // namespace vramscope::analysis

@@ -190,11 +190,8 @@ void add_iterations_and_categories(Report& report, const FoundIterations& found,
   for (const IterationSpan& s : found.spans) report.iterations.list.push_back(IterationTimes{s.start_ns, s.end_ns});
 
   if (log.tensor_count() == 0) return;
-  std::vector<Categorized> categories = categorize(log, found.spans, [&](trace::StackId stack) {
-    return site_and_callers(stacks.resolve(stack));
-  });
   report.categories.source = log.has_tensor_blocks() ? "tensor blocks" : "device memory";
-  // One walk over the tensors feeds the totals, each device's peak and the growth.
+  // The categorized tensors feed the totals, each device's peak and the growth as they come.
   CategorySweep sweep;
   std::vector<PeakLabels> labels;
   for (DeviceReport& device : report.devices) {
@@ -204,13 +201,13 @@ void add_iterations_and_categories(Report& report, const FoundIterations& found,
                         site_key);
   }
   GrowthFinder growth(found.spans);
-  size_t i = 0;
-  log.for_each_tensor([&](const Lifetime& l) {
-    const Categorized& verdict = categories[i++];
-    sweep.observe(l, verdict);
-    for (PeakLabels& label : labels) label.observe(l, verdict);
-    growth.observe(l);
-  });
+  categorize(
+      log, found.spans, [&](trace::StackId stack) { return site_and_callers(stacks.resolve(stack)); },
+      [&](const Lifetime& l, const Categorized& verdict) {
+        sweep.observe(l, verdict);
+        for (PeakLabels& label : labels) label.observe(l, verdict);
+        growth.observe(l);
+      });
   report.categories.totals = sweep.totals();
   for (PeakLabels& label : labels) label.finish();
 

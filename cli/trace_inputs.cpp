@@ -1,7 +1,10 @@
 // Directory expansion and reading of the traces a command is given.
 #include "cli/trace_inputs.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "analyzer/analysis.h"
@@ -75,8 +78,20 @@ std::vector<analysis::Report> analyze_traces(const std::vector<std::string>& pat
   std::vector<analysis::Report> reports;
   reports.reserve(paths.size());
   // One trace's events at a time: only the reports are kept.
-  for (const std::string& path : paths)
-    reports.push_back(analysis::analyze_trace(trace::read_trace_file(path)));
+  bool terminal = isatty(STDERR_FILENO) == 1;
+  for (const std::string& path : paths) {
+    trace::TraceContents trace = trace::read_trace_file(path);
+    bool shown = false;
+    analysis::Progress progress;
+    if (terminal) {
+      progress = [&](double fraction) {
+        std::fprintf(stderr, "\rvramscope: analyzing %s: %d%%", path.c_str(), static_cast<int>(fraction * 100));
+        shown = true;
+      };
+    }
+    reports.push_back(analysis::analyze_trace(trace, progress));
+    if (shown) std::fprintf(stderr, "\r\033[K");  // the line goes when the report comes
+  }
   return reports;
 }
 
