@@ -52,14 +52,6 @@ TraceFacts trace_facts(const trace::TraceContents& trace, uint64_t event_count, 
   return facts;
 }
 
-// Two stacks share a site when their site frames name the same source line;
-// frames without a name are told apart by address instead.
-std::string site_key(const Site& site) {
-  std::string key = site.module + '\n' + site.function + '\n';
-  if (site.function == "??") return key + std::to_string(site.address);
-  return key + site.file + '\n' + std::to_string(site.line);
-}
-
 std::vector<SiteBytes> sites_of(const BytesByStack& by_stack_unordered, StackResolver& stacks) {
   // In stack order, so that ties between sites resolve the same way every run.
   std::map<uint32_t, StackBytes> by_stack(by_stack_unordered.begin(), by_stack_unordered.end());
@@ -217,7 +209,7 @@ Report analyze_trace(const trace::TraceContents& trace, const Progress& progress
   report.threads = threads.totals(trace.threads);
   report.apis = apis.counts();
   report.forks = counter.forks();
-  add_iterations_and_categories(report, found, lifetimes, peaks.peaks(), stacks, site_key);
+  add_iterations_and_categories(report, found, lifetimes, peaks.peaks(), stacks);
   report.advice = advise(report);
   return report;
 }

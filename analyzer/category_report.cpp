@@ -110,32 +110,14 @@ class CategorySweep {
   std::optional<Pending> held_;  // the last tensor's free, not yet in the heap
 };
 
-// The site's function and its two nearest callers.
-std::vector<std::string> site_and_callers(const ResolvedStack& stack) {
-  constexpr size_t kCallers = 2;
-  const Site& site = stack.site;
-  size_t i = 0;
-  while (i < stack.frames.size() &&
-         !(stack.frames[i].address == site.address && stack.frames[i].function == site.function &&
-           stack.frames[i].file == site.file && stack.frames[i].line == site.line)) {
-    ++i;
-  }
-  if (i == stack.frames.size()) return {site.function};
-  std::vector<std::string> names;
-  for (size_t j = i; j < stack.frames.size() && j <= i + kCallers; ++j) names.push_back(stack.frames[j].function);
-  return names;
-}
-
 bool live_at(const Lifetime& l, size_t index) { return l.alloc_index <= index && index < l.free_index; }
 
 // The tensors live at a device's peak, by category; and, unless tensors are
 // blocks inside the segments the peak rows show, what each peak site is for.
 class PeakLabels {
  public:
-  PeakLabels(DevicePeak& peak, size_t peak_index, uint32_t device, bool label_sites, StackResolver& stacks,
-             const std::function<std::string(const Site&)>& site_key)
-      : peak_(peak), peak_index_(peak_index), device_(device), label_sites_(label_sites), stacks_(stacks),
-        site_key_(site_key) {}
+  PeakLabels(DevicePeak& peak, size_t peak_index, uint32_t device, bool label_sites, StackResolver& stacks)
+      : peak_(peak), peak_index_(peak_index), device_(device), label_sites_(label_sites), stacks_(stacks) {}
 
   void observe(const Lifetime& l, const Categorized& verdict) {
     if (l.device != device_ || !live_at(l, peak_index_)) return;
@@ -144,7 +126,7 @@ class PeakLabels {
     by_category_[c].count += 1;
     if (!label_sites_) return;
     auto [cached, inserted] = keys_.try_emplace(l.stack.value);
-    if (inserted) cached->second = site_key_(stacks_.resolve(l.stack).site);
+    if (inserted) cached->second = site_key(stacks_.resolve(l.stack).site);
     const std::string& key = cached->second;
     site_bytes_[key][c] += l.size;  // value-initialized: zeros
     site_verdicts_[key][c].add(verdict, l.size);
@@ -159,7 +141,7 @@ class PeakLabels {
     std::stable_sort(peak_.categories.begin(), peak_.categories.end(),
                      [](const CategoryBytes& a, const CategoryBytes& b) { return a.bytes > b.bytes; });
     for (SiteBytes& site : peak_.sites) {
-      auto found = site_bytes_.find(site_key_(site.site));
+      auto found = site_bytes_.find(site_key(site.site));
       if (found == site_bytes_.end()) continue;
       const auto& bytes = found->second;
       size_t c = static_cast<size_t>(std::max_element(bytes.begin(), bytes.end()) - bytes.begin());
@@ -174,7 +156,6 @@ class PeakLabels {
   uint32_t device_;
   bool label_sites_;
   StackResolver& stacks_;
-  const std::function<std::string(const Site&)>& site_key_;
   std::array<CategoryBytes, kCategoryCount> by_category_;
   std::map<std::string, std::array<uint64_t, kCategoryCount>> site_bytes_;
   std::map<std::string, std::array<Verdicts, kCategoryCount>> site_verdicts_;
@@ -184,8 +165,7 @@ class PeakLabels {
 }  // namespace
 
 void add_iterations_and_categories(Report& report, const FoundIterations& found, const LifetimeLog& log,
-                                   const std::map<uint32_t, PeakMoment>& peaks, StackResolver& stacks,
-                                   const std::function<std::string(const Site&)>& site_key) {
+                                   const std::map<uint32_t, PeakMoment>& peaks, StackResolver& stacks) {
   report.iterations.method = found.method;
   for (const IterationSpan& s : found.spans) report.iterations.list.push_back(IterationTimes{s.start_ns, s.end_ns});
 
@@ -197,8 +177,7 @@ void add_iterations_and_categories(Report& report, const FoundIterations& found,
   for (DeviceReport& device : report.devices) {
     auto peak = peaks.find(device.ordinal);
     if (peak == peaks.end()) continue;
-    labels.emplace_back(device.peak, peak->second.event_index, device.ordinal, !log.has_tensor_blocks(), stacks,
-                        site_key);
+    labels.emplace_back(device.peak, peak->second.event_index, device.ordinal, !log.has_tensor_blocks(), stacks);
   }
   GrowthFinder growth(found.spans);
   categorize(

@@ -2,7 +2,6 @@
 // growth leaks into the report.
 #pragma once
 
-#include <functional>
 #include <map>
 #include <string>
 
@@ -14,10 +13,8 @@
 
 namespace vramscope::analysis {
 
-// `site_key` names a site the way the peak's site rows were grouped; call
-// after report.devices is filled.
+// Call after report.devices is filled.
 void add_iterations_and_categories(Report& report, const FoundIterations& iterations, const LifetimeLog& log,
-                                   const std::map<uint32_t, PeakMoment>& peaks, StackResolver& stacks,
-                                   const std::function<std::string(const Site&)>& site_key);
+                                   const std::map<uint32_t, PeakMoment>& peaks, StackResolver& stacks);
 
 }  // namespace vramscope::analysis

@@ -141,12 +141,6 @@ std::map<size_t, LiveByStack> replay(const trace::EventLog& events, const std::v
   return snapshots;
 }
 
-std::string site_key(const Site& site) {
-  std::string key = site.module + '\n' + site.function + '\n';
-  if (site.function == "??") return key + std::to_string(site.address);
-  return key + site.file + '\n' + std::to_string(site.line);
-}
-
 struct SiteSeries {
   SiteBytes now;  // at the failure
   uint64_t example_bytes = 0;

@@ -72,4 +72,25 @@ ResolvedStack StackResolver::build(trace::StackId stack) {
   return resolved;
 }
 
+std::string site_key(const Site& site) {
+  std::string key = site.module + '\n' + site.function + '\n';
+  if (site.function == "??") return key + std::to_string(site.address);
+  return key + site.file + '\n' + std::to_string(site.line);
+}
+
+std::vector<std::string> site_and_callers(const ResolvedStack& stack) {
+  constexpr size_t kCallers = 2;
+  const Site& site = stack.site;
+  size_t i = 0;
+  while (i < stack.frames.size() &&
+         !(stack.frames[i].address == site.address && stack.frames[i].function == site.function &&
+           stack.frames[i].file == site.file && stack.frames[i].line == site.line)) {
+    ++i;
+  }
+  if (i == stack.frames.size()) return {site.function};
+  std::vector<std::string> names;
+  for (size_t j = i; j < stack.frames.size() && j <= i + kCallers; ++j) names.push_back(stack.frames[j].function);
+  return names;
+}
+
 }  // namespace vramscope::analysis

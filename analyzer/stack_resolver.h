@@ -1,8 +1,10 @@
 // Turns a trace's stack ids into symbolized stacks and picks each stack's site.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "analyzer/report.h"
 #include "analyzer/symbolizer.h"
@@ -18,6 +20,16 @@ struct ResolvedStack {
 // True for the modules a site is never in: the profiler itself, the CUDA
 // libraries and the C/C++ runtime. Decided on the file name alone.
 bool is_runtime_module(std::string_view path);
+
+// Two stacks share a site when their site frames name the same source line;
+// frames without a name are told apart by address instead. Every table of
+// sites (the peak's, the OOM's, the timeline's) groups by this key.
+std::string site_key(const Site& site);
+
+// The site's function and its two nearest callers, innermost first: the
+// names the categories read (an allocator's own function is often the site;
+// the caller says what the memory is for).
+std::vector<std::string> site_and_callers(const ResolvedStack& stack);
 
 class StackResolver {
  public:

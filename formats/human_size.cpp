@@ -26,10 +26,11 @@ std::optional<uint64_t> unit_multiplier(std::string_view unit) {
 
 }  // namespace
 
-std::optional<uint64_t> parse_size(std::string_view text) {
+std::optional<NumberAndUnit> split_number_and_unit(std::string_view text) {
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!text.empty() && space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && space(text.back())) text.remove_suffix(1);
   size_t i = 0;
-  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-  size_t number_start = i;
   bool seen_digit = false, seen_dot = false;
   for (; i < text.size(); ++i) {
     char c = text[i];
@@ -42,14 +43,20 @@ std::optional<uint64_t> parse_size(std::string_view text) {
     }
   }
   if (!seen_digit) return std::nullopt;
-  std::string_view number = text.substr(number_start, i - number_start);
-  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
-  size_t unit_end = text.size();
-  while (unit_end > i && std::isspace(static_cast<unsigned char>(text[unit_end - 1]))) --unit_end;
-  auto multiplier = unit_multiplier(text.substr(i, unit_end - i));
+  NumberAndUnit split{text.substr(0, i), {}, seen_dot};
+  while (i < text.size() && space(text[i])) ++i;
+  split.unit = text.substr(i);
+  return split;
+}
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+  std::optional<NumberAndUnit> split = split_number_and_unit(text);
+  if (!split) return std::nullopt;
+  std::string_view number = split->number;
+  auto multiplier = unit_multiplier(split->unit);
   if (!multiplier) return std::nullopt;
 
-  if (!seen_dot) {
+  if (!split->fraction) {
     uint64_t value = 0;
     for (char c : number) {
       uint64_t digit = static_cast<uint64_t>(c - '0');

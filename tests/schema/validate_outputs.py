@@ -1,10 +1,11 @@
-"""Validates vramscope's JSON output against docs/report.schema.json.
+"""Validates vramscope's JSON output against docs/report.schema.json and
+docs/timeline.schema.json.
 
 Runs samples on simcuda under `vramscope run`, then checks that the reports
-(one trace and several), a check verdict and a diff all validate, and that
-documents broken on purpose do not (so this test can fail).
+(one trace and several), a check verdict, a diff and timelines all validate,
+and that documents broken on purpose do not (so this test can fail).
 
-usage: validate_outputs.py VRAMSCOPE SAMPLES_DIR SCHEMA
+usage: validate_outputs.py VRAMSCOPE SAMPLES_DIR SCHEMA TIMELINE_SCHEMA
 """
 import copy
 import json
@@ -24,12 +25,17 @@ def vramscope(binary, args, expect=(0,)):
 
 
 def main():
-    binary, samples, schema_path = sys.argv[1:4]
+    binary, samples, schema_path, timeline_schema_path = sys.argv[1:5]
     with open(schema_path) as f:
         schema = json.load(f)
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
+    with open(timeline_schema_path) as f:
+        timeline_schema = json.load(f)
+    jsonschema.Draft202012Validator.check_schema(timeline_schema)
+    timeline_validator = jsonschema.Draft202012Validator(timeline_schema)
     documents = {}
+    timelines = {}
 
     with tempfile.TemporaryDirectory(prefix="vramscope-schema-") as tmp:
         def run(name, command, simulate="--simulate", output=None):
@@ -42,6 +48,7 @@ def main():
         leak = run("leak", [os.path.join(samples, "leak")])
         oom = run("oom", [os.path.join(samples, "oom")], simulate="--simulate=1124MiB")
         kinds = run("kinds", [os.path.join(samples, "kinds")])
+        caching = run("caching", [os.path.join(samples, "train_mlp"), "--allocator", "caching"])
         fork_dir = os.path.join(tmp, "fork")
         os.mkdir(fork_dir)
         run("fork", [os.path.join(samples, "fork")], output=fork_dir + "/")
@@ -62,15 +69,33 @@ def main():
         documents["diff"] = vramscope(binary, ["diff", sgd, adam, "--fail-above", "10", "--json", "-"], expect=(1,))
         documents["diff kinds"] = vramscope(binary, ["diff", kinds, leak, "--json", "-"])
 
+        for by in ["none", "kind", "site", "category"]:
+            for name, trace in [("train_mlp", adam), ("caching", caching), ("kinds", kinds)]:
+                timelines[f"timeline {name} by {by}"] = vramscope(
+                    binary, ["timeline", trace, "--by", by, "--buckets", "50", "--json", "-"])
+        timelines["timeline zoomed"] = vramscope(
+            binary, ["timeline", adam, "--from", "1ms", "--to", "3ms", "--resolution", "100us", "--by", "site",
+                     "--top", "1", "--json", "-"])
+        timelines["timeline after the trace"] = vramscope(
+            binary, ["timeline", leak, "--from", "100s", "--to", "101s", "--buckets", "3", "--json", "-"])
+
     failures = 0
     parsed = {}
-    for name, text in documents.items():
+    for name, text in list(documents.items()) + list(timelines.items()):
         parsed[name] = json.loads(text)
-        errors = list(validator.iter_errors(parsed[name]))
+        errors = list((timeline_validator if name in timelines else validator).iter_errors(parsed[name]))
         if errors:
             failures += 1
             best = jsonschema.exceptions.best_match(errors)
             print(f"FAIL {name}: {best.message} at {list(best.absolute_path)}")
+    # What a schema cannot say: every array of bucket values has `buckets` entries.
+    for name in timelines:
+        doc = parsed[name]
+        arrays = [doc["starts_ns"]] + [s[k] for s in [doc["allocated"], doc["reserved"]] + doc["groups"]
+                                       for k in ("max", "end")]
+        if any(len(a) != doc["buckets"] for a in arrays):
+            failures += 1
+            print(f"FAIL {name}: an array of bucket values does not have {doc['buckets']} entries")
 
     # Documents broken on purpose: each must be refused.
     report = parsed["report leak"]
@@ -99,7 +124,31 @@ def main():
             failures += 1
             print(f"FAIL: a report with {what} was accepted")
 
-    print(f"{len(documents)} documents validated, {len(broken)} broken ones refused, {failures} failures")
+    broken_timelines = []
+    by_site = parsed["timeline train_mlp by site"]
+    for what, change in [
+        ("an unknown top-level key", lambda d: d.update(surprise=1)),
+        ("a negative bucket value", lambda d: d["reserved"]["max"].__setitem__(0, -1)),
+        ("a size given as a string", lambda d: d["allocated"].update(peak_bytes="64 MiB")),
+        ("an unknown grouping", lambda d: d.update(by="thread")),
+        ("no top by site", lambda d: d.pop("top")),
+        ("a group without its site by site", lambda d: d["groups"][0].pop("site")),
+        ("an unknown key in a group", lambda d: d["groups"][0].update(count=3)),
+    ]:
+        doc = copy.deepcopy(by_site)
+        change(doc)
+        broken_timelines.append((what, doc))
+    by_kind = copy.deepcopy(parsed["timeline caching by kind"])
+    by_kind["groups"][0]["site"] = None
+    broken_timelines.append(("a site in a group by kind", by_kind))
+    for what, doc in broken_timelines:
+        if timeline_validator.is_valid(doc):
+            failures += 1
+            print(f"FAIL: a timeline with {what} was accepted")
+    broken += broken_timelines
+
+    print(f"{len(documents) + len(timelines)} documents validated, {len(broken)} broken ones refused, "
+          f"{failures} failures")
     return 1 if failures else 0
 
 

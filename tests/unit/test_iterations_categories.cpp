@@ -6,16 +6,16 @@
 
 #include "analyzer/analysis.h"
 #include "trace_builder.h"
+#include "training_loop.h"
 
 using namespace vramscope;
 using vramscope::testing::TraceBuilder;
+using vramscope::testing::pop_range;
+using vramscope::testing::push_range;
+using vramscope::testing::training_loop;
 
 namespace {
 
-void push(TraceBuilder& b, uint64_t t, const std::string& name) {
-  b.add(trace::EventType::RangePush, t).name = b.string(name);
-}
-void pop(TraceBuilder& b, uint64_t t) { b.add(trace::EventType::RangePop, t); }
 void marker(TraceBuilder& b, uint64_t t, const std::string& name) {
   b.add(trace::EventType::Marker, t).name = b.string(name);
 }
@@ -28,61 +28,19 @@ const analysis::CategoryTotals& total(const analysis::Report& r, const std::stri
   return r.categories.totals.front();
 }
 
-// A small training loop by hand: 2 parameters (100 bytes each) and their
-// gradients before step 1; per step an input (10), two activations (20),
-// a temporary (5) in each layer's backward, a workspace (7); two optimizer
-// states (100) after step 1's backward.
-TraceBuilder training_loop(int steps) {
-  TraceBuilder b;
-  auto params = b.stack({{"main", "t.py", 1}, {"init_weights", "m.py", 1}});
-  auto grads = b.stack({{"main", "t.py", 2}, {"make_gradients", "m.py", 2}});
-  auto input = b.stack({{"main", "t.py", 3}, {"load", "d.py", 3}});
-  auto forward = b.stack({{"main", "t.py", 4}, {"fwd", "m.py", 4}});
-  auto backward = b.stack({{"main", "t.py", 5}, {"bwd", "m.py", 5}});
-  auto workspace = b.stack({{"main", "t.py", 6}, {"get_workspace", "k.py", 6}});
-  auto state = b.stack({{"main", "t.py", 7}, {"opt_step", "o.py", 7}});
-  uint64_t t = 0;
-  b.alloc(++t, 0x100, 100, params);
-  b.alloc(++t, 0x200, 100, params);
-  b.alloc(++t, 0x300, 100, grads);
-  b.alloc(++t, 0x400, 100, grads);
-  for (int s = 1; s <= steps; ++s) {
-    push(b, ++t, "step");
-    b.alloc(++t, 0x1000, 10, input);
-    b.alloc(++t, 0x2000, 20, forward);
-    b.alloc(++t, 0x3000, 20, forward);
-    b.alloc(++t, 0x4000, 7, workspace);
-    b.free(++t, 0x4000);
-    b.alloc(++t, 0x5000, 5, backward);
-    b.free(++t, 0x5000);
-    b.free(++t, 0x3000);
-    b.alloc(++t, 0x5000, 5, backward);
-    b.free(++t, 0x5000);
-    b.free(++t, 0x2000);
-    b.free(++t, 0x1000);
-    if (s == 1) {
-      b.alloc(++t, 0x600, 100, state);
-      b.alloc(++t, 0x700, 100, state);
-    }
-    pop(b, ++t);
-  }
-  for (uint64_t a : {0x100, 0x200, 0x300, 0x400, 0x600, 0x700}) b.free(++t, a);
-  return b;
-}
-
 }  // namespace
 
 TEST_CASE("iterations: the most frequent outermost NVTX range, nested ranges ignored") {
   TraceBuilder b;
-  push(b, 1, "setup");
-  pop(b, 2);
+  push_range(b, 1, "setup");
+  pop_range(b, 2);
   for (uint64_t k = 0; k < 3; ++k) {
-    push(b, 10 + 10 * k, "step");
-    push(b, 11 + 10 * k, "forward");  // nested: not an iteration
-    pop(b, 12 + 10 * k);
-    push(b, 13 + 10 * k, "forward");
-    pop(b, 14 + 10 * k);
-    pop(b, 15 + 10 * k);
+    push_range(b, 10 + 10 * k, "step");
+    push_range(b, 11 + 10 * k, "forward");  // nested: not an iteration
+    pop_range(b, 12 + 10 * k);
+    push_range(b, 13 + 10 * k, "forward");
+    pop_range(b, 14 + 10 * k);
+    pop_range(b, 15 + 10 * k);
   }
   analysis::Report r = analysis::analyze_trace(b.trace);
   CHECK(r.iterations.method == "nvtx range 'step'");
@@ -200,8 +158,8 @@ TEST_CASE("categories: tensor blocks are categorized, the segments around them a
   b.alloc(1, 0x100000, 4096, segment);
   b.alloc(2, 0x100000, 100, params, trace::MemoryKind::Block);
   for (uint64_t k = 0; k < 2; ++k) {
-    push(b, 10 + 10 * k, "step");
-    pop(b, 11 + 10 * k);
+    push_range(b, 10 + 10 * k, "step");
+    pop_range(b, 11 + 10 * k);
   }
   analysis::Report r = analysis::analyze_trace(b.trace);
   CHECK(r.categories.source == "tensor blocks");
@@ -218,9 +176,9 @@ TEST_CASE("growth leaks need 3 iterations and a climb at every end from the 2nd 
   auto cache = b.stack({{"cache", "c.py", 1}});
   uint64_t t = 0;
   for (uint64_t k = 0; k < 3; ++k) {
-    push(b, ++t, "step");
+    push_range(b, ++t, "step");
     if (k != 2) b.alloc(++t, 0x1000 + k * 0x100, 64, cache);
-    pop(b, ++t);
+    pop_range(b, ++t);
   }
   CHECK(analysis::analyze_trace(b.trace).growth_leaks.empty());
   CHECK(analysis::analyze_trace(training_loop(2).trace).growth_leaks.empty());
