@@ -161,7 +161,8 @@ Report analyze_trace(const trace::TraceContents& trace, const Progress& progress
   for (std::span<const trace::Event> batch = walk.next(); !batch.empty(); batch = walk.next()) {
     if (progress && i >= next_progress) {
       // Records, not events, are known beforehand: near enough for a progress line.
-      progress(std::min(0.99, static_cast<double>(i) / static_cast<double>(std::max<uint64_t>(trace.record_count, 1))));
+      progress(std::min(
+          0.99, static_cast<double>(i) / static_cast<double>(std::max<uint64_t>(trace.record_count, 1))));
       next_progress = i + kProgressEvents;
     }
     for (size_t j = 0; j < batch.size(); ++j, ++i) {

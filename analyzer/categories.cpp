@@ -45,27 +45,42 @@ std::string_view to_string(Confidence confidence) {
 
 std::string_view to_string(Reason reason) {
   switch (reason) {
-    case Reason::NoIterations: return "no iterations found";
-    case Reason::NoIterationsNamed: return "no iterations found; its function's name suggests it";
-    case Reason::WorkspaceNamedInside: return "its function's name says workspace; freed inside its iteration";
-    case Reason::FirstOfIteration: return "the first allocation of its iteration, freed after every other one";
+    case Reason::NoIterations:
+      return "no iterations found";
+    case Reason::NoIterationsNamed:
+      return "no iterations found; its function's name suggests it";
+    case Reason::WorkspaceNamedInside:
+      return "its function's name says workspace; freed inside its iteration";
+    case Reason::FirstOfIteration:
+      return "the first allocation of its iteration, freed after every other one";
     case Reason::InputNamedInside:
       return "its function's name says input or batch; freed after later allocations of its iteration";
-    case Reason::FreedBeforeNextAlloc: return "freed before any other allocation was made";
-    case Reason::StackOrder: return "made early in its iteration, freed after a later allocation (stack order)";
-    case Reason::NoStackOrder: return "freed inside its iteration, in no stack order";
-    case Reason::WorkspaceNamed: return "its function's name says workspace";
+    case Reason::FreedBeforeNextAlloc:
+      return "freed before any other allocation was made";
+    case Reason::StackOrder:
+      return "made early in its iteration, freed after a later allocation (stack order)";
+    case Reason::NoStackOrder:
+      return "freed inside its iteration, in no stack order";
+    case Reason::WorkspaceNamed:
+      return "its function's name says workspace";
     case Reason::LiveThroughNamed:
       return "made before the first iteration and live through all; its function's name says so";
-    case Reason::LiveThrough: return "made before the first iteration and live through all";
-    case Reason::FirstIterationKeptNamed: return "made in the first iteration and kept; its function's name says so";
+    case Reason::LiveThrough:
+      return "made before the first iteration and live through all";
+    case Reason::FirstIterationKeptNamed:
+      return "made in the first iteration and kept; its function's name says so";
     case Reason::FirstIterationKeptUnplaced:
       return "made in the first iteration and kept; no activations to place it by";
-    case Reason::KeptAfterBackward: return "made in the first iteration after its backward pass, and kept";
-    case Reason::KeptBeforeBackwardEnd: return "made in the first iteration before its backward pass ended, and kept";
-    case Reason::KeptWhereLaterGrows: return "kept from an iteration whose call path allocates again in later ones";
-    case Reason::FreedInLaterIteration: return "made in one iteration, freed in a later one";
-    case Reason::OutsideIterations: return "made outside the iterations";
+    case Reason::KeptAfterBackward:
+      return "made in the first iteration after its backward pass, and kept";
+    case Reason::KeptBeforeBackwardEnd:
+      return "made in the first iteration before its backward pass ended, and kept";
+    case Reason::KeptWhereLaterGrows:
+      return "kept from an iteration whose call path allocates again in later ones";
+    case Reason::FreedInLaterIteration:
+      return "made in one iteration, freed in a later one";
+    case Reason::OutsideIterations:
+      return "made outside the iterations";
   }
   return "";
 }
@@ -133,8 +148,8 @@ class Categorizer {
  private:
   struct Entry {
     Lifetime l;
-    size_t made;    // iteration index or kNone
-    size_t freed;   // iteration index or kNone
+    size_t made;   // iteration index or kNone
+    size_t freed;  // iteration index or kNone
     Categorized verdict;
   };
 
@@ -211,7 +226,8 @@ class Categorizer {
       Entry& e = run_[inside[j]];
       const Lifetime& l = e.l;
       decided[inside[j]] = true;
-      size_t next_alloc = inside[j] + 1 < run_.size() ? run_[inside[j] + 1].l.alloc_index : next_alloc_after_run;
+      size_t next_alloc =
+          inside[j] + 1 < run_.size() ? run_[inside[j] + 1].l.alloc_index : next_alloc_after_run;
       if (hint_is(e, Category::Workspaces)) {
         e.verdict = Categorized{Category::Workspaces, Confidence::High, Reason::WorkspaceNamedInside};
       } else if (j == 0 && inside.size() > 1 && l.free_index == last_free) {
@@ -249,8 +265,9 @@ class Categorizer {
       }
     } else if (made == 0 && outlives_iterations(l) && !kept_stacks_.count(l.stack.value)) {
       if (backward_end_ == 0) {
-        out = named_state ? Categorized{*h, Confidence::Medium, Reason::FirstIterationKeptNamed}
-                          : Categorized{Category::Unknown, Confidence::Low, Reason::FirstIterationKeptUnplaced};
+        out = named_state
+                  ? Categorized{*h, Confidence::Medium, Reason::FirstIterationKeptNamed}
+                  : Categorized{Category::Unknown, Confidence::Low, Reason::FirstIterationKeptUnplaced};
       } else if (l.alloc_index > backward_end_) {
         set(e, Category::OptimizerState, Reason::KeptAfterBackward);
       } else {
@@ -271,7 +288,8 @@ class Categorizer {
     size_t cursor = 0;
     log_.for_each_tensor([&](const Lifetime& l) {
       size_t made = made_in(l.alloc_index, cursor);
-      if (made != kNone && made > 0 && freed_in(l.free_index, made) != made) kept_stacks_.insert(l.stack.value);
+      if (made != kNone && made > 0 && freed_in(l.free_index, made) != made)
+        kept_stacks_.insert(l.stack.value);
     });
   }
 

@@ -14,7 +14,16 @@
 
 namespace vramscope::analysis {
 
-enum class Category : uint8_t { Parameters, Gradients, OptimizerState, Activations, Temporaries, Inputs, Workspaces, Unknown };
+enum class Category : uint8_t {
+  Parameters,
+  Gradients,
+  OptimizerState,
+  Activations,
+  Temporaries,
+  Inputs,
+  Workspaces,
+  Unknown
+};
 inline constexpr int kCategoryCount = 8;
 std::string_view to_string(Category category);
 

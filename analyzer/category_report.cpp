@@ -7,8 +7,8 @@
 #include <map>
 #include <optional>
 #include <queue>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 #include "analyzer/categories.h"
@@ -177,7 +177,8 @@ void add_iterations_and_categories(Report& report, const FoundIterations& found,
   for (DeviceReport& device : report.devices) {
     auto peak = peaks.find(device.ordinal);
     if (peak == peaks.end()) continue;
-    labels.emplace_back(device.peak, peak->second.event_index, device.ordinal, !log.has_tensor_blocks(), stacks);
+    labels.emplace_back(device.peak, peak->second.event_index, device.ordinal, !log.has_tensor_blocks(),
+                        stacks);
   }
   GrowthFinder growth(found.spans);
   categorize(

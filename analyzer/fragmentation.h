@@ -8,8 +8,8 @@
 #include <set>
 #include <vector>
 
-#include "analyzer/report.h"
 #include "analyzer/live_memory.h"
+#include "analyzer/report.h"
 #include "formats/trace_reader.h"
 
 namespace vramscope::analysis {

@@ -15,7 +15,8 @@ void GrowthFinder::observe(const Lifetime& l) {
   while (first_ < n && ends_[first_] < l.alloc_index) ++first_;
   // Most tensors die before the next iteration's end: no need to search.
   if (first_ >= n || l.free_index <= ends_[first_]) return;
-  size_t past = static_cast<size_t>(std::lower_bound(ends_.begin(), ends_.end(), l.free_index) - ends_.begin());
+  size_t past =
+      static_cast<size_t>(std::lower_bound(ends_.begin(), ends_.end(), l.free_index) - ends_.begin());
   auto& group = changes_[{l.kind, l.device, l.stack.value}];
   group[first_] += static_cast<int64_t>(l.size);
   group[past] -= static_cast<int64_t>(l.size);

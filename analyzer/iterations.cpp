@@ -134,7 +134,8 @@ bool IterationFinder::from_ranges(const trace::TraceContents& trace, FoundIterat
     range.pop_ns = last_ns_;
     ranges.push_back(range);
   }
-  std::stable_sort(ranges.begin(), ranges.end(), [](const Range& a, const Range& b) { return a.push < b.push; });
+  std::stable_sort(ranges.begin(), ranges.end(),
+                   [](const Range& a, const Range& b) { return a.push < b.push; });
   std::vector<const std::string*> names;
   for (const Range& r : ranges) names.push_back(&trace.string(r.name));
   const std::string* name = most_frequent(names);
@@ -158,7 +159,8 @@ bool IterationFinder::from_markers(const trace::TraceContents& trace, FoundItera
   const Marker* previous = nullptr;
   for (const Marker& m : markers_) {
     if (trace.string(m.name) != *name) continue;
-    if (previous) found.spans.push_back(IterationSpan{previous->index, m.index, previous->time_ns, m.time_ns});
+    if (previous)
+      found.spans.push_back(IterationSpan{previous->index, m.index, previous->time_ns, m.time_ns});
     previous = &m;
   }
   return true;

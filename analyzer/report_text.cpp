@@ -63,7 +63,8 @@ void header(std::string& out, const Report& r) {
   out += printf_string("  events    %" PRIu64 " (%s of records, %.1f bytes per event)\n", t.event_count,
                        size(t.record_bytes).c_str(), t.bytes_per_event);
   if (t.event_count == 0) {
-    out += "No GPU memory events were recorded: the job made no CUDA allocation, or ran without the injector.\n";
+    out +=
+        "No GPU memory events were recorded: the job made no CUDA allocation, or ran without the injector.\n";
   }
   for (const DeviceReport& d : r.devices) {
     if (d.simulated) out += "WARNING: " + device_label(d) + ": these figures come from a simulated GPU\n";
@@ -164,7 +165,8 @@ void leaks(std::string& out, const Report& r, size_t top) {
   for (size_t i = 0; i < l.groups.size() && i < top; ++i) {
     const LeakGroup& g = l.groups[i];
     bool host = g.kind == trace::MemoryKind::PinnedHost || g.kind == trace::MemoryKind::HostRegistered;
-    out += printf_string("  %s in %s (%s)", size(g.bytes).c_str(), plural(g.count, "allocation", "allocations").c_str(),
+    out += printf_string("  %s in %s (%s)", size(g.bytes).c_str(),
+                         plural(g.count, "allocation", "allocations").c_str(),
                          std::string(trace::to_string(g.kind)).c_str());
     out += host ? "\n" : printf_string(" on device %u\n", g.device);
     if (g.stack.empty()) out += "      " + g.site.function + "\n";

@@ -89,7 +89,8 @@ std::vector<std::string> site_and_callers(const ResolvedStack& stack) {
   }
   if (i == stack.frames.size()) return {site.function};
   std::vector<std::string> names;
-  for (size_t j = i; j < stack.frames.size() && j <= i + kCallers; ++j) names.push_back(stack.frames[j].function);
+  for (size_t j = i; j < stack.frames.size() && j <= i + kCallers; ++j)
+    names.push_back(stack.frames[j].function);
   return names;
 }
 

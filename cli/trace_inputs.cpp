@@ -85,7 +85,8 @@ std::vector<analysis::Report> analyze_traces(const std::vector<std::string>& pat
     analysis::Progress progress;
     if (terminal) {
       progress = [&](double fraction) {
-        std::fprintf(stderr, "\rvramscope: analyzing %s: %d%%", path.c_str(), static_cast<int>(fraction * 100));
+        std::fprintf(stderr, "\rvramscope: analyzing %s: %d%%", path.c_str(),
+                     static_cast<int>(fraction * 100));
         shown = true;
       };
     }

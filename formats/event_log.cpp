@@ -64,8 +64,8 @@ class FreePairing {
   void free_extra(const Event& cause, uint64_t address, const Live& a, std::vector<Event>& out);
   void free_heap_blocks(const Event& cause, uint64_t heap, std::vector<Event>& out);
 
-  FlatTable<Entry, Traits> live_;                  // every space but Map
-  std::map<uint64_t, Live> mappings_;              // Map: a ranged unmap needs address order
+  FlatTable<Entry, Traits> live_;                        // every space but Map
+  std::map<uint64_t, Live> mappings_;                    // Map: a ranged unmap needs address order
   std::set<std::pair<uint64_t, uint64_t>> heap_blocks_;  // (heap, block address) of live blocks
   std::map<uint64_t, uint64_t> resizing_;  // block address -> heap, from a resize's free to its alloc
   FreeFields fields_;
@@ -181,7 +181,9 @@ void TraceFileEvents::release(uint64_t offset, uint64_t length) const {
 class EventCursor::FileStream {
  public:
   FileStream(std::shared_ptr<const TraceFileEvents> file, FreeFields fields)
-      : file_(std::move(file)), decoder_(nullptr, file_->ticks_per_second, file_->start_ns), pairing_(fields) {
+      : file_(std::move(file)),
+        decoder_(nullptr, file_->ticks_per_second, file_->start_ns),
+        pairing_(fields) {
     std::map<uint32_t, size_t> thread_slot;
     for (size_t i = 0; i < file_->chunks.size(); ++i) {
       auto [slot, inserted] = thread_slot.try_emplace(file_->chunks[i].thread, threads_.size());
@@ -235,8 +237,8 @@ class EventCursor::FileStream {
   struct ThreadStream {
     std::vector<size_t> chunks;  // indices into file_->chunks, by time
     size_t next_chunk = 0;
-    uint64_t chunk_offset = 0;   // the current chunk's place in the file
-    std::vector<Event> events;   // the current chunk's events, by time
+    uint64_t chunk_offset = 0;  // the current chunk's place in the file
+    std::vector<Event> events;  // the current chunk's events, by time
     size_t position = 0;
     bool needs_pairing = false;  // some of the chunk's events go through pairing_
   };
@@ -255,15 +257,16 @@ class EventCursor::FileStream {
       const ChunkRef& chunk = file_->chunks[t.chunks[t.next_chunk++]];
       layout::ChunkHead head{layout::kChunkMagic, chunk.thread, 0, 0, chunk.base_time_ns, chunk.base_ticks};
       // The reader has checked every chunk; a chunk that ran out ends at its last whole record.
-      decoder_.decode_chunk({file_->bytes + chunk.payload_offset, chunk.length}, head, chunk.exact, &t.events);
+      decoder_.decode_chunk({file_->bytes + chunk.payload_offset, chunk.length}, head, chunk.exact,
+                            &t.events);
       file_->release(chunk.payload_offset - sizeof head, sizeof head + chunk.length);
       t.chunk_offset = chunk.payload_offset;
       auto by_time = [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; };
       if (!std::is_sorted(t.events.begin(), t.events.end(), by_time)) {
         std::stable_sort(t.events.begin(), t.events.end(), by_time);
       }
-      t.needs_pairing = std::any_of(t.events.begin(), t.events.end(),
-                                    [&](const Event& e) { return pairing_.acts_on(e); });
+      t.needs_pairing =
+          std::any_of(t.events.begin(), t.events.end(), [&](const Event& e) { return pairing_.acts_on(e); });
     }
     return !t.events.empty();
   }

@@ -34,7 +34,7 @@ struct TraceFileEvents {
 
   const uint8_t* bytes = nullptr;
   size_t size = 0;
-  bool mapped = false;           // munmap on destruction, else `owned` holds the bytes
+  bool mapped = false;  // munmap on destruction, else `owned` holds the bytes
   std::vector<uint8_t> owned;
   std::vector<ChunkRef> chunks;  // in file order
 
@@ -42,8 +42,8 @@ struct TraceFileEvents {
   // the page cache for the next walk, but do not count in this process's
   // memory (a trace of a hundred million events is most of a gigabyte).
   void release(uint64_t offset, uint64_t length) const;
-  double ticks_per_second = 0;   // 0: ticks are nanoseconds
-  uint64_t start_ns = 0;         // header.start_ns: event times count from it
+  double ticks_per_second = 0;  // 0: ticks are nanoseconds
+  uint64_t start_ns = 0;        // header.start_ns: event times count from it
 };
 
 class EventCursor;

@@ -89,8 +89,8 @@ class FlatTable {
 
  private:
   // Slots of a power-of-two size up to 64 bytes never straddle two cache lines.
-  static constexpr size_t kSlotAlign = std::bit_ceil(sizeof(Entry) + 1) <= 64 ? std::bit_ceil(sizeof(Entry) + 1)
-                                                                             : alignof(Entry);
+  static constexpr size_t kSlotAlign =
+      std::bit_ceil(sizeof(Entry) + 1) <= 64 ? std::bit_ceil(sizeof(Entry) + 1) : alignof(Entry);
   struct alignas(kSlotAlign) Slot {
     Entry entry{};
     bool used = false;

@@ -38,8 +38,8 @@ void RecordDecoder::add_device(const DeviceInfo& device) {
   }
 }
 
-ChunkResult RecordDecoder::decode_chunk(std::span<const uint8_t> payload, const layout::ChunkHead& head, bool exact,
-                                        std::vector<Event>* events) {
+ChunkResult RecordDecoder::decode_chunk(std::span<const uint8_t> payload, const layout::ChunkHead& head,
+                                        bool exact, std::vector<Event>* events) {
   ThreadIndex thread{head.thread};
   events_ = events;
   base_ns_ = head.base_time_ns;

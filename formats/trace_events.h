@@ -55,20 +55,39 @@ constexpr bool occupies_device_memory(MemoryKind k) {
 // (cuMemFree frees any of them), VMM handles are not pointers at all.
 // NVTX blocks and heaps are an allocator's view of memory inside segments:
 // their addresses overlap the segments', so each has its own space too.
-enum class AddressSpace : uint8_t { DevicePointer, PinnedHost, HostRegistered, Reserve, Physical, Map, Pool, Block, Heap };
+enum class AddressSpace : uint8_t {
+  DevicePointer,
+  PinnedHost,
+  HostRegistered,
+  Reserve,
+  Physical,
+  Map,
+  Pool,
+  Block,
+  Heap
+};
 constexpr AddressSpace address_space(MemoryKind kind) {
   switch (kind) {
     case MemoryKind::Device:
     case MemoryKind::AsyncPool:
-    case MemoryKind::Managed: return AddressSpace::DevicePointer;
-    case MemoryKind::PinnedHost: return AddressSpace::PinnedHost;
-    case MemoryKind::HostRegistered: return AddressSpace::HostRegistered;
-    case MemoryKind::VirtualReserve: return AddressSpace::Reserve;
-    case MemoryKind::VirtualPhysical: return AddressSpace::Physical;
-    case MemoryKind::VirtualMap: return AddressSpace::Map;
-    case MemoryKind::MemoryPool: return AddressSpace::Pool;
-    case MemoryKind::Block: return AddressSpace::Block;
-    case MemoryKind::Heap: return AddressSpace::Heap;
+    case MemoryKind::Managed:
+      return AddressSpace::DevicePointer;
+    case MemoryKind::PinnedHost:
+      return AddressSpace::PinnedHost;
+    case MemoryKind::HostRegistered:
+      return AddressSpace::HostRegistered;
+    case MemoryKind::VirtualReserve:
+      return AddressSpace::Reserve;
+    case MemoryKind::VirtualPhysical:
+      return AddressSpace::Physical;
+    case MemoryKind::VirtualMap:
+      return AddressSpace::Map;
+    case MemoryKind::MemoryPool:
+      return AddressSpace::Pool;
+    case MemoryKind::Block:
+      return AddressSpace::Block;
+    case MemoryKind::Heap:
+      return AddressSpace::Heap;
   }
   return AddressSpace::DevicePointer;
 }

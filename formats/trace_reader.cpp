@@ -140,8 +140,9 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
     if (head.sealed_length > capacity) {
       throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (bad length)");
     }
-    ChunkRef chunk{offset + sizeof head, static_cast<uint32_t>(available), false, head.thread, head.base_time_ns,
-                   head.base_ticks};
+    ChunkRef chunk{
+        offset + sizeof head, static_cast<uint32_t>(available), false, head.thread, head.base_time_ns,
+        head.base_ticks};
     if (head.sealed_length != 0 && head.sealed_length <= available) {
       auto sealed = payload.first(head.sealed_length);
       if (crc32(0, sealed.data(), static_cast<uInt>(sealed.size())) != head.crc) {

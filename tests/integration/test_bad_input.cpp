@@ -149,7 +149,8 @@ TEST_CASE("report and check on a trace with no events, and on one killed after o
   ProcessResult killed = run_vramscope({"report", crashed});
   CHECK(killed.exit_status == 0);
   CHECK(killed.err.empty());
-  std::string warning = "WARNING: trace cut short: no end record: the process was killed, or is still running\n";
+  std::string warning =
+      "WARNING: trace cut short: no end record: the process was killed, or is still running\n";
   CHECK(killed.out.find(warning) != std::string::npos);
   CHECK(killed.out.find("device 0: GPU zero: peak 256.00 MiB at 1.000 us, 1 live allocation\n") !=
         std::string::npos);

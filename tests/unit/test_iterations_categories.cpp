@@ -9,9 +9,9 @@
 #include "training_loop.h"
 
 using namespace vramscope;
-using vramscope::testing::TraceBuilder;
 using vramscope::testing::pop_range;
 using vramscope::testing::push_range;
+using vramscope::testing::TraceBuilder;
 using vramscope::testing::training_loop;
 
 namespace {

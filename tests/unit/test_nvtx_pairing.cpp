@@ -95,7 +95,8 @@ TEST_CASE("a heap reset frees every live block of that heap and nothing else") {
   // The reset leaves no event of its own, and the heaps stay registered.
   CHECK(frees_of(t, MemoryKind::Heap, Api::nvtxMemHeapReset).count == 0);
   int events = 0;
-  for (const Event& ev : t.events.collect()) events += ev.type == EventType::Free || ev.type == EventType::Alloc;
+  for (const Event& ev : t.events.collect())
+    events += ev.type == EventType::Free || ev.type == EventType::Alloc;
   CHECK(events == 7 + 1 + 2);
   // Block frees follow the reset at its time, before the later allocation.
   REQUIRE(t.events.count() >= 2);
@@ -128,6 +129,7 @@ TEST_CASE("a heap unregister frees the heap and its live blocks; a resize keeps 
   CHECK(blocks.bytes == 65536);  // the resized size
   CHECK(frees_of(t, MemoryKind::Block, Api::nvtxMemRegionsResize).bytes == 4096);
   // Heap B's block is untouched.
-  for (const Event& ev : t.events.collect()) CHECK_FALSE((ev.type == EventType::Free && ev.address == kHeapB));
+  for (const Event& ev : t.events.collect())
+    CHECK_FALSE((ev.type == EventType::Free && ev.address == kHeapB));
   std::remove(path.c_str());
 }

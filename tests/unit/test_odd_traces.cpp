@@ -166,9 +166,10 @@ TEST_CASE("odd trace: a header and an End record, no events at all") {
   CHECK(a.json["leaks"]["bytes"] == 0);
   CHECK(a.json["leaks"]["groups"] == Json::array());
 
-  CHECK(contains(a.text,
-                 "  events    0 (" + std::to_string(record_bytes) + " B of records, 0.0 bytes per event)\n"
-                 "No GPU memory events were recorded: the job made no CUDA allocation, or ran without the injector.\n"));
+  CHECK(contains(a.text, "  events    0 (" + std::to_string(record_bytes) +
+                             " B of records, 0.0 bytes per event)\n"
+                             "No GPU memory events were recorded: the job made no CUDA allocation, or ran "
+                             "without the injector.\n"));
   CHECK(contains(a.text, "  duration  5.000 us, ended by exit status 0\n"));
   CHECK(contains(
       a.text, "\nLive at exit: 0 B in 0 allocations (device, managed and pinned host memory)\n  nothing\n"));

@@ -21,9 +21,9 @@ using analysis::TimelineGrouping;
 using analysis::TimelineQuery;
 using analysis::TimelineSeries;
 using trace::MemoryKind;
-using vramscope::testing::TraceBuilder;
 using vramscope::testing::pop_range;
 using vramscope::testing::push_range;
+using vramscope::testing::TraceBuilder;
 using vramscope::testing::training_loop;
 
 namespace {
@@ -84,7 +84,6 @@ TraceBuilder three_allocations() {
   b.free(95, 0x3000);
   return b;
 }
-
 
 }  // namespace
 
