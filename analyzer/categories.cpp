@@ -172,8 +172,11 @@ class Categorizer {
   }
 
   const std::optional<Category>& hint(trace::StackId stack) {
+    if (last_hint_ != nullptr && stack.value == last_hint_stack_) return *last_hint_;
     auto [slot, inserted] = hints_.try_emplace(stack.value);
     if (inserted) slot->second = name_hint(site_functions_(stack));
+    last_hint_stack_ = stack.value;
+    last_hint_ = &slot->second;  // map entries stay where they are
     return slot->second;
   }
   bool hint_is(const Entry& e, Category c) {
@@ -199,7 +202,8 @@ class Categorizer {
   // Decides the run of tensors made in one iteration (or between
   // iterations); `next_alloc` is the allocation index of the tensor after it.
   void flush(size_t next_alloc) {
-    std::vector<bool> decided(run_.size(), false);
+    std::vector<bool>& decided = decided_;  // kept between runs: one run per iteration
+    decided.assign(run_.size(), false);
     if (run_made_ != kNone) inside_iteration(run_made_, next_alloc, decided);
     for (size_t j = 0; j < run_.size(); ++j) {
       if (!decided[j]) across_iterations(run_[j]);
@@ -210,13 +214,15 @@ class Categorizer {
 
   // The run's tensors made and freed inside iteration k, in allocation order.
   void inside_iteration(size_t k, size_t next_alloc_after_run, std::vector<bool>& decided) {
-    std::vector<size_t> inside;  // positions in run_
+    std::vector<size_t>& inside = inside_;  // positions in run_
+    inside.clear();
     for (size_t j = 0; j < run_.size(); ++j) {
       if (run_[j].freed == k) inside.push_back(j);
     }
     // Earliest free among the allocations made after each one: a later
     // allocation freed first means a stack order (forward, then backward).
-    std::vector<size_t> later_free(inside.size(), kNeverFreed);
+    std::vector<size_t>& later_free = later_free_;
+    later_free.assign(inside.size(), kNeverFreed);
     for (size_t j = inside.size(); j-- > 1;) {
       later_free[j - 1] = std::min(later_free[j], run_[inside[j]].l.free_index);
     }
@@ -300,6 +306,12 @@ class Categorizer {
   std::vector<Entry> run_;
   size_t run_made_ = kNone;
   std::unordered_map<uint32_t, std::optional<Category>> hints_;  // by stack
+  uint32_t last_hint_stack_ = 0;
+  const std::optional<Category>* last_hint_ = nullptr;
+  // Scratch of one run, kept to spare an allocation per iteration.
+  std::vector<bool> decided_;
+  std::vector<size_t> inside_;
+  std::vector<size_t> later_free_;
   size_t backward_end_ = 0;  // the first iteration's last free of an activation
   std::unordered_set<uint32_t> kept_stacks_;
 };

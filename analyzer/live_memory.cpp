@@ -76,11 +76,13 @@ LiveMemory::DeviceUsage& LiveMemory::usage(uint32_t device) {
 }
 
 uint64_t LiveMemory::device_bytes(uint32_t device) const {
+  if (last_usage_ != nullptr && device == last_device_) return last_usage_->bytes;
   auto found = devices_.find(device);
   return found == devices_.end() ? 0 : found->second.bytes;
 }
 
 uint64_t LiveMemory::device_allocations(uint32_t device) const {
+  if (last_usage_ != nullptr && device == last_device_) return last_usage_->allocations;
   auto found = devices_.find(device);
   return found == devices_.end() ? 0 : found->second.allocations;
 }

@@ -44,10 +44,14 @@ void PeakTracker::observe(size_t index, const trace::Event& event, const LiveCha
   count(change.allocation, +1);
   uint32_t device = change.allocation.device;
   uint64_t bytes = live.device_bytes(device);
-  auto found = peaks_.find(device);
-  uint64_t previous = found == peaks_.end() ? 0 : found->second.bytes;
-  if (bytes <= previous) return;  // strictly higher: the peak's time is its first moment
-  peaks_[device] = PeakMoment{bytes, event.time_ns, live.device_allocations(device), index};
+  if (last_peak_ == nullptr || device != last_peak_device_) {
+    auto found = peaks_.find(device);
+    if (found == peaks_.end() && bytes == 0) return;
+    last_peak_ = &peaks_[device];  // map entries stay where they are
+    last_peak_device_ = device;
+  }
+  if (bytes <= last_peak_->bytes) return;  // strictly higher: the peak's time is its first moment
+  *last_peak_ = PeakMoment{bytes, event.time_ns, live.device_allocations(device), index};
   stacks_[device].peak_pending = true;
   just_peaked_ = true;
 }

@@ -67,6 +67,8 @@ class PeakTracker {
   static void copy_peak(DeviceStacks& d);
 
   std::map<uint32_t, PeakMoment> peaks_;
+  uint32_t last_peak_device_ = 0;
+  PeakMoment* last_peak_ = nullptr;  // the last device's entry
   std::map<uint32_t, DeviceStacks> stacks_;
   uint32_t last_device_ = 0;
   DeviceStacks* last_stacks_ = nullptr;
