@@ -25,8 +25,6 @@ namespace vramscope::analysis {
 
 namespace {
 
-// How many events ahead the walk starts loading the live set's slots.
-constexpr size_t kPrefetchAhead = 8;
 // Events between two progress calls.
 constexpr size_t kProgressEvents = 1 << 20;
 
@@ -152,50 +150,30 @@ Report analyze_trace(const trace::TraceContents& trace, const Progress& progress
   OomWitness oom;
   IterationFinder iterations;
   uint64_t last_event_ns = 0;
-  // The live set pairs frees with their allocations, so the walk leaves frees
-  // as recorded; each pass then sees a free with its allocation's fields.
-  trace::EventCursor walk = trace.events.cursor(trace::FreeFields::AsRecorded);
-  trace::Event completed;  // a free with its allocation's fields
-  size_t i = 0;
-  size_t next_progress = kProgressEvents;
-  for (std::span<const trace::Event> batch = walk.next(); !batch.empty(); batch = walk.next()) {
+  uint64_t event_count = 0;
+  uint64_t next_progress = kProgressEvents;
+  walk_with_live_set(trace.events, live, [&](size_t i, const trace::Event& event, const LiveChange& change) {
     if (progress && i >= next_progress) {
       // Records, not events, are known beforehand: near enough for a progress line.
       progress(std::min(
           0.99, static_cast<double>(i) / static_cast<double>(std::max<uint64_t>(trace.record_count, 1))));
       next_progress = i + kProgressEvents;
     }
-    for (size_t j = 0; j < batch.size(); ++j, ++i) {
-      if (j + kPrefetchAhead < batch.size()) live.prefetch(batch[j + kPrefetchAhead]);
-      const LiveChange& change = live.apply(batch[j]);
-      const trace::Event* current = &batch[j];
-      if (change.what == LiveChange::What::Freed) {
-        completed = batch[j];
-        completed.kind = change.allocation.kind;
-        completed.device = change.allocation.device;
-        completed.size = change.allocation.size;
-        current = &completed;
-      }
-      const trace::Event& event = *current;
-      peaks.observe(i, event, change, live);
-      kinds.observe(event, change, live);
-      threads.observe(event, change);
-      apis.observe(event);
-      counter.observe(event, change);
-      failures.observe(event, live);
-      lifetimes.observe(i, change);
-      iterations.observe(i, event);
-      fragments.observe(event, change, live, peaks.just_peaked());
-      oom.observe(i, event, change, live, fragments.tracker());
-      last_event_ns = event.time_ns;
-    }
-  }
-  uint64_t event_count = i;
-  FoundIterations found = iterations.finish(trace, [&](size_t index) {
-    uint64_t time = 0;
-    trace.events.for_each_until(index, [&](size_t, const trace::Event& e) { time = e.time_ns; });
-    return time;
+    peaks.observe(i, event, change, live);
+    kinds.observe(event, change, live);
+    threads.observe(event, change);
+    apis.observe(event);
+    counter.observe(event, change);
+    failures.observe(event, live);
+    lifetimes.observe(i, change);
+    iterations.observe(i, event);
+    fragments.observe(event, change, live, peaks.just_peaked());
+    oom.observe(i, event, change, live, fragments.tracker());
+    last_event_ns = event.time_ns;
+    event_count = i + 1;
+    return true;
   });
+  FoundIterations found = iterations.finish(trace);
 
   Symbolizer symbolizer(trace.modules);
   StackResolver stacks(trace, symbolizer);

@@ -166,7 +166,7 @@ bool IterationFinder::from_markers(const trace::TraceContents& trace, FoundItera
   return true;
 }
 
-bool IterationFinder::from_pattern(FoundIterations& found, const std::function<uint64_t(size_t)>& time_at) {
+bool IterationFinder::from_pattern(const trace::TraceContents& trace, FoundIterations& found) {
   if (allocations_ < kPatternWindow) start_following();  // the window never filled: search what there is
   Period period = period_;
   if (period.repeats < 2) return false;
@@ -191,7 +191,8 @@ bool IterationFinder::from_pattern(FoundIterations& found, const std::function<u
         span.last_event = next->index - 1;
         span.end_ns = next->previous_ns;
       } else if (span.last_event != events_ - 1) {
-        span.end_ns = time_at(span.last_event);
+        trace.events.for_each_until(span.last_event,
+                                    [&](size_t, const trace::Event& e) { span.end_ns = e.time_ns; });
       }
     }
     found.spans.push_back(span);
@@ -199,11 +200,10 @@ bool IterationFinder::from_pattern(FoundIterations& found, const std::function<u
   return true;
 }
 
-FoundIterations IterationFinder::finish(const trace::TraceContents& trace,
-                                        const std::function<uint64_t(size_t)>& time_at) {
+FoundIterations IterationFinder::finish(const trace::TraceContents& trace) {
   FoundIterations found;
   if (events_ == 0) return found;
-  if (!from_ranges(trace, found) && !from_markers(trace, found)) from_pattern(found, time_at);
+  if (!from_ranges(trace, found) && !from_markers(trace, found)) from_pattern(trace, found);
   return found;
 }
 

@@ -4,7 +4,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -36,9 +35,9 @@ class IterationFinder {
  public:
   void observe(size_t index, const trace::Event& event);
 
-  // `time_at(index)`: the time of any event, for the one case the finder
-  // kept no time of (the last iteration of a pattern).
-  FoundIterations finish(const trace::TraceContents& trace, const std::function<uint64_t(size_t)>& time_at);
+  // The last iteration of a pattern may end at an event the finder kept no
+  // time of: then its time comes from one more walk, up to that event.
+  FoundIterations finish(const trace::TraceContents& trace);
 
  private:
   struct Range {
@@ -68,7 +67,7 @@ class IterationFinder {
 
   bool from_ranges(const trace::TraceContents& trace, FoundIterations& found) const;
   bool from_markers(const trace::TraceContents& trace, FoundIterations& found) const;
-  bool from_pattern(FoundIterations& found, const std::function<uint64_t(size_t)>& time_at);
+  bool from_pattern(const trace::TraceContents& trace, FoundIterations& found);
   void observe_allocation(size_t index, const trace::Event& event);
   void start_following();
   const AllocMark* mark(size_t position) const;

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "analyzer/allocation_table.h"
+#include "formats/event_log.h"
 #include "formats/trace_events.h"
 
 namespace vramscope::analysis {
@@ -73,5 +74,32 @@ class LiveMemory {
   DeviceUsage* last_usage_ = nullptr;  // map entries stay where they are
   std::array<uint64_t, trace::kMemoryKindCount> kind_bytes_{};
 };
+
+// Walks the events through `live`: visit(index, event, change) for each, a
+// free carrying its allocation's kind, device and size (the live set pairs
+// it, so the walk leaves frees as recorded). Stops when visit returns false.
+// The live set's slots are loaded a few events ahead: it holds millions.
+template <typename Visit>
+void walk_with_live_set(const trace::EventLog& events, LiveMemory& live, Visit&& visit) {
+  constexpr size_t kPrefetchAhead = 8;
+  trace::EventCursor walk = events.cursor(trace::FreeFields::AsRecorded);
+  trace::Event completed;
+  size_t i = 0;
+  for (std::span<const trace::Event> batch = walk.next(); !batch.empty(); batch = walk.next()) {
+    for (size_t j = 0; j < batch.size(); ++j, ++i) {
+      if (j + kPrefetchAhead < batch.size()) live.prefetch(batch[j + kPrefetchAhead]);
+      const LiveChange& change = live.apply(batch[j]);
+      const trace::Event* event = &batch[j];
+      if (change.what == LiveChange::What::Freed) {
+        completed = batch[j];
+        completed.kind = change.allocation.kind;
+        completed.device = change.allocation.device;
+        completed.size = change.allocation.size;
+        event = &completed;
+      }
+      if (!visit(i, *event, change)) return;
+    }
+  }
+}
 
 }  // namespace vramscope::analysis

@@ -27,27 +27,6 @@ constexpr u128 kMaxValues = u128{64} << 20;
 
 constexpr uint64_t kNoEnd = UINT64_MAX;
 
-// visit(index, event, change) for every event, frees carrying their
-// allocation's kind, device and size; stops when visit returns false.
-template <typename Visit>
-void walk_live(const trace::TraceContents& trace, Visit&& visit) {
-  LiveMemory live;
-  trace::EventCursor cursor = trace.events.cursor(trace::FreeFields::AsRecorded);
-  size_t i = 0;
-  for (std::span<const trace::Event> batch = cursor.next(); !batch.empty(); batch = cursor.next()) {
-    for (const trace::Event& recorded : batch) {
-      const LiveChange& change = live.apply(recorded);
-      trace::Event event = recorded;
-      if (change.what == LiveChange::What::Freed) {
-        event.kind = change.allocation.kind;
-        event.device = change.allocation.device;
-        event.size = change.allocation.size;
-      }
-      if (!visit(i++, event, change)) return;
-    }
-  }
-}
-
 bool uses_device(const trace::Event& e, uint32_t device) {
   return (e.type == trace::EventType::Alloc || e.type == trace::EventType::Free ||
           e.type == trace::EventType::FailedAlloc) &&
@@ -246,11 +225,7 @@ class CategoryFinder {
   BucketSeries finish(const trace::TraceContents& trace, StackResolver& stacks, size_t buckets,
                       uint32_t device, bool device_has_blocks) {
     index_.finish(events_);
-    FoundIterations found = iterations_.finish(trace, [&](size_t index) {
-      uint64_t time = 0;
-      trace.events.for_each_until(index, [&](size_t, const trace::Event& e) { time = e.time_ns; });
-      return time;
-    });
+    FoundIterations found = iterations_.finish(trace);
     CategoryBuckets sweep(index_, buckets, device, device_has_blocks);
     if (lifetimes_.tensor_count() != 0) {
       categorize(
@@ -443,7 +418,8 @@ Timeline compute_timeline(const trace::TraceContents& trace, const TimelineQuery
   std::optional<SiteRanking> ranking;
   if (query.by == TimelineGrouping::Site) {
     ranking.emplace(stacks, window, device);
-    walk_live(trace, [&](size_t, const trace::Event& event, const LiveChange& change) {
+    LiveMemory live;
+    walk_with_live_set(trace.events, live, [&](size_t, const trace::Event& event, const LiveChange& change) {
       survey.observe(event, device);
       ranking->observe(event, change);
       return true;
@@ -465,7 +441,8 @@ Timeline compute_timeline(const trace::TraceContents& trace, const TimelineQuery
 
   BucketSeries values(kGroups + grouper.groups(), window.count);
   bool past_window = false;
-  walk_live(trace, [&](size_t i, const trace::Event& event, const LiveChange& change) {
+  LiveMemory live;
+  walk_with_live_set(trace.events, live, [&](size_t i, const trace::Event& event, const LiveChange& change) {
     if (!surveyed) survey.observe(event, device);
     if (categories) categories->observe(i, event, change);
     if (past_window || event.time_ns > window.end) {

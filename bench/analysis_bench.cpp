@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "bench/event_count.h"
+#include "bench/generator_figures.h"
 #include "tests/support/subprocess.h"
 
 namespace fs = std::filesystem;
@@ -128,20 +129,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   return values.empty() ? 0 : values[values.size() / 2];
-}
-
-// The figures the generator prints on its last line: "key=value ...".
-std::map<std::string, uint64_t> generator_figures(const std::string& err) {
-  std::map<std::string, uint64_t> figures;
-  size_t line = err.rfind("events=");
-  if (line == std::string::npos) return figures;
-  std::istringstream words(err.substr(line));
-  for (std::string word; words >> word;) {
-    size_t eq = word.find('=');
-    if (eq != std::string::npos)
-      figures[word.substr(0, eq)] = std::strtoull(word.c_str() + eq + 1, nullptr, 10);
-  }
-  return figures;
 }
 
 // What every reader must at least do: bring each byte in and look at it.
@@ -308,7 +295,7 @@ int run(const Options& o) {
       std::string why = generated.err.substr(0, generated.err.find('\n'));
       throw BenchError{"the generator failed: " + why};
     }
-    std::map<std::string, uint64_t> expected = generator_figures(generated.err);
+    std::map<std::string, uint64_t> expected = vramscope::bench::generator_figures(generated.err);
     uint64_t file_bytes = fs::file_size(trace);
 
     std::vector<double> read_times, report_times, cpu_times;

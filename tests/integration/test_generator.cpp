@@ -12,26 +12,13 @@
 #include <sstream>
 #include <string>
 
+#include "bench/generator_figures.h"
 #include "tests/integration/harness.h"
 
 using namespace vramscope::testing;
 using nlohmann::json;
 
 namespace {
-
-// The generator's last line: "vramscope_trace_generator: events=... peak_bytes=... (...)".
-std::map<std::string, uint64_t> figures_of(const std::string& err) {
-  std::map<std::string, uint64_t> figures;
-  size_t line = err.rfind("events=");
-  if (line == std::string::npos) return figures;
-  std::istringstream words(err.substr(line));
-  for (std::string word; words >> word;) {
-    size_t eq = word.find('=');
-    if (eq != std::string::npos)
-      figures[word.substr(0, eq)] = std::strtoull(word.c_str() + eq + 1, nullptr, 10);
-  }
-  return figures;
-}
 
 ProcessResult generate(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {VRAMSCOPE_TRACE_GENERATOR};
@@ -44,7 +31,7 @@ std::map<std::string, uint64_t> generate_ok(const std::string& trace, const std:
   ProcessResult run = generate({"--events", events, "--live", live, "--seed", seed, "--output", trace});
   INFO("stderr: " << run.err);
   REQUIRE(run.exit_status == 0);
-  std::map<std::string, uint64_t> figures = figures_of(run.err);
+  std::map<std::string, uint64_t> figures = vramscope::bench::generator_figures(run.err);
   REQUIRE(figures.count("peak_bytes") == 1);
   return figures;
 }
