@@ -33,10 +33,10 @@ class AllocationTable {
   // The live allocation with this key, or nullptr. The pointer is valid
   // until the next insert or erase.
   Allocation* find(trace::MemoryKind kind, uint64_t address) {
-    return table_.find(Key{trace::address_space(kind), address});
+    return table_.find(trace::AddressKey{trace::address_space(kind), address});
   }
   void prefetch(trace::MemoryKind kind, uint64_t address) const {
-    table_.prefetch(Key{trace::address_space(kind), address});
+    table_.prefetch(trace::AddressKey{trace::address_space(kind), address});
   }
   // Inserts `allocation`, or returns the one already live at its key
   // (second: false) and leaves it unchanged.
@@ -52,14 +52,9 @@ class AllocationTable {
   }
 
  private:
-  struct Key {
-    trace::AddressSpace space;
-    uint64_t address;
-    bool operator==(const Key&) const = default;
-  };
   struct Traits {
-    static Key key(const Allocation& a) { return Key{trace::address_space(a.kind), a.address}; }
-    static size_t hash(const Key& k) { return mix_hash(k.address ^ (static_cast<uint64_t>(k.space) << 56)); }
+    static trace::AddressKey key(const Allocation& a) { return {trace::address_space(a.kind), a.address}; }
+    static size_t hash(const trace::AddressKey& k) { return k.hash(); }
   };
   FlatTable<Allocation, Traits> table_;
 };

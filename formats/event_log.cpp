@@ -51,14 +51,9 @@ class FreePairing {
     uint64_t address = 0;
     Live live;
   };
-  struct Key {
-    AddressSpace space;
-    uint64_t address;
-    bool operator==(const Key&) const = default;
-  };
   struct Traits {
-    static Key key(const Entry& e) { return Key{e.space, e.address}; }
-    static size_t hash(const Key& k) { return mix_hash(k.address ^ (static_cast<uint64_t>(k.space) << 56)); }
+    static AddressKey key(const Entry& e) { return AddressKey{e.space, e.address}; }
+    static size_t hash(const AddressKey& k) { return k.hash(); }
   };
 
   void free_extra(const Event& cause, uint64_t address, const Live& a, std::vector<Event>& out);

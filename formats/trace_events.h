@@ -2,11 +2,14 @@
 // The byte layout of these records is in docs/trace-format.md.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "formats/flat_table.h"
 
 namespace vramscope::trace {
 
@@ -91,6 +94,14 @@ constexpr AddressSpace address_space(MemoryKind kind) {
   }
   return AddressSpace::DevicePointer;
 }
+
+// Where a live allocation is found: by its address within its address space.
+struct AddressKey {
+  AddressSpace space;
+  uint64_t address;
+  bool operator==(const AddressKey&) const = default;
+  size_t hash() const { return mix_hash(address ^ (static_cast<uint64_t>(space) << 56)); }
+};
 
 // The API function that did the work (driver level) or that asked for it
 // (runtime level, recorded as `via`).
