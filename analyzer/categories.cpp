@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cctype>
 #include <optional>
-#include <unordered_map>
-#include <unordered_set>
+
+#include "analyzer/per_stack.h"
 
 namespace vramscope::analysis {
 
@@ -116,6 +116,34 @@ std::optional<Category> name_hint(const std::vector<std::string>& functions) {
   return std::nullopt;
 }
 
+// The iteration holding each allocation index, for indices that only grow.
+class IterationCursor {
+ public:
+  explicit IterationCursor(const std::vector<IterationSpan>& iterations) : iterations_(iterations) {
+    move_to(0);
+  }
+
+  size_t made_in(size_t index) {
+    if (index > last_) move_to(index);  // once per iteration: its bounds are kept at hand
+    return index >= first_ ? current_ : kNone;
+  }
+  // The last event of the iteration made_in last found.
+  size_t last_event() const { return last_; }
+
+ private:
+  void move_to(size_t index) {
+    while (current_ < iterations_.size() && iterations_[current_].last_event < index) ++current_;
+    bool past_all = current_ == iterations_.size();
+    first_ = past_all ? kNone : iterations_[current_].first_event;
+    last_ = past_all ? kNone : iterations_[current_].last_event;
+  }
+
+  const std::vector<IterationSpan>& iterations_;
+  size_t current_ = 0;
+  size_t first_ = 0;  // the bounds of iterations_[current_]; kNone past all
+  size_t last_ = 0;
+};
+
 class Categorizer {
  public:
   Categorizer(const LifetimeLog& log, const std::vector<IterationSpan>& iterations,
@@ -125,159 +153,148 @@ class Categorizer {
   void run(const CategoryVisit& visit) {
     visit_ = &visit;
     if (iterations_.empty()) {
-      log_.for_each_tensor([&](const Lifetime& l) { visit(l, by_name_only(l)); });
+      log_.for_each_tensor([&](const Lifetime& l) {
+        run_.push_back(CategorizedTensor{l, by_name_only(l)});
+        if (run_.size() == kBatch) hand_over();
+      });
+      hand_over();
       return;
     }
-    find_kept_stacks();
-    size_t made_cursor = 0;
+    IterationCursor cursor(iterations_);
     log_.for_each_tensor([&](const Lifetime& l) {
-      size_t made = made_in(l.alloc_index, made_cursor);
-      if (!run_.empty() && made != run_made_) flush(l.alloc_index);
-      Entry entry{l, made, freed_in(l.free_index, made), {}};
-      if (made == kNone) {  // made outside every iteration: nothing to compare it with
-        across_iterations(entry);
-        visit(entry.l, entry.verdict);
-        return;
-      }
+      size_t made = cursor.made_in(l.alloc_index);
+      // Tensors made outside every iteration are decided each on its own:
+      // their runs may be cut into batches.
+      bool full = made == kNone && run_.size() >= kBatch;
+      if (!run_.empty() && (made != run_made_ || full)) flush(l.alloc_index);
       run_made_ = made;
-      run_.push_back(entry);
+      run_.push_back(CategorizedTensor{l, {}});
     });
     if (!run_.empty()) flush(kNeverFreed);
   }
 
  private:
-  struct Entry {
-    Lifetime l;
-    size_t made;   // iteration index or kNone
-    size_t freed;  // iteration index or kNone
-    Categorized verdict;
+  // What the pass knows of a call path.
+  struct StackFacts {
+    bool hint_known = false;
+    std::optional<Category> hint;
+    bool kept_asked = false;  // see find_kept_stacks
+    bool kept = false;
   };
 
-  // The iteration holding `index`, for indices that only grow: `cursor`
-  // remembers how far the previous call got.
-  size_t made_in(size_t index, size_t& cursor) const {
-    while (cursor < iterations_.size() && iterations_[cursor].last_event < index) ++cursor;
-    return cursor < iterations_.size() && iterations_[cursor].first_event <= index ? cursor : kNone;
+  std::optional<Category> hint(trace::StackId stack) {
+    const StackFacts& facts = stacks_[stack];
+    return facts.hint_known ? facts.hint : look_up_hint(stack);
   }
-
-  // The iteration holding a free, most often the one that made it.
-  size_t freed_in(size_t index, size_t made) const {
-    if (index == kNeverFreed) return kNone;
-    if (made != kNone && index <= iterations_[made].last_event) return made;
-    auto after = std::upper_bound(iterations_.begin(), iterations_.end(), index,
-                                  [](size_t i, const IterationSpan& s) { return i < s.first_event; });
-    if (after == iterations_.begin()) return kNone;
-    size_t k = static_cast<size_t>(after - iterations_.begin()) - 1;
-    return index <= iterations_[k].last_event ? k : kNone;
-  }
-
-  const std::optional<Category>& hint(trace::StackId stack) {
-    if (last_hint_ != nullptr && stack.value == last_hint_stack_) return *last_hint_;
-    auto [slot, inserted] = hints_.try_emplace(stack.value);
-    if (inserted) slot->second = name_hint(site_functions_(stack));
-    last_hint_stack_ = stack.value;
-    last_hint_ = &slot->second;  // map entries stay where they are
-    return slot->second;
-  }
-  bool hint_is(const Entry& e, Category c) {
-    const std::optional<Category>& h = hint(e.l.stack);
-    return h && *h == c;
+  std::optional<Category> look_up_hint(trace::StackId stack) {
+    std::optional<Category> found = name_hint(site_functions_(stack));
+    stacks_[stack].hint = found;
+    stacks_[stack].hint_known = true;
+    return found;
   }
   bool outlives_iterations(const Lifetime& l) const {
     return l.free_index == kNeverFreed || l.free_index > iterations_.back().last_event;
   }
 
-  // A lifetime rule's verdict: high when the function's name agrees.
-  void set(Entry& e, Category category, Reason reason, Confidence otherwise = Confidence::Medium) {
-    e.verdict = Categorized{category, hint_is(e, category) ? Confidence::High : otherwise, reason};
+  // A lifetime rule's verdict: high when the function's name (hint) agrees.
+  static Categorized rule(std::optional<Category> hint, Category category, Reason reason,
+                          Confidence otherwise = Confidence::Medium) {
+    return Categorized{category, hint == category ? Confidence::High : otherwise, reason};
   }
 
   Categorized by_name_only(const Lifetime& l) {
-    if (const std::optional<Category>& h = hint(l.stack)) {
+    if (std::optional<Category> h = hint(l.stack)) {
       return Categorized{*h, Confidence::Low, Reason::NoIterationsNamed};
     }
     return Categorized{Category::Unknown, Confidence::Low, Reason::NoIterations};
   }
 
-  // Decides the run of tensors made in one iteration (or between
-  // iterations); `next_alloc` is the allocation index of the tensor after it.
-  void flush(size_t next_alloc) {
-    std::vector<bool>& decided = decided_;  // kept between runs: one run per iteration
-    decided.assign(run_.size(), false);
-    if (run_made_ != kNone) inside_iteration(run_made_, next_alloc, decided);
-    for (size_t j = 0; j < run_.size(); ++j) {
-      if (!decided[j]) across_iterations(run_[j]);
-    }
-    for (const Entry& e : run_) (*visit_)(e.l, e.verdict);
+  // Hands the decided tensors to the visitor.
+  void hand_over() {
+    if (!run_.empty()) (*visit_)(run_);
     run_.clear();
   }
 
-  // The run's tensors made and freed inside iteration k, in allocation order.
-  void inside_iteration(size_t k, size_t next_alloc_after_run, std::vector<bool>& decided) {
-    std::vector<size_t>& inside = inside_;  // positions in run_
-    inside.clear();
-    for (size_t j = 0; j < run_.size(); ++j) {
-      if (run_[j].freed == k) inside.push_back(j);
+  // Decides the run of tensors made in one iteration (or between
+  // iterations); `next_alloc` is the allocation index of the tensor after it.
+  void flush(size_t next_alloc) {
+    if (run_made_ != kNone) inside_iteration(run_made_, next_alloc);
+    if (run_made_ == 0) find_kept_stacks();
+    size_t last = run_made_ == kNone ? 0 : iterations_[run_made_].last_event;  // none is freed inside
+    for (CategorizedTensor& t : run_) {
+      if (t.tensor.free_index > last) across_iterations(t, run_made_);
     }
-    // Earliest free among the allocations made after each one: a later
-    // allocation freed first means a stack order (forward, then backward).
-    std::vector<size_t>& later_free = later_free_;
-    later_free.assign(inside.size(), kNeverFreed);
-    for (size_t j = inside.size(); j-- > 1;) {
-      later_free[j - 1] = std::min(later_free[j], run_[inside[j]].l.free_index);
-    }
-    size_t last_free = 0;
-    for (size_t j : inside) last_free = std::max(last_free, run_[j].l.free_index);
-    for (size_t j = 0; j < inside.size(); ++j) {
-      Entry& e = run_[inside[j]];
-      const Lifetime& l = e.l;
-      decided[inside[j]] = true;
-      size_t next_alloc =
-          inside[j] + 1 < run_.size() ? run_[inside[j] + 1].l.alloc_index : next_alloc_after_run;
-      if (hint_is(e, Category::Workspaces)) {
-        e.verdict = Categorized{Category::Workspaces, Confidence::High, Reason::WorkspaceNamedInside};
-      } else if (j == 0 && inside.size() > 1 && l.free_index == last_free) {
-        set(e, Category::Inputs, Reason::FirstOfIteration);
+    hand_over();
+  }
 
+  // The run's tensors made and freed inside iteration k, in allocation order.
+  void inside_iteration(size_t k, size_t next_alloc_after_run) {
+    // For each, the earliest free among the later ones: a later allocation
+    // freed first means a stack order (forward, then backward).
+    std::vector<size_t>& later_free = later_free_;  // by position in run_
+    later_free.resize(run_.size());
+    size_t last = iterations_[k].last_event;  // a tensor freed after it is not inside
+    size_t earliest = kNeverFreed;
+    size_t last_free = 0;
+    size_t first = run_.size();
+    size_t inside = 0;
+    for (size_t j = run_.size(); j-- > 0;) {
+      const Lifetime& l = run_[j].tensor;
+      if (l.free_index > last) continue;
+      later_free[j] = earliest;
+      earliest = std::min(earliest, l.free_index);
+      last_free = std::max(last_free, l.free_index);
+      first = j;
+      ++inside;
+    }
+    for (size_t j = first; j < run_.size(); ++j) {
+      CategorizedTensor& t = run_[j];
+      const Lifetime& l = t.tensor;
+      if (l.free_index > last) continue;
+      std::optional<Category> h = hint(l.stack);
+      size_t next_alloc = j + 1 < run_.size() ? run_[j + 1].tensor.alloc_index : next_alloc_after_run;
+      if (h == Category::Workspaces) {
+        t.verdict = Categorized{Category::Workspaces, Confidence::High, Reason::WorkspaceNamedInside};
+      } else if (j == first && inside > 1 && l.free_index == last_free) {
+        t.verdict = rule(h, Category::Inputs, Reason::FirstOfIteration);
       } else if (next_alloc > l.free_index) {
-        set(e, Category::Temporaries, Reason::FreedBeforeNextAlloc, Confidence::High);
-      } else if (later_free[j] < l.free_index && hint_is(e, Category::Inputs)) {
+        t.verdict = rule(h, Category::Temporaries, Reason::FreedBeforeNextAlloc, Confidence::High);
+      } else if (later_free[j] < l.free_index && h == Category::Inputs) {
         // A batch's labels have an activation's lifetime; the name tells them apart,
         // and they must not move the end of the backward pass.
-        e.verdict = Categorized{Category::Inputs, Confidence::Medium, Reason::InputNamedInside};
+        t.verdict = Categorized{Category::Inputs, Confidence::Medium, Reason::InputNamedInside};
       } else if (later_free[j] < l.free_index) {
-        set(e, Category::Activations, Reason::StackOrder);
+        t.verdict = rule(h, Category::Activations, Reason::StackOrder);
         if (k == 0) backward_end_ = std::max(backward_end_, l.free_index);
       } else {
-        set(e, Category::Temporaries, Reason::NoStackOrder, Confidence::Low);
+        t.verdict = rule(h, Category::Temporaries, Reason::NoStackOrder, Confidence::Low);
       }
     }
   }
 
-  void across_iterations(Entry& e) {
-    const Lifetime& l = e.l;
-    size_t made = e.made;
+  void across_iterations(CategorizedTensor& t, size_t made) {
+    const Lifetime& l = t.tensor;
     bool before_first = l.alloc_index < iterations_.front().first_event;
-    Categorized& out = e.verdict;
-    const std::optional<Category>& h = hint(l.stack);
-    bool named_state = h && (*h == Category::Gradients || *h == Category::OptimizerState);
-    if (hint_is(e, Category::Workspaces)) {
+    Categorized& out = t.verdict;
+    std::optional<Category> h = hint(l.stack);
+    bool named_state = h == Category::Gradients || h == Category::OptimizerState;
+    if (h == Category::Workspaces) {
       out = Categorized{Category::Workspaces, Confidence::Medium, Reason::WorkspaceNamed};
     } else if (before_first && outlives_iterations(l)) {
       if (named_state) {
         out = Categorized{*h, Confidence::Medium, Reason::LiveThroughNamed};
       } else {
-        set(e, Category::Parameters, Reason::LiveThrough);
+        out = rule(h, Category::Parameters, Reason::LiveThrough);
       }
-    } else if (made == 0 && outlives_iterations(l) && !kept_stacks_.count(l.stack.value)) {
+    } else if (made == 0 && outlives_iterations(l) && !stacks_[l.stack].kept) {
       if (backward_end_ == 0) {
         out = named_state
                   ? Categorized{*h, Confidence::Medium, Reason::FirstIterationKeptNamed}
                   : Categorized{Category::Unknown, Confidence::Low, Reason::FirstIterationKeptUnplaced};
       } else if (l.alloc_index > backward_end_) {
-        set(e, Category::OptimizerState, Reason::KeptAfterBackward);
+        out = rule(h, Category::OptimizerState, Reason::KeptAfterBackward);
       } else {
-        set(e, Category::Gradients, Reason::KeptBeforeBackwardEnd);
+        out = rule(h, Category::Gradients, Reason::KeptBeforeBackwardEnd);
       }
     } else if (made != kNone && outlives_iterations(l)) {
       out = Categorized{Category::Unknown, Confidence::Low, Reason::KeptWhereLaterGrows};
@@ -288,32 +305,44 @@ class Categorizer {
     }
   }
 
-  // The call paths that also make, after the first iteration, allocations
-  // that outlive their iteration: they grow, they are no state.
+  // Which call paths of the first iteration's kept tensors (the run being
+  // decided) also make, after it, tensors that outlive their iteration: they
+  // grow, they are no state. The log is searched only until each is found.
   void find_kept_stacks() {
-    size_t cursor = 0;
+    size_t left = 0;  // paths asked, not found yet
+    for (const CategorizedTensor& t : run_) {
+      StackFacts& facts = stacks_[t.tensor.stack];
+      if (outlives_iterations(t.tensor) && !facts.kept_asked) {
+        facts.kept_asked = true;
+        ++left;
+      }
+    }
+    IterationCursor cursor(iterations_);
     log_.for_each_tensor([&](const Lifetime& l) {
-      size_t made = made_in(l.alloc_index, cursor);
-      if (made != kNone && made > 0 && freed_in(l.free_index, made) != made)
-        kept_stacks_.insert(l.stack.value);
+      if (left == 0) return false;
+      size_t made = cursor.made_in(l.alloc_index);
+      if (made == kNone || made == 0 || l.free_index <= cursor.last_event()) return true;  // freed inside
+      StackFacts& facts = stacks_[l.stack];
+      if (facts.kept_asked && !facts.kept) {
+        facts.kept = true;
+        --left;
+      }
+      return true;
     });
   }
+
+  // Tensors handed over at once when nothing groups them.
+  static constexpr size_t kBatch = 4096;
 
   const LifetimeLog& log_;
   const std::vector<IterationSpan>& iterations_;
   const SiteFunctions& site_functions_;
   const CategoryVisit* visit_ = nullptr;
-  std::vector<Entry> run_;
+  std::vector<CategorizedTensor> run_;
   size_t run_made_ = kNone;
-  std::unordered_map<uint32_t, std::optional<Category>> hints_;  // by stack
-  uint32_t last_hint_stack_ = 0;
-  const std::optional<Category>* last_hint_ = nullptr;
-  // Scratch of one run, kept to spare an allocation per iteration.
-  std::vector<bool> decided_;
-  std::vector<size_t> inside_;
-  std::vector<size_t> later_free_;
-  size_t backward_end_ = 0;  // the first iteration's last free of an activation
-  std::unordered_set<uint32_t> kept_stacks_;
+  PerStack<StackFacts> stacks_;
+  std::vector<size_t> later_free_;  // scratch of one run, kept to spare an allocation per iteration
+  size_t backward_end_ = 0;         // the first iteration's last free of an activation
 };
 
 }  // namespace

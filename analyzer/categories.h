@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -65,10 +66,17 @@ static_assert(sizeof(Categorized) == 3);
 // often the site; the caller says what the memory is for).
 using SiteFunctions = std::function<std::vector<std::string>(trace::StackId)>;
 
-// visit(tensor, its category) for each tensor of the log, in allocation
-// order. Tensors are decided an iteration at a time, so nothing is kept per
+struct CategorizedTensor {
+  Lifetime tensor;
+  Categorized verdict;
+};
+
+// visit(tensors) with each tensor of the log and its category, in
+// allocation order, a batch at a time (an iteration's tensors, or a few
+// thousand made outside iterations): one call per batch, not per tensor.
+// Tensors are decided an iteration at a time, so nothing is kept per
 // tensor: a long run has hundreds of millions.
-using CategoryVisit = std::function<void(const Lifetime&, const Categorized&)>;
+using CategoryVisit = std::function<void(std::span<const CategorizedTensor>)>;
 void categorize(const LifetimeLog& log, const std::vector<IterationSpan>& iterations,
                 const SiteFunctions& site_functions, const CategoryVisit& visit);
 

@@ -3,17 +3,16 @@
 
 #include <algorithm>
 #include <array>
-#include <functional>
 #include <map>
-#include <optional>
-#include <queue>
+#include <span>
 #include <string>
-#include <unordered_map>
 #include <utility>
 
 #include "analyzer/categories.h"
 #include "analyzer/growth.h"
 #include "analyzer/iterations.h"
+#include "analyzer/pending_frees.h"
+#include "analyzer/per_stack.h"
 
 namespace vramscope::analysis {
 
@@ -58,31 +57,19 @@ class Verdicts {
 };
 
 // Per category: allocations, bytes, and the peak of its live bytes, which
-// rise at allocations and fall at frees. The frees still to come wait in a
-// heap, earliest first; a tensor freed before the next one is made (most
-// temporaries) never enters it. At one event, a displaced allocation's end
-// comes before the new one.
+// rise at allocations and fall at frees. At one event, a displaced
+// allocation's end comes before the new one.
 class CategorySweep {
  public:
   void observe(const Lifetime& l, const Categorized& verdict) {
     size_t c = slot(verdict.category);
-    for (; !frees_.empty() && frees_.top().free_index <= l.alloc_index; frees_.pop()) {
-      live_[slot(frees_.top().category)] -= frees_.top().size;
-    }
-    if (held_) {
-      if (held_->free_index <= l.alloc_index) {
-        live_[slot(held_->category)] -= held_->size;
-      } else {
-        frees_.push(*held_);
-      }
-      held_.reset();
-    }
+    frees_.release_until(l.alloc_index, live_);
     result_[c].allocations += 1;
     result_[c].allocated_bytes += l.size;
     verdicts_[c].add(verdict, l.size);
     live_[c] += l.size;
     result_[c].peak_bytes = std::max(result_[c].peak_bytes, live_[c]);
-    if (l.free_index != kNeverFreed) held_ = Pending{l.free_index, l.size, verdict.category};
+    if (l.free_index != kNeverFreed) frees_.add(l.free_index, c, l.size);
   }
 
   std::vector<CategoryTotals> totals() {
@@ -97,17 +84,10 @@ class CategorySweep {
   }
 
  private:
-  struct Pending {
-    size_t free_index;
-    uint64_t size;
-    Category category;
-    bool operator>(const Pending& o) const { return free_index > o.free_index; }
-  };
   std::array<CategoryTotals, kCategoryCount> result_;
   std::array<Verdicts, kCategoryCount> verdicts_;
-  std::array<uint64_t, kCategoryCount> live_{};
-  std::priority_queue<Pending, std::vector<Pending>, std::greater<Pending>> frees_;
-  std::optional<Pending> held_;  // the last tensor's free, not yet in the heap
+  PendingFrees<kCategoryCount>::Bytes live_{};
+  PendingFrees<kCategoryCount> frees_;
 };
 
 bool live_at(const Lifetime& l, size_t index) { return l.alloc_index <= index && index < l.free_index; }
@@ -119,17 +99,22 @@ class PeakLabels {
   PeakLabels(DevicePeak& peak, size_t peak_index, uint32_t device, bool label_sites, StackResolver& stacks)
       : peak_(peak), peak_index_(peak_index), device_(device), label_sites_(label_sites), stacks_(stacks) {}
 
+  // Tensors in allocation order.
+  void observe(std::span<const CategorizedTensor> tensors) {
+    if (tensors.front().tensor.alloc_index > peak_index_) return;  // all made after the peak
+    for (const CategorizedTensor& t : tensors) observe(t.tensor, t.verdict);
+  }
+
   void observe(const Lifetime& l, const Categorized& verdict) {
     if (l.device != device_ || !live_at(l, peak_index_)) return;
     size_t c = slot(verdict.category);
     by_category_[c].bytes += l.size;
     by_category_[c].count += 1;
     if (!label_sites_) return;
-    auto [cached, inserted] = keys_.try_emplace(l.stack.value);
-    if (inserted) cached->second = site_key(stacks_.resolve(l.stack).site);
-    const std::string& key = cached->second;
-    site_bytes_[key][c] += l.size;  // value-initialized: zeros
-    site_verdicts_[key][c].add(verdict, l.size);
+    SiteTally*& site = site_of_[l.stack];
+    if (site == nullptr) site = &sites_[site_key(stacks_.resolve(l.stack).site)];
+    site->bytes[c] += l.size;
+    site->verdicts[c].add(verdict, l.size);
   }
 
   void finish() {
@@ -141,12 +126,13 @@ class PeakLabels {
     std::stable_sort(peak_.categories.begin(), peak_.categories.end(),
                      [](const CategoryBytes& a, const CategoryBytes& b) { return a.bytes > b.bytes; });
     for (SiteBytes& site : peak_.sites) {
-      auto found = site_bytes_.find(site_key(site.site));
-      if (found == site_bytes_.end()) continue;
-      const auto& bytes = found->second;
-      size_t c = static_cast<size_t>(std::max_element(bytes.begin(), bytes.end()) - bytes.begin());
+      auto found = sites_.find(site_key(site.site));
+      if (found == sites_.end()) continue;
+      const SiteTally& tally = found->second;
+      size_t c =
+          static_cast<size_t>(std::max_element(tally.bytes.begin(), tally.bytes.end()) - tally.bytes.begin());
       site.category = std::string(to_string(static_cast<Category>(c)));
-      site.confidence = std::string(to_string(site_verdicts_[found->first][c].heaviest().first));
+      site.confidence = std::string(to_string(tally.verdicts[c].heaviest().first));
     }
   }
 
@@ -157,9 +143,12 @@ class PeakLabels {
   bool label_sites_;
   StackResolver& stacks_;
   std::array<CategoryBytes, kCategoryCount> by_category_;
-  std::map<std::string, std::array<uint64_t, kCategoryCount>> site_bytes_;
-  std::map<std::string, std::array<Verdicts, kCategoryCount>> site_verdicts_;
-  std::unordered_map<uint32_t, std::string> keys_;  // by stack
+  struct SiteTally {
+    std::array<uint64_t, kCategoryCount> bytes{};
+    std::array<Verdicts, kCategoryCount> verdicts;
+  };
+  std::map<std::string, SiteTally> sites_;  // by site key; entries stay where they are
+  PerStack<SiteTally*> site_of_;
 };
 
 }  // namespace
@@ -183,10 +172,10 @@ void add_iterations_and_categories(Report& report, const FoundIterations& found,
   GrowthFinder growth(found.spans);
   categorize(
       log, found.spans, [&](trace::StackId stack) { return site_and_callers(stacks.resolve(stack)); },
-      [&](const Lifetime& l, const Categorized& verdict) {
-        sweep.observe(l, verdict);
-        for (PeakLabels& label : labels) label.observe(l, verdict);
-        growth.observe(l);
+      [&](std::span<const CategorizedTensor> tensors) {
+        for (const CategorizedTensor& t : tensors) sweep.observe(t.tensor, t.verdict);
+        for (PeakLabels& label : labels) label.observe(tensors);
+        for (const CategorizedTensor& t : tensors) growth.observe(t.tensor);
       });
   report.categories.totals = sweep.totals();
   for (PeakLabels& label : labels) label.finish();

@@ -16,7 +16,10 @@ struct RecordedFailure {
 
 class FailureLog {
  public:
-  void observe(const trace::Event& event, const LiveMemory& live);
+  void observe(const trace::Event& event, const LiveMemory& live) {
+    if (event.type != trace::EventType::FailedAlloc) return;
+    failures_.push_back(RecordedFailure{event, live.device_bytes(event.device)});
+  }
   const std::vector<RecordedFailure>& failures() const { return failures_; }
 
  private:

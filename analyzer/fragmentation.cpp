@@ -245,8 +245,8 @@ FragmentationReport fragmentation_report(const FragmentationFigures& f, uint64_t
                              f.reserved_but_unallocated_bytes(), f.metric()};
 }
 
-void FragmentationWatch::observe(const trace::Event& event, const LiveChange& change, const LiveMemory& live,
-                                 bool at_peak) {
+void FragmentationWatch::observe_change(const trace::Event& event, const LiveChange& change,
+                                        const LiveMemory& live, bool at_peak) {
   bool changed = tracker_.apply(event, change, live);
   uint32_t device = event.device;
   if (at_peak) {

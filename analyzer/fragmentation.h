@@ -58,6 +58,27 @@ class FragmentationTracker {
   // Call after `live` has applied the event (`change`: what it did to the
   // live set). Returns whether the event changed the device's map.
   bool apply(const trace::Event& event, const LiveChange& change, const LiveMemory& live);
+  // apply() for the common case, a segment made or freed on a device with no
+  // block data: only counted. Returns false, having done nothing, for any
+  // other change.
+  bool apply_counted_segment(const LiveChange& change) {
+    const Allocation& a = change.allocation;
+    if (change.displaced || !is_segment_kind(a.kind) || a.size == 0) return false;
+    bool made = change.what == LiveChange::What::Allocated;
+    if (!made && change.what != LiveChange::What::Freed) return false;
+    Device& d = device(a.device);
+    if (d.ordered) return false;
+    if (made) {
+      d.segment_count += 1;
+      d.segment_bytes += a.size;
+      d.used_bytes += a.size;
+    } else {
+      d.segment_count -= 1;
+      d.segment_bytes -= a.size;
+      d.used_bytes -= a.size;
+    }
+    return true;
+  }
 
   FragmentationFigures figures(uint32_t device) const;
   // `live`: the live set the events were applied to.
@@ -133,7 +154,15 @@ class FragmentationWatch {
   // first reached. The peak's figures also take in the heap registrations
   // that follow it at once: an allocator registers its new segment right
   // after getting it, and until then the segment counts as wholly used.
-  void observe(const trace::Event& event, const LiveChange& change, const LiveMemory& live, bool at_peak);
+  void observe(const trace::Event& event, const LiveChange& change, const LiveMemory& live, bool at_peak) {
+    if (!at_peak) {
+      bool untouched = event.type != trace::EventType::Alloc && event.type != trace::EventType::Free;
+      if (untouched) return;
+      // A device without block data has no holes: only the peak's figures could change.
+      if (peak_open_.empty() && tracker_.apply_counted_segment(change)) return;
+    }
+    observe_change(event, change, live, at_peak);
+  }
   const FragmentationTracker& tracker() const { return tracker_; }
   FragmentationTracker& tracker() { return tracker_; }
 
@@ -142,6 +171,9 @@ class FragmentationWatch {
   const std::map<uint32_t, FragmentationMoment>& worst() const { return worst_; }
 
  private:
+  void observe_change(const trace::Event& event, const LiveChange& change, const LiveMemory& live,
+                      bool at_peak);
+
   FragmentationTracker tracker_;
   std::map<uint32_t, FragmentationMoment> at_peak_;
   std::map<uint32_t, FragmentationMoment> worst_;

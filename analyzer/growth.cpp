@@ -10,27 +10,33 @@ GrowthFinder::GrowthFinder(const std::vector<IterationSpan>& iterations) {
   for (const IterationSpan& s : iterations) ends_.push_back(s.last_event);
 }
 
-void GrowthFinder::observe(const Lifetime& l) {
-  size_t n = ends_.size();
-  while (first_ < n && ends_[first_] < l.alloc_index) ++first_;
-  // Most tensors die before the next iteration's end: no need to search.
-  if (first_ >= n || l.free_index <= ends_[first_]) return;
+void GrowthFinder::count(const Lifetime& l) {
+  Key key{l.kind, l.device, l.stack.value};
+  if (last_ == nullptr || key != last_key_) {
+    last_ = &changes_[key];
+    last_key_ = key;
+  }
+  auto size = static_cast<int64_t>(l.size);
+  std::vector<std::pair<size_t, int64_t>>& rises = last_->rises;
+  if (rises.empty() || rises.back().first != first_) rises.emplace_back(first_, 0);
+  rises.back().second += size;
+  if (l.free_index > ends_.back()) return;  // live at every end from first_ on
   size_t past =
       static_cast<size_t>(std::lower_bound(ends_.begin(), ends_.end(), l.free_index) - ends_.begin());
-  auto& group = changes_[{l.kind, l.device, l.stack.value}];
-  group[first_] += static_cast<int64_t>(l.size);
-  group[past] -= static_cast<int64_t>(l.size);
+  last_->falls[past] -= size;
 }
 
 std::vector<GrowthGroup> GrowthFinder::groups() const {
   std::vector<GrowthGroup> result;
   size_t n = ends_.size();
-  for (const auto& [key, deltas] : changes_) {
+  for (const auto& [key, changes] : changes_) {
     int64_t live = 0;
-    auto next = deltas.begin();
+    auto rise = changes.rises.begin();
+    auto fall = changes.falls.begin();
     std::vector<uint64_t> at_end(n);
     for (size_t k = 0; k < n; ++k) {
-      for (; next != deltas.end() && next->first == k; ++next) live += next->second;
+      for (; rise != changes.rises.end() && rise->first == k; ++rise) live += rise->second;
+      for (; fall != changes.falls.end() && fall->first == k; ++fall) live += fall->second;
       at_end[k] = static_cast<uint64_t>(live);
     }
     bool climbs = true;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "analyzer/iterations.h"
@@ -27,17 +28,30 @@ struct GrowthGroup {
 class GrowthFinder {
  public:
   explicit GrowthFinder(const std::vector<IterationSpan>& iterations);
-  void observe(const Lifetime& l);
+  void observe(const Lifetime& l) {
+    size_t n = ends_.size();
+    while (first_ < n && ends_[first_] < l.alloc_index) ++first_;
+    // Most tensors die before the next iteration's end: no need to search.
+    if (first_ < n && l.free_index > ends_[first_]) count(l);
+  }
   // By last_live_bytes descending.
   std::vector<GrowthGroup> groups() const;
 
  private:
   using Key = std::tuple<trace::MemoryKind, uint32_t, uint32_t>;
-  std::vector<size_t> ends_;  // each iteration's last event
-  size_t first_ = 0;          // the first end at or after the last allocation seen
+  // Adds a tensor live at ends_[first_] to its group.
+  void count(const Lifetime& l);
   // Per group, the change of its live bytes at each iteration end: a
   // lifetime counts at ends k with alloc_index <= ends[k] < free_index.
-  std::map<Key, std::map<size_t, int64_t>> changes_;
+  struct Changes {
+    std::vector<std::pair<size_t, int64_t>> rises;  // by end; tensors come in allocation order
+    std::map<size_t, int64_t> falls;                // by end; none past the last, which nothing reads
+  };
+  std::vector<size_t> ends_;  // each iteration's last event
+  size_t first_ = 0;          // the first end at or after the last allocation seen
+  std::map<Key, Changes> changes_;
+  Key last_key_;
+  Changes* last_ = nullptr;  // the last group counted: map entries stay where they are
 };
 
 }  // namespace vramscope::analysis

@@ -9,11 +9,6 @@ namespace vramscope::analysis {
 
 namespace {
 
-// The pattern search compares every period with every position: bounded so a
-// huge trace costs milliseconds. A job's first iterations already show it.
-constexpr size_t kPatternWindow = 1 << 16;  // allocations searched
-constexpr size_t kMaxPeriod = 512;          // allocations per iteration
-
 // The name of most occurrences among `names` (first seen wins a tie), if it has at least 2.
 const std::string* most_frequent(const std::vector<const std::string*>& names) {
   std::map<std::string, size_t> counts;
@@ -32,12 +27,8 @@ const std::string* most_frequent(const std::vector<const std::string*>& names) {
 
 }  // namespace
 
-void IterationFinder::observe(size_t index, const trace::Event& e) {
-  events_ = index + 1;
+void IterationFinder::observe_other(size_t index, const trace::Event& e) {
   switch (e.type) {
-    case trace::EventType::Alloc:
-      observe_allocation(index, e);
-      break;
     case trace::EventType::RangePush:
       open_[e.thread.value].push_back(Range{index, 0, e.time_ns, 0, e.name});
       break;
@@ -58,7 +49,6 @@ void IterationFinder::observe(size_t index, const trace::Event& e) {
     default:
       break;
   }
-  last_ns_ = e.time_ns;
 }
 
 void IterationFinder::observe_allocation(size_t index, const trace::Event& e) {
@@ -68,19 +58,31 @@ void IterationFinder::observe_allocation(size_t index, const trace::Event& e) {
   if (position < kPatternWindow) {
     window_.push_back(key);
     window_marks_.push_back(here);
-    if (window_.size() == kPatternWindow) start_following();
+    if (window_.size() == kPatternWindow && !found_by_names()) start_following();
     return;
   }
   if (!following_) return;
-  size_t length = period_.length;
-  if ((position - period_.start) % length == 0) later_marks_.emplace_back(position, here);
-  Key& earlier = recent_[position % length];  // the key one period back
+  if (phase_ == start_phase_) later_marks_.emplace_back(position, here);
+  Key& earlier = recent_[phase_];  // the key one period back
+  if (++phase_ == period_.length) phase_ = 0;
   if (earlier == key) {
     ++matched_to_;
   } else {
     following_ = false;
   }
   earlier = key;
+}
+
+// Whether ranges or markers already name iterations: a name seen twice
+// decides (see finish), and the pattern would never be used.
+bool IterationFinder::found_by_names() const {
+  auto repeats_a_name = [](const auto& items) {
+    std::vector<uint32_t> names;
+    for (const auto& item : items) names.push_back(item.name.value);
+    std::sort(names.begin(), names.end());
+    return std::adjacent_find(names.begin(), names.end()) != names.end();
+  };
+  return repeats_a_name(ranges_) || repeats_a_name(markers_);
 }
 
 // The period that covers the most allocations of the window with whole
@@ -115,6 +117,8 @@ void IterationFinder::start_following() {
   if (!following_) return;
   recent_.resize(best.length);
   for (size_t q = window - best.length; q < window; ++q) recent_[q % best.length] = keys[q];
+  phase_ = window % best.length;
+  start_phase_ = best.start % best.length;
 }
 
 const IterationFinder::AllocMark* IterationFinder::mark(size_t position) const {

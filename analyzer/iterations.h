@@ -33,7 +33,19 @@ struct FoundIterations {
 // allocations (see docs/report.md). Deterministic: ties go to the name seen first.
 class IterationFinder {
  public:
-  void observe(size_t index, const trace::Event& event);
+  void observe(size_t index, const trace::Event& event) {
+    events_ = index + 1;
+    if (event.type == trace::EventType::Alloc) {
+      if (allocations_ >= kPatternWindow && !following_) {
+        ++allocations_;  // past the window and off the pattern: nothing more to learn
+      } else {
+        observe_allocation(index, event);
+      }
+    } else if (event.type != trace::EventType::Free) {
+      observe_other(index, event);
+    }
+    last_ns_ = event.time_ns;
+  }
 
   // The last iteration of a pattern may end at an event the finder kept no
   // time of: then its time comes from one more walk, up to that event.
@@ -68,7 +80,14 @@ class IterationFinder {
   bool from_ranges(const trace::TraceContents& trace, FoundIterations& found) const;
   bool from_markers(const trace::TraceContents& trace, FoundIterations& found) const;
   bool from_pattern(const trace::TraceContents& trace, FoundIterations& found);
+  // The pattern search compares every period with every position: bounded so a
+  // huge trace costs milliseconds. A job's first iterations already show it.
+  static constexpr size_t kPatternWindow = 1 << 16;  // allocations searched
+  static constexpr size_t kMaxPeriod = 512;          // allocations per iteration
+
   void observe_allocation(size_t index, const trace::Event& event);
+  void observe_other(size_t index, const trace::Event& event);
+  bool found_by_names() const;
   void start_following();
   const AllocMark* mark(size_t position) const;
 
@@ -87,6 +106,8 @@ class IterationFinder {
   bool following_ = false;
   size_t matched_to_ = 0;    // keys[j] == keys[j + length] for every j in [start, matched_to_)
   std::vector<Key> recent_;  // the last `length` keys, by position modulo length
+  size_t phase_ = 0;         // the next position modulo length
+  size_t start_phase_ = 0;   // an iteration's first position modulo length
   std::vector<std::pair<size_t, AllocMark>> later_marks_;  // past the window, at iteration starts
 };
 

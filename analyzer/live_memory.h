@@ -45,10 +45,16 @@ class LiveMemory {
   }
 
   // Live bytes and allocations of the kinds that occupy device memory.
-  uint64_t device_bytes(uint32_t device) const;
-  uint64_t device_allocations(uint32_t device) const;
+  uint64_t device_bytes(uint32_t device) const {
+    if (last_usage_ != nullptr && device == last_device_) return last_usage_->bytes;
+    return other_device_usage(device).bytes;
+  }
+  uint64_t device_allocations(uint32_t device) const {
+    if (last_usage_ != nullptr && device == last_device_) return last_usage_->allocations;
+    return other_device_usage(device).allocations;
+  }
   // Live bytes of one kind, all devices together.
-  uint64_t kind_bytes(trace::MemoryKind kind) const;
+  uint64_t kind_bytes(trace::MemoryKind kind) const { return kind_bytes_[kind_index(kind)]; }
 
   template <typename Visit>
   void for_each_live(Visit&& visit) const {
@@ -61,9 +67,32 @@ class LiveMemory {
     uint64_t allocations = 0;
   };
 
-  void add(const Allocation& allocation);
-  void remove(const Allocation& allocation);
-  DeviceUsage& usage(uint32_t device);
+  static size_t kind_index(trace::MemoryKind kind) {
+    size_t index = static_cast<size_t>(kind);
+    return index < trace::kMemoryKindCount ? index : 0;
+  }
+  void add(const Allocation& allocation) {
+    kind_bytes_[kind_index(allocation.kind)] += allocation.size;
+    if (!trace::occupies_device_memory(allocation.kind)) return;
+    DeviceUsage& usage = this->usage(allocation.device);
+    usage.bytes += allocation.size;
+    usage.allocations += 1;
+  }
+  void remove(const Allocation& allocation) {
+    kind_bytes_[kind_index(allocation.kind)] -= allocation.size;
+    if (!trace::occupies_device_memory(allocation.kind)) return;
+    DeviceUsage& usage = this->usage(allocation.device);
+    usage.bytes -= allocation.size;
+    usage.allocations -= 1;
+  }
+  DeviceUsage& usage(uint32_t device) {
+    if (last_usage_ == nullptr || device != last_device_) {
+      last_usage_ = &devices_[device];  // map entries stay where they are
+      last_device_ = device;
+    }
+    return *last_usage_;
+  }
+  DeviceUsage other_device_usage(uint32_t device) const;
 
   LiveChange change_;
   uint64_t events_ = 0;
@@ -74,6 +103,45 @@ class LiveMemory {
   DeviceUsage* last_usage_ = nullptr;  // map entries stay where they are
   std::array<uint64_t, trace::kMemoryKindCount> kind_bytes_{};
 };
+
+inline const LiveChange& LiveMemory::apply(const trace::Event& event) {
+  LiveChange& change = change_;
+  change.what = LiveChange::What::None;
+  change.displaced.reset();
+  ++events_;
+  if (event.type == trace::EventType::Alloc) {
+    change.what = LiveChange::What::Allocated;
+    Allocation& a = change.allocation;
+    a.kind = event.kind;
+    a.device = event.device;
+    a.address = event.address;
+    a.size = event.size;
+    a.time_ns = event.time_ns;
+    a.stack = event.stack;
+    a.thread = event.thread;
+    a.serial = allocations_++;
+    a.event_index = events_ - 1;
+    auto [slot, inserted] = live_.insert(a);
+    if (!inserted) {
+      change.displaced = *slot;
+      remove(*slot);
+      *slot = a;
+    }
+    add(a);
+  } else if (event.type == trace::EventType::Free) {
+    Allocation* found = live_.find(event.kind, event.address);
+    if (found == nullptr) {
+      change.what = LiveChange::What::UnmatchedFree;
+      return change;
+    }
+    // The allocation's size, not the event's: a free's size may be 0 or unknown.
+    change.what = LiveChange::What::Freed;
+    change.allocation = *found;
+    remove(*found);
+    live_.erase(found);
+  }
+  return change;
+}
 
 // Walks the events through `live`: visit(index, event, change) for each, a
 // free carrying its allocation's kind, device and size (the live set pairs

@@ -73,19 +73,13 @@ RuledVerdict rule_verdict(const OomFacts& f, const std::vector<SiteTrend>& sites
   return {OomVerdict::OverSubscription, -1};
 }
 
-void OomWitness::observe(size_t index, const trace::Event& event, const LiveChange& change,
-                         const LiveMemory& live, const FragmentationTracker& fragments) {
-  if (change.what == LiveChange::What::Freed) {
-    const Allocation& a = change.allocation;
-    if (a.kind == trace::MemoryKind::Block || is_segment_kind(a.kind)) {
-      std::pair<uint32_t, bool> key{a.device, a.kind == trace::MemoryKind::Block};
-      if (key != last_freed_) {  // frees come in runs of one kind
-        freed_.insert(key);
-        last_freed_ = key;
-      }
-    }
-  }
-  if (event.type != trace::EventType::FailedAlloc) return;
+void OomWitness::note_freed(std::pair<uint32_t, bool> key) {
+  freed_.insert(key);
+  last_freed_ = key;
+}
+
+void OomWitness::observe_failure(size_t index, const trace::Event& event, const LiveMemory& live,
+                                 const FragmentationTracker& fragments) {
   FragmentationFigures figures = fragments.figures(event.device);
   OomFacts f;
   f.requested_bytes = event.size;

@@ -62,10 +62,23 @@ class OomWitness {
   };
   // After `live` and `fragments` have applied events[index].
   void observe(size_t index, const trace::Event& event, const LiveChange& change, const LiveMemory& live,
-               const FragmentationTracker& fragments);
+               const FragmentationTracker& fragments) {
+    if (change.what == LiveChange::What::Freed) {
+      const Allocation& a = change.allocation;
+      if (a.kind == trace::MemoryKind::Block || is_segment_kind(a.kind)) {
+        std::pair<uint32_t, bool> key{a.device, a.kind == trace::MemoryKind::Block};
+        if (key != last_freed_) note_freed(key);  // frees come in runs of one kind
+      }
+    }
+    if (event.type == trace::EventType::FailedAlloc) observe_failure(index, event, live, fragments);
+  }
   const std::vector<Failure>& failures() const { return failures_; }
 
  private:
+  void note_freed(std::pair<uint32_t, bool> key);
+  void observe_failure(size_t index, const trace::Event& event, const LiveMemory& live,
+                       const FragmentationTracker& fragments);
+
   std::vector<Failure> failures_;
   std::set<std::pair<uint32_t, bool>> freed_;  // (device, a block?) of what was freed so far
   std::pair<uint32_t, bool> last_freed_{UINT32_MAX, false};

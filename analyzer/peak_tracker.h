@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "analyzer/live_memory.h"
-#include "formats/flat_table.h"
+#include "analyzer/per_stack.h"
 #include "formats/trace_events.h"
 
 namespace vramscope::analysis {
@@ -34,7 +34,24 @@ class PeakTracker {
   PeakTracker& operator=(const PeakTracker&) = delete;
 
   // Call after `live` has applied events[index].
-  void observe(size_t index, const trace::Event& event, const LiveChange& change, const LiveMemory& live);
+  void observe(size_t index, const trace::Event& event, const LiveChange& change, const LiveMemory& live) {
+    just_peaked_ = false;
+    const Allocation& a = change.allocation;
+    if (change.what == LiveChange::What::Freed) {
+      count(a, -1);
+      return;  // a free never sets a new peak
+    }
+    if (change.what != LiveChange::What::Allocated) return;
+    if (change.displaced) count(*change.displaced, -1);  // its free is missing
+    if (!trace::occupies_device_memory(a.kind)) return;
+    count(a, +1);
+    uint64_t bytes = live.device_bytes(a.device);
+    if (last_peak_ == nullptr || a.device != last_peak_device_) {
+      if (!switch_peak_device(a.device, bytes)) return;
+    }
+    // Strictly higher: the peak's time is its first moment.
+    if (bytes > last_peak_->bytes) new_peak(index, event, live);
+  }
 
   // Whether the last event observed set a new peak.
   bool just_peaked() const { return just_peaked_; }
@@ -49,22 +66,38 @@ class PeakTracker {
   // new high), and only of the call paths that changed since the last copy:
   // a job that keeps growing would otherwise copy at every allocation.
   struct Entry {
-    uint32_t stack = 0;
     bool changed = false;  // since the last copy
     StackBytes now;
   };
-  struct EntryTraits {
-    static uint32_t key(const Entry& e) { return e.stack; }
-    static size_t hash(uint32_t stack) { return mix_hash(stack); }
-  };
   struct DeviceStacks {
-    FlatTable<Entry, EntryTraits> stacks;
+    PerStack<Entry> stacks;
     std::vector<uint32_t> changed;
     BytesByStack at_peak;
     bool peak_pending = false;  // the peak is in `stacks`, not yet in `at_peak`
   };
-  void count(const Allocation& a, int sign);
+
+  void count(const Allocation& a, int sign) {
+    if (!trace::occupies_device_memory(a.kind)) return;
+    if (last_stacks_ == nullptr || a.device != last_device_) {
+      last_stacks_ = &stacks_[a.device];  // map entries stay where they are
+      last_device_ = a.device;
+    }
+    DeviceStacks& d = *last_stacks_;
+    // Only an allocation with no free in the same event surely makes a new high.
+    if (d.peak_pending && !(sign > 0 && a.size > 0)) copy_peak(d);
+    Entry& entry = d.stacks[a.stack];
+    if (!entry.changed) {
+      entry.changed = true;
+      d.changed.push_back(a.stack.value);
+    }
+    entry.now.bytes += sign > 0 ? a.size : -a.size;
+    entry.now.count += sign > 0 ? 1 : -1;
+  }
   static void copy_peak(DeviceStacks& d);
+  // Points last_peak_ at the device's entry; false (and nothing kept) while
+  // the device never had live bytes.
+  bool switch_peak_device(uint32_t device, uint64_t bytes);
+  void new_peak(size_t index, const trace::Event& event, const LiveMemory& live);
 
   std::map<uint32_t, PeakMoment> peaks_;
   uint32_t last_peak_device_ = 0;

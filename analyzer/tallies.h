@@ -2,6 +2,7 @@
 // and per event type. None needs a stack, so none symbolizes anything.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -16,7 +17,21 @@ namespace vramscope::analysis {
 
 class KindTally {
  public:
-  void observe(const trace::Event& event, const LiveChange& change, const LiveMemory& live);
+  void observe(const trace::Event& event, const LiveChange& change, const LiveMemory& live) {
+    bool counted = event.type == trace::EventType::Alloc || event.type == trace::EventType::Free ||
+                   event.type == trace::EventType::FailedAlloc;
+    size_t index = static_cast<size_t>(event.kind);
+    if (!counted || index >= trace::kMemoryKindCount) return;
+    seen_[index] = true;
+    KindTotals& totals = kinds_[index];
+    if (change.what == LiveChange::What::Allocated) {
+      totals.allocations += 1;
+      totals.allocated_bytes += event.size;
+      totals.peak_bytes = std::max(totals.peak_bytes, live.kind_bytes(event.kind));
+    } else if (change.what == LiveChange::What::Freed) {
+      totals.frees += 1;
+    }
+  }
   // Kinds that occur in any Alloc, Free or FailedAlloc, in enum order; live
   // at exit comes from the final live set.
   std::vector<KindTotals> totals(const LiveMemory& final_live) const;
@@ -28,11 +43,27 @@ class KindTally {
 
 class ThreadTally {
  public:
-  void observe(const trace::Event& event, const LiveChange& change);
+  void observe(const trace::Event& event, const LiveChange& change) {
+    using What = LiveChange::What;
+    bool counted = change.what == What::Allocated || change.what == What::Freed ||
+                   event.type == trace::EventType::FailedAlloc;
+    if (!counted) return;
+    if (last_ == nullptr || event.thread.value != last_index_) switch_thread(event.thread.value);
+    if (change.what == What::Allocated) {
+      last_->allocations += 1;
+      last_->allocated_bytes += event.size;
+    } else if (change.what == What::Freed) {
+      last_->frees += 1;
+    } else {
+      last_->failed_allocations += 1;
+    }
+  }
   // Every thread the trace names, plus any that only events mention.
   std::vector<ThreadTotals> totals(const std::vector<trace::Thread>& threads) const;
 
  private:
+  void switch_thread(uint32_t index);
+
   std::map<uint32_t, ThreadTotals> threads_;
   // The last thread's entry: events come in runs from one thread.
   uint32_t last_index_ = UINT32_MAX;
@@ -41,21 +72,45 @@ class ThreadTally {
 
 class ApiTally {
  public:
-  void observe(const trace::Event& event);
+  ApiTally() : counts_(size_t{1} << 16) {}
+  void observe(const trace::Event& event) {
+    if (event.api == trace::Api::None && event.via == trace::Api::None) return;
+    counts_[static_cast<size_t>(event.api) << 8 | static_cast<size_t>(event.via)] += 1;
+  }
   std::vector<ApiCount> counts() const;  // by count descending, then api and via
 
  private:
-  // A job uses a handful of (api, via) pairs: a short list beats any map.
-  std::vector<std::pair<std::pair<trace::Api, trace::Api>, uint64_t>> counts_;
+  // By (api, via), both a byte: a direct count, no search, for every event.
+  std::vector<uint64_t> counts_;
 };
 
 class EventCounter {
  public:
-  void observe(const trace::Event& event, const LiveChange& change);
+  void observe(const trace::Event& event, const LiveChange& change) {
+    counts_.events += 1;
+    switch (change.what) {
+      case LiveChange::What::Allocated:
+        counts_.allocations += 1;
+        if (change.displaced) counts_.missing_frees += 1;
+        return;
+      case LiveChange::What::Freed:
+        counts_.frees += 1;
+        return;
+      case LiveChange::What::UnmatchedFree:
+        counts_.unmatched_frees += 1;
+        return;
+      case LiveChange::What::None:
+        observe_other(event);
+        return;
+    }
+  }
   const EventCounts& counts() const { return counts_; }
   const std::vector<ForkEvent>& forks() const { return forks_; }
 
  private:
+  // Events that neither allocate nor free.
+  void observe_other(const trace::Event& event);
+
   EventCounts counts_;
   std::vector<ForkEvent> forks_;
 };

@@ -231,7 +231,9 @@ class CategoryFinder {
       categorize(
           lifetimes_, found.spans,
           [&](trace::StackId stack) { return site_and_callers(stacks.resolve(stack)); },
-          [&](const Lifetime& l, const Categorized& verdict) { sweep.observe(l, verdict); });
+          [&](std::span<const CategorizedTensor> tensors) {
+            for (const CategorizedTensor& t : tensors) sweep.observe(t.tensor, t.verdict);
+          });
     }
     return std::move(sweep.finish());
   }

@@ -20,6 +20,9 @@ namespace {
 // Events handed out per batch: big enough that the walk's overhead per batch
 // vanishes, small enough to stay in the cache.
 constexpr size_t kBatchEvents = 1024;
+// Events decoded at a time from a chunk in time order: a whole chunk's
+// (near a megabyte) would not stay in the cache until they are used.
+constexpr size_t kPartEvents = 2048;
 
 // Pairs frees with allocations as the events go by. Some frees free several
 // allocations: a ranged cuMemUnmap every mapping it covers, an NVTX heap reset
@@ -30,10 +33,14 @@ class FreePairing {
  public:
   explicit FreePairing(FreeFields fields) : fields_(fields) {}
   void process(Event e, std::vector<Event>& out);
-  // Whether process() may change the event or add others.
-  bool acts_on(const Event& e) const {
-    if (e.type != EventType::Alloc && e.type != EventType::Free) return false;
-    return fields_ == FreeFields::Filled || splits(address_space(e.kind));
+  // Whether process() may change an Alloc or Free event of one of these
+  // memory kinds (bit 1 << kind), or add others after it.
+  bool acts_on_any(uint32_t kinds) const {
+    if (fields_ == FreeFields::Filled) return kinds != 0;
+    for (int k = 0; k < kMemoryKindCount; ++k) {
+      if ((kinds >> k & 1) && splits(address_space(static_cast<MemoryKind>(k)))) return true;
+    }
+    return false;
   }
   static bool splits(AddressSpace space) {
     return space == AddressSpace::Map || space == AddressSpace::Block || space == AddressSpace::Heap;
@@ -176,13 +183,11 @@ void TraceFileEvents::release(uint64_t offset, uint64_t length) const {
 class EventCursor::FileStream {
  public:
   FileStream(std::shared_ptr<const TraceFileEvents> file, FreeFields fields)
-      : file_(std::move(file)),
-        decoder_(nullptr, file_->ticks_per_second, file_->start_ns),
-        pairing_(fields) {
+      : file_(std::move(file)), pairing_(fields) {
     std::map<uint32_t, size_t> thread_slot;
     for (size_t i = 0; i < file_->chunks.size(); ++i) {
       auto [slot, inserted] = thread_slot.try_emplace(file_->chunks[i].thread, threads_.size());
-      if (inserted) threads_.emplace_back();
+      if (inserted) threads_.emplace_back(*file_);
       threads_[slot->second].chunks.push_back(i);
     }
     for (ThreadStream& t : threads_) {
@@ -198,13 +203,13 @@ class EventCursor::FileStream {
     out_.clear();
     // A buffer handed out by the last call is refilled only now.
     for (ThreadStream& t : threads_) {
-      if (t.position >= t.events.size()) refill(t);
+      if (t.position >= t.end) refill(t);
     }
     while (out_.size() < kBatchEvents) {
       ThreadStream* best = nullptr;
       ThreadStream* second = nullptr;
       for (ThreadStream& t : threads_) {
-        if (t.position >= t.events.size()) continue;
+        if (t.position >= t.end) continue;
         if (!best || before(t, *best)) {
           second = best;
           best = &t;
@@ -216,13 +221,17 @@ class EventCursor::FileStream {
       if (out_.empty() && !best->needs_pairing) {
         // Nothing to pair or split: hand out the thread's own events as they are.
         size_t begin = best->position;
-        while (best->position < best->events.size() && (!second || before(*best, *second))) ++best->position;
+        if (!second) {
+          best->position = best->end;
+        } else {
+          while (best->position < best->end && before(*best, *second)) ++best->position;
+        }
         return {best->events.data() + begin, best->position - begin};
       }
       // Take the best thread's events while they come before every other's.
       do {
         pairing_.process(best->events[best->position++], out_);
-        if (best->position >= best->events.size() && !refill(*best)) break;
+        if (best->position >= best->end && !refill(*best)) break;
       } while (out_.size() < kBatchEvents && (!second || before(*best, *second)));
     }
     return out_;
@@ -230,12 +239,17 @@ class EventCursor::FileStream {
 
  private:
   struct ThreadStream {
+    explicit ThreadStream(const TraceFileEvents& file)
+        : decoder(nullptr, file.ticks_per_second, file.start_ns) {}
     std::vector<size_t> chunks;  // indices into file_->chunks, by time
     size_t next_chunk = 0;
-    uint64_t chunk_offset = 0;  // the current chunk's place in the file
-    std::vector<Event> events;  // the current chunk's events, by time
+    const ChunkRef* chunk = nullptr;  // the current chunk
+    uint64_t chunk_offset = 0;        // its place in the file
+    RecordDecoder decoder;            // where it is in the current chunk
+    std::vector<Event> events;  // [0, end): the current chunk's events, or the next part of them, by time
+    size_t end = 0;
     size_t position = 0;
-    bool needs_pairing = false;  // some of the chunk's events go through pairing_
+    bool needs_pairing = false;  // some of these events go through pairing_
   };
 
   static bool before(const ThreadStream& a, const ThreadStream& b) {
@@ -244,30 +258,44 @@ class EventCursor::FileStream {
     return ta != tb ? ta < tb : a.chunk_offset < b.chunk_offset;
   }
 
-  // Decodes the thread's next chunk that has events; false when none is left.
+  // Decodes the thread's next events: the next part of a chunk in time
+  // order, or all of a chunk, sorted. False when none is left.
   bool refill(ThreadStream& t) {
-    t.events.clear();
+    t.end = 0;
     t.position = 0;
-    while (t.events.empty() && t.next_chunk < t.chunks.size()) {
-      const ChunkRef& chunk = file_->chunks[t.chunks[t.next_chunk++]];
-      layout::ChunkHead head{layout::kChunkMagic, chunk.thread, 0, 0, chunk.base_time_ns, chunk.base_ticks};
-      // The reader has checked every chunk; a chunk that ran out ends at its last whole record.
-      decoder_.decode_chunk({file_->bytes + chunk.payload_offset, chunk.length}, head, chunk.exact,
-                            &t.events);
-      file_->release(chunk.payload_offset - sizeof head, sizeof head + chunk.length);
-      t.chunk_offset = chunk.payload_offset;
-      auto by_time = [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; };
-      if (!std::is_sorted(t.events.begin(), t.events.end(), by_time)) {
-        std::stable_sort(t.events.begin(), t.events.end(), by_time);
+    while (t.end == 0) {
+      if (t.decoder.chunk_done()) {
+        if (t.next_chunk >= t.chunks.size()) return false;
+        t.chunk = &file_->chunks[t.chunks[t.next_chunk++]];
+        layout::ChunkHead head{layout::kChunkMagic,   t.chunk->thread,    0, 0,
+                               t.chunk->base_time_ns, t.chunk->base_ticks};
+        t.decoder.start_chunk({file_->bytes + t.chunk->payload_offset, t.chunk->length}, head,
+                              t.chunk->exact);
+        t.chunk_offset = t.chunk->payload_offset;
       }
-      t.needs_pairing =
-          std::any_of(t.events.begin(), t.events.end(), [&](const Event& e) { return pairing_.acts_on(e); });
+      // The reader has checked every chunk; a chunk that ran out ends at its last whole record.
+      uint32_t kinds = 0;
+      do {  // a part of a chunk in time order, else all of it
+        if (t.events.size() < t.end + kPartEvents) t.events.resize(t.end + kPartEvents);
+        size_t written = 0;
+        t.decoder.decode_events(std::span(t.events).subspan(t.end), written);
+        t.end += written;
+        kinds |= t.decoder.address_event_kinds();
+      } while (!t.chunk->in_time_order && !t.decoder.chunk_done());
+      if (t.decoder.chunk_done()) {
+        file_->release(t.chunk->payload_offset - sizeof(layout::ChunkHead),
+                       sizeof(layout::ChunkHead) + t.chunk->length);
+      }
+      if (!t.decoder.events_in_time_order()) {
+        std::stable_sort(t.events.begin(), t.events.begin() + static_cast<ptrdiff_t>(t.end),
+                         [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
+      }
+      t.needs_pairing = pairing_.acts_on_any(kinds);
     }
-    return !t.events.empty();
+    return true;
   }
 
   std::shared_ptr<const TraceFileEvents> file_;
-  RecordDecoder decoder_;
   std::vector<ThreadStream> threads_;
   FreePairing pairing_;
   std::vector<Event> out_;

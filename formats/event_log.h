@@ -23,6 +23,7 @@ struct ChunkRef {
   uint32_t thread = 0;
   uint64_t base_time_ns = 0;
   uint64_t base_ticks = 0;
+  bool in_time_order = false;  // its events need no sorting: a walk may decode it a part at a time
 };
 
 // A trace file's bytes and its chunks; shared by every walk over its events.

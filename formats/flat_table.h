@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "formats/huge_page_allocator.h"
+
 namespace vramscope {
 
 // splitmix64's finalizer: aligned addresses differ only in their middle bits.
@@ -29,10 +31,11 @@ class FlatTable {
   Entry* find(const Key& key) {
     if (slots_.empty()) return nullptr;
     size_t mask = slots_.size() - 1;
-    for (size_t i = Traits::hash(key) & mask;; i = (i + 1) & mask) {
+    size_t hash = Traits::hash(key);
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
       Slot& slot = slots_[i];
       if (!slot.used) return nullptr;
-      if (Traits::key(slot.entry) == key) return &slot.entry;
+      if (slot.hash == static_cast<uint32_t>(hash) && Traits::key(slot.entry) == key) return &slot.entry;
     }
   }
 
@@ -47,18 +50,8 @@ class FlatTable {
   // false), unchanged.
   std::pair<Entry*, bool> insert(const Entry& entry) {
     if ((size_ + 1) * 2 > slots_.size()) grow();
-    size_t mask = slots_.size() - 1;
     const Key key = Traits::key(entry);
-    for (size_t i = Traits::hash(key) & mask;; i = (i + 1) & mask) {
-      Slot& slot = slots_[i];
-      if (!slot.used) {
-        slot.entry = entry;
-        slot.used = true;
-        ++size_;
-        return {&slot.entry, true};
-      }
-      if (Traits::key(slot.entry) == key) return {&slot.entry, false};
-    }
+    return insert_hashed(entry, key, Traits::hash(key));
   }
 
   // `entry` must come from find() or insert().
@@ -68,7 +61,7 @@ class FlatTable {
     // Pull back every later entry of the run that may live in the hole, so
     // that a lookup never stops early at an empty slot.
     for (size_t next = (hole + 1) & mask; slots_[next].used; next = (next + 1) & mask) {
-      size_t wanted = Traits::hash(Traits::key(slots_[next].entry)) & mask;
+      size_t wanted = home(slots_[next]);
       bool stays = hole <= next ? (hole < wanted && wanted <= next) : (hole < wanted || wanted <= next);
       if (stays) continue;
       slots_[hole] = slots_[next];
@@ -90,9 +83,13 @@ class FlatTable {
  private:
   // Slots of a power-of-two size up to 64 bytes never straddle two cache lines.
   static constexpr size_t kSlotAlign =
-      std::bit_ceil(sizeof(Entry) + 1) <= 64 ? std::bit_ceil(sizeof(Entry) + 1) : alignof(Entry);
+      std::bit_ceil(sizeof(Entry) + 5) <= 64 ? std::bit_ceil(sizeof(Entry) + 5) : alignof(Entry);
+  // The low bits of the key's hash are kept with the entry: most probes that
+  // meet another key are told apart without comparing keys, and moving an
+  // entry needs no hashing.
   struct alignas(kSlotAlign) Slot {
     Entry entry{};
+    uint32_t hash = 0;
     bool used = false;
   };
 
@@ -101,16 +98,42 @@ class FlatTable {
     return static_cast<size_t>(reinterpret_cast<const Slot*>(entry) - slots_.data());
   }
 
-  void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
-    size_ = 0;
-    for (const Slot& slot : old) {
-      if (slot.used) insert(slot.entry);
+  // The slot a lookup of this slot's key begins at.
+  size_t home(const Slot& slot) const {
+    size_t mask = slots_.size() - 1;
+    if (mask <= UINT32_MAX) return slot.hash & mask;
+    return Traits::hash(Traits::key(slot.entry)) & mask;  // more slots than the kept bits reach
+  }
+
+  std::pair<Entry*, bool> insert_hashed(const Entry& entry, const Key& key, size_t hash) {
+    size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (!slot.used) {
+        slot.entry = entry;
+        slot.hash = static_cast<uint32_t>(hash);
+        slot.used = true;
+        ++size_;
+        return {&slot.entry, true};
+      }
+      if (slot.hash == static_cast<uint32_t>(hash) && Traits::key(slot.entry) == key)
+        return {&slot.entry, false};
     }
   }
 
-  std::vector<Slot> slots_;  // a power of two in size, at most half full
+  void grow() {
+    std::vector<Slot, HugePageAllocator<Slot>> old = std::move(slots_);
+    slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
+    size_ = 0;
+    bool kept_bits_suffice = slots_.size() - 1 <= UINT32_MAX;
+    for (const Slot& slot : old) {
+      if (!slot.used) continue;
+      const Key key = Traits::key(slot.entry);
+      insert_hashed(slot.entry, key, kept_bits_suffice ? slot.hash : Traits::hash(key));
+    }
+  }
+
+  std::vector<Slot, HugePageAllocator<Slot>> slots_;  // a power of two in size, at most half full
   size_t size_ = 0;
 };
 

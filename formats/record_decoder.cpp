@@ -2,6 +2,8 @@
 #include "formats/record_decoder.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstring>
 #include <utility>
 
 namespace vramscope::trace {
@@ -10,21 +12,71 @@ namespace {
 
 bool known_kind(uint8_t k) { return k < kMemoryKindCount; }
 
+// The longest Alloc or Free record: token, time delta, kind, api, via, then
+// device, stream, address, size and stack, each varint at most 10 bytes.
+constexpr ptrdiff_t kLongestAddressRecord = 1 + 10 + 3 + 5 * 10;
+
+// Varints for the fast path, where the 10 bytes from `p` are readable. Each
+// returns the byte after the varint, or null for one longer than 10 bytes.
+static_assert(std::endian::native == std::endian::little, "varints are read a word at a time");
+constexpr uint64_t kHighBits = 0x8080808080808080ull;
+
+inline const uint8_t* skip_varint(const uint8_t* p) {
+  uint64_t word;
+  std::memcpy(&word, p, sizeof word);
+  if (uint64_t last = ~word & kHighBits) return p + std::countr_zero(last) / 8 + 1;
+  if (p[8] < 0x80) return p + 9;
+  if (p[9] < 0x80) return p + 10;
+  return nullptr;
+}
+
+// Bit i set when byte i of the 8 from `p` has no continuation bit: ends a
+// varint. The multiply gathers the eight top bits of the word into its top byte.
+inline uint32_t varint_ends_8(const uint8_t* p) {
+  uint64_t word;
+  std::memcpy(&word, p, sizeof word);
+  return static_cast<uint32_t>(((~word & kHighBits) * 0x0002040810204081ull) >> 56);
+}
+
+// The same for the 16 bytes from `p`.
+inline uint32_t varint_ends(const uint8_t* p) { return varint_ends_8(p) | varint_ends_8(p + 8) << 8; }
+
+// The value of the varint of `length` bytes (1 to 8) at `p`; 8 bytes are readable.
+inline uint64_t varint_value(const uint8_t* p, uint32_t length) {
+  uint64_t x;
+  std::memcpy(&x, p, sizeof x);
+  if (length < 8) x &= (1ull << (8 * length)) - 1;
+  x &= ~kHighBits;
+  // Close the gaps left by the continuation bits: 7-bit groups into 14, 28, 56.
+  x = (x & 0x007f007f007f007full) | ((x & 0x7f007f007f007f00ull) >> 1);
+  x = (x & 0x00003fff00003fffull) | ((x & 0x3fff00003fff0000ull) >> 2);
+  return (x & 0x000000000fffffffull) | ((x & 0x0fffffff00000000ull) >> 4);
+}
+
+inline const uint8_t* read_varint(const uint8_t* p, uint64_t& value) {
+  uint64_t word;
+  std::memcpy(&word, p, sizeof word);
+  if (uint64_t last = ~word & kHighBits) {
+    uint32_t length = static_cast<uint32_t>(std::countr_zero(last)) / 8 + 1;
+    value = varint_value(p, length);
+    return p + length;
+  }
+  uint64_t v = varint_value(p, 8);
+  for (int i = 8; i < 10; ++i) {
+    v |= static_cast<uint64_t>(p[i] & 0x7f) << (7 * i);
+    if (p[i] < 0x80) {
+      value = v;
+      return p + i + 1;
+    }
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 ChunkResult RecordDecoder::fail(std::string message) {
   error_ = std::move(message);
   return ChunkResult::Corrupt;
-}
-
-uint64_t RecordDecoder::relative_time(uint64_t ticks) const {
-  if (ns_per_tick_ == 1.0) {  // ticks are nanoseconds
-    uint64_t absolute = base_ns_ + (ticks - base_ticks_);
-    return absolute > start_ns_ ? absolute - start_ns_ : 0;
-  }
-  double since_base = static_cast<double>(ticks - base_ticks_) * ns_per_tick_;
-  uint64_t absolute = base_ns_ + static_cast<uint64_t>(since_base + 0.5);
-  return absolute > start_ns_ ? absolute - start_ns_ : 0;
 }
 
 void RecordDecoder::add_device(const DeviceInfo& device) {
@@ -38,10 +90,14 @@ void RecordDecoder::add_device(const DeviceInfo& device) {
   }
 }
 
-ChunkResult RecordDecoder::decode_chunk(std::span<const uint8_t> payload, const layout::ChunkHead& head,
-                                        bool exact, std::vector<Event>* events) {
-  ThreadIndex thread{head.thread};
-  events_ = events;
+void RecordDecoder::start_chunk(std::span<const uint8_t> payload, const layout::ChunkHead& head, bool exact) {
+  begin_ = payload.data();
+  next_ = begin_;
+  end_ = begin_ + payload.size();
+  exact_ = exact;
+  done_ = false;
+  ticks_wrapped_ = false;
+  thread_ = ThreadIndex{head.thread};
   base_ns_ = head.base_time_ns;
   base_ticks_ = head.base_ticks;
   last_time_ = head.base_ticks;
@@ -49,32 +105,202 @@ ChunkResult RecordDecoder::decode_chunk(std::span<const uint8_t> payload, const 
   last_alloc_size_ = 0;
   alloc_state_ = {};
   free_state_ = {};
-  ByteCursor in(payload);
-  while (!in.at_end()) {
-    const uint8_t* record_start = in.position();
-    uint8_t token = in.byte();
-    if (token == 0) {
-      if (exact) return fail("zero token inside a sealed chunk");
-      return ChunkResult::Ok;
-    }
-    if (!decode_record(token, in, thread)) {
-      if (!error_.empty()) return ChunkResult::Corrupt;
-      if (in.malformed()) return fail("malformed record");
-      if (exact) return fail("record overruns its chunk");
-      return ChunkResult::RanOut;
-    }
-    if (meta_) {
-      meta_->record_bytes += static_cast<uint64_t>(in.position() - record_start);
-      ++meta_->record_count;
-    }
-  }
-  return ChunkResult::Ok;
+  last_event_time_ = 0;
+  in_time_order_ = true;
 }
 
-bool RecordDecoder::decode_address_record(uint8_t token, ByteCursor& in, ThreadIndex thread) {
+ChunkResult RecordDecoder::decode_chunk(std::span<const uint8_t> payload, const layout::ChunkHead& head,
+                                        bool exact, std::vector<Event>* events) {
+  start_chunk(payload, head, exact);
+  size_t written = 0;
+  if (!events) return decode(nullptr, 0, written);
+  while (true) {
+    size_t old_size = events->size();
+    events->resize(old_size + 1024);
+    ChunkResult result = decode(events->data() + old_size, 1024, written);
+    events->resize(old_size + written);
+    if (result != ChunkResult::Ok || done_) return result;
+  }
+}
+
+ChunkResult RecordDecoder::decode(Event* out, size_t room, size_t& written) {
+  out_ = out;
+  room_ = room;
+  written_ = 0;
+  address_kinds_ = 0;
+  written = 0;
+  if (done_) return ChunkResult::Ok;
+  // Alloc and Free records, nearly all of them, take the fast path while
+  // the longest one would fit; the others, the chunk's tail and any record
+  // the fast path doubts go through ByteCursor, which says what is wrong.
+  const uint8_t* const fast_end =
+      end_ - begin_ >= kLongestAddressRecord ? end_ - kLongestAddressRecord + 1 : begin_;
+  const uint8_t* const start = next_;
+  const uint8_t* p = start;  // the next record
+  uint64_t count = 0;
+  ChunkResult result = ChunkResult::Ok;
+  bool stopped = false;  // for want of room, before the end
+  while (p < end_) {
+    if (out && written_ == room) {  // a record may give an event: no room for it
+      stopped = true;
+      break;
+    }
+    if (p < fast_end) {
+      p = out ? address_records<true>(p, fast_end, count) : address_records<false>(p, fast_end, count);
+      if (p >= end_ || (out && written_ == room)) continue;
+    }
+    ByteCursor in({p, end_});
+    uint8_t token = in.byte();
+    if (token == 0) {
+      if (exact_) result = fail("zero token inside a sealed chunk");
+      break;
+    }
+    if (!decode_record(token, in, thread_)) {
+      if (!error_.empty()) {
+        result = ChunkResult::Corrupt;
+      } else if (in.malformed()) {
+        result = fail("malformed record");
+      } else if (exact_) {
+        result = fail("record overruns its chunk");
+      } else {
+        result = ChunkResult::RanOut;
+      }
+      break;
+    }
+    p = in.position();
+    ++count;
+  }
+  next_ = p;
+  done_ = !stopped;
+  written = written_;
+  if (meta_) {
+    meta_->record_bytes += static_cast<uint64_t>(p - start);
+    meta_->record_count += count;
+  }
+  return result;
+}
+
+bool RecordDecoder::chunk_in_time_order() const {
+  // Times grow with the ticks as long as no sum below overflows.
+  uint64_t since_base = last_time_ - base_ticks_;
+  if (ticks_wrapped_) return false;
+  if (ticks_are_ns_) return base_ns_ + since_base >= base_ns_;
+  double ns = static_cast<double>(since_base) * ns_per_tick_ + 0.5;
+  if (!(ns < 18446744073709551616.0)) return false;  // 2^64
+  return base_ns_ + static_cast<uint64_t>(ns) >= base_ns_;
+}
+
+inline void RecordDecoder::emit_address_event(uint8_t type, uint64_t size) {
+  const AttrState& state = type == layout::kAlloc ? alloc_state_ : free_state_;
+  const uint64_t time_ns = relative_time(last_time_);
+  out_[written_++] = Event{.type = type == layout::kAlloc ? EventType::Alloc : EventType::Free,
+                           .kind = state.kind,
+                           .api = state.api,
+                           .via = state.via,
+                           .thread = thread_,
+                           .device = state.device,
+                           .time_ns = time_ns,
+                           .address = last_address_,
+                           .size = size,
+                           .stream = state.stream,
+                           .stack = StackId{state.stack},
+                           .error = 0,
+                           .free_bytes = 0,
+                           .total_bytes = 0,
+                           .name = {},
+                           .child_pid = 0};
+  note_event(time_ns);
+  address_kinds_ |= 1u << static_cast<unsigned>(state.kind);
+}
+
+template <bool kEmit>
+const uint8_t* RecordDecoder::address_records(const uint8_t* p, const uint8_t* stop, uint64_t& count) {
+  while (p < stop) {
+    if constexpr (kEmit) {
+      if (written_ == room_) break;
+    }
+    const uint8_t token = *p;
+    const uint8_t type = token & layout::kTypeMask;
+    if (type != layout::kAlloc && type != layout::kFree) break;
+    AttrState& state = type == layout::kAlloc ? alloc_state_ : free_state_;
+    const bool new_attrs = !(token & layout::kSameAttrs);
+    const bool has_size =
+        type == layout::kAlloc ? !(token & layout::kSameSize) : (token & layout::kFreeHasSize);
+    const bool new_stack = !(token & layout::kSameStack);
+    if (!kEmit && !new_attrs && state.valid) {
+      // Checking, a record of varints only: time, address and maybe size
+      // and stack. Find where each ends from one look at the record's
+      // bytes, not one after the other; that chain of loads is what limits
+      // checking.
+      uint32_t ends = varint_ends(p) & ~1u;  // byte 0 is the token
+      uint32_t end0 = static_cast<uint32_t>(std::countr_zero(ends));
+      ends &= ends - 1;
+      uint32_t end1 = static_cast<uint32_t>(std::countr_zero(ends));
+      ends &= ends - 1;
+      uint32_t end2 = static_cast<uint32_t>(std::countr_zero(ends));
+      ends &= ends - 1;
+      uint32_t end3 = static_cast<uint32_t>(std::countr_zero(ends));  // 32 for each end not found
+      const uint32_t last = has_size && new_stack ? end3 : has_size || new_stack ? end2 : end1;
+      // Varints of 9 and 10 bytes, and records past the 16 bytes, take the way below.
+      if (last < 16 && end0 <= 8 && end1 - end0 <= 8 && (last == end1 || end2 - end1 <= 8) &&
+          (last != end3 || end3 - end2 <= 8)) {
+        add_ticks(varint_value(p + 1, end0));
+        p += last + 1;
+        ++count;
+        continue;
+      }
+    }
+    uint64_t dt;
+    const uint8_t* q = read_varint(p + 1, dt);
+    if (!q) break;
+    if (!new_attrs && !state.valid) break;
+    if (new_attrs && !known_kind(q[0])) break;
+    if constexpr (!kEmit) {  // checking the records only: their values do not matter
+      if (new_attrs) {
+        if (!(q = skip_varint(q + 3)) || !(q = skip_varint(q))) break;
+      }
+      if (!(q = skip_varint(q))) break;
+      if (has_size && !(q = skip_varint(q))) break;
+      if (new_stack && !(q = skip_varint(q))) break;
+      state.valid = true;
+      add_ticks(dt);
+    } else {
+      uint64_t device = 0, stream = 0, address = 0, size = 0, stack = 0;
+      const uint8_t* attrs = q;
+      if (new_attrs) {
+        if (!(q = read_varint(q + 3, device)) || !(q = read_varint(q, stream))) break;
+      }
+      if (!(q = read_varint(q, address))) break;
+      if (has_size && !(q = read_varint(q, size))) break;
+      if (new_stack && !(q = read_varint(q, stack))) break;
+      // The record is whole: only now does it change the chunk's state.
+      if (new_attrs) {
+        state.kind = static_cast<MemoryKind>(attrs[0]);
+        state.api = static_cast<Api>(attrs[1]);
+        state.via = static_cast<Api>(attrs[2]);
+        state.device = static_cast<uint32_t>(device);
+        state.stream = stream;
+        state.valid = true;
+      }
+      if (new_stack) state.stack = static_cast<uint32_t>(stack);
+      last_address_ += static_cast<uint64_t>(layout::unzigzag(address));
+      if (type == layout::kAlloc) {
+        if (has_size) last_alloc_size_ = size;
+        size = last_alloc_size_;
+      }
+      add_ticks(dt);
+      emit_address_event(type, size);
+    }
+    p = q;
+    ++count;
+  }
+  return p;
+}
+
+bool RecordDecoder::decode_address_record(uint8_t token, ByteCursor& in) {
   uint8_t type = token & layout::kTypeMask;
   AttrState& state = type == layout::kAlloc ? alloc_state_ : free_state_;
-  last_time_ += in.varint();
+  add_ticks(in.varint());
   if (token & layout::kSameAttrs) {
     if (!state.valid) {
       error_ = "record refers to attributes never given";
@@ -105,31 +331,19 @@ bool RecordDecoder::decode_address_record(uint8_t token, ByteCursor& in, ThreadI
   }
   if (!(token & layout::kSameStack)) state.stack = static_cast<uint32_t>(in.varint());
   if (!in.ok()) return false;
-  if (!events_) return true;  // checking the records only
-  Event& e = events_->emplace_back();
-  e.type = type == layout::kAlloc ? EventType::Alloc : EventType::Free;
-  e.thread = thread;
-  e.size = size;
-  e.time_ns = relative_time(last_time_);
-  e.kind = state.kind;
-  e.api = state.api;
-  e.via = state.via;
-  e.device = state.device;
-  e.stream = state.stream;
-  e.address = last_address_;
-  e.stack = StackId{state.stack};
+  if (!out_) return true;  // checking the records only
+  emit_address_event(type, size);
   return true;
 }
 
 bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thread) {
   uint8_t type = token & layout::kTypeMask;
+  if (type == layout::kAlloc || type == layout::kFree) return decode_address_record(token, in);
   Event e;
   e.thread = thread;
   switch (type) {
-    case layout::kAlloc:
-    case layout::kFree: return decode_address_record(token, in, thread);
     case layout::kFailedAlloc: {
-      last_time_ += in.varint();
+      add_ticks(in.varint());
       uint8_t kind = in.byte();
       e.type = EventType::FailedAlloc;
       e.api = static_cast<Api>(in.byte());
@@ -148,7 +362,7 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
       break;
     }
     case layout::kMemInfo:
-      last_time_ += in.varint();
+      add_ticks(in.varint());
       e.type = EventType::MemInfo;
       e.device = static_cast<uint32_t>(in.varint());
       e.free_bytes = in.varint();
@@ -157,19 +371,19 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
     case layout::kMarker:
     case layout::kRangePush:
     case layout::kRangePop:
-      last_time_ += in.varint();
+      add_ticks(in.varint());
       e.type = type == layout::kMarker      ? EventType::Marker
                : type == layout::kRangePush ? EventType::RangePush
                                             : EventType::RangePop;
       e.name = StringId{static_cast<uint32_t>(in.varint())};
       break;
     case layout::kFork:
-      last_time_ += in.varint();
+      add_ticks(in.varint());
       e.type = EventType::Fork;
       e.child_pid = static_cast<uint32_t>(in.varint());
       break;
     case layout::kPoolTrim:
-      last_time_ += in.varint();
+      add_ticks(in.varint());
       e.type = EventType::PoolTrim;
       e.kind = MemoryKind::MemoryPool;
       e.device = static_cast<uint32_t>(in.varint());
@@ -256,7 +470,7 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
       return true;
     }
     case layout::kEnd: {
-      last_time_ += in.varint();
+      add_ticks(in.varint());
       End end;
       end.reason = static_cast<EndReason>(in.byte());
       end.code = static_cast<int32_t>(layout::unzigzag(in.varint()));

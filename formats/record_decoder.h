@@ -80,27 +80,73 @@ class RecordDecoder {
   // clock reading event times count from. `meta`: where the records that
   // are not events go; null to skip them.
   RecordDecoder(TraceContents* meta, double ticks_per_second, uint64_t start_ns)
-      : meta_(meta), ns_per_tick_(ticks_per_second > 0 ? 1e9 / ticks_per_second : 1.0), start_ns_(start_ns) {}
+      : meta_(meta),
+        ns_per_tick_(ticks_per_second > 0 ? 1e9 / ticks_per_second : 1.0),
+        ticks_are_ns_(ns_per_tick_ == 1.0),
+        start_ns_(start_ns) {}
 
   // `exact`: the bytes are a sealed chunk's records and must decode to the
   // last byte. Otherwise decoding stops at the first zero token. Events are
   // appended to `events` unless it is null.
   ChunkResult decode_chunk(std::span<const uint8_t> payload, const layout::ChunkHead& head, bool exact,
                            std::vector<Event>* events);
+  // The same a part at a time, so that a walk's events stay in the cache:
+  // start_chunk, then decode_events until chunk_done().
+  void start_chunk(std::span<const uint8_t> payload, const layout::ChunkHead& head, bool exact);
+  // Fills `out` from its start as far as the chunk's events go; `written`:
+  // how many it wrote.
+  ChunkResult decode_events(std::span<Event> out, size_t& written) {
+    return decode(out.data(), out.size(), written);
+  }
+  bool chunk_done() const { return done_; }
   const std::string& error() const { return error_; }
+
+  // Whether the chunk's events so far came in time order.
+  bool events_in_time_order() const { return in_time_order_; }
+  // The memory kinds of the Alloc and Free events of the last call (bit 1 << kind).
+  uint32_t address_event_kinds() const { return address_kinds_; }
+  // After a whole chunk: whether its timed records, events or not, come in
+  // time order. They do unless the tick deltas overflow, which no writer does.
+  bool chunk_in_time_order() const;
 
   void add_device(const DeviceInfo& device);
   // Orders the threads and devices.
   void finish();
 
  private:
+  // `out` null: check the records only.
+  ChunkResult decode(Event* out, size_t room, size_t& written);
   void emit(const Event& event) {
-    if (events_) events_->push_back(event);
+    if (!out_) return;
+    note_event(event.time_ns);
+    out_[written_++] = event;
   }
+  void note_event(uint64_t time_ns) {
+    if (time_ns < last_event_time_) in_time_order_ = false;
+    last_event_time_ = time_ns;
+  }
+  // Alloc and Free records from `p` while they start before `stop`, which
+  // leaves room for the longest one: no bounds to check. Stops before any
+  // other record and before one it doubts, for decode_record to judge.
+  template <bool kEmit>
+  const uint8_t* address_records(const uint8_t* p, const uint8_t* stop, uint64_t& count);
   bool decode_record(uint8_t token, ByteCursor& in, ThreadIndex thread);
-  bool decode_address_record(uint8_t token, ByteCursor& in, ThreadIndex thread);
+  bool decode_address_record(uint8_t token, ByteCursor& in);
+  void emit_address_event(uint8_t type, uint64_t size);
+  void add_ticks(uint64_t dt) {
+    if (dt > ~(last_time_ - base_ticks_)) ticks_wrapped_ = true;  // past 2^64 ticks: time would step back
+    last_time_ += dt;
+  }
   // Nanoseconds since the trace's start for a tick reading of this chunk.
-  uint64_t relative_time(uint64_t ticks) const;
+  uint64_t relative_time(uint64_t ticks) const {
+    if (ticks_are_ns_) {
+      uint64_t absolute = base_ns_ + (ticks - base_ticks_);
+      return absolute > start_ns_ ? absolute - start_ns_ : 0;
+    }
+    double since_base = static_cast<double>(ticks - base_ticks_) * ns_per_tick_;
+    uint64_t absolute = base_ns_ + static_cast<uint64_t>(since_base + 0.5);
+    return absolute > start_ns_ ? absolute - start_ns_ : 0;
+  }
   ChunkResult fail(std::string message);
 
   struct AttrState {
@@ -115,10 +161,20 @@ class RecordDecoder {
 
   TraceContents* meta_;
   double ns_per_tick_;
+  bool ticks_are_ns_;
   uint64_t start_ns_;
-  std::vector<Event>* events_ = nullptr;
+  Event* out_ = nullptr;  // where events go, room_ of them; null when checking
+  size_t room_ = 0;
+  size_t written_ = 0;
   std::string error_;
   // Per-chunk state.
+  const uint8_t* begin_ = nullptr;
+  const uint8_t* next_ = nullptr;  // the next record
+  const uint8_t* end_ = nullptr;
+  bool exact_ = false;
+  bool done_ = true;
+  bool ticks_wrapped_ = false;  // the tick deltas overflowed
+  ThreadIndex thread_;
   uint64_t base_ns_ = 0;
   uint64_t base_ticks_ = 0;
   uint64_t last_time_ = 0;  // ticks
@@ -126,6 +182,9 @@ class RecordDecoder {
   uint64_t last_alloc_size_ = 0;
   AttrState alloc_state_;
   AttrState free_state_;
+  uint64_t last_event_time_ = 0;
+  bool in_time_order_ = true;
+  uint32_t address_kinds_ = 0;
 };
 
 }  // namespace vramscope::trace

@@ -152,6 +152,7 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
       chunk.exact = true;
     }
     ChunkResult result = decoder.decode_chunk(payload.first(chunk.length), head, chunk.exact, nullptr);
+    chunk.in_time_order = decoder.chunk_in_time_order();
     file->chunks.push_back(chunk);
     file->release(offset, sizeof head + chunk.length);
     if (result == ChunkResult::Corrupt) {

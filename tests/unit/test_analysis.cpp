@@ -73,6 +73,34 @@ TEST_CASE("peak: stacks that share a site merge into one site row") {
   CHECK(r.leaks.count == 3);
 }
 
+TEST_CASE("peak: call paths numbered past the direct table are counted as well") {
+  // A damaged trace may name stack ids no node defines, as large as 2^32 - 1:
+  // they are kept in a hash table rather than in a vector of that size.
+  TraceBuilder b;
+  auto known = b.stack({{"main", "train.py", 1}, {"make_a", "model.py", 10}});
+  b.alloc(1, 0x1000, 100, known);
+  b.alloc(2, 0x2000, 300, trace::StackId{0xfffffff0});
+  b.alloc(3, 0x3000, 200, trace::StackId{5000000});
+  b.free(4, 0x2000);
+  b.alloc(5, 0x4000, 50, trace::StackId{0xfffffff0});  // peak: 600, first reached at 3
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  const analysis::DevicePeak& peak = r.devices[0].peak;
+  CHECK(peak.bytes == 600);
+  CHECK(peak.time_ns == 3);
+  uint64_t site_bytes = 0;
+  uint64_t site_count = 0;
+  for (const analysis::SiteBytes& site : peak.sites) {
+    site_bytes += site.bytes;
+    site_count += site.count;
+  }
+  CHECK(site_bytes == 600);
+  CHECK(site_count == 3);
+  REQUIRE(!peak.sites.empty());
+  CHECK(peak.sites[0].bytes == 500);  // both unknown call paths share the empty site
+  CHECK(peak.sites[0].site.function == "<no stack>");
+}
+
 TEST_CASE("live at exit: grouped per kind and stack, headline counts device, managed and pinned host") {
   TraceBuilder b;
   auto s = b.stack({{"leaky", "leak.py", 3}});

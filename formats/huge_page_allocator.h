@@ -1,0 +1,45 @@
+// An allocator for big tables read at random (the live set of a trace holds
+// a million allocations): their memory is asked for in 2 MiB pages, so that
+// a lookup does not also miss the TLB. Small arrays are allocated as usual.
+#pragma once
+
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <new>
+
+namespace vramscope {
+
+template <typename T>
+struct HugePageAllocator {
+  using value_type = T;
+  static constexpr size_t kHugePage = size_t{2} << 20;
+
+  HugePageAllocator() = default;
+  template <typename U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}
+
+  T* allocate(size_t n) {
+    size_t bytes = n * sizeof(T);
+    if (bytes < 2 * kHugePage) return static_cast<T*>(::operator new (bytes, std::align_val_t{alignof(T)}));
+    size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* memory = std::aligned_alloc(kHugePage, rounded);
+    if (memory == nullptr) throw std::bad_alloc();
+    madvise(memory, rounded, MADV_HUGEPAGE);  // a hint: without it the table works as well, only slower
+    return static_cast<T*>(memory);
+  }
+  void deallocate(T* p, size_t n) {
+    if (n * sizeof(T) < 2 * kHugePage) {
+      ::operator delete (p, std::align_val_t{alignof(T)});
+    } else {
+      std::free(p);
+    }
+  }
+  template <typename U>
+  bool operator==(const HugePageAllocator<U>&) const {
+    return true;
+  }
+};
+
+}  // namespace vramscope
