@@ -291,10 +291,17 @@ class Categorizer {
         out = named_state
                   ? Categorized{*h, Confidence::Medium, Reason::FirstIterationKeptNamed}
                   : Categorized{Category::Unknown, Confidence::Low, Reason::FirstIterationKeptUnplaced};
-      } else if (l.alloc_index > backward_end_) {
-        out = rule(h, Category::OptimizerState, Reason::KeptAfterBackward);
       } else {
-        out = rule(h, Category::Gradients, Reason::KeptBeforeBackwardEnd);
+        bool after_backward = l.alloc_index > backward_end_;
+        Category by_order = after_backward ? Category::OptimizerState : Category::Gradients;
+        if (named_state && *h != by_order) {
+          // The last gradients of a backward pass come after its last
+          // activation free: where the order and the name disagree on
+          // which state it is, the name decides.
+          out = Categorized{*h, Confidence::Medium, Reason::FirstIterationKeptNamed};
+        } else {
+          out = rule(h, by_order, after_backward ? Reason::KeptAfterBackward : Reason::KeptBeforeBackwardEnd);
+        }
       }
     } else if (made != kNone && outlives_iterations(l)) {
       out = Categorized{Category::Unknown, Confidence::Low, Reason::KeptWhereLaterGrows};

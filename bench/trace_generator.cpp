@@ -504,14 +504,19 @@ int generate(const Options& options) {
       stderr,
       "vramscope_trace_generator: events=%llu allocations=%llu frees=%llu iterations=%llu "
       "file_bytes=%llu (%s) peak_bytes=%llu (%s) peak_allocations=%llu live_at_exit_bytes=%llu (%s) "
-      "live_at_exit_allocations=%llu seconds=%.2f\n",
+      "live_at_exit_allocations=%llu parameters=%llu gradients=%llu optimizer_states=%llu seconds=%.2f\n",
       static_cast<unsigned long long>(trace.events()), static_cast<unsigned long long>(trace.allocations()),
       static_cast<unsigned long long>(trace.frees()), static_cast<unsigned long long>(job.iterations()),
       static_cast<unsigned long long>(file_bytes), vramscope::format_size(file_bytes).c_str(),
       static_cast<unsigned long long>(trace.peak_bytes()), vramscope::format_size(trace.peak_bytes()).c_str(),
       static_cast<unsigned long long>(trace.peak_count()),
       static_cast<unsigned long long>(trace.live_bytes()), vramscope::format_size(trace.live_bytes()).c_str(),
-      static_cast<unsigned long long>(trace.live_count()), seconds);
+      static_cast<unsigned long long>(trace.live_count()),
+      // Parameters and buffers are made before the first step; each trained
+      // parameter gets a gradient and two optimizer states in it.
+      static_cast<unsigned long long>(model.param_sizes.size()),
+      static_cast<unsigned long long>(model.trained), static_cast<unsigned long long>(2 * model.trained),
+      seconds);
   return 0;
 }
 

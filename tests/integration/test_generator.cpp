@@ -1,6 +1,7 @@
 // The analyzer against synthetic training-job traces whose figures are known
 // in advance (bench/trace_generator.cpp prints them): exact peak, live at
-// exit, event counts and the iterations of the NVTX range "step".
+// exit, event counts, the iterations of the NVTX range "step", and the
+// parameters, gradients and optimizer states among the categories.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -59,6 +60,12 @@ void check_report(const json& r, std::map<std::string, uint64_t> expected) {
   CHECK(k["live_at_exit_count"] == expected["live_at_exit_allocations"]);
   CHECK(r["iterations"]["method"] == "nvtx range 'step'");
   CHECK(r["iterations"]["count"] == expected["iterations"]);
+  // The long-lived memory's categories: every allocation in the right one.
+  std::map<std::string, uint64_t> allocations;
+  for (const json& total : r["categories"]["totals"]) allocations[total["category"]] = total["allocations"];
+  CHECK(allocations["parameters"] == expected["parameters"]);
+  CHECK(allocations["gradients"] == expected["gradients"]);
+  CHECK(allocations["optimizer state"] == expected["optimizer_states"]);
 }
 
 std::string slurp(const std::string& path) {

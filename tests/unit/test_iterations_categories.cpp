@@ -183,3 +183,44 @@ TEST_CASE("growth leaks need 3 iterations and a climb at every end from the 2nd 
   CHECK(analysis::analyze_trace(b.trace).growth_leaks.empty());
   CHECK(analysis::analyze_trace(training_loop(2).trace).growth_leaks.empty());
 }
+
+TEST_CASE("categories: a gradient made after the last activation free is told from optimizer state by name") {
+  // The first layer's gradients come after its activations are freed, so
+  // after the backward pass as the lifetimes see it: only the name tells
+  // them from the optimizer state made next.
+  TraceBuilder b;
+  auto input = b.stack({{"main", "t.py", 4}, {"load", "d.py", 4}});
+  auto forward = b.stack({{"main", "t.py", 1}, {"fwd", "m.py", 1}});
+  auto grads = b.stack({{"main", "t.py", 2}, {"accumulate_grad", "autograd.py", 2}});
+  auto state = b.stack({{"main", "t.py", 3}, {"optimizer_init_state", "o.py", 3}});
+  uint64_t t = 0;
+  for (int s = 1; s <= 2; ++s) {
+    push_range(b, ++t, "step");
+    b.alloc(++t, 0x1000, 10, input);
+    b.alloc(++t, 0x2000, 20, forward);
+    b.alloc(++t, 0x3000, 20, forward);
+    b.alloc(++t, 0x4000, 5, forward);
+    b.free(++t, 0x4000);
+    b.free(++t, 0x3000);
+    b.free(++t, 0x2000);  // the backward pass's last activation free
+    b.free(++t, 0x1000);
+    if (s == 1) {
+      b.alloc(++t, 0x100, 100, grads);
+      b.alloc(++t, 0x200, 300, state);
+    }
+    pop_range(b, ++t);
+  }
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.categories.totals.size() == 8);
+  CHECK(total(r, "gradients").peak_bytes == 100);
+  CHECK(total(r, "gradients").allocations == 1);
+  CHECK(total(r, "gradients").confidence == "medium");
+  CHECK(total(r, "gradients").reason == "made in the first iteration and kept; its function's name says so");
+  CHECK(total(r, "optimizer state").peak_bytes == 300);
+  CHECK(total(r, "optimizer state").confidence == "high");  // the order and the name agree
+  CHECK(total(r, "optimizer state").reason ==
+        "made in the first iteration after its backward pass, and kept");
+  CHECK(total(r, "activations").allocations == 4);
+  CHECK(total(r, "inputs").allocations == 2);
+}
