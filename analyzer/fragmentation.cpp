@@ -47,32 +47,18 @@ bool FragmentationTracker::apply(const trace::Event& e, const LiveChange& change
 void FragmentationTracker::order_segments(Device& d, uint32_t ordinal, const LiveMemory& live) {
   if (d.ordered) return;
   live.for_each_live([&](const Allocation& a) {
-    if (a.device != ordinal || !is_segment_kind(a.kind) || a.size == 0) return;
-    Segment& s = d.segments[a.address];
-    s.kind = a.kind;
-    s.size = a.size;
+    if (a.device == ordinal && is_segment_kind(a.kind) && a.size != 0) place_segment(d, a);
   });
   d.ordered = true;
 }
 
-void FragmentationTracker::add_segment(Device& d, const Allocation& a) {
-  if (d.ordered) {
-    Segment& s = d.segments[a.address];
-    s.kind = a.kind;
-    s.size = a.size;
-  }
-  d.segment_count += 1;
-  d.segment_bytes += a.size;
-  d.used_bytes += a.size;
+void FragmentationTracker::place_segment(Device& d, const Allocation& a) {
+  Segment& s = d.segments[a.address];
+  s.kind = a.kind;
+  s.size = a.size;
 }
 
-void FragmentationTracker::remove_segment(Device& d, const Allocation& a) {
-  d.segment_count -= 1;
-  d.segment_bytes -= a.size;
-  if (!d.ordered) {
-    d.used_bytes -= a.size;
-    return;
-  }
+void FragmentationTracker::unplace_segment(Device& d, const Allocation& a) {
   auto found = d.segments.find(a.address);
   if (found == d.segments.end()) {
     d.used_bytes -= a.size;

@@ -25,17 +25,20 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bench/event_count.h"
 #include "bench/generator_figures.h"
+#include "bench/tool_main.h"
 #include "tests/support/subprocess.h"
 
 namespace fs = std::filesystem;
 using vramscope::bench::count_label;
 using vramscope::bench::parse_count;
+using vramscope::bench::UsageError;
 
 namespace {
 
@@ -71,10 +74,6 @@ struct Options {
   bool verify = false;
   bool pin = false;
   std::string markdown;
-};
-
-struct UsageError {
-  std::string message;
 };
 
 std::optional<Options> parse_options(int argc, char** argv) {
@@ -118,8 +117,9 @@ std::optional<Options> parse_options(int argc, char** argv) {
   return o;
 }
 
-struct BenchError {
-  std::string message;
+// A failure of the benchmark itself (a file, a child process).
+struct BenchError : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -349,21 +349,5 @@ int run(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    std::optional<Options> options = parse_options(argc, argv);
-    if (!options) {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    return run(*options);
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "vramscope_analysis_bench: %s (try --help)\n", e.message.c_str());
-    return 2;
-  } catch (const BenchError& e) {
-    std::fprintf(stderr, "vramscope_analysis_bench: %s\n", e.message.c_str());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "vramscope_analysis_bench: %s\n", e.what());
-    return 1;
-  }
+  return vramscope::bench::tool_main("vramscope_analysis_bench", kUsage, argc, argv, parse_options, run);
 }

@@ -24,10 +24,12 @@
 #include <vector>
 
 #include "bench/event_count.h"
+#include "bench/tool_main.h"
 #include "formats/human_size.h"
 #include "formats/trace_file_writer.h"
 
 using namespace vramscope::trace;
+using vramscope::bench::UsageError;
 
 namespace {
 
@@ -56,10 +58,6 @@ struct Options {
   uint64_t live = 1'000'000;
   std::string output;
   uint64_t seed = 1;
-};
-
-struct UsageError {
-  std::string message;
 };
 
 // Returns nullopt for --help.
@@ -523,18 +521,6 @@ int generate(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    std::optional<Options> options = parse_options(argc, argv);
-    if (!options) {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    return generate(*options);
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "vramscope_trace_generator: %s (try --help)\n", e.message.c_str());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "vramscope_trace_generator: %s\n", e.what());
-    return 1;
-  }
+  return vramscope::bench::tool_main("vramscope_trace_generator", kUsage, argc, argv, parse_options,
+                                     generate);
 }

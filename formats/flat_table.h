@@ -98,11 +98,15 @@ class FlatTable {
     return static_cast<size_t>(reinterpret_cast<const Slot*>(entry) - slots_.data());
   }
 
+  // The slot's key's hash, as far as a table of mask + 1 slots reads it.
+  static size_t hash_of(const Slot& slot, size_t mask) {
+    if (mask <= UINT32_MAX) return slot.hash;
+    return Traits::hash(Traits::key(slot.entry));  // more slots than the kept bits reach
+  }
   // The slot a lookup of this slot's key begins at.
   size_t home(const Slot& slot) const {
     size_t mask = slots_.size() - 1;
-    if (mask <= UINT32_MAX) return slot.hash & mask;
-    return Traits::hash(Traits::key(slot.entry)) & mask;  // more slots than the kept bits reach
+    return hash_of(slot, mask) & mask;
   }
 
   std::pair<Entry*, bool> insert_hashed(const Entry& entry, const Key& key, size_t hash) {
@@ -125,11 +129,9 @@ class FlatTable {
     std::vector<Slot, HugePageAllocator<Slot>> old = std::move(slots_);
     slots_.assign(old.empty() ? 64 : old.size() * 2, Slot{});
     size_ = 0;
-    bool kept_bits_suffice = slots_.size() - 1 <= UINT32_MAX;
+    size_t mask = slots_.size() - 1;
     for (const Slot& slot : old) {
-      if (!slot.used) continue;
-      const Key key = Traits::key(slot.entry);
-      insert_hashed(slot.entry, key, kept_bits_suffice ? slot.hash : Traits::hash(key));
+      if (slot.used) insert_hashed(slot.entry, Traits::key(slot.entry), hash_of(slot, mask));
     }
   }
 

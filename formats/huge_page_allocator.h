@@ -22,7 +22,7 @@ struct HugePageAllocator {
 
   T* allocate(size_t n) {
     size_t bytes = n * sizeof(T);
-    if (bytes < 2 * kHugePage) return static_cast<T*>(::operator new (bytes, std::align_val_t{alignof(T)}));
+    if (!in_huge_pages(n)) return static_cast<T*>(::operator new (bytes, std::align_val_t{alignof(T)}));
     size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
     void* memory = std::aligned_alloc(kHugePage, rounded);
     if (memory == nullptr) throw std::bad_alloc();
@@ -30,12 +30,15 @@ struct HugePageAllocator {
     return static_cast<T*>(memory);
   }
   void deallocate(T* p, size_t n) {
-    if (n * sizeof(T) < 2 * kHugePage) {
-      ::operator delete (p, std::align_val_t{alignof(T)});
-    } else {
+    if (in_huge_pages(n)) {
       std::free(p);
+    } else {
+      ::operator delete (p, std::align_val_t{alignof(T)});
     }
   }
+  // Arrays of a few pages are not worth 2 MiB pages of their own.
+  static bool in_huge_pages(size_t n) { return n * sizeof(T) >= 2 * kHugePage; }
+
   template <typename U>
   bool operator==(const HugePageAllocator<U>&) const {
     return true;

@@ -54,22 +54,12 @@ inline uint64_t varint_value(const uint8_t* p, uint32_t length) {
 }
 
 inline const uint8_t* read_varint(const uint8_t* p, uint64_t& value) {
-  uint64_t word;
-  std::memcpy(&word, p, sizeof word);
-  if (uint64_t last = ~word & kHighBits) {
-    uint32_t length = static_cast<uint32_t>(std::countr_zero(last)) / 8 + 1;
-    value = varint_value(p, length);
-    return p + length;
-  }
-  uint64_t v = varint_value(p, 8);
-  for (int i = 8; i < 10; ++i) {
-    v |= static_cast<uint64_t>(p[i] & 0x7f) << (7 * i);
-    if (p[i] < 0x80) {
-      value = v;
-      return p + i + 1;
-    }
-  }
-  return nullptr;
+  const uint8_t* end = skip_varint(p);
+  if (!end) return nullptr;
+  uint32_t length = static_cast<uint32_t>(end - p);
+  value = varint_value(p, std::min<uint32_t>(length, 8));
+  for (uint32_t i = 8; i < length; ++i) value |= static_cast<uint64_t>(p[i] & 0x7f) << (7 * i);
+  return end;
 }
 
 }  // namespace
