@@ -41,4 +41,6 @@ std::string cuda_error_name(int32_t code) {
   return "CUresult " + std::to_string(code);
 }
 
+bool is_out_of_memory(int32_t code) { return code == 0 || code == 2; }
+
 }  // namespace vramscope::analysis

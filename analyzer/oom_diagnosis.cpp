@@ -7,12 +7,15 @@
 #include <string>
 #include <tuple>
 
+#include "analyzer/cuda_errors.h"
 #include "formats/human_size.h"
 
 namespace vramscope::analysis {
 
 std::string_view to_string(OomVerdict verdict) {
   switch (verdict) {
+    case OomVerdict::NotOutOfMemory:
+      return "not out of memory";
     case OomVerdict::AnotherProcess:
       return "another process";
     case OomVerdict::Fragmentation:
@@ -50,6 +53,7 @@ OomEvidence evidence_of(const OomFacts& f) {
 }
 
 RuledVerdict rule_verdict(const OomFacts& f, const std::vector<SiteTrend>& sites) {
+  if (!f.out_of_memory) return {OomVerdict::NotOutOfMemory, -1};
   OomEvidence e = evidence_of(f);
   uint64_t outside = minus(e.outside_process_bytes, kGranularitySlack * f.live_segments);
   if (outside > 0 && outside >= e.shortfall_bytes && outside >= f.total_bytes / 10) {
@@ -83,6 +87,8 @@ void OomWitness::observe_failure(size_t index, const trace::Event& event, const 
   FragmentationFigures figures = fragments.figures(event.device);
   OomFacts f;
   f.requested_bytes = event.size;
+  f.out_of_memory = is_out_of_memory(event.error);
+  f.error = event.error;
   f.total_bytes = event.total_bytes;
   f.free_bytes = event.free_bytes;
   f.has_block_data = fragments.has_block_data(event.device);
@@ -184,6 +190,10 @@ std::string percent(uint64_t part, uint64_t whole) {
 std::string explain(OomVerdict verdict, const OomFacts& f, const OomEvidence& e, const SiteBytes* top) {
   std::string request = format_size(f.requested_bytes) + " request";
   switch (verdict) {
+    case OomVerdict::NotOutOfMemory:
+      return "The " + request + " failed with " + cuda_error_name(f.error) +
+             ", not for lack of memory: " + format_size(f.free_bytes) + " of the device's " +
+             format_size(f.total_bytes) + " was free.";
     case OomVerdict::AnotherProcess:
       return format_size(e.outside_process_bytes) + " of the device's " + format_size(f.total_bytes) +
              " was held outside this process, more than the " + format_size(e.shortfall_bytes) + " the " +
@@ -234,7 +244,7 @@ std::vector<OomDiagnosis> diagnose_failures(const trace::TraceContents& trace, c
     d.evidence = evidence_of(f.facts);
     if (ruled.leak_site >= 0) {
       d.sites.push_back(series[static_cast<size_t>(ruled.leak_site)].now);
-    } else {
+    } else if (ruled.verdict != OomVerdict::NotOutOfMemory) {
       for (size_t i = 0; i < series.size() && i < kSitesShown; ++i) d.sites.push_back(series[i].now);
     }
     const SiteSeries* grew = nullptr;
@@ -246,7 +256,8 @@ std::vector<OomDiagnosis> diagnose_failures(const trace::TraceContents& trace, c
         grew = &s;
       }
     }
-    if (grew) d.grew = SiteGrowth{grew->now.site, most, grew->now.bytes};
+    if (grew && ruled.verdict != OomVerdict::NotOutOfMemory)
+      d.grew = SiteGrowth{grew->now.site, most, grew->now.bytes};
     d.explanation = explain(d.verdict, f.facts, d.evidence, d.sites.empty() ? nullptr : &d.sites.front());
     result.push_back(std::move(d));
   }

@@ -105,7 +105,14 @@ struct Leaks {
 };
 
 // Why an allocation failed: the first rule of docs/report.md that holds.
-enum class OomVerdict { AnotherProcess, Fragmentation, OutsizedRequest, Leak, OverSubscription };
+enum class OomVerdict {
+  NotOutOfMemory,
+  AnotherProcess,
+  Fragmentation,
+  OutsizedRequest,
+  Leak,
+  OverSubscription
+};
 std::string_view to_string(OomVerdict verdict);
 
 struct OomEvidence {

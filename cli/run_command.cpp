@@ -36,7 +36,10 @@ constexpr const char* kRunUsage =
     "options:\n"
     "  -o, --output PATH      trace file, or a directory for it\n"
     "                         (default: ./vramscope-COMMAND.PID.vstrace)\n"
-    "  --stacks native|none   record native call stacks (default: native)\n"
+    "  --stacks native|libgcc|none\n"
+    "                         record native call stacks (default: native, walked by\n"
+    "                         libunwind; libgcc: by libgcc's slower unwinder, the\n"
+    "                         one used where libunwind cannot be loaded)\n"
     "  --simulate[=SIZE]      run on simcuda, the simulated GPU, with SIZE of memory\n"
     "                         (default 16GiB); the default when no GPU driver is found\n"
     "  -q, --quiet            print no summary\n"
@@ -46,7 +49,7 @@ constexpr const char* kRunUsage =
 
 struct RunOptions {
   std::string output;
-  bool native_stacks = true;
+  std::string stacks = "native";
   bool simulate = false;
   std::optional<uint64_t> simulated_capacity;
   bool quiet = false;
@@ -75,10 +78,10 @@ RunOptions parse_run_options(const Args& args) {
       options.output = a.substr(9);
     } else if (a == "--stacks" || a.rfind("--stacks=", 0) == 0) {
       std::string mode = a == "--stacks" ? value("--stacks") : a.substr(9);
-      if (mode != "native" && mode != "none") {
-        throw UsageError{"--stacks must be 'native' or 'none', not '" + mode + "'"};
+      if (mode != "native" && mode != "libgcc" && mode != "none") {
+        throw UsageError{"--stacks must be 'native', 'libgcc' or 'none', not '" + mode + "'"};
       }
-      options.native_stacks = mode == "native";
+      options.stacks = mode;
     } else if (a == "--simulate") {
       options.simulate = true;
     } else if (a.rfind("--simulate=", 0) == 0) {
@@ -214,7 +217,7 @@ int run_command(const Args& args) {
     prepend_env("LD_PRELOAD", (libraries / "libvramscope_inject.so").string(), ':');
     setenv("VRAMSCOPE_OUTPUT", trace_path(options, getpid()).c_str(), 1);
     setenv("VRAMSCOPE_MAIN_PID", std::to_string(getpid()).c_str(), 1);
-    setenv("VRAMSCOPE_STACKS", options.native_stacks ? "native" : "none", 1);
+    setenv("VRAMSCOPE_STACKS", options.stacks.c_str(), 1);
     // The injector is also the NVTX tool (ranges, marks, allocators' blocks),
     // unless the user already attached another one.
     setenv("NVTX_INJECTION64_PATH", (libraries / "libvramscope_inject.so").c_str(), 0);

@@ -90,9 +90,13 @@ __attribute__((constructor(101))) void on_load() {
   read_settings();
   if (!st.enabled) return;
   init_own_code_range();
-  if (st.native_stacks && !(st.stacks.init(size_t{1} << 21) && load_unwinder())) {
-    std::fputs("vramscope: libunwind.so.8 is not available; recording without stacks\n", stderr);
+  if (st.native_stacks && !st.stacks.init(size_t{1} << 21)) {
+    std::fputs("vramscope: no memory for the stack table; recording without stacks\n", stderr);
     st.native_stacks = false;
+  }
+  if (st.native_stacks && load_unwinder(st.libgcc_unwinder) == UnwinderKind::kLibgcc && !st.libgcc_unwinder) {
+    std::fputs("vramscope: libunwind.so.8 is not available; walking stacks with libgcc's slower unwinder\n",
+               stderr);
   }
   pthread_key_create(&st.thread_key, on_thread_exit);
   pthread_atfork(nullptr, nullptr, on_fork_child);

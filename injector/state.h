@@ -53,6 +53,7 @@ struct InjectorState {
   // Settings from the environment, read once at load.
   bool enabled = true;
   bool native_stacks = true;
+  bool libgcc_unwinder = false;  // VRAMSCOPE_STACKS=libgcc: skip libunwind
   bool main_process = false;  // the process `vramscope run` started (its trace path is exact)
   char output[4096] = {};     // VRAMSCOPE_OUTPUT
 

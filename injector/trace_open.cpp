@@ -144,6 +144,7 @@ void read_settings() {
   st.main_process = st.output[0] && main_pid && std::atol(main_pid) == static_cast<long>(getpid());
   const char* stacks = std::getenv("VRAMSCOPE_STACKS");
   st.native_stacks = !(stacks && std::strcmp(stacks, "none") == 0);
+  st.libgcc_unwinder = stacks && std::strcmp(stacks, "libgcc") == 0;
   const char* disabled = std::getenv("VRAMSCOPE_DISABLE");
   st.enabled = !(disabled && *disabled && std::strcmp(disabled, "0") != 0);
 }

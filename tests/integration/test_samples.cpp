@@ -49,6 +49,28 @@ TEST_CASE("train_mlp with Adam: parameters, gradients, two states per parameter,
   CHECK(find_by(r["apis"], "api", "cuMemFree")["count"] == 59);
 }
 
+TEST_CASE("train_mlp with libgcc's unwinder: the same sites, lines and bytes as with libunwind") {
+  ScratchDir dir("mlp-libgcc");
+  std::vector<std::string> command = {sample("train_mlp"), "--optimizer", "adam"};
+  ProcessResult native_run = run_profiled(dir.path("native.vstrace"), command, {"--stacks", "native"});
+  ProcessResult libgcc_run = run_profiled(dir.path("libgcc.vstrace"), command, {"--stacks", "libgcc"});
+  CHECK(libgcc_run.err.find("not available") == std::string::npos);
+  check_output_unchanged(command, libgcc_run);
+  json native = report_json(dir.path("native.vstrace"))["devices"][0]["peak"]["sites"];
+  json libgcc = report_json(dir.path("libgcc.vstrace"))["devices"][0]["peak"]["sites"];
+  REQUIRE(libgcc.size() == native.size());
+  REQUIRE(libgcc.size() >= 3);
+  CHECK(starts_with_function(libgcc[0], "allocate_optimizer_state"));
+  for (size_t i = 0; i < native.size(); ++i) {
+    CAPTURE(i);
+    CHECK(libgcc[i]["function"] == native[i]["function"]);
+    CHECK(libgcc[i]["file"] == native[i]["file"]);
+    CHECK(libgcc[i]["line"] == native[i]["line"]);
+    CHECK(libgcc[i]["bytes"] == native[i]["bytes"]);
+    CHECK(libgcc[i]["count"] == native[i]["count"]);
+  }
+}
+
 TEST_CASE("train_mlp with SGD keeps no optimizer state, with momentum one per parameter") {
   ScratchDir dir("mlp-sgd");
   json plain_sgd, momentum;

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "analyzer/analysis.h"
+#include "analyzer/cuda_errors.h"
 #include "analyzer/fragmentation.h"
 #include "analyzer/oom_diagnosis.h"
 #include "trace_builder.h"
@@ -110,6 +111,14 @@ TEST_CASE("verdict rules, in their order") {
   f.reserved_bytes = 512 * MiB;
   f.allocated_bytes = 512 * MiB;
   f.live_segments = 2;
+  SUBCASE("not out of memory: an error other than CUDA_ERROR_OUT_OF_MEMORY comes before every rule") {
+    f.out_of_memory = false;  // the facts alone would say another process
+    CHECK(rule_verdict(f, {}).verdict == OomVerdict::NotOutOfMemory);
+    CHECK(analysis::is_out_of_memory(2));
+    CHECK(analysis::is_out_of_memory(0));
+    CHECK_FALSE(analysis::is_out_of_memory(800));  // CUDA_ERROR_NOT_PERMITTED
+    CHECK_FALSE(analysis::is_out_of_memory(1));    // CUDA_ERROR_INVALID_VALUE
+  }
   SUBCASE("another process: 412 MiB outside, more than the 156 MiB shortfall and 10% of the device") {
     CHECK(rule_verdict(f, {}).verdict == OomVerdict::AnotherProcess);
     analysis::OomEvidence e = analysis::evidence_of(f);
@@ -184,4 +193,25 @@ TEST_CASE("diagnosis in the report: a leak found from the trace, with its site")
   CHECK(d.grew->site.function == "cache_stats");
   CHECK(d.grew->growth_bytes == 600 * MiB);  // from 200 MiB after the first quarter (6 of 24 events)
   CHECK(d.explanation.find("800.00 MiB") != std::string::npos);
+}
+
+TEST_CASE("diagnosis in the report: a request refused with memory free is not out of memory") {
+  // As PyTorch's expandable segments on an H200: cuMemCreate of 20 MiB answered
+  // CUDA_ERROR_NOT_PERMITTED with 139 GiB free, and the job went on.
+  TraceBuilder b;
+  b.device(0, "gpu", 1000 * MiB);
+  auto work = b.stack({{"main", "train.py", 1}, {"workspace", "train.py", 9}});
+  b.alloc(1, 0x100000, 100 * MiB, work);
+  failed(b, 2, 20 * MiB, 900 * MiB, 1000 * MiB, work).error = 800;
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.failed_allocations.size() == 1);
+  CHECK(r.failed_allocations[0].error_name == "CUDA_ERROR_NOT_PERMITTED");
+  const analysis::OomDiagnosis& d = r.failed_allocations[0].diagnosis;
+  CHECK(d.verdict == OomVerdict::NotOutOfMemory);
+  CHECK(d.sites.empty());
+  CHECK_FALSE(d.grew);
+  CHECK(
+      d.explanation ==
+      "The 20.00 MiB request failed with CUDA_ERROR_NOT_PERMITTED, not for lack of memory: 900.00 MiB of the "
+      "device's 1000.00 MiB was free.");
 }
