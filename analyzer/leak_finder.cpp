@@ -5,6 +5,8 @@
 #include <map>
 #include <tuple>
 
+#include "analyzer/report.h"
+
 namespace vramscope::analysis {
 
 std::vector<LiveGroup> group_live_allocations(const LiveMemory& live) {
@@ -19,8 +21,12 @@ std::vector<LiveGroup> group_live_allocations(const LiveMemory& live) {
   });
   std::vector<LiveGroup> result;
   for (auto& [key, group] : groups) result.push_back(group);
-  // The map already orders by kind, device and stack: a stable sort keeps that for ties.
+  // Memory first, then address reservations, mappings and registrations (a
+  // framework may reserve terabytes of addresses); each by bytes. The map
+  // already orders by kind, device and stack: a stable sort keeps that for ties.
   std::stable_sort(result.begin(), result.end(), [](const LiveGroup& a, const LiveGroup& b) {
+    bool a_memory = counts_as_leaked_memory(a.kind), b_memory = counts_as_leaked_memory(b.kind);
+    if (a_memory != b_memory) return a_memory;
     return a.bytes != b.bytes ? a.bytes > b.bytes : a.count > b.count;
   });
   return result;

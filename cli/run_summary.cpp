@@ -26,6 +26,14 @@ std::string site_text(const analysis::Site& site) {
   return text;
 }
 
+// The main trace's file name without ".vstrace": its children's names start with it.
+std::string trace_stem(const std::string& main_trace) {
+  std::string stem = fs::path(main_trace).filename().string();
+  const std::string suffix = ".vstrace";
+  if (stem.size() > suffix.size() && stem.ends_with(suffix)) stem.resize(stem.size() - suffix.size());
+  return stem;
+}
+
 }  // namespace
 
 std::vector<std::string> traces_of_run(const std::string& main_trace) {
@@ -33,9 +41,8 @@ std::vector<std::string> traces_of_run(const std::string& main_trace) {
   std::error_code error;
   if (fs::exists(main_trace, error)) traces.push_back(main_trace);
   fs::path main(main_trace);
-  std::string stem = main.filename().string();
+  const std::string stem = trace_stem(main_trace);
   const std::string suffix = ".vstrace";
-  if (stem.size() > suffix.size() && stem.ends_with(suffix)) stem.resize(stem.size() - suffix.size());
   std::vector<std::string> others;
   for (const auto& entry : fs::directory_iterator(main.parent_path(), error)) {
     std::string name = entry.path().filename().string();
@@ -97,7 +104,15 @@ void print_run_summary(const std::string& main_trace, FILE* out) {
     std::fprintf(out, "  %zu more trace%s from processes the job started:\n", others, others == 1 ? "" : "s");
     for (size_t i = traces.size() - others; i < traces.size(); ++i) std::fprintf(out, "    %s\n", traces[i].c_str());
   }
-  if (!traces.empty()) std::fprintf(out, "  full report: vramscope report %s\n", traces.front().c_str());
+  if (traces.size() == 1) std::fprintf(out, "  full report: vramscope report %s\n", traces.front().c_str());
+  if (traces.size() > 1) {
+    // The per-rank report over every trace of the run: the main one and a shell pattern for the others.
+    std::string others_pattern =
+        (fs::path(main_trace).parent_path() / (trace_stem(main_trace) + ".*.vstrace")).string();
+    std::string main_part = traces.front() == main_trace ? main_trace + " " : "";
+    std::fprintf(out, "  report of all %zu: vramscope report %s%s\n", traces.size(), main_part.c_str(),
+                 others_pattern.c_str());
+  }
 }
 
 }  // namespace vramscope::cli

@@ -23,9 +23,10 @@ VRAMSCOPE_TEST_REAL_GPU=1 timeout 300 build/bin/vramscope_integration_tests > "$
 status=$?
 tail -5 "$out/integration.log" >> "$summary"
 
+traces=$(mktemp -d /tmp/gpu-check-traces.XXXXXX)  # only what tests/data might keep comes back
 section train_mlp
-timeout 120 $vs run -o "$out/train_mlp.vstrace" -- build/samples/train_mlp >> "$summary" 2>&1
-$vs report "$out/train_mlp.vstrace" --json "$out/train_mlp.json" >> "$summary" 2>&1
+timeout 120 $vs run -o "$traces/train_mlp.vstrace" -- build/samples/train_mlp >> "$summary" 2>&1
+$vs report "$traces/train_mlp.vstrace" --json "$out/train_mlp.json" >> "$summary" 2>&1
 
 section "injector overhead on the real driver (ns per cudaMalloc+cudaFree of 1 MiB, 3 rounds)"
 for round in 1 2 3; do
@@ -39,11 +40,20 @@ if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1
   for mode in default expandable; do
     section "PyTorch job ($mode allocator settings)"
     conf=; [[ $mode == expandable ]] && conf=expandable_segments:True
-    PYTORCH_CUDA_ALLOC_CONF=$conf timeout 180 $vs run -o "$out/torch-$mode.vstrace" -- \
+    trace=$traces/torch-$mode.vstrace
+    [[ $mode == expandable ]] && trace=$out/torch-$mode.vstrace
+    PYTORCH_CUDA_ALLOC_CONF=$conf timeout 180 $vs run -o "$trace" -- \
       python3 samples/train_torch.py --steps 10 >> "$summary" 2>&1
     echo "exit status $?" >> "$summary"
-    $vs report "$out/torch-$mode.vstrace" --json "$out/torch-$mode.json" >> "$summary" 2>&1
+    $vs report "$trace" --json "$out/torch-$mode.json" >> "$summary" 2>&1
   done
+  section "PyTorch job in two ranks under torchrun, one trace per process"
+  mkdir -p "$traces/ranks"
+  timeout 240 $vs run -o "$traces/ranks" -- python3 -m torch.distributed.run --standalone --nproc_per_node=2 \
+    samples/train_torch.py --steps 5 >> "$summary" 2>&1
+  echo "exit status $?" >> "$summary"
+  ls -la "$traces/ranks" >> "$summary" 2>&1
+  $vs report "$traces/ranks" --json "$out/torch-ranks.json" >> "$summary" 2>&1
 else
   section "PyTorch job skipped: no python3 with CUDA-enabled torch"
 fi

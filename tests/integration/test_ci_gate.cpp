@@ -144,6 +144,34 @@ TEST_CASE("diff train_mlp SGD against Adam: the optimizer state is the change") 
   CHECK(line_count(one.err) == 1);
 }
 
+TEST_CASE("run's summary of a job with ranks gives the command that reports them all") {
+  ScratchDir dir("ci-ranks-summary");
+  std::string traces = dir.path("job") + "/";
+  std::filesystem::create_directories(traces);
+  ProcessOptions options;
+  options.set_env["S"] = sample("");
+  std::vector<std::string> args = {"run", "-o", traces};
+  if (!on_real_gpu()) args.push_back("--simulate");
+  for (const char* a :
+       {"--", "sh", "-c", "RANK=0 \"$S/train_mlp\" & RANK=1 \"$S/train_mlp\" --optimizer sgd & wait"}) {
+    args.push_back(a);
+  }
+  ProcessResult run = run_vramscope(args, options);
+  REQUIRE(run.exit_status == 0);
+  const std::string lead = "  report of all 3: vramscope report ";
+  size_t at = run.err.find(lead);
+  REQUIRE(at != std::string::npos);
+  std::string suggested = run.err.substr(at + lead.size(), run.err.find('\n', at) - at - lead.size());
+  CHECK(contains(suggested, ".*.vstrace"));
+  // The suggestion, run by a shell, reports the launcher's trace and both ranks.
+  ProcessResult report =
+      run_process({"sh", "-c", std::string("\"") + VRAMSCOPE_BIN + "\" report " + suggested});
+  INFO("stderr: " << report.err);
+  CHECK(report.exit_status == 0);
+  CHECK(contains(report.out, "vramscope report: 3 traces"));
+  CHECK(contains(report.out, "peak spread: 32.03 MiB (min 33.53 MiB, max 65.56 MiB, max/min 1.96)"));
+}
+
 TEST_CASE("four ranks under one launcher: rank 2 fails first, rank 3 after it") {
   if (on_real_gpu()) return;  // needs simcuda's capacity setting
   ScratchDir dir("ci-ranks");

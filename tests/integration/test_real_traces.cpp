@@ -29,6 +29,18 @@ TEST_CASE(
   CHECK(find_by(r["apis"], "api", "cuMemAddressReserve")["count"] == 2);
   CHECK(r["iterations"]["count"] == 10);
 
+  // Live at exit: the memory groups first, the 314.56 GiB of reserved addresses after them.
+  CHECK(r["leaks"]["bytes"] == 556009472 + 4);  // the peak's device memory is all still held, and 4 B pinned
+  const json& groups = r["leaks"]["groups"];
+  CHECK(groups[0]["kind"] == "virtual memory (physical)");
+  CHECK(groups[0]["bytes"] == 80 * MiB);
+  size_t first_reserve = 0;
+  while (first_reserve < groups.size() && groups[first_reserve]["kind"] != "virtual address reserve")
+    ++first_reserve;
+  REQUIRE(first_reserve < groups.size());
+  for (size_t i = first_reserve; i < groups.size(); ++i) CHECK(groups[i]["kind"] != "device");
+  CHECK(groups[first_reserve]["bytes"] == 337758912512ull);  // 314.56 GiB in 2 reservations
+
   const json& failure = r["failed_allocations"][0];
   CHECK(failure["api"] == "cuMemCreate");
   CHECK(failure["requested_bytes"] == 20 * MiB);

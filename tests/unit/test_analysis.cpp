@@ -118,12 +118,17 @@ TEST_CASE("live at exit: grouped per kind and stack, headline counts device, man
   CHECK(r.leaks.bytes == 2000 + 50 + 20 + 4096);
   CHECK(r.leaks.count == 5);
   REQUIRE(r.leaks.groups.size() == 6);
-  CHECK(r.leaks.groups[0].kind == MemoryKind::VirtualReserve);
-  CHECK(r.leaks.groups[0].bytes == (1 << 20));
-  CHECK(r.leaks.groups[3].kind == MemoryKind::Device);
-  CHECK(r.leaks.groups[3].bytes == 2000);
-  CHECK(r.leaks.groups[3].count == 2);
-  CHECK(r.leaks.groups[3].site.function == "leaky");
+  // Memory first, by bytes; then the address range and the mapping, though larger.
+  CHECK(r.leaks.groups[0].kind == MemoryKind::VirtualPhysical);
+  CHECK(r.leaks.groups[1].kind == MemoryKind::Device);
+  CHECK(r.leaks.groups[1].bytes == 2000);
+  CHECK(r.leaks.groups[1].count == 2);
+  CHECK(r.leaks.groups[1].site.function == "leaky");
+  CHECK(r.leaks.groups[2].kind == MemoryKind::PinnedHost);
+  CHECK(r.leaks.groups[3].kind == MemoryKind::Managed);
+  CHECK(r.leaks.groups[4].kind == MemoryKind::VirtualReserve);
+  CHECK(r.leaks.groups[4].bytes == (1 << 20));
+  CHECK(r.leaks.groups[5].kind == MemoryKind::VirtualMap);
   CHECK(r.devices[0].live_at_exit_bytes == 2000 + 4096);
   CHECK(r.devices[0].peak.bytes == 2000 + 4096 + 0);
 }
