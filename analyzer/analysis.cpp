@@ -79,9 +79,10 @@ std::vector<SiteBytes> sites_of(const BytesByStack& by_stack_unordered, StackRes
   return result;
 }
 
-std::vector<DeviceReport> device_reports(const trace::TraceContents& trace, PeakTracker& peaks,
-                                         const FailureLog& failures, const LiveMemory& live,
-                                         StackResolver& stacks) {
+std::vector<DeviceReport> device_reports(const trace::TraceContents& trace, const PeakTracker& peaks,
+                                         const LifetimeLog& lifetimes, const FailureLog& failures,
+                                         const LiveMemory& live, StackResolver& stacks) {
+  const std::map<uint32_t, BytesByStack> stacks_at_peak = stacks_at_peaks(lifetimes, peaks.peaks());
   std::map<uint32_t, DeviceReport> devices;
   for (const trace::DeviceInfo& info : trace.devices) {
     DeviceReport& device = devices[info.ordinal];
@@ -101,7 +102,7 @@ std::vector<DeviceReport> device_reports(const trace::TraceContents& trace, Peak
       device.peak.bytes = peak->second.bytes;
       device.peak.time_ns = peak->second.time_ns;
       device.peak.live_allocations = peak->second.live_allocations;
-      device.peak.sites = sites_of(peaks.stacks_at_peak(ordinal), stacks);
+      device.peak.sites = sites_of(stacks_at_peak.at(ordinal), stacks);
     }
     result.push_back(std::move(device));
   }
@@ -179,7 +180,7 @@ Report analyze_trace(const trace::TraceContents& trace, const Progress& progress
   StackResolver stacks(trace, symbolizer);
   Report report;
   report.trace = trace_facts(trace, event_count, last_event_ns);
-  report.devices = device_reports(trace, peaks, failures, live, stacks);
+  report.devices = device_reports(trace, peaks, lifetimes, failures, live, stacks);
   report.counts = counter.counts();
   report.kinds = kinds.totals(live);
   report.leaks = leaks_of(live, stacks);

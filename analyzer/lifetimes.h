@@ -54,6 +54,17 @@ class LifetimeLog {
   // that returns false stops there.
   template <typename Visit>
   void for_each_tensor(Visit&& visit) const {
+    for_each_where([this](trace::MemoryKind kind) { return is_tensor(kind); }, visit);
+  }
+  // The same for every allocation, of any kind.
+  template <typename Visit>
+  void for_each_allocation(Visit&& visit) const {
+    for_each_where([](trace::MemoryKind) { return true; }, visit);
+  }
+
+ private:
+  template <typename Keep, typename Visit>
+  void for_each_where(Keep&& keep, Visit&& visit) const {
     size_t alloc_index = 0;
     for (uint64_t first = 0; first < allocations_; first += kChunkRecords) {
       const Record* chunk = chunks_[first >> kChunkShift].get();
@@ -61,7 +72,7 @@ class LifetimeLog {
       for (size_t i = 0; i < count; ++i) {
         const Record& r = chunk[i];
         alloc_index = r.size == kWide ? wide(first + i).alloc_index : alloc_index + r.index_step;
-        if (!is_tensor(r.kind)) continue;
+        if (!keep(r.kind)) continue;
         // A new one each time, built where the visit wants it (a copy of a
         // struct just written field by field stalls).
         const Lifetime l = lifetime(r, first + i, alloc_index);
@@ -74,7 +85,6 @@ class LifetimeLog {
     }
   }
 
- private:
   // One allocation, by its serial number. A field that does not fit is
   // kWide and its value is kept aside: a free 4 Gi events after its
   // allocation in far_frees_; a size of 4 GiB or more, a step of 64 Ki

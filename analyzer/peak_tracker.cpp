@@ -1,17 +1,9 @@
-// The high-water mark of device memory, per device.
+// The peak moments' out-of-line parts, and the call paths live at them.
 #include "analyzer/peak_tracker.h"
 
-namespace vramscope::analysis {
+#include <algorithm>
 
-void PeakTracker::copy_peak(DeviceStacks& d) {
-  for (uint32_t stack : d.changed) {
-    Entry& entry = d.stacks[trace::StackId{stack}];
-    d.at_peak[stack] = entry.now;
-    entry.changed = false;
-  }
-  d.changed.clear();
-  d.peak_pending = false;
-}
+namespace vramscope::analysis {
 
 bool PeakTracker::switch_peak_device(uint32_t device, uint64_t bytes) {
   auto found = peaks_.find(device);
@@ -24,14 +16,33 @@ bool PeakTracker::switch_peak_device(uint32_t device, uint64_t bytes) {
 void PeakTracker::new_peak(size_t index, const trace::Event& event, const LiveMemory& live) {
   uint32_t device = last_peak_device_;
   *last_peak_ = PeakMoment{live.device_bytes(device), event.time_ns, live.device_allocations(device), index};
-  last_stacks_->peak_pending = true;  // count() has just pointed it at this device
   just_peaked_ = true;
 }
 
-const BytesByStack& PeakTracker::stacks_at_peak(uint32_t device) {
-  DeviceStacks& d = stacks_[device];
-  if (d.peak_pending) copy_peak(d);
-  return d.at_peak;
+std::map<uint32_t, BytesByStack> stacks_at_peaks(const LifetimeLog& lifetimes,
+                                                 const std::map<uint32_t, PeakMoment>& peaks) {
+  std::map<uint32_t, BytesByStack> result;
+  if (peaks.empty()) return result;
+  size_t last_peak = 0;
+  for (const auto& [device, peak] : peaks) {
+    result[device];
+    last_peak = std::max(last_peak, peak.event_index);
+  }
+  // Allocations come in event order: none made after the last peak was live at one.
+  lifetimes.for_each_allocation([&](const Lifetime& l) {
+    if (l.alloc_index > last_peak) return false;
+    if (!trace::occupies_device_memory(l.kind)) return true;
+    auto peak = peaks.find(l.device);
+    if (peak == peaks.end() || l.alloc_index > peak->second.event_index ||
+        l.free_index <= peak->second.event_index) {
+      return true;
+    }
+    StackBytes& entry = result[l.device][l.stack.value];
+    entry.bytes += l.size;
+    entry.count += 1;
+    return true;
+  });
+  return result;
 }
 
 }  // namespace vramscope::analysis
