@@ -46,10 +46,16 @@ bool FragmentationTracker::apply(const trace::Event& e, const LiveChange& change
 
 void FragmentationTracker::order_segments(Device& d, uint32_t ordinal, const LiveMemory& live) {
   if (d.ordered) return;
+  d.segment_count = d.segment_bytes = d.used_bytes = 0;
   live.for_each_live([&](const Allocation& a) {
-    if (a.device == ordinal && is_segment_kind(a.kind) && a.size != 0) place_segment(d, a);
+    if (a.device != ordinal || !is_segment_kind(a.kind) || a.size == 0) return;
+    place_segment(d, a);
+    d.segment_count += 1;
+    d.segment_bytes += a.size;
+    d.used_bytes += a.size;
   });
   d.ordered = true;
+  any_ordered_ = true;
 }
 
 void FragmentationTracker::place_segment(Device& d, const Allocation& a) {
@@ -164,10 +170,14 @@ std::vector<AddressRange> FragmentationTracker::holes_of(uint64_t start, const S
   return holes;
 }
 
-FragmentationFigures FragmentationTracker::figures(uint32_t device) const {
+FragmentationFigures FragmentationTracker::figures(uint32_t device, const LiveMemory& live) const {
   FragmentationFigures f;
   auto found = devices_.find(device);
-  if (found == devices_.end()) return f;
+  if (found == devices_.end() || !found->second.ordered) {  // every live segment is one used block
+    f.segment_bytes = f.block_bytes = live.device_bytes(device);
+    f.segments = live.device_segments(device);
+    return f;
+  }
   const Device& d = found->second;
   f.segment_bytes = d.segment_bytes;
   f.segments = d.segment_count;
@@ -179,7 +189,7 @@ FragmentationFigures FragmentationTracker::figures(uint32_t device) const {
 
 DeviceFragmentationMap FragmentationTracker::map(uint32_t device, const LiveMemory& live) const {
   DeviceFragmentationMap result;
-  result.figures = figures(device);
+  result.figures = figures(device, live);
   auto found = devices_.find(device);
   if (found == devices_.end()) return result;
   const Device& d = found->second;
@@ -236,17 +246,17 @@ void FragmentationWatch::observe_change(const trace::Event& event, const LiveCha
   bool changed = tracker_.apply(event, change, live);
   uint32_t device = event.device;
   if (at_peak) {
-    at_peak_[device] = FragmentationMoment{tracker_.figures(device), event.time_ns};
+    at_peak_[device] = FragmentationMoment{tracker_.figures(device, live), event.time_ns};
     peak_open_.insert(device);
   } else if (changed && !peak_open_.empty() && peak_open_.count(device)) {
     if (event.kind == trace::MemoryKind::Heap) {
-      at_peak_[device].figures = tracker_.figures(device);
+      at_peak_[device].figures = tracker_.figures(device, live);
     } else {
       peak_open_.erase(device);
     }
   }
   if (!changed || !tracker_.has_free(device)) return;
-  FragmentationFigures now = tracker_.figures(device);
+  FragmentationFigures now = tracker_.figures(device, live);
   auto worst = worst_.find(device);
   if (worst == worst_.end() || now.metric() > worst->second.figures.metric()) {
     worst_[device] = FragmentationMoment{now, event.time_ns};

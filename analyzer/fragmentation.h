@@ -59,24 +59,17 @@ class FragmentationTracker {
   // live set). Returns whether the event changed the device's map.
   bool apply(const trace::Event& event, const LiveChange& change, const LiveMemory& live);
   // apply() for the common case, a segment made or freed on a device with no
-  // block data: only counted. Returns false, having done nothing, for any
-  // other change.
+  // block data: nothing to do, the live set counts its segments. Returns
+  // false, having done nothing, for any other change.
   bool apply_counted_segment(const LiveChange& change) {
     const Allocation& a = change.allocation;
     if (change.displaced || !is_segment_kind(a.kind) || a.size == 0) return false;
-    bool made = change.what == LiveChange::What::Allocated;
-    if (!made && change.what != LiveChange::What::Freed) return false;
-    Device& d = device(a.device);
-    if (d.ordered) return false;
-    if (made) {
-      add_segment(d, a);
-    } else {
-      remove_segment(d, a);
-    }
-    return true;
+    if (change.what != LiveChange::What::Allocated && change.what != LiveChange::What::Freed) return false;
+    return !any_ordered_ || !device(a.device).ordered;
   }
 
-  FragmentationFigures figures(uint32_t device) const;
+  // `live`: the live set the events were applied to.
+  FragmentationFigures figures(uint32_t device, const LiveMemory& live) const;
   // `live`: the live set the events were applied to.
   DeviceFragmentationMap map(uint32_t device, const LiveMemory& live) const;
   // Whether any segment of the device has had block data.
@@ -93,12 +86,12 @@ class FragmentationTracker {
     uint64_t block_bytes = 0;
   };
   struct Device {
-    // Until the device has block data its segments are only counted (the
-    // live set holds them); then they are kept in address order.
+    // Until the device has block data the live set holds and counts its
+    // segments; then they are kept in address order, and counted here.
     bool ordered = false;
     std::map<uint64_t, Segment> segments;  // by start address
     std::multiset<uint64_t> holes;         // sizes of every hole of segments with block data
-    uint64_t segment_count = 0;
+    uint64_t segment_count = 0;            // these three only once ordered
     uint64_t segment_bytes = 0;
     uint64_t used_bytes = 0;  // blocks, and whole segments without block data
     uint64_t total_free = 0;
@@ -106,7 +99,7 @@ class FragmentationTracker {
   };
 
   // Puts the device's live segments into address order, for block data.
-  static void order_segments(Device& d, uint32_t ordinal, const LiveMemory& live);
+  void order_segments(Device& d, uint32_t ordinal, const LiveMemory& live);
   void add_segment(Device& d, const Allocation& a) {
     if (d.ordered) place_segment(d, a);
     d.segment_count += 1;
@@ -143,6 +136,7 @@ class FragmentationTracker {
   }
 
   std::map<uint32_t, Device> devices_;
+  bool any_ordered_ = false;
   uint32_t last_ordinal_ = 0;
   Device* last_ = nullptr;  // the last device's entry
 };

@@ -53,6 +53,12 @@ class LiveMemory {
     if (last_usage_ != nullptr && device == last_device_) return last_usage_->allocations;
     return other_device_usage(device).allocations;
   }
+  // Live device-memory allocations of the device with a size: its segments.
+  uint64_t device_segments(uint32_t device) const {
+    const DeviceUsage& usage =
+        last_usage_ != nullptr && device == last_device_ ? *last_usage_ : other_device_usage(device);
+    return usage.allocations - usage.empty_allocations;
+  }
   // Live bytes of one kind, all devices together.
   uint64_t kind_bytes(trace::MemoryKind kind) const { return kind_bytes_[kind_index(kind)]; }
 
@@ -65,6 +71,7 @@ class LiveMemory {
   struct DeviceUsage {
     uint64_t bytes = 0;
     uint64_t allocations = 0;
+    uint64_t empty_allocations = 0;  // of size 0
   };
 
   static size_t kind_index(trace::MemoryKind kind) {
@@ -77,6 +84,7 @@ class LiveMemory {
     DeviceUsage& usage = this->usage(allocation.device);
     usage.bytes += allocation.size;
     usage.allocations += 1;
+    usage.empty_allocations += allocation.size == 0;
   }
   void remove(const Allocation& allocation) {
     kind_bytes_[kind_index(allocation.kind)] -= allocation.size;
@@ -84,6 +92,7 @@ class LiveMemory {
     DeviceUsage& usage = this->usage(allocation.device);
     usage.bytes -= allocation.size;
     usage.allocations -= 1;
+    usage.empty_allocations -= allocation.size == 0;
   }
   DeviceUsage& usage(uint32_t device) {
     if (last_usage_ == nullptr || device != last_device_) {

@@ -84,7 +84,7 @@ void OomWitness::note_freed(std::pair<uint32_t, bool> key) {
 
 void OomWitness::observe_failure(size_t index, const trace::Event& event, const LiveMemory& live,
                                  const FragmentationTracker& fragments) {
-  FragmentationFigures figures = fragments.figures(event.device);
+  FragmentationFigures figures = fragments.figures(event.device, live);
   OomFacts f;
   f.requested_bytes = event.size;
   f.out_of_memory = is_out_of_memory(event.error);

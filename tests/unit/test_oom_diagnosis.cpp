@@ -42,7 +42,7 @@ TEST_CASE("fragmentation: holes, largest hole and metric of a segment with block
   analysis::LiveMemory live;
   analysis::FragmentationTracker t;
   for (const trace::Event& e : b.trace.events.collect()) t.apply(e, live.apply(e), live);
-  analysis::FragmentationFigures f = t.figures(0);
+  analysis::FragmentationFigures f = t.figures(0, live);
   CHECK(f.segments == 2);
   CHECK(f.segment_bytes == 1300);
   CHECK(f.block_bytes == 600);
@@ -64,13 +64,13 @@ TEST_CASE("fragmentation: holes, largest hole and metric of a segment with block
   // A block returned merges its hole with its neighbours.
   trace::Event returned = b.free(5, 0x10000 + 500, MemoryKind::Block);
   t.apply(returned, live.apply(returned), live);
-  f = t.figures(0);
+  f = t.figures(0, live);
   CHECK(f.total_free_bytes == 800);
   CHECK(f.largest_free_bytes == 700);
   // The segment freed takes its holes with it.
   trace::Event freed = b.free(6, 0x10000);
   t.apply(freed, live.apply(freed), live);
-  f = t.figures(0);
+  f = t.figures(0, live);
   CHECK(f.total_free_bytes == 0);
   CHECK(f.largest_free_bytes == 0);
   CHECK(f.metric() == 0.0);
