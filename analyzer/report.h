@@ -22,6 +22,7 @@ struct StackFrame {
   std::string module;
   uint64_t address = 0;
   uint64_t module_offset = 0;
+  bool inlined = false;  // a function inlined where the next frame out stands
 };
 using Stack = std::vector<StackFrame>;  // innermost first
 

@@ -30,6 +30,13 @@ bool is_runtime_module(std::string_view path) {
   return name.starts_with(kProfiler) || starts_with_any(kCudaLibraries) || starts_with_any(kSystemRuntime);
 }
 
+bool is_runtime_header(std::string_view file) {
+  // The C and C++ libraries' headers, and the CUDA toolkit's (cuda_runtime.h's
+  // templates, say cudaMalloc<T>), wherever the toolkit is installed.
+  return file.starts_with("/usr/include/") || file.find("/include/c++/") != std::string_view::npos ||
+         (file.find("cuda") != std::string_view::npos && file.find("/include/") != std::string_view::npos);
+}
+
 StackResolver::StackResolver(const trace::TraceContents& trace, Symbolizer& symbolizer)
     : trace_(trace), symbolizer_(symbolizer) {}
 
@@ -39,7 +46,7 @@ const ResolvedStack& StackResolver::resolve(trace::StackId stack) {
   return cache_.emplace(stack.value, build(stack)).first->second;
 }
 
-StackFrame StackResolver::frame_of(const trace::StackNode& node) {
+void StackResolver::add_frames(const trace::StackNode& node, Stack& frames) {
   if (node.frame.valid()) {
     StackFrame frame;
     frame.function = "??";
@@ -48,14 +55,16 @@ StackFrame StackResolver::frame_of(const trace::StackNode& node) {
       frame.file = trace_.string(f->file);
       frame.line = f->line;
     }
-    return frame;
+    frames.push_back(std::move(frame));
+    return;
   }
-  return symbolizer_.symbolize(node.ip);
+  const Stack& native = symbolizer_.symbolize(node.ip);
+  frames.insert(frames.end(), native.begin(), native.end());
 }
 
 ResolvedStack StackResolver::build(trace::StackId stack) {
   ResolvedStack resolved;
-  for (const trace::StackNode* node : trace_.stack_frames(stack)) resolved.frames.push_back(frame_of(*node));
+  for (const trace::StackNode* node : trace_.stack_frames(stack)) add_frames(*node, resolved.frames);
   if (resolved.frames.empty()) {
     resolved.site.function = kNoStack;
     return resolved;
@@ -64,7 +73,7 @@ ResolvedStack StackResolver::build(trace::StackId stack) {
   // innermost one is still the best answer there is.
   resolved.site = resolved.frames.front();
   for (const StackFrame& frame : resolved.frames) {
-    if (!is_runtime_module(frame.module)) {
+    if (!is_runtime_module(frame.module) && !(frame.inlined && is_runtime_header(frame.file))) {
       resolved.site = frame;
       break;
     }

@@ -20,6 +20,9 @@ struct ResolvedStack {
 // True for the modules a site is never in: the profiler itself, the CUDA
 // libraries and the C/C++ runtime. Decided on the file name alone.
 bool is_runtime_module(std::string_view path);
+// Whether a source file is a header of the C/C++ runtime or of CUDA: a
+// function inlined from one is no site either.
+bool is_runtime_header(std::string_view file);
 
 // Two stacks share a site when their site frames name the same source line;
 // frames without a name are told apart by address instead. Every table of
@@ -40,7 +43,8 @@ class StackResolver {
 
  private:
   ResolvedStack build(trace::StackId stack);
-  StackFrame frame_of(const trace::StackNode& node);
+  // Appends the node's frames: one, or a native one's inlined functions too.
+  void add_frames(const trace::StackNode& node, Stack& frames);
 
   const trace::TraceContents& trace_;
   Symbolizer& symbolizer_;

@@ -3,6 +3,8 @@
 #include "analyzer/symbolizer.h"
 
 #include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 
 #include <algorithm>
@@ -46,6 +48,36 @@ bool same_build_id(std::string_view a, std::string_view b) {
 std::string_view basename(std::string_view path) {
   size_t slash = path.rfind('/');
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+// The name of an inlined function's DIE (through its abstract origin):
+// demangled from its linkage name, as the symbol table's names are.
+std::string inlined_name(Dwarf_Die* die) {
+  Dwarf_Attribute attribute;
+  for (int name : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
+    if (const char* linkage = dwarf_formstring(dwarf_attr_integrate(die, name, &attribute))) {
+      return demangle(linkage);
+    }
+  }
+  if (const char* plain = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attribute))) return plain;
+  return "??";
+}
+
+// The file and line that an inlined function's DIE was called from.
+void call_site(Dwarf_Die* inlined, Dwarf_Die* unit, StackFrame& caller) {
+  Dwarf_Attribute attribute;
+  Dwarf_Word file_index = 0, line = 0;
+  caller.file.clear();
+  caller.line = 0;
+  if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attribute), &line) == 0) {
+    caller.line = static_cast<uint32_t>(line);
+  }
+  Dwarf_Files* files = nullptr;
+  size_t file_count = 0;
+  if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attribute), &file_index) == 0 &&
+      dwarf_getsrcfiles(unit, &files, &file_count) == 0 && file_index < file_count) {
+    if (const char* file = dwarf_filesrc(files, file_index, nullptr, nullptr)) caller.file = file;
+  }
 }
 
 }  // namespace
@@ -92,7 +124,7 @@ Symbolizer::Symbolizer(std::vector<trace::Module> modules) : modules_(std::move(
 
 Symbolizer::~Symbolizer() = default;
 
-const StackFrame& Symbolizer::symbolize(uint64_t ip) {
+const Stack& Symbolizer::symbolize(uint64_t ip) {
   auto found = cache_.find(ip);
   if (found != cache_.end()) return found->second;
   return cache_.emplace(ip, look_up(ip)).first->second;
@@ -106,11 +138,11 @@ const trace::Module* Symbolizer::module_containing(uint64_t address) const {
   return address < candidate.end ? &candidate : nullptr;
 }
 
-StackFrame Symbolizer::look_up(uint64_t ip) {
+Stack Symbolizer::look_up(uint64_t ip) {
   StackFrame frame;
   frame.function = "??";
   frame.address = ip;
-  if (ip == 0) return frame;
+  if (ip == 0) return {frame};
   const uint64_t pc = ip - 1;  // inside the call instruction, not after it
 
   const trace::Module* module = module_containing(pc);
@@ -122,7 +154,7 @@ StackFrame Symbolizer::look_up(uint64_t ip) {
     frame.module = module->path;
     frame.module_offset = pc - module->base;
   }
-  if (dwfl_module == nullptr || usable == elfutils_->usable.end()) return frame;
+  if (dwfl_module == nullptr || usable == elfutils_->usable.end()) return {frame};
 
   GElf_Off offset = 0;
   GElf_Sym symbol{};
@@ -136,7 +168,31 @@ StackFrame Symbolizer::look_up(uint64_t ip) {
       frame.line = line_number > 0 ? static_cast<uint32_t>(line_number) : 0;
     }
   }
-  return frame;
+  return with_inlined(dwfl_module, pc, std::move(frame));
+}
+
+Stack Symbolizer::with_inlined(Dwfl_Module* module, uint64_t pc, StackFrame outermost) {
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* unit = dwfl_module_addrdie(module, pc, &bias);
+  Dwarf_Die* scopes = nullptr;
+  int count = unit ? dwarf_getscopes(unit, pc - bias, &scopes) : 0;
+  Stack frames;
+  // Scopes run from the innermost out; each inlined one is a frame, called
+  // from the line its DIE names in the next one out.
+  StackFrame frame = outermost;  // the innermost's line is the line table's
+  for (int i = 0; i < count && dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine; ++i) {
+    frame.function = inlined_name(&scopes[i]);
+    frame.inlined = true;
+    frames.push_back(frame);
+    call_site(&scopes[i], unit, frame);
+  }
+  std::free(scopes);
+  if (!frames.empty()) {
+    outermost.file = frame.file;
+    outermost.line = frame.line;
+  }
+  frames.push_back(std::move(outermost));
+  return frames;
 }
 
 }  // namespace vramscope::analysis

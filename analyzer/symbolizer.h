@@ -10,6 +10,8 @@
 #include "analyzer/report.h"
 #include "formats/trace_events.h"
 
+struct Dwfl_Module;
+
 namespace vramscope::analysis {
 
 class Symbolizer {
@@ -20,19 +22,25 @@ class Symbolizer {
   Symbolizer& operator=(const Symbolizer&) = delete;
 
   // `ip` is a return address, so the call instruction is looked up at ip - 1.
-  // Never fails: an address that cannot be named (module gone or rebuilt,
-  // no symbols, outside every module) comes back with function "??" and its
-  // module and offset when those are known. Results are cached per ip.
-  const StackFrame& symbolize(uint64_t ip);
+  // The frames there, innermost first: the functions inlined at that
+  // instruction (each with the line where it stands, its caller's frame with
+  // the line of the call), then the function that holds it. Never fails: an
+  // address that cannot be named (module gone or rebuilt, no symbols, outside
+  // every module) comes back as one frame with function "??" and its module
+  // and offset when those are known. Results are cached per ip.
+  const Stack& symbolize(uint64_t ip);
 
  private:
   struct Elfutils;
-  StackFrame look_up(uint64_t ip);
+  Stack look_up(uint64_t ip);
   const trace::Module* module_containing(uint64_t address) const;
+  // The functions inlined at `pc`, innermost first, then `outermost` (the
+  // function holding `pc`) with the line of the call it makes.
+  static Stack with_inlined(Dwfl_Module* module, uint64_t pc, StackFrame outermost);
 
   std::vector<trace::Module> modules_;  // sorted by start
   std::unique_ptr<Elfutils> elfutils_;  // opened on first use: modules are read only when needed
-  std::unordered_map<uint64_t, StackFrame> cache_;
+  std::unordered_map<uint64_t, Stack> cache_;
 };
 
 }  // namespace vramscope::analysis

@@ -25,6 +25,20 @@ __attribute__((noinline)) int symbolizer_target(int x) {
   return y;
 }
 
+// A return address inside an inlined function: inlined_helper is folded into
+// inlined_caller, and the address where `here` returns lies in its code.
+__attribute__((noinline)) void* here() { return __builtin_return_address(0); }
+__attribute__((always_inline)) inline void* inlined_helper() {
+  return here();  // kInlinedCallLine
+}
+__attribute__((noinline)) void* inlined_caller() {
+  void* address = inlined_helper();  // kCallerLine
+  asm volatile("" ::: "memory");     // no tail call: the return stays here
+  return address;
+}
+constexpr uint32_t kInlinedCallLine = __LINE__ - 7;
+constexpr uint32_t kCallerLine = __LINE__ - 5;
+
 }  // namespace vramscope_test
 
 namespace {
@@ -63,8 +77,11 @@ TEST_CASE("symbolizer: names a function of this binary with its file and line") 
   analysis::Symbolizer symbolizer(loaded_modules());
   // As if the call returned to a few bytes into the function.
   uint64_t ip = reinterpret_cast<uint64_t>(&vramscope_test::symbolizer_target) + 4;
-  const analysis::StackFrame& frame = symbolizer.symbolize(ip);
+  const analysis::Stack& frames = symbolizer.symbolize(ip);
+  REQUIRE(frames.size() == 1);
+  const analysis::StackFrame& frame = frames[0];
   CHECK(frame.function == "vramscope_test::symbolizer_target(int)");
+  CHECK_FALSE(frame.inlined);
   CHECK(frame.file.ends_with("test_symbolizer.cpp"));
   CHECK(frame.line > 0);
   CHECK(frame.address == ip);
@@ -73,22 +90,50 @@ TEST_CASE("symbolizer: names a function of this binary with its file and line") 
   REQUIRE(n > 0);
   CHECK(frame.module == std::string(exe, static_cast<size_t>(n)));
   // Cached: the same object comes back.
-  CHECK(&symbolizer.symbolize(ip) == &frame);
+  CHECK(&symbolizer.symbolize(ip) == &frames);
+}
+
+TEST_CASE(
+    "symbolizer: a function inlined at the address comes first, its caller after it with the call's line") {
+  analysis::Symbolizer symbolizer(loaded_modules());
+  uint64_t ip = reinterpret_cast<uint64_t>(vramscope_test::inlined_caller());
+  const analysis::Stack& frames = symbolizer.symbolize(ip);
+  REQUIRE(frames.size() == 2);
+  CHECK(frames[0].function == "vramscope_test::inlined_helper()");
+  CHECK(frames[0].inlined);
+  CHECK(frames[0].line == vramscope_test::kInlinedCallLine);
+  CHECK(frames[0].file.ends_with("test_symbolizer.cpp"));
+  CHECK(frames[1].function == "vramscope_test::inlined_caller()");
+  CHECK_FALSE(frames[1].inlined);
+  CHECK(frames[1].line == vramscope_test::kCallerLine);
+  CHECK(frames[1].file.ends_with("test_symbolizer.cpp"));
+  CHECK(frames[0].address == ip);
+  CHECK(frames[1].address == ip);
+}
+
+TEST_CASE("site rule: a function inlined from a runtime or CUDA header is no site") {
+  CHECK(analysis::is_runtime_header("/usr/include/c++/12/bits/stl_vector.h"));
+  CHECK(analysis::is_runtime_header("/usr/local/cuda/include/cuda_runtime.h"));
+  CHECK(analysis::is_runtime_header("/opt/cuda-13.0/targets/x86_64-linux/include/cuda_runtime.h"));
+  CHECK(analysis::is_runtime_header("/opt/gcc/include/c++/13/bits/unique_ptr.h"));
+  CHECK_FALSE(analysis::is_runtime_header("/home/me/train/model.h"));
+  CHECK_FALSE(analysis::is_runtime_header(""));
 }
 
 TEST_CASE("symbolizer: a module that is gone gives ?? with module and offset") {
   trace::Module gone{"/nonexistent/libgone.so", 0x7f0000000000, 0x7f0000001000, 0x7f0000009000, "abcd"};
   analysis::Symbolizer symbolizer({gone});
-  const analysis::StackFrame& frame = symbolizer.symbolize(0x7f0000002345);
+  REQUIRE(symbolizer.symbolize(0x7f0000002345).size() == 1);
+  const analysis::StackFrame& frame = symbolizer.symbolize(0x7f0000002345)[0];
   CHECK(frame.function == "??");
   CHECK(frame.module == "/nonexistent/libgone.so");
   CHECK(frame.module_offset == 0x2344);
   CHECK(frame.line == 0);
 
-  const analysis::StackFrame& outside = symbolizer.symbolize(0x1234);
+  const analysis::StackFrame& outside = symbolizer.symbolize(0x1234).front();
   CHECK(outside.function == "??");
   CHECK(outside.module.empty());
-  CHECK(symbolizer.symbolize(0).function == "??");
+  CHECK(symbolizer.symbolize(0).front().function == "??");
 }
 
 TEST_CASE("symbolizer: a module rebuilt since the trace (other build id) names nothing") {
@@ -97,7 +142,7 @@ TEST_CASE("symbolizer: a module rebuilt since the trace (other build id) names n
   modules[0].build_id = "00112233445566778899aabbccddeeff00112233";  // the test binary, changed
   analysis::Symbolizer symbolizer(modules);
   uint64_t ip = reinterpret_cast<uint64_t>(&vramscope_test::symbolizer_target) + 4;
-  const analysis::StackFrame& frame = symbolizer.symbolize(ip);
+  const analysis::StackFrame& frame = symbolizer.symbolize(ip).front();
   CHECK(frame.function == "??");
   CHECK(frame.module == modules[0].path);
 }
