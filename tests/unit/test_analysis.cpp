@@ -73,9 +73,8 @@ TEST_CASE("peak: stacks that share a site merge into one site row") {
   CHECK(r.leaks.count == 3);
 }
 
-TEST_CASE("peak: call paths numbered past the direct table are counted as well") {
-  // A damaged trace may name stack ids no node defines, as large as 2^32 - 1:
-  // they are kept in a hash table rather than in a vector of that size.
+TEST_CASE("peak: call paths with ids no node defines are counted as well") {
+  // A damaged trace may name stack ids no node defines, as large as 2^32 - 1.
   TraceBuilder b;
   auto known = b.stack({{"main", "train.py", 1}, {"make_a", "model.py", 10}});
   b.alloc(1, 0x1000, 100, known);
@@ -99,6 +98,39 @@ TEST_CASE("peak: call paths numbered past the direct table are counted as well")
   REQUIRE(!peak.sites.empty());
   CHECK(peak.sites[0].bytes == 500);  // both unknown call paths share the empty site
   CHECK(peak.sites[0].site.function == "<no stack>");
+}
+
+TEST_CASE("peak: what was live on each device at its own peak, by call path") {
+  TraceBuilder b;
+  auto weights = b.stack({{"main", "train.py", 1}, {"load_weights", "model.py", 4}});
+  auto scratch = b.stack({{"main", "train.py", 1}, {"scratch", "model.py", 9}});
+  b.alloc(1, 0x1000, 100, weights);                                // 0: device 0 at 100
+  b.alloc(2, 0x2000, 400, scratch);                                // 1: device 0 at 500, its peak
+  b.alloc(3, 0x9000, 700, weights, trace::MemoryKind::Device, 1);  // 2: device 1 at 700
+  b.free(4, 0x2000);                                               // 3: device 0 at 100
+  b.alloc(5, 0x3000, 300, scratch);                                // 4: device 0 at 400
+  b.alloc(6, 0x9100, 50, scratch, trace::MemoryKind::Device, 1);   // 5: device 1 at 750, its peak
+  b.alloc(7, 0x5000, 64, weights, trace::MemoryKind::PinnedHost);  // 6: not device memory
+  b.free(8, 0x9100, trace::MemoryKind::Device, 1);                 // 7
+  b.alloc(9, 0x9200, 10, scratch, trace::MemoryKind::Device, 1);   // 8: after both peaks
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.devices.size() == 2);
+  const analysis::DevicePeak& p0 = r.devices[0].peak;
+  CHECK(p0.bytes == 500);
+  REQUIRE(p0.sites.size() == 2);
+  CHECK(p0.sites[0].site.function == "scratch");  // the 400 freed right after the peak was live at it
+  CHECK(p0.sites[0].bytes == 400);
+  CHECK(p0.sites[1].site.function == "load_weights");
+  CHECK(p0.sites[1].bytes == 100);
+  const analysis::DevicePeak& p1 = r.devices[1].peak;
+  CHECK(p1.bytes == 750);
+  REQUIRE(p1.sites.size() == 2);
+  CHECK(p1.sites[0].site.function == "load_weights");
+  CHECK(p1.sites[0].bytes == 700);
+  CHECK(p1.sites[1].site.function == "scratch");  // the 50 made at the peak, not the 10 after it
+  CHECK(p1.sites[1].bytes == 50);
+  CHECK(p1.sites[1].count == 1);
 }
 
 TEST_CASE("live at exit: grouped per kind and stack, headline counts device, managed and pinned host") {
