@@ -177,10 +177,14 @@ Stack Symbolizer::with_inlined(Dwfl_Module* module, uint64_t pc, StackFrame oute
   Dwarf_Die* scopes = nullptr;
   int count = unit ? dwarf_getscopes(unit, pc - bias, &scopes) : 0;
   Stack frames;
-  // Scopes run from the innermost out; each inlined one is a frame, called
-  // from the line its DIE names in the next one out.
+  // Scopes run from the innermost out, to the function holding `pc`; each
+  // inlined one is a frame, called from the line its DIE names in the next
+  // one out. Lexical blocks between them are no frames.
   StackFrame frame = outermost;  // the innermost's line is the line table's
-  for (int i = 0; i < count && dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine; ++i) {
+  for (int i = 0; i < count; ++i) {
+    int tag = dwarf_tag(&scopes[i]);
+    if (tag == DW_TAG_subprogram || tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit) break;
+    if (tag != DW_TAG_inlined_subroutine) continue;
     frame.function = inlined_name(&scopes[i]);
     frame.inlined = true;
     frames.push_back(frame);

@@ -39,6 +39,25 @@ __attribute__((noinline)) void* inlined_caller() {
 constexpr uint32_t kInlinedCallLine = __LINE__ - 7;
 constexpr uint32_t kCallerLine = __LINE__ - 5;
 
+// An inlined function whose call stands in a block with a variable of its
+// own: the DWARF scopes hold a lexical block inside the inlined function.
+__attribute__((always_inline)) inline void* inlined_with_block(int rounds) {
+  void* address = nullptr;
+  if (rounds > 0) {
+    std::string label(static_cast<size_t>(rounds), 'x');
+    address = here();  // kBlockInnerLine
+    asm volatile("" : : "r"(label.data()) : "memory");
+  }
+  return address;
+}
+constexpr uint32_t kBlockInnerLine = __LINE__ - 5;
+__attribute__((noinline)) void* inlined_in_block(int rounds) {
+  void* address = inlined_with_block(rounds);  // kBlockCallerLine
+  asm volatile("" ::: "memory");
+  return address;
+}
+constexpr uint32_t kBlockCallerLine = __LINE__ - 4;
+
 }  // namespace vramscope_test
 
 namespace {
@@ -109,6 +128,17 @@ TEST_CASE(
   CHECK(frames[1].file.ends_with("test_symbolizer.cpp"));
   CHECK(frames[0].address == ip);
   CHECK(frames[1].address == ip);
+}
+
+TEST_CASE("symbolizer: a lexical block between an inlined function and its caller is no frame") {
+  analysis::Symbolizer symbolizer(loaded_modules());
+  uint64_t ip = reinterpret_cast<uint64_t>(vramscope_test::inlined_in_block(2));
+  const analysis::Stack& frames = symbolizer.symbolize(ip);
+  REQUIRE(frames.size() == 2);
+  CHECK(frames[0].function == "vramscope_test::inlined_with_block(int)");
+  CHECK(frames[0].line == vramscope_test::kBlockInnerLine);
+  CHECK(frames[1].function == "vramscope_test::inlined_in_block(int)");
+  CHECK(frames[1].line == vramscope_test::kBlockCallerLine);
 }
 
 TEST_CASE("site rule: a function inlined from a runtime or CUDA header is no site") {
