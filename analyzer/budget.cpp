@@ -85,14 +85,20 @@ BudgetCheck leak_check(const Report& report, uint64_t limit) {
   return check;
 }
 
+// Allocations that failed for want of memory; a request refused for another
+// reason breaks no memory budget.
 BudgetCheck failed_check(const Report& report, uint64_t limit) {
   BudgetCheck check{BudgetName::MaxFailed,
                     static_cast<double>(limit),
-                    static_cast<double>(report.failed_allocations.size()),
+                    static_cast<double>(out_of_memory_count(report.failed_allocations)),
                     true,
                     std::nullopt,
                     std::nullopt};
-  if (!report.failed_allocations.empty()) check.site = report.failed_allocations.front().site;
+  for (const FailedAllocation& failure : report.failed_allocations) {
+    if (!ran_out_of_memory(failure)) continue;
+    check.site = failure.site;
+    break;
+  }
   return check;
 }
 

@@ -40,7 +40,7 @@ std::string figure(BudgetName name, double value) {
     case BudgetName::MaxGrowth:
       return "growth " + amount(name, value) + " per iteration";
     case BudgetName::MaxFailed:
-      return "failed allocations " + amount(name, value);
+      return "out-of-memory failures " + amount(name, value);
     case BudgetName::MaxFragmentation:
       return "fragmentation " + amount(name, value);
   }

@@ -14,10 +14,10 @@ struct RankRow {
   TraceFacts trace;
   uint64_t peak_bytes = 0;  // highest device peak of the trace
   uint64_t leaked_bytes = 0;
-  uint64_t failed_allocations = 0;
+  uint64_t failed_allocations = 0;  // that ran out of memory (ran_out_of_memory)
 };
 
-// The trace whose first failed allocation came earliest in wall-clock time
+// The trace whose first allocation that ran out of memory came earliest in wall-clock time
 // (trace start + event time), since ranks start at different moments.
 struct FirstFailure {
   size_t trace = 0;  // index into the reports / rows

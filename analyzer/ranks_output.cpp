@@ -28,7 +28,7 @@ std::string fit_tail(std::string_view name, size_t width) {
 std::string ranks_to_text(const RankSummary& s) {
   std::string out = printf_string("vramscope report: %zu traces\n", s.rows.size());
   std::string head = printf_string("  %5s  %-16s %8s %11s %11s %7s %5s  ", "rank", "host", "pid", "peak",
-                                   "leaked", "failed", "cut");
+                                   "leaked", "oom", "cut");
   out += head + "trace\n";
   for (const RankRow& row : s.rows) {
     std::string rank = row.trace.rank >= 0 ? std::to_string(row.trace.rank) : "-";
@@ -45,14 +45,14 @@ std::string ranks_to_text(const RankSummary& s) {
   out += ratio ? printf_string(", max/min %.2f)\n", *ratio) : std::string(")\n");
 
   if (!s.first_failure) {
-    out += "failed allocations: none\n";
+    out += "out of memory: none\n";
     return out;
   }
   const RankRow& row = s.rows[s.first_failure->trace];
   const FailedAllocation& f = s.first_failure->failure;
   uint64_t earliest_start = row.trace.start_unix_ns;
   for (const RankRow& r : s.rows) earliest_start = std::min(earliest_start, r.trace.start_unix_ns);
-  out += "first to fail: " + text::trace_label(row.trace) + " on " + row.trace.host + ", " +
+  out += "first out of memory: " + text::trace_label(row.trace) + " on " + row.trace.host + ", " +
          text::elapsed(s.first_failure->time_unix_ns - earliest_start) + " after the first trace began\n";
   out += "  " + format_size(f.requested_bytes) + " requested, " + f.error_name + ", at " +
          text::site_text(f.site) + "\n";

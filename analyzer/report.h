@@ -289,6 +289,19 @@ struct Report {
 // memory, managed memory and pinned host memory. Address reservations,
 // mappings of physical memory counted elsewhere, registered host memory and
 // pool objects are reported per kind but not added up.
+// Whether a failed allocation failed for want of memory: every verdict but
+// "not out of memory" (a request the driver refused for another reason, as
+// PyTorch's expandable segments probe cuMemCreate and go on).
+inline bool ran_out_of_memory(const FailedAllocation& failure) {
+  return failure.diagnosis.verdict != OomVerdict::NotOutOfMemory;
+}
+// The failed allocations that ran out of memory.
+inline size_t out_of_memory_count(const std::vector<FailedAllocation>& failures) {
+  size_t n = 0;
+  for (const FailedAllocation& f : failures) n += ran_out_of_memory(f);
+  return n;
+}
+
 constexpr bool counts_as_leaked_memory(trace::MemoryKind k) {
   return trace::occupies_device_memory(k) || k == trace::MemoryKind::Managed ||
          k == trace::MemoryKind::PinnedHost;

@@ -38,7 +38,7 @@ constexpr const char* kUsage =
     "                           (device memory) on any device\n"
     "  --max-leak SIZE          memory still live at exit (device, managed, pinned host)\n"
     "  --max-growth SIZE        growth per iteration of the fastest-growing leak\n"
-    "  --max-failed N           failed allocations\n"
+    "  --max-failed N           allocations that ran out of memory\n"
     "  --max-fragmentation F    worst fragmentation of any device, 0 to 1\n"
     "                           (1 - largest free hole / all free bytes)\n"
     "\n"

@@ -233,7 +233,7 @@ TEST_CASE("four ranks under one launcher: rank 2 fails first, rank 3 after it") 
   ProcessResult text = run_vramscope({"report", traces});
   CHECK(text.exit_status == 0);
   CHECK(contains(text.out, "vramscope report: " + std::to_string(r["ranks"].size()) + " traces"));
-  CHECK(contains(text.out, "first to fail: rank 2 on "));
+  CHECK(contains(text.out, "first out of memory: rank 2 on "));
   CHECK(contains(text.out, "peak spread: 1.47 GiB (min 33.53 MiB, max 1.50 GiB, max/min 45.81)"));
 
   ProcessResult peak = run_vramscope({"check", traces, "--max-peak", "1GiB", "--max-failed", "0"});
@@ -242,7 +242,7 @@ TEST_CASE("four ranks under one launcher: rank 2 fails first, rank 3 after it") 
       peak.out,
       "max_peak    BROKEN  peak 1.50 GiB (limit 1.00 GiB) in rank 3; worst rank 3: grow_until_full"));
   CHECK(contains(peak.out,
-                 "max_failed  BROKEN  failed allocations 1 (limit 0) in rank 2, rank 3; worst rank 2: "
+                 "max_failed  BROKEN  out-of-memory failures 1 (limit 0) in rank 2, rank 3; worst rank 2: "
                  "grow_until_full"));
   ProcessResult verdict = run_vramscope({"check", traces, "--max-peak", "1GiB", "--json", "-"});
   json v = json::parse(verdict.out);

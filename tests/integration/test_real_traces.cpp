@@ -54,3 +54,10 @@ TEST_CASE(
       "The 20.00 MiB request failed with CUDA_ERROR_NOT_PERMITTED, not for lack of memory: 139.29 GiB of the "
       "device's 139.80 GiB was free.");
 }
+
+TEST_CASE("PyTorch's refused cuMemCreate breaks no --max-failed budget") {
+  std::string trace = data("h200-torch-expandable.vstrace");
+  ProcessResult check = run_vramscope({"check", trace, "--max-failed", "0"});
+  CHECK(check.exit_status == 0);
+  CHECK(check.out.find("max_failed  ok      out-of-memory failures 0 (limit 0)") != std::string::npos);
+}

@@ -78,6 +78,21 @@ TEST_CASE("budgets: values, limits and the site responsible for each") {
   CHECK(checks[2].site->function == "grow");
 }
 
+TEST_CASE("budgets: --max-failed counts allocations that ran out of memory, not requests refused otherwise") {
+  Report r = job(0);
+  r.failed_allocations[0].diagnosis.verdict = OomVerdict::NotOutOfMemory;  // "grow", refused with memory free
+  std::vector<BudgetCheck> checks = check_budgets(r, peak_leak_failed(std::nullopt, std::nullopt, 0));
+  REQUIRE(checks.size() == 1);
+  CHECK(checks[0].value == 1);
+  CHECK_FALSE(checks[0].passed);
+  CHECK(checks[0].site->function == "other");
+  r.failed_allocations[1].diagnosis.verdict = OomVerdict::NotOutOfMemory;
+  checks = check_budgets(r, peak_leak_failed(std::nullopt, std::nullopt, 0));
+  CHECK(checks[0].value == 0);
+  CHECK(checks[0].passed);
+  CHECK_FALSE(checks[0].site.has_value());
+}
+
 TEST_CASE("budgets: only those asked for; nothing leaked or failed has no site") {
   Report clean;
   clean.devices = {DeviceReport{}};
@@ -124,7 +139,7 @@ TEST_CASE("budgets held: text says so") {
   CHECK(v.passed);
   CHECK(verdict_to_text(v) ==
         "vramscope check: job.rank0.vstrace\n"
-        "  max_failed  ok      failed allocations 2 (limit 5)\n"
+        "  max_failed  ok      out-of-memory failures 2 (limit 5)\n"
         "check passed: 1 budget held\n");
 }
 

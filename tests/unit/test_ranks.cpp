@@ -61,7 +61,7 @@ TEST_CASE("ranks: the first failure in wall-clock time, not in trace time") {
                   "t.node1.rank3.73.vstrace") != std::string::npos);
   CHECK(text.find("peak spread: 60.00 MiB (min 20.00 MiB, max 80.00 MiB, max/min 4.00)") !=
         std::string::npos);
-  CHECK(text.find("first to fail: rank 3 on node1, 2.000 us after the first trace began") !=
+  CHECK(text.find("first out of memory: rank 3 on node1, 2.000 us after the first trace began") !=
         std::string::npos);
 
   auto json = ranks_to_json(reports, s);
@@ -73,6 +73,23 @@ TEST_CASE("ranks: the first failure in wall-clock time, not in trace time") {
   CHECK(json["summary"]["rows"][3]["cut_short"] == true);
 }
 
+TEST_CASE("ranks: a request refused with memory free is no failure of the rank") {
+  // Every rank of a PyTorch job with expandable segments has its cuMemCreate
+  // probe refused at start; rank 1 then runs out of memory.
+  std::vector<Report> reports = {rank(0, 1'000'000, 40 * MiB, {100}),
+                                 rank(1, 1'000'000, 80 * MiB, {100, 900})};
+  for (Report& r : reports) {
+    r.failed_allocations[0].error_name = "CUDA_ERROR_NOT_PERMITTED";
+    r.failed_allocations[0].diagnosis.verdict = OomVerdict::NotOutOfMemory;
+  }
+  RankSummary s = summarize_ranks(reports);
+  CHECK(s.rows[0].failed_allocations == 0);
+  CHECK(s.rows[1].failed_allocations == 1);
+  REQUIRE(s.first_failure.has_value());
+  CHECK(s.first_failure->trace == 1);
+  CHECK(s.first_failure->time_unix_ns == 1'000'900);
+}
+
 TEST_CASE("ranks: no failures; a launcher with no device memory is left out of the spread") {
   RankSummary s = summarize_ranks({rank(-1, 0, 0), rank(0, 0, 8 * MiB), rank(1, 0, 6 * MiB)});
   CHECK(s.rows.size() == 3);
@@ -82,7 +99,7 @@ TEST_CASE("ranks: no failures; a launcher with no device memory is left out of t
   CHECK_FALSE(s.first_failure.has_value());
   std::string text = ranks_to_text(s);
   CHECK(text.find("\n      -  node1                  69         0 B") != std::string::npos);
-  CHECK(text.find("max 8.00 MiB, max/min 1.33)\nfailed allocations: none\n") != std::string::npos);
+  CHECK(text.find("max 8.00 MiB, max/min 1.33)\nout of memory: none\n") != std::string::npos);
   CHECK(ranks_to_json({}, s)["summary"]["first_failure"].is_null());
 
   RankSummary none = summarize_ranks({rank(-1, 0, 0)});
