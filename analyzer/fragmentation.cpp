@@ -46,25 +46,27 @@ bool FragmentationTracker::apply(const trace::Event& e, const LiveChange& change
 
 void FragmentationTracker::order_segments(Device& d, uint32_t ordinal, const LiveMemory& live) {
   if (d.ordered) return;
-  d.segment_count = d.segment_bytes = d.used_bytes = 0;
-  live.for_each_live([&](const Allocation& a) {
-    if (a.device != ordinal || !is_segment_kind(a.kind) || a.size == 0) return;
-    place_segment(d, a);
-    d.segment_count += 1;
-    d.segment_bytes += a.size;
-    d.used_bytes += a.size;
-  });
   d.ordered = true;
   any_ordered_ = true;
+  live.for_each_live([&](const Allocation& a) {
+    if (a.device == ordinal && is_segment_kind(a.kind) && a.size != 0) add_segment(d, a);
+  });
 }
 
-void FragmentationTracker::place_segment(Device& d, const Allocation& a) {
+void FragmentationTracker::add_segment(Device& d, const Allocation& a) {
+  if (!d.ordered) return;
   Segment& s = d.segments[a.address];
   s.kind = a.kind;
   s.size = a.size;
+  d.segment_count += 1;
+  d.segment_bytes += a.size;
+  d.used_bytes += a.size;
 }
 
-void FragmentationTracker::unplace_segment(Device& d, const Allocation& a) {
+void FragmentationTracker::remove_segment(Device& d, const Allocation& a) {
+  if (!d.ordered) return;
+  d.segment_count -= 1;
+  d.segment_bytes -= a.size;
   auto found = d.segments.find(a.address);
   if (found == d.segments.end()) {
     d.used_bytes -= a.size;

@@ -100,24 +100,10 @@ class FragmentationTracker {
 
   // Puts the device's live segments into address order, for block data.
   void order_segments(Device& d, uint32_t ordinal, const LiveMemory& live);
-  void add_segment(Device& d, const Allocation& a) {
-    if (d.ordered) place_segment(d, a);
-    d.segment_count += 1;
-    d.segment_bytes += a.size;
-    d.used_bytes += a.size;
-  }
-  void remove_segment(Device& d, const Allocation& a) {
-    d.segment_count -= 1;
-    d.segment_bytes -= a.size;
-    if (d.ordered) {
-      unplace_segment(d, a);
-    } else {
-      d.used_bytes -= a.size;
-    }
-  }
-  // The segment map's side of add_segment and remove_segment, once ordered.
-  static void place_segment(Device& d, const Allocation& a);
-  void unplace_segment(Device& d, const Allocation& a);
+  // A segment made or freed: placed in the map and counted once the device
+  // is ordered; until then the live set holds and counts it.
+  static void add_segment(Device& d, const Allocation& a);
+  void remove_segment(Device& d, const Allocation& a);
   bool add_block(Device& d, uint64_t address, uint64_t size);
   bool remove_block(Device& d, uint64_t address);
   void mark_has_blocks(Device& d, uint64_t segment_address, Segment& s);

@@ -53,7 +53,7 @@ OomEvidence evidence_of(const OomFacts& f) {
 }
 
 RuledVerdict rule_verdict(const OomFacts& f, const std::vector<SiteTrend>& sites) {
-  if (!f.out_of_memory) return {OomVerdict::NotOutOfMemory, -1};
+  if (!is_out_of_memory(f.error)) return {OomVerdict::NotOutOfMemory, -1};
   OomEvidence e = evidence_of(f);
   uint64_t outside = minus(e.outside_process_bytes, kGranularitySlack * f.live_segments);
   if (outside > 0 && outside >= e.shortfall_bytes && outside >= f.total_bytes / 10) {
@@ -87,7 +87,6 @@ void OomWitness::observe_failure(size_t index, const trace::Event& event, const 
   FragmentationFigures figures = fragments.figures(event.device, live);
   OomFacts f;
   f.requested_bytes = event.size;
-  f.out_of_memory = is_out_of_memory(event.error);
   f.error = event.error;
   f.total_bytes = event.total_bytes;
   f.free_bytes = event.free_bytes;

@@ -23,8 +23,7 @@ inline constexpr uint64_t kGranularitySlack = uint64_t{2} << 20;
 
 // The figures at one failed allocation.
 struct OomFacts {
-  bool out_of_memory = true;  // the error says out of memory (else no rule but the first applies)
-  int32_t error = 0;
+  int32_t error = 0;  // not out of memory (is_out_of_memory): no rule but the first applies
   uint64_t requested_bytes = 0;
   uint64_t total_bytes = 0;
   uint64_t free_bytes = 0;

@@ -112,7 +112,7 @@ TEST_CASE("verdict rules, in their order") {
   f.allocated_bytes = 512 * MiB;
   f.live_segments = 2;
   SUBCASE("not out of memory: an error other than CUDA_ERROR_OUT_OF_MEMORY comes before every rule") {
-    f.out_of_memory = false;  // the facts alone would say another process
+    f.error = 800;  // CUDA_ERROR_NOT_PERMITTED; the facts alone would say another process
     CHECK(rule_verdict(f, {}).verdict == OomVerdict::NotOutOfMemory);
     CHECK(analysis::is_out_of_memory(2));
     CHECK(analysis::is_out_of_memory(0));
