@@ -80,6 +80,36 @@ void call_site(Dwarf_Die* inlined, Dwarf_Die* unit, StackFrame& caller) {
   }
 }
 
+// The functions inlined at `pc`, innermost first, then `outermost` (the
+// function holding `pc`) with the line of the call it makes.
+Stack with_inlined(Dwfl_Module* module, uint64_t pc, StackFrame outermost) {
+  Dwarf_Addr bias = 0;
+  Dwarf_Die* unit = dwfl_module_addrdie(module, pc, &bias);
+  Dwarf_Die* scopes = nullptr;
+  int count = unit ? dwarf_getscopes(unit, pc - bias, &scopes) : 0;
+  Stack frames;
+  // Scopes run from the innermost out, to the function holding `pc`; each
+  // inlined one is a frame, called from the line its DIE names in the next
+  // one out. Lexical blocks between them are no frames.
+  StackFrame frame = outermost;  // the innermost's line is the line table's
+  for (int i = 0; i < count; ++i) {
+    int tag = dwarf_tag(&scopes[i]);
+    if (tag == DW_TAG_subprogram || tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit) break;
+    if (tag != DW_TAG_inlined_subroutine) continue;
+    frame.function = inlined_name(&scopes[i]);
+    frame.inlined = true;
+    frames.push_back(frame);
+    call_site(&scopes[i], unit, frame);
+  }
+  std::free(scopes);
+  if (!frames.empty()) {
+    outermost.file = frame.file;
+    outermost.line = frame.line;
+  }
+  frames.push_back(std::move(outermost));
+  return frames;
+}
+
 }  // namespace
 
 struct Symbolizer::Elfutils {
@@ -169,34 +199,6 @@ Stack Symbolizer::look_up(uint64_t ip) {
     }
   }
   return with_inlined(dwfl_module, pc, std::move(frame));
-}
-
-Stack Symbolizer::with_inlined(Dwfl_Module* module, uint64_t pc, StackFrame outermost) {
-  Dwarf_Addr bias = 0;
-  Dwarf_Die* unit = dwfl_module_addrdie(module, pc, &bias);
-  Dwarf_Die* scopes = nullptr;
-  int count = unit ? dwarf_getscopes(unit, pc - bias, &scopes) : 0;
-  Stack frames;
-  // Scopes run from the innermost out, to the function holding `pc`; each
-  // inlined one is a frame, called from the line its DIE names in the next
-  // one out. Lexical blocks between them are no frames.
-  StackFrame frame = outermost;  // the innermost's line is the line table's
-  for (int i = 0; i < count; ++i) {
-    int tag = dwarf_tag(&scopes[i]);
-    if (tag == DW_TAG_subprogram || tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit) break;
-    if (tag != DW_TAG_inlined_subroutine) continue;
-    frame.function = inlined_name(&scopes[i]);
-    frame.inlined = true;
-    frames.push_back(frame);
-    call_site(&scopes[i], unit, frame);
-  }
-  std::free(scopes);
-  if (!frames.empty()) {
-    outermost.file = frame.file;
-    outermost.line = frame.line;
-  }
-  frames.push_back(std::move(outermost));
-  return frames;
 }
 
 }  // namespace vramscope::analysis

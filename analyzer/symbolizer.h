@@ -10,8 +10,6 @@
 #include "analyzer/report.h"
 #include "formats/trace_events.h"
 
-struct Dwfl_Module;
-
 namespace vramscope::analysis {
 
 class Symbolizer {
@@ -34,9 +32,6 @@ class Symbolizer {
   struct Elfutils;
   Stack look_up(uint64_t ip);
   const trace::Module* module_containing(uint64_t address) const;
-  // The functions inlined at `pc`, innermost first, then `outermost` (the
-  // function holding `pc`) with the line of the call it makes.
-  static Stack with_inlined(Dwfl_Module* module, uint64_t pc, StackFrame outermost);
 
   std::vector<trace::Module> modules_;  // sorted by start
   std::unique_ptr<Elfutils> elfutils_;  // opened on first use: modules are read only when needed
