@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -136,9 +137,8 @@ std::vector<FailedAllocation> failed_allocations(const FailureLog& log, StackRes
   return result;
 }
 
-}  // namespace
-
-Report analyze_trace(const trace::TraceContents& trace, const Progress& progress) {
+// Every pass the walk feeds, and what it saw.
+struct Walk {
   LiveMemory live;
   PeakTracker peaks;
   KindTally kinds;
@@ -152,46 +152,84 @@ Report analyze_trace(const trace::TraceContents& trace, const Progress& progress
   IterationFinder iterations;
   uint64_t last_event_ns = 0;
   uint64_t event_count = 0;
+};
+
+// How far the walk is, from the event it is at. A trace whose records the
+// reader checked knows their number; else the chunks walked tell.
+double walked_fraction(const trace::TraceContents& trace, size_t event_index) {
+  const trace::TraceFileEvents* file = trace.events.file();
+  if (file && file->records_deferred && !file->first_walk) {
+    return static_cast<double>(file->chunks_walked) /
+           static_cast<double>(std::max<size_t>(file->chunks.size(), 1));
+  }
+  // Records, not events, are known beforehand: near enough for a progress line.
+  return static_cast<double>(event_index) / static_cast<double>(std::max<uint64_t>(trace.record_count, 1));
+}
+
+void walk_events(const trace::TraceContents& trace, Walk& w, const Progress& progress) {
   uint64_t next_progress = kProgressEvents;
-  walk_with_live_set(trace.events, live, [&](size_t i, const trace::Event& event, const LiveChange& change) {
-    if (progress && i >= next_progress) {
-      // Records, not events, are known beforehand: near enough for a progress line.
-      progress(std::min(
-          0.99, static_cast<double>(i) / static_cast<double>(std::max<uint64_t>(trace.record_count, 1))));
-      next_progress = i + kProgressEvents;
-    }
-    peaks.observe(i, event, change, live);
-    kinds.observe(event, change, live);
-    threads.observe(event, change);
-    apis.observe(event);
-    counter.observe(event, change);
-    failures.observe(event, live);
-    lifetimes.observe(i, change);
-    iterations.observe(i, event);
-    fragments.observe(event, change, live, peaks.just_peaked());
-    oom.observe(i, event, change, live, fragments.tracker());
-    last_event_ns = event.time_ns;
-    event_count = i + 1;
-    return true;
-  });
-  FoundIterations found = iterations.finish(trace);
+  walk_with_live_set(trace.events, w.live,
+                     [&](size_t i, const trace::Event& event, const LiveChange& change) {
+                       if (progress && i >= next_progress) {
+                         progress(std::min(0.99, walked_fraction(trace, i)));
+                         next_progress = i + kProgressEvents;
+                       }
+                       w.peaks.observe(i, event, change, w.live);
+                       w.kinds.observe(event, change, w.live);
+                       w.threads.observe(event, change);
+                       w.apis.observe(event);
+                       w.counter.observe(event, change);
+                       w.failures.observe(event, w.live);
+                       w.lifetimes.observe(i, change);
+                       w.iterations.observe(i, event);
+                       w.fragments.observe(event, change, w.live, w.peaks.just_peaked());
+                       w.oom.observe(i, event, change, w.live, w.fragments.tracker());
+                       w.last_event_ns = event.time_ns;
+                       w.event_count = i + 1;
+                       return true;
+                     });
+}
+
+Report report_of(const trace::TraceContents& trace, Walk& w) {
+  FoundIterations found = w.iterations.finish(trace);
 
   Symbolizer symbolizer(trace.modules);
   StackResolver stacks(trace, symbolizer);
   Report report;
-  report.trace = trace_facts(trace, event_count, last_event_ns);
-  report.devices = device_reports(trace, peaks, lifetimes, failures, live, stacks);
-  report.counts = counter.counts();
-  report.kinds = kinds.totals(live);
-  report.leaks = leaks_of(live, stacks);
-  report.failed_allocations = failed_allocations(failures, stacks);
-  add_fragmentation_and_diagnoses(report, trace, fragments, oom, stacks);
-  report.threads = threads.totals(trace.threads);
-  report.apis = apis.counts();
-  report.forks = counter.forks();
-  add_iterations_and_categories(report, found, lifetimes, peaks.peaks(), stacks);
+  report.trace = trace_facts(trace, w.event_count, w.last_event_ns);
+  report.devices = device_reports(trace, w.peaks, w.lifetimes, w.failures, w.live, stacks);
+  report.counts = w.counter.counts();
+  report.kinds = w.kinds.totals(w.live);
+  report.leaks = leaks_of(w.live, stacks);
+  report.failed_allocations = failed_allocations(w.failures, stacks);
+  add_fragmentation_and_diagnoses(report, trace, w.fragments, w.oom, stacks);
+  report.threads = w.threads.totals(trace.threads);
+  report.apis = w.apis.counts();
+  report.forks = w.counter.forks();
+  add_iterations_and_categories(report, found, w.lifetimes, w.peaks.peaks(), stacks);
   report.advice = advise(report);
   return report;
+}
+
+}  // namespace
+
+Report analyze_trace(const trace::TraceContents& trace, const Progress& progress) {
+  auto walk = std::make_unique<Walk>();
+  walk_events(trace, *walk, progress);
+  return report_of(trace, *walk);
+}
+
+Report analyze_trace_file(const std::string& path, const Progress& progress) {
+  try {
+    trace::TraceContents trace = trace::read_trace_file(path, trace::RecordCheck::OnFirstWalk);
+    auto walk = std::make_unique<Walk>();
+    walk_events(trace, *walk, progress);
+    trace::finish_first_walk(trace);
+    return report_of(trace, *walk);
+  } catch (const trace::RecordsNeedChecking&) {
+    // A record not as the writer makes it: the checked read says what is wrong, or reads around it.
+    return analyze_trace(trace::read_trace_file(path), progress);
+  }
 }
 
 }  // namespace vramscope::analysis

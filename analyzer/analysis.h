@@ -15,5 +15,11 @@ namespace vramscope::analysis {
 using Progress = std::function<void(double fraction)>;
 
 Report analyze_trace(const trace::TraceContents& trace, const Progress& progress = {});
+// Reads the trace file and analyzes it, decoding its records once: the walk
+// that feeds the passes checks them (trace::RecordCheck::OnFirstWalk). A
+// trace whose records are not as written is read again, checked, which says
+// what is wrong with it (TraceError) or reads around it. The same report as
+// analyze_trace(read_trace_file(path)).
+Report analyze_trace_file(const std::string& path, const Progress& progress = {});
 
 }  // namespace vramscope::analysis

@@ -80,7 +80,6 @@ std::vector<analysis::Report> analyze_traces(const std::vector<std::string>& pat
   // One trace's events at a time: only the reports are kept.
   bool terminal = isatty(STDERR_FILENO) == 1;
   for (const std::string& path : paths) {
-    trace::TraceContents trace = trace::read_trace_file(path);
     bool shown = false;
     analysis::Progress progress;
     if (terminal) {
@@ -90,7 +89,7 @@ std::vector<analysis::Report> analyze_traces(const std::vector<std::string>& pat
         shown = true;
       };
     }
-    reports.push_back(analysis::analyze_trace(trace, progress));
+    reports.push_back(analysis::analyze_trace_file(path, progress));
     if (shown) std::fprintf(stderr, "\r\033[K");  // the line goes when the report comes
   }
   return reports;

@@ -183,7 +183,8 @@ void TraceFileEvents::release(uint64_t offset, uint64_t length) const {
 class EventCursor::FileStream {
  public:
   FileStream(std::shared_ptr<const TraceFileEvents> file, FreeFields fields)
-      : file_(std::move(file)), pairing_(fields) {
+      : file_(std::move(file)), pairing_(fields), collecting_(file_->records_deferred && !file_->first_walk) {
+    if (collecting_) file_->chunks_walked = 0;
     std::map<uint32_t, size_t> thread_slot;
     for (size_t i = 0; i < file_->chunks.size(); ++i) {
       auto [slot, inserted] = thread_slot.try_emplace(file_->chunks[i].thread, threads_.size());
@@ -234,6 +235,7 @@ class EventCursor::FileStream {
         if (best->position >= best->end && !refill(*best)) break;
       } while (out_.size() < kBatchEvents && (!second || before(*best, *second)));
     }
+    if (out_.empty() && collecting_) finish_first_walk();
     return out_;
   }
 
@@ -272,15 +274,24 @@ class EventCursor::FileStream {
         t.decoder.start_chunk({file_->bytes + t.chunk->payload_offset, t.chunk->length}, head,
                               t.chunk->exact);
         t.chunk_offset = t.chunk->payload_offset;
+        if (collecting_) {
+          t.decoder.keep_records(&kept_, static_cast<uint32_t>(t.chunks[t.next_chunk - 1]));
+          ++file_->chunks_walked;
+        }
       }
-      // The reader has checked every chunk; a chunk that ran out ends at its last whole record.
+      // A checked chunk that ran out ends at its last whole record.
       uint32_t kinds = 0;
       do {  // a part of a chunk in time order, else all of it
         if (t.events.size() < t.end + kPartEvents) t.events.resize(t.end + kPartEvents);
         size_t written = 0;
-        t.decoder.decode_events(std::span(t.events).subspan(t.end), written);
+        ChunkResult result = t.decoder.decode_events(std::span(t.events).subspan(t.end), written);
         t.end += written;
         kinds |= t.decoder.address_event_kinds();
+        // Unchecked records are taken as the writer makes them: whole, each
+        // chunk's events in time order. Anything else is for a checked read to judge.
+        if (collecting_ && (result != ChunkResult::Ok || !t.decoder.events_in_time_order())) {
+          throw RecordsNeedChecking("a chunk's records are not as written");
+        }
       } while (!t.chunk->in_time_order && !t.decoder.chunk_done());
       if (t.decoder.chunk_done()) {
         file_->release(t.chunk->payload_offset - sizeof(layout::ChunkHead),
@@ -295,10 +306,25 @@ class EventCursor::FileStream {
     return true;
   }
 
+  // The walk is over: what it kept is the trace's.
+  void finish_first_walk() {
+    FirstWalk walk;
+    walk.kept = std::move(kept_);
+    for (const ThreadStream& t : threads_) {
+      walk.records += t.decoder.records_seen();
+      walk.record_bytes += t.decoder.record_bytes_seen();
+    }
+    file_->first_walk = std::move(walk);
+    collecting_ = false;
+  }
+
   std::shared_ptr<const TraceFileEvents> file_;
   std::vector<ThreadStream> threads_;
   FreePairing pairing_;
   std::vector<Event> out_;
+  // The first walk over unchecked records keeps those that are not events.
+  bool collecting_ = false;
+  std::vector<KeptRecord> kept_;
 };
 
 EventCursor::EventCursor(std::span<const Event> memory) : memory_(memory) {}

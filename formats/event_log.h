@@ -8,7 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "formats/trace_events.h"
@@ -24,6 +27,31 @@ struct ChunkRef {
   uint64_t base_time_ns = 0;
   uint64_t base_ticks = 0;
   bool in_time_order = false;  // its events need no sorting: a walk may decode it a part at a time
+};
+
+// A record that is not an event, as the first walk over a trace whose
+// records were not checked when it was read kept it: where it is, and its
+// chunk's tick reading before it (an End record's time).
+struct KeptRecord {
+  uint32_t chunk = 0;   // index into TraceFileEvents::chunks
+  uint32_t offset = 0;  // of its token, in the chunk's payload
+  uint64_t ticks = 0;
+};
+
+// What the first whole walk over such a trace found: its records that are
+// not events, and how many records it decoded.
+struct FirstWalk {
+  std::vector<KeptRecord> kept;  // in the order the walk met them
+  uint64_t records = 0;
+  uint64_t record_bytes = 0;
+};
+
+// Thrown by a walk over a trace whose records were not checked when it was
+// read, at a record that is not as the writer makes them (corrupt, cut, out
+// of time order): the trace must be read again, checked, to say what is wrong.
+class RecordsNeedChecking : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 // A trace file's bytes and its chunks; shared by every walk over its events.
@@ -45,6 +73,14 @@ struct TraceFileEvents {
   void release(uint64_t offset, uint64_t length) const;
   double ticks_per_second = 0;  // 0: ticks are nanoseconds
   uint64_t start_ns = 0;        // header.start_ns: event times count from it
+
+  // Records left unchecked by the reader (RecordCheck::OnFirstWalk): the
+  // first whole walk checks them and keeps the rest of the trace aside.
+  bool records_deferred = false;
+  std::string cut_reason;                       // what the chunks' framing alone says of a cut
+  uint64_t chunks_in_file = 0;                  // chunk slots, claimed or not
+  mutable std::optional<FirstWalk> first_walk;  // once a walk has gone through
+  mutable size_t chunks_walked = 0;             // by the walk under way, for progress
 };
 
 class EventCursor;
@@ -82,6 +118,9 @@ class EventLog {
   std::vector<Event> collect() const;
   // The number of events (a walk over them all).
   size_t count() const;
+
+  // The file the events are read from; null for events made in memory.
+  const TraceFileEvents* file() const { return file_.get(); }
 
  private:
   std::vector<Event> memory_;

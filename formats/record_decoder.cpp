@@ -145,6 +145,7 @@ ChunkResult RecordDecoder::decode(Event* out, size_t room, size_t& written) {
       if (exact_) result = fail("zero token inside a sealed chunk");
       break;
     }
+    const uint64_t ticks_before = last_time_;
     if (!decode_record(token, in, thread_)) {
       if (!error_.empty()) {
         result = ChunkResult::Corrupt;
@@ -157,17 +158,32 @@ ChunkResult RecordDecoder::decode(Event* out, size_t room, size_t& written) {
       }
       break;
     }
+    if (kept_ && (token & layout::kTypeMask) >= layout::kString) {
+      kept_->push_back(KeptRecord{chunk_index_, static_cast<uint32_t>(p - begin_), ticks_before});
+    }
     p = in.position();
     ++count;
   }
   next_ = p;
   done_ = !stopped;
   written = written_;
+  records_seen_ += count;
+  record_bytes_seen_ += static_cast<uint64_t>(p - start);
   if (meta_) {
     meta_->record_bytes += static_cast<uint64_t>(p - start);
     meta_->record_count += count;
   }
   return result;
+}
+
+bool RecordDecoder::replay(std::span<const uint8_t> payload, const layout::ChunkHead& head,
+                           const KeptRecord& record) {
+  start_chunk(payload, head, true);
+  done_ = true;
+  last_time_ = record.ticks;
+  ByteCursor in(payload.subspan(record.offset));
+  uint8_t token = in.byte();
+  return token != 0 && decode_record(token, in, thread_);
 }
 
 bool RecordDecoder::chunk_in_time_order() const {

@@ -99,6 +99,18 @@ class RecordDecoder {
     return decode(out.data(), out.size(), written);
   }
   bool chunk_done() const { return done_; }
+  // Keep the place of every record that is not an event in `kept`, as
+  // chunk `chunk`'s; null to stop keeping them.
+  void keep_records(std::vector<KeptRecord>* kept, uint32_t chunk) {
+    kept_ = kept;
+    chunk_index_ = chunk;
+  }
+  // Decodes a kept record again into the TraceContents; `payload` and
+  // `head` are its chunk's. False when it does not decode (see error()).
+  bool replay(std::span<const uint8_t> payload, const layout::ChunkHead& head, const KeptRecord& record);
+  // Records and their bytes decoded since this decoder was made.
+  uint64_t records_seen() const { return records_seen_; }
+  uint64_t record_bytes_seen() const { return record_bytes_seen_; }
   const std::string& error() const { return error_; }
 
   // Whether the chunk's events so far came in time order.
@@ -185,6 +197,10 @@ class RecordDecoder {
   uint64_t last_event_time_ = 0;
   bool in_time_order_ = true;
   uint32_t address_kinds_ = 0;
+  std::vector<KeptRecord>* kept_ = nullptr;
+  uint32_t chunk_index_ = 0;
+  uint64_t records_seen_ = 0;
+  uint64_t record_bytes_seen_ = 0;
 };
 
 }  // namespace vramscope::trace

@@ -74,7 +74,24 @@ double tick_rate(std::span<const uint8_t> bytes, uint64_t first_chunk, uint64_t 
 
 namespace {
 
-TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::string& source) {
+// Whether the trace stops before its end, once every record is known.
+void decide_cut_short(TraceContents& trace, std::string cut_reason, uint64_t chunks_in_file) {
+  if (trace.end && chunks_in_file < trace.end->chunks && cut_reason.empty()) {
+    cut_reason = "the file holds " + std::to_string(chunks_in_file) + " of its " +
+                 std::to_string(trace.end->chunks) + " chunks";
+  }
+  if (!trace.end) {
+    trace.cut_short = true;
+    trace.cut_short_reason =
+        !cut_reason.empty() ? cut_reason : "no end record: the process was killed, or is still running";
+  } else if (!cut_reason.empty()) {
+    trace.cut_short = true;
+    trace.cut_short_reason = cut_reason;
+  }
+}
+
+TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::string& source,
+                         RecordCheck check) {
   using layout::ChunkHead;
   const std::span<const uint8_t> bytes(file->bytes, file->size);
   using layout::FilePrefix;
@@ -151,6 +168,16 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
       chunk.length = head.sealed_length;
       chunk.exact = true;
     }
+    if (check == RecordCheck::OnFirstWalk) {
+      // Taken as written, each chunk's events in time order: the first walk checks.
+      chunk.in_time_order = true;
+      file->chunks.push_back(chunk);
+      file->release(offset, sizeof head + chunk.length);
+      if (truncated && head.sealed_length > available) {
+        cut_reason = "the file ends inside a chunk at " + offset_text(offset);
+      }
+      continue;
+    }
     ChunkResult result = decoder.decode_chunk(payload.first(chunk.length), head, chunk.exact, nullptr);
     chunk.in_time_order = decoder.chunk_in_time_order();
     file->chunks.push_back(chunk);
@@ -168,19 +195,13 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
     }
   }
 
-  decoder.finish();
-  if (trace.end && chunks_in_file < trace.end->chunks && cut_reason.empty()) {
-    cut_reason = "the file holds " + std::to_string(chunks_in_file) + " of its " + std::to_string(trace.end->chunks) +
-                 " chunks";
-  }
-  if (!trace.end) {
-    trace.cut_short = true;
-    trace.cut_short_reason = !cut_reason.empty()
-                                 ? cut_reason
-                                 : "no end record: the process was killed, or is still running";
-  } else if (!cut_reason.empty()) {
-    trace.cut_short = true;
-    trace.cut_short_reason = cut_reason;
+  if (check == RecordCheck::OnFirstWalk) {
+    file->records_deferred = true;
+    file->cut_reason = std::move(cut_reason);
+    file->chunks_in_file = chunks_in_file;
+  } else {
+    decoder.finish();
+    decide_cut_short(trace, std::move(cut_reason), chunks_in_file);
   }
   trace.events = EventLog(std::move(file));
   return trace;
@@ -188,15 +209,40 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
 
 }  // namespace
 
-TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string& source) {
+void finish_first_walk(TraceContents& trace) {
+  const TraceFileEvents* file = trace.events.file();
+  if (!file || !file->records_deferred) return;
+  if (!file->first_walk) throw RecordsNeedChecking("no walk has gone through the trace's records");
+  const FirstWalk& walk = *file->first_walk;
+  std::vector<KeptRecord> kept = walk.kept;
+  // In file order, as a checked read meets them: a later device record
+  // overrides an earlier one, the first end record wins.
+  std::sort(kept.begin(), kept.end(), [](const KeptRecord& a, const KeptRecord& b) {
+    return a.chunk != b.chunk ? a.chunk < b.chunk : a.offset < b.offset;
+  });
+  RecordDecoder decoder(&trace, file->ticks_per_second, file->start_ns);
+  for (const KeptRecord& record : kept) {
+    const ChunkRef& chunk = file->chunks.at(record.chunk);
+    layout::ChunkHead head{layout::kChunkMagic, chunk.thread, 0, 0, chunk.base_time_ns, chunk.base_ticks};
+    if (!decoder.replay({file->bytes + chunk.payload_offset, chunk.length}, head, record)) {
+      throw RecordsNeedChecking("a kept record does not decode again");
+    }
+  }
+  decoder.finish();
+  trace.record_count = walk.records;
+  trace.record_bytes = walk.record_bytes;
+  decide_cut_short(trace, file->cut_reason, file->chunks_in_file);
+}
+
+TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string& source, RecordCheck check) {
   auto file = std::make_shared<TraceFileEvents>();
   file->owned.assign(bytes.begin(), bytes.end());
   file->bytes = file->owned.data();
   file->size = file->owned.size();
-  return read_trace(std::move(file), source);
+  return read_trace(std::move(file), source, check);
 }
 
-TraceContents read_trace_file(const std::string& path) {
+TraceContents read_trace_file(const std::string& path, RecordCheck check) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw TraceError("cannot open " + path + ": " + std::strerror(errno));
   struct stat st {};
@@ -208,7 +254,7 @@ TraceContents read_trace_file(const std::string& path) {
   size_t size = static_cast<size_t>(st.st_size);
   if (size == 0) {
     ::close(fd);
-    return read_trace_bytes({}, path);
+    return read_trace_bytes({}, path, check);
   }
   void* memory = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
   ::close(fd);
@@ -219,7 +265,7 @@ TraceContents read_trace_file(const std::string& path) {
   file->bytes = static_cast<const uint8_t*>(memory);
   file->size = size;
   file->mapped = true;
-  return read_trace(std::move(file), path);
+  return read_trace(std::move(file), path, check);
 }
 
 TraceFileEvents::~TraceFileEvents() {

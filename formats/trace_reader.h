@@ -54,10 +54,26 @@ struct TraceContents {
   std::vector<Frame> frames;
 };
 
+// When a trace's records are decoded and checked. Now: by the reader, every
+// one, and the events again on each walk. OnFirstWalk: the reader checks the
+// header, the chunks and their checksums only, and the records are decoded
+// once, by the first walk over the events, which keeps the records that are
+// not events aside; finish_first_walk then fills in the rest of the
+// TraceContents. Until then it holds the header, the header's devices and the
+// events alone. A walk that meets a record not as written throws
+// RecordsNeedChecking: read the trace again, checked, for the error to report.
+enum class RecordCheck { Now, OnFirstWalk };
+
 // Throws TraceError for a missing, unreadable, foreign or corrupt file. A file
-// cut short is not an error: see TraceContents::cut_short. Every record is
-// decoded and checked here; the events are decoded again on each walk.
-TraceContents read_trace_file(const std::string& path);
-TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string& source);
+// cut short is not an error: see TraceContents::cut_short.
+TraceContents read_trace_file(const std::string& path, RecordCheck check = RecordCheck::Now);
+TraceContents read_trace_bytes(std::span<const uint8_t> bytes, const std::string& source,
+                               RecordCheck check = RecordCheck::Now);
+
+// After a whole walk over a trace read with RecordCheck::OnFirstWalk: its
+// strings, stacks, frames, modules, threads, devices, end, record counts and
+// whether it was cut short. Nothing for a trace read checked. Throws
+// RecordsNeedChecking when no walk has gone through every record.
+void finish_first_walk(TraceContents& trace);
 
 }  // namespace vramscope::trace

@@ -90,6 +90,8 @@ Analyzed analyze_file(const std::string& path) {
   Analyzed a;
   a.report = analysis::analyze_trace(read_trace_file(path));
   REQUIRE_NOTHROW(a.json = analysis::report_to_json(a.report));
+  // `vramscope report` decodes the records once, in the analysis's walk: the same report.
+  CHECK(analysis::report_to_json(analysis::analyze_trace_file(path)) == a.json);
   REQUIRE_NOTHROW(a.text = analysis::report_to_text(a.report));
   // The JSON is valid JSON that reads back the same.
   CHECK(Json::parse(a.json.dump(2)) == a.json);
@@ -668,6 +670,7 @@ TEST_CASE("odd trace: cut at every byte, in the header and in the records") {
         message = error.what();
       }
       REQUIRE_FALSE(message.empty());
+      CHECK_THROWS_WITH_AS(analysis::analyze_trace_file(path), message.c_str(), TraceError);
       CHECK(message.find('\n') == std::string::npos);
       CHECK(message.rfind(path + ": ", 0) == 0);
       if (cut == 0) {
@@ -721,4 +724,49 @@ TEST_CASE("odd trace: cut at every byte, in the header and in the records") {
     CHECK(a.json["trace"]["cut_short"] == (cut < records_end));
   }
   CHECK(previous_events == 9);
+}
+
+TEST_CASE("odd trace: records not as written are read again, checked, for the report") {
+  TempDir dir;
+  std::string path = dir.path("odd-records.vstrace");
+  {
+    TraceFileWriter file;
+    REQUIRE(file.open(path, job_header(), false) == 0);
+    ChunkSlot one;
+    REQUIRE(file.claim(one, ThreadIndex{1}, kStart, kStart));
+    REQUIRE(one.encoder.device(kGpu));
+    REQUIRE(one.encoder.alloc(device_alloc(100, kBase, 4 * MiB)));
+    REQUIRE(one.encoder.alloc(device_alloc(200, kBase + 16 * MiB, 1 * MiB)));
+    REQUIRE(one.encoder.free(device_free(300, kBase)));
+    REQUIRE(one.encoder.end(kStart + 400, EndReason::Exit, 0, file.claimed_chunks()));
+    file.seal(one);
+    file.close();
+  }
+  std::vector<char> bytes = slurp(path);
+  layout::FilePrefix prefix;
+  std::memcpy(&prefix, bytes.data(), sizeof prefix);
+  const size_t chunk = prefix.header_total_bytes;
+  layout::ChunkHead head;
+  std::memcpy(&head, bytes.data() + chunk, sizeof head);
+  head.sealed_length = 0;  // unsealed: no checksum guards the records
+
+  // The chunk's clock runs past 2^64 ns: its events' times wrap, out of
+  // order, and a checked read sorts them. The free, at time 0, comes first.
+  layout::ChunkHead wrapped = head;
+  wrapped.base_time_ns = ~uint64_t{0} - 250;
+  std::memcpy(bytes.data() + chunk, &wrapped, sizeof wrapped);
+  spit(path, bytes, bytes.size());
+  Analyzed a = analyze_file(path);  // both ways, the same report
+  CHECK(a.report.counts.allocations == 2);
+  CHECK(a.report.counts.frees == 0);
+  CHECK(a.report.counts.unmatched_frees == 1);
+
+  // A record of no known type: the checked read's error, word for word.
+  std::memcpy(bytes.data() + chunk, &head, sizeof head);
+  bytes[chunk + sizeof head] = 0x1f;
+  spit(path, bytes, bytes.size());
+  std::string expected =
+      path + ": corrupt chunk at byte offset " + std::to_string(chunk) + " (unknown record type 31)";
+  CHECK_THROWS_WITH_AS(read_trace_file(path), expected.c_str(), TraceError);
+  CHECK_THROWS_WITH_AS(analysis::analyze_trace_file(path), expected.c_str(), TraceError);
 }

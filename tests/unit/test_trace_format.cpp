@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -278,6 +279,140 @@ TEST_CASE("files that are not traces are refused with a clear message") {
   CHECK_THROWS_WITH_AS(read_trace_file("/nonexistent/x.vstrace"),
                        "cannot open /nonexistent/x.vstrace: No such file or directory", TraceError);
   CHECK_THROWS_AS(read_trace_file("/"), TraceError);
+}
+
+namespace {
+
+// A trace read with its records left to the first walk, walked, and finished.
+TraceContents read_on_first_walk(std::span<const uint8_t> bytes) {
+  TraceContents t = read_trace_bytes(bytes, "t", RecordCheck::OnFirstWalk);
+  t.events.count();
+  finish_first_walk(t);
+  return t;
+}
+
+// Everything a checked read gives, field by field.
+void check_same_trace(const TraceContents& a, const TraceContents& b) {
+  CHECK(a.cut_short == b.cut_short);
+  CHECK(a.cut_short_reason == b.cut_short_reason);
+  CHECK(a.record_count == b.record_count);
+  CHECK(a.record_bytes == b.record_bytes);
+  CHECK(a.strings == b.strings);
+  REQUIRE(a.stack_nodes.size() == b.stack_nodes.size());
+  for (size_t i = 0; i < a.stack_nodes.size(); ++i) {
+    CHECK(a.stack_nodes[i].id == b.stack_nodes[i].id);
+    CHECK(a.stack_nodes[i].parent == b.stack_nodes[i].parent);
+    CHECK(a.stack_nodes[i].ip == b.stack_nodes[i].ip);
+    CHECK(a.stack_nodes[i].frame == b.stack_nodes[i].frame);
+  }
+  REQUIRE(a.devices.size() == b.devices.size());
+  for (size_t i = 0; i < a.devices.size(); ++i) {
+    CHECK(a.devices[i].ordinal == b.devices[i].ordinal);
+    CHECK(a.devices[i].name == b.devices[i].name);
+    CHECK(a.devices[i].total_bytes == b.devices[i].total_bytes);
+  }
+  REQUIRE(a.threads.size() == b.threads.size());
+  for (size_t i = 0; i < a.threads.size(); ++i) {
+    CHECK(a.threads[i].index == b.threads[i].index);
+    CHECK(a.threads[i].os_tid == b.threads[i].os_tid);
+    CHECK(a.threads[i].name == b.threads[i].name);
+  }
+  REQUIRE(a.modules.size() == b.modules.size());
+  for (size_t i = 0; i < a.modules.size(); ++i) {
+    CHECK(a.modules[i].path == b.modules[i].path);
+    CHECK(a.modules[i].base == b.modules[i].base);
+    CHECK(a.modules[i].build_id == b.modules[i].build_id);
+  }
+  REQUIRE(a.end.has_value() == b.end.has_value());
+  if (a.end) {
+    CHECK(a.end->time_ns == b.end->time_ns);
+    CHECK(a.end->reason == b.end->reason);
+    CHECK(a.end->chunks == b.end->chunks);
+  }
+  std::vector<Event> ea = a.events.collect(), eb = b.events.collect();
+  REQUIRE(ea.size() == eb.size());
+  for (size_t i = 0; i < ea.size(); ++i) {
+    CHECK(ea[i].type == eb[i].type);
+    CHECK(ea[i].time_ns == eb[i].time_ns);
+    CHECK(ea[i].address == eb[i].address);
+    CHECK(ea[i].size == eb[i].size);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("records decoded by the first walk give the trace a checked read gives") {
+  std::string path = temp_path("first-walk.vstrace");
+  write_small_trace(path, 4096 * 5);
+  std::vector<uint8_t> whole = slurp(path);
+
+  // Before the walk: the header and its device, the events, nothing else.
+  TraceContents unwalked = read_trace_bytes(whole, "t", RecordCheck::OnFirstWalk);
+  CHECK(unwalked.header.pid == 4242);
+  CHECK(unwalked.devices.size() == 1);
+  CHECK(unwalked.strings.empty());
+  CHECK(unwalked.record_count == 0);
+  CHECK_FALSE(unwalked.end.has_value());
+  CHECK_THROWS_AS(finish_first_walk(unwalked), RecordsNeedChecking);
+
+  TraceContents checked = read_trace_bytes(whole, "t");
+  TraceContents walked = read_on_first_walk(whole);
+  CHECK(walked.record_count == 14);
+  CHECK(walked.devices.size() == 2);
+  CHECK(walked.string(StringId{1}) == "step");
+  REQUIRE(walked.end.has_value());
+  CHECK(walked.end->time_ns == 600);
+  check_same_trace(walked, checked);
+  finish_first_walk(checked);  // nothing to do for a checked read
+  CHECK(checked.record_count == 14);
+
+  // Cut anywhere in the records: the same trace, or a cut inside a record,
+  // which the walk leaves to a checked read.
+  size_t same = 0, left = 0;
+  for (size_t cut = 4096 + 32; cut <= whole.size(); ++cut) {
+    std::span<const uint8_t> part(whole.data(), cut);
+    TraceContents expected = read_trace_bytes(part, "t");
+    try {
+      check_same_trace(read_on_first_walk(part), expected);
+      ++same;
+    } catch (const RecordsNeedChecking&) {
+      ++left;
+    }
+  }
+  // 15 record boundaries (the chunk's start and after each of its 14
+  // records), then the zero padding after them: every other cut is inside a record.
+  CHECK(same == whole.size() - (4096 + 32 + walked.record_bytes) + 15);
+  CHECK(left == walked.record_bytes - 14);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("the first walk leaves a corrupt record, and events out of time order, to a checked read") {
+  std::string path = temp_path("first-walk-odd.vstrace");
+  write_small_trace(path);
+  std::vector<uint8_t> bytes = slurp(path);
+  layout::ChunkHead head;
+  std::memcpy(&head, bytes.data() + 4096, sizeof head);
+  // Unsealed, so that no checksum guards it, and its first record's token of no known type.
+  head.sealed_length = 0;
+  std::vector<uint8_t> corrupt = bytes;
+  std::memcpy(corrupt.data() + 4096, &head, sizeof head);
+  corrupt[4096 + 32] = 0x1f;
+  TraceContents bad = read_trace_bytes(corrupt, "t", RecordCheck::OnFirstWalk);
+  CHECK_THROWS_AS(bad.events.count(), RecordsNeedChecking);
+  CHECK_THROWS_WITH_AS(read_trace_bytes(corrupt, "t"),
+                       "t: corrupt chunk at byte offset 4096 (unknown record type 31)", TraceError);
+
+  // A chunk whose clock runs past 2^64 ns: its times wrap to 0, out of order.
+  std::vector<uint8_t> wrapped = bytes;
+  head = {};
+  std::memcpy(&head, wrapped.data() + 4096, sizeof head);
+  head.base_time_ns = ~uint64_t{0} - 120;
+  std::memcpy(wrapped.data() + 4096, &head, sizeof head);
+  TraceContents checked = read_trace_bytes(wrapped, "t");
+  CHECK(checked.events.count() == 7);
+  TraceContents on_walk = read_trace_bytes(wrapped, "t", RecordCheck::OnFirstWalk);
+  CHECK_THROWS_AS(on_walk.events.count(), RecordsNeedChecking);
+  std::remove(path.c_str());
 }
 
 TEST_CASE("a newer format version is refused by name") {
