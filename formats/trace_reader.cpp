@@ -3,10 +3,10 @@
 #include "formats/trace_reader.h"
 
 #include <fcntl.h>
+#include <libdeflate.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -119,7 +119,7 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
                      std::to_string(bytes.size()) + " bytes)");
   }
   auto header_payload = bytes.subspan(sizeof prefix, prefix.header_payload_bytes);
-  if (crc32(0, header_payload.data(), static_cast<uInt>(header_payload.size())) != prefix.payload_crc) {
+  if (libdeflate_crc32(0, header_payload.data(), header_payload.size()) != prefix.payload_crc) {
     throw TraceError(source + ": corrupt trace header (checksum mismatch)");
   }
 
@@ -162,7 +162,7 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
         head.base_ticks};
     if (head.sealed_length != 0 && head.sealed_length <= available) {
       auto sealed = payload.first(head.sealed_length);
-      if (crc32(0, sealed.data(), static_cast<uInt>(sealed.size())) != head.crc) {
+      if (libdeflate_crc32(0, sealed.data(), sealed.size()) != head.crc) {
         throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (checksum mismatch)");
       }
       chunk.length = head.sealed_length;
