@@ -37,7 +37,7 @@ class LiveMemory {
   // walk calls this a hundred million times).
   const LiveChange& apply(const trace::Event& event);
 
-  // Starts loading what apply(event) will look at (see FlatTable::prefetch).
+  // Starts loading what apply(event) will look at (see AllocationTable::prefetch).
   void prefetch(const trace::Event& event) const {
     if (event.type == trace::EventType::Alloc || event.type == trace::EventType::Free) {
       live_.prefetch(event.kind, event.address);
@@ -138,16 +138,13 @@ inline const LiveChange& LiveMemory::apply(const trace::Event& event) {
     }
     add(a);
   } else if (event.type == trace::EventType::Free) {
-    Allocation* found = live_.find(event.kind, event.address);
-    if (found == nullptr) {
+    if (!live_.take(event.kind, event.address, change.allocation)) {
       change.what = LiveChange::What::UnmatchedFree;
       return change;
     }
     // The allocation's size, not the event's: a free's size may be 0 or unknown.
     change.what = LiveChange::What::Freed;
-    change.allocation = *found;
-    remove(*found);
-    live_.erase(found);
+    remove(change.allocation);
   }
   return change;
 }
