@@ -144,6 +144,20 @@ class IterationCursor {
   size_t last_ = 0;
 };
 
+// The tensors being decided; the loops over them take its bounds once,
+// into registers.
+class Run {
+ public:
+  void add(const Lifetime& l, Categorized verdict = {}) { tensors_.push_back(CategorizedTensor{l, verdict}); }
+  std::span<CategorizedTensor> tensors() { return tensors_; }
+  size_t size() const { return tensors_.size(); }
+  bool empty() const { return tensors_.empty(); }
+  void clear() { tensors_.clear(); }  // keeps the memory for the next run
+
+ private:
+  std::vector<CategorizedTensor> tensors_;
+};
+
 class Categorizer {
  public:
   Categorizer(const LifetimeLog& log, const std::vector<IterationSpan>& iterations,
@@ -154,7 +168,7 @@ class Categorizer {
     visit_ = &visit;
     if (iterations_.empty()) {
       log_.for_each_tensor([&](const Lifetime& l) {
-        run_.push_back(CategorizedTensor{l, by_name_only(l)});
+        run_.add(l, by_name_only(l));
         if (run_.size() == kBatch) hand_over();
       });
       hand_over();
@@ -168,26 +182,29 @@ class Categorizer {
       bool full = made == kNone && run_.size() >= kBatch;
       if (!run_.empty() && (made != run_made_ || full)) flush(l.alloc_index);
       run_made_ = made;
-      run_.push_back(CategorizedTensor{l, {}});
+      run_.add(l);
     });
     if (!run_.empty()) flush(kNeverFreed);
   }
 
  private:
-  // What the pass knows of a call path.
+  // What the pass knows of a call path, in 4 bytes: one is looked up per tensor.
   struct StackFacts {
+    Category hint = Category::Unknown;  // kNoHint where the names suggest nothing
     bool hint_known = false;
-    std::optional<Category> hint;
     bool kept_asked = false;  // see find_kept_stacks
     bool kept = false;
   };
+  static_assert(sizeof(StackFacts) == 4);
+  // No word hints at unknown: it stands for no hint.
+  static constexpr Category kNoHint = Category::Unknown;
 
-  std::optional<Category> hint(trace::StackId stack) {
+  Category hint(trace::StackId stack) {
     const StackFacts& facts = stacks_[stack];
     return facts.hint_known ? facts.hint : look_up_hint(stack);
   }
-  std::optional<Category> look_up_hint(trace::StackId stack) {
-    std::optional<Category> found = name_hint(site_functions_(stack));
+  [[gnu::noinline]] Category look_up_hint(trace::StackId stack) {
+    Category found = name_hint(site_functions_(stack)).value_or(kNoHint);
     stacks_[stack].hint = found;
     stacks_[stack].hint_known = true;
     return found;
@@ -197,21 +214,20 @@ class Categorizer {
   }
 
   // A lifetime rule's verdict: high when the function's name (hint) agrees.
-  static Categorized rule(std::optional<Category> hint, Category category, Reason reason,
+  static Categorized rule(Category hint, Category category, Reason reason,
                           Confidence otherwise = Confidence::Medium) {
     return Categorized{category, hint == category ? Confidence::High : otherwise, reason};
   }
 
   Categorized by_name_only(const Lifetime& l) {
-    if (std::optional<Category> h = hint(l.stack)) {
-      return Categorized{*h, Confidence::Low, Reason::NoIterationsNamed};
-    }
+    Category h = hint(l.stack);
+    if (h != kNoHint) return Categorized{h, Confidence::Low, Reason::NoIterationsNamed};
     return Categorized{Category::Unknown, Confidence::Low, Reason::NoIterations};
   }
 
   // Hands the decided tensors to the visitor.
   void hand_over() {
-    if (!run_.empty()) (*visit_)(run_);
+    if (!run_.empty()) (*visit_)(run_.tensors());
     run_.clear();
   }
 
@@ -221,7 +237,7 @@ class Categorizer {
     if (run_made_ != kNone) inside_iteration(run_made_, next_alloc);
     if (run_made_ == 0) find_kept_stacks();
     size_t last = run_made_ == kNone ? 0 : iterations_[run_made_].last_event;  // none is freed inside
-    for (CategorizedTensor& t : run_) {
+    for (CategorizedTensor& t : run_.tensors()) {
       if (t.tensor.free_index > last) across_iterations(t, run_made_);
     }
     hand_over();
@@ -229,30 +245,31 @@ class Categorizer {
 
   // The run's tensors made and freed inside iteration k, in allocation order.
   void inside_iteration(size_t k, size_t next_alloc_after_run) {
+    std::span<CategorizedTensor> run = run_.tensors();
     // For each, the earliest free among the later ones: a later allocation
     // freed first means a stack order (forward, then backward).
-    std::vector<size_t>& later_free = later_free_;  // by position in run_
-    later_free.resize(run_.size());
+    later_free_.resize(run.size());
+    size_t* later_free = later_free_.data();  // by position in run
     size_t last = iterations_[k].last_event;  // a tensor freed after it is not inside
     size_t earliest = kNeverFreed;
     size_t last_free = 0;
-    size_t first = run_.size();
+    size_t first = run.size();
     size_t inside = 0;
-    for (size_t j = run_.size(); j-- > 0;) {
-      const Lifetime& l = run_[j].tensor;
-      if (l.free_index > last) continue;
+    for (size_t j = run.size(); j-- > 0;) {
+      size_t free_index = run[j].tensor.free_index;
+      if (free_index > last) continue;
       later_free[j] = earliest;
-      earliest = std::min(earliest, l.free_index);
-      last_free = std::max(last_free, l.free_index);
+      earliest = std::min(earliest, free_index);
+      last_free = std::max(last_free, free_index);
       first = j;
       ++inside;
     }
-    for (size_t j = first; j < run_.size(); ++j) {
-      CategorizedTensor& t = run_[j];
+    for (size_t j = first; j < run.size(); ++j) {
+      CategorizedTensor& t = run[j];
       const Lifetime& l = t.tensor;
       if (l.free_index > last) continue;
-      std::optional<Category> h = hint(l.stack);
-      size_t next_alloc = j + 1 < run_.size() ? run_[j + 1].tensor.alloc_index : next_alloc_after_run;
+      Category h = hint(l.stack);
+      size_t next_alloc = j + 1 < run.size() ? run[j + 1].tensor.alloc_index : next_alloc_after_run;
       if (h == Category::Workspaces) {
         t.verdict = Categorized{Category::Workspaces, Confidence::High, Reason::WorkspaceNamedInside};
       } else if (j == first && inside > 1 && l.free_index == last_free) {
@@ -276,29 +293,29 @@ class Categorizer {
     const Lifetime& l = t.tensor;
     bool before_first = l.alloc_index < iterations_.front().first_event;
     Categorized& out = t.verdict;
-    std::optional<Category> h = hint(l.stack);
+    Category h = hint(l.stack);
     bool named_state = h == Category::Gradients || h == Category::OptimizerState;
     if (h == Category::Workspaces) {
       out = Categorized{Category::Workspaces, Confidence::Medium, Reason::WorkspaceNamed};
     } else if (before_first && outlives_iterations(l)) {
       if (named_state) {
-        out = Categorized{*h, Confidence::Medium, Reason::LiveThroughNamed};
+        out = Categorized{h, Confidence::Medium, Reason::LiveThroughNamed};
       } else {
         out = rule(h, Category::Parameters, Reason::LiveThrough);
       }
     } else if (made == 0 && outlives_iterations(l) && !stacks_[l.stack].kept) {
       if (backward_end_ == 0) {
         out = named_state
-                  ? Categorized{*h, Confidence::Medium, Reason::FirstIterationKeptNamed}
+                  ? Categorized{h, Confidence::Medium, Reason::FirstIterationKeptNamed}
                   : Categorized{Category::Unknown, Confidence::Low, Reason::FirstIterationKeptUnplaced};
       } else {
         bool after_backward = l.alloc_index > backward_end_;
         Category by_order = after_backward ? Category::OptimizerState : Category::Gradients;
-        if (named_state && *h != by_order) {
+        if (named_state && h != by_order) {
           // The last gradients of a backward pass come after its last
           // activation free: where the order and the name disagree on
           // which state it is, the name decides.
-          out = Categorized{*h, Confidence::Medium, Reason::FirstIterationKeptNamed};
+          out = Categorized{h, Confidence::Medium, Reason::FirstIterationKeptNamed};
         } else {
           out = rule(h, by_order, after_backward ? Reason::KeptAfterBackward : Reason::KeptBeforeBackwardEnd);
         }
@@ -315,26 +332,31 @@ class Categorizer {
   // Which call paths of the first iteration's kept tensors (the run being
   // decided) also make, after it, tensors that outlive their iteration: they
   // grow, they are no state. The log is searched only until each is found.
+  // A path that allocates nothing after the first iteration is not searched
+  // for, and the search ends at the last allocation of those that do: the
+  // state a training loop sets up in its first iteration needs no search.
   void find_kept_stacks() {
-    size_t left = 0;  // paths asked, not found yet
-    for (const CategorizedTensor& t : run_) {
+    size_t left = 0;        // paths asked, not found yet
+    size_t search_end = 0;  // the last allocation of any of them
+    for (const CategorizedTensor& t : run_.tensors()) {
       StackFacts& facts = stacks_[t.tensor.stack];
-      if (outlives_iterations(t.tensor) && !facts.kept_asked) {
-        facts.kept_asked = true;
-        ++left;
-      }
+      if (!outlives_iterations(t.tensor) || facts.kept_asked) continue;
+      facts.kept_asked = true;
+      size_t last = log_.last_allocation(t.tensor.stack);
+      if (last <= iterations_.front().last_event) continue;
+      ++left;
+      search_end = std::max(search_end, last);
     }
+    if (left == 0) return;
     IterationCursor cursor(iterations_);
     log_.for_each_tensor([&](const Lifetime& l) {
-      if (left == 0) return false;
+      if (l.alloc_index > search_end) return false;
       size_t made = cursor.made_in(l.alloc_index);
       if (made == kNone || made == 0 || l.free_index <= cursor.last_event()) return true;  // freed inside
       StackFacts& facts = stacks_[l.stack];
-      if (facts.kept_asked && !facts.kept) {
-        facts.kept = true;
-        --left;
-      }
-      return true;
+      if (!facts.kept_asked || facts.kept) return true;
+      facts.kept = true;
+      return --left != 0;
     });
   }
 
@@ -345,7 +367,7 @@ class Categorizer {
   const std::vector<IterationSpan>& iterations_;
   const SiteFunctions& site_functions_;
   const CategoryVisit* visit_ = nullptr;
-  std::vector<CategorizedTensor> run_;
+  Run run_;
   size_t run_made_ = kNone;
   PerStack<StackFacts> stacks_;
   std::vector<size_t> later_free_;  // scratch of one run, kept to spare an allocation per iteration

@@ -23,14 +23,17 @@ size_t slot(Category c) { return static_cast<size_t>(c); }
 constexpr size_t kConfidences = 3;
 constexpr size_t kReasons = static_cast<size_t>(Reason::OutsideIterations) + 1;
 
-// Bytes per (confidence, reason), to name what holds most of a category's bytes.
+// Tensors and bytes per (confidence, reason), to name what holds most of a
+// category's bytes.
 class Verdicts {
  public:
   void add(const Categorized& c, uint64_t bytes) {
     Cell& cell = cells_[static_cast<size_t>(c.confidence)][static_cast<size_t>(c.reason)];
     cell.bytes += bytes;
-    cell.seen = true;
+    cell.count += 1;
   }
+  uint64_t count() const { return sum(&Cell::count); }
+  uint64_t bytes() const { return sum(&Cell::bytes); }
   // The verdict with the most bytes; the first in (confidence, reason) order on a tie.
   std::pair<Confidence, Reason> heaviest() const {
     std::pair<Confidence, Reason> best{Confidence::Low, Reason::NoIterations};
@@ -39,7 +42,7 @@ class Verdicts {
     for (size_t c = 0; c < kConfidences; ++c) {
       for (size_t r = 0; r < kReasons; ++r) {
         const Cell& cell = cells_[c][r];
-        if (!cell.seen || (!first && cell.bytes <= best_bytes)) continue;
+        if (cell.count == 0 || (!first && cell.bytes <= best_bytes)) continue;
         first = false;
         best = {static_cast<Confidence>(c), static_cast<Reason>(r)};
         best_bytes = cell.bytes;
@@ -51,41 +54,65 @@ class Verdicts {
  private:
   struct Cell {
     uint64_t bytes = 0;
-    bool seen = false;
+    uint64_t count = 0;
   };
+  uint64_t sum(uint64_t Cell::*field) const {
+    uint64_t total = 0;
+    for (const auto& by_reason : cells_) {
+      for (const Cell& cell : by_reason) total += cell.*field;
+    }
+    return total;
+  }
   std::array<std::array<Cell, kReasons>, kConfidences> cells_{};
 };
 
-// Per category: allocations, bytes, and the peak of its live bytes, which
+// Per category: allocations, bytes, verdicts, and the peak of its live bytes, which
 // rise at allocations and fall at frees. At one event, a displaced
 // allocation's end comes before the new one.
 class CategorySweep {
  public:
-  void observe(const Lifetime& l, const Categorized& verdict) {
+  // Tensors in allocation order, and the growth fed from the same loop.
+  void observe(std::span<const CategorizedTensor> tensors, GrowthFinder& growth) {
+    for (size_t j = 0; j < tensors.size(); ++j) {
+      const Lifetime& l = tensors[j].tensor;
+      size_t next_alloc = j + 1 < tensors.size() ? tensors[j + 1].tensor.alloc_index : 0;  // 0: not known
+      observe(l, tensors[j].verdict, next_alloc);
+      growth.observe(l);
+    }
+  }
+  // `next_alloc`: the next tensor's allocation index, or 0 where not known.
+  void observe(const Lifetime& l, const Categorized& verdict, size_t next_alloc) {
     size_t c = slot(verdict.category);
     frees_.release_until(l.alloc_index, live_);
-    result_[c].allocations += 1;
-    result_[c].allocated_bytes += l.size;
     verdicts_[c].add(verdict, l.size);
     live_[c] += l.size;
-    result_[c].peak_bytes = std::max(result_[c].peak_bytes, live_[c]);
-    if (l.free_index != kNeverFreed) frees_.add(l.free_index, c, l.size);
+    peak_bytes_[c] = std::max(peak_bytes_[c], live_[c]);
+    if (l.free_index <= next_alloc) {
+      live_[c] -= l.size;  // freed before any peak is looked at again: no need to wait in the ring
+    } else if (l.free_index != kNeverFreed) {
+      frees_.add(l.free_index, c, l.size);
+    }
   }
 
   std::vector<CategoryTotals> totals() {
-    for (int c = 0; c < kCategoryCount; ++c) {
-      result_[c].category = std::string(to_string(static_cast<Category>(c)));
-      if (result_[c].allocations == 0) continue;
+    std::vector<CategoryTotals> result(kCategoryCount);
+    for (size_t c = 0; c < kCategoryCount; ++c) {
+      result[c].category = std::string(to_string(static_cast<Category>(c)));
+      result[c].allocations = verdicts_[c].count();
+      result[c].allocated_bytes = verdicts_[c].bytes();
+      result[c].peak_bytes = peak_bytes_[c];
+      if (result[c].allocations == 0) continue;
       auto [confidence, reason] = verdicts_[c].heaviest();
-      result_[c].confidence = std::string(to_string(confidence));
-      result_[c].reason = std::string(to_string(reason));
+      result[c].confidence = std::string(to_string(confidence));
+      result[c].reason = std::string(to_string(reason));
     }
-    return {result_.begin(), result_.end()};
+    return result;
   }
 
  private:
-  std::array<CategoryTotals, kCategoryCount> result_;
+  // Per category; the allocations and their bytes are the verdicts' sums.
   std::array<Verdicts, kCategoryCount> verdicts_;
+  std::array<uint64_t, kCategoryCount> peak_bytes_{};
   PendingFrees<kCategoryCount>::Bytes live_{};
   PendingFrees<kCategoryCount> frees_;
 };
@@ -173,9 +200,8 @@ void add_iterations_and_categories(Report& report, const FoundIterations& found,
   categorize(
       log, found.spans, [&](trace::StackId stack) { return site_and_callers(stacks.resolve(stack)); },
       [&](std::span<const CategorizedTensor> tensors) {
-        for (const CategorizedTensor& t : tensors) sweep.observe(t.tensor, t.verdict);
+        sweep.observe(tensors, growth);
         for (PeakLabels& label : labels) label.observe(tensors);
-        for (const CategorizedTensor& t : tensors) growth.observe(t.tensor);
       });
   report.categories.totals = sweep.totals();
   for (PeakLabels& label : labels) label.finish();

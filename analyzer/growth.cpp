@@ -6,8 +6,16 @@
 namespace vramscope::analysis {
 
 GrowthFinder::GrowthFinder(const std::vector<IterationSpan>& iterations) {
-  if (iterations.size() < 3) return;
-  for (const IterationSpan& s : iterations) ends_.push_back(s.last_event);
+  if (iterations.size() >= 3) {
+    for (const IterationSpan& s : iterations) ends_.push_back(s.last_event);
+  }
+  first_end_ = ends_.empty() ? kNeverFreed : ends_[0];
+}
+
+void GrowthFinder::move_past(size_t alloc_index) {
+  size_t n = ends_.size();
+  while (first_ < n && ends_[first_] < alloc_index) ++first_;
+  first_end_ = first_ < n ? ends_[first_] : kNeverFreed;
 }
 
 void GrowthFinder::count(const Lifetime& l) {

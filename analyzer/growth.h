@@ -29,16 +29,17 @@ class GrowthFinder {
  public:
   explicit GrowthFinder(const std::vector<IterationSpan>& iterations);
   void observe(const Lifetime& l) {
-    size_t n = ends_.size();
-    while (first_ < n && ends_[first_] < l.alloc_index) ++first_;
+    if (l.alloc_index > first_end_) move_past(l.alloc_index);
     // Most tensors die before the next iteration's end: no need to search.
-    if (first_ < n && l.free_index > ends_[first_]) count(l);
+    if (l.free_index > first_end_) count(l);
   }
   // By last_live_bytes descending.
   std::vector<GrowthGroup> groups() const;
 
  private:
   using Key = std::tuple<trace::MemoryKind, uint32_t, uint32_t>;
+  // Moves first_ to the first end at or after `alloc_index`.
+  void move_past(size_t alloc_index);
   // Adds a tensor live at ends_[first_] to its group.
   void count(const Lifetime& l);
   // Per group, the change of its live bytes at each iteration end: a
@@ -49,6 +50,7 @@ class GrowthFinder {
   };
   std::vector<size_t> ends_;  // each iteration's last event
   size_t first_ = 0;          // the first end at or after the last allocation seen
+  size_t first_end_ = 0;      // ends_[first_]; past them all, a value no free index exceeds
   std::map<Key, Changes> changes_;
   Key last_key_;
   Changes* last_ = nullptr;  // the last group counted: map entries stay where they are

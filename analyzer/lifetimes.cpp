@@ -5,21 +5,34 @@ namespace vramscope::analysis {
 
 void LifetimeLog::add_chunk() {
   chunks_.push_back(std::make_unique_for_overwrite<Record[]>(kChunkRecords));  // add() writes every field
+  next_ = chunks_.back().get();
+  chunk_end_ = next_ + kChunkRecords;
 }
 
-void LifetimeLog::add_wide(size_t index, const Allocation& a) {
-  Record& r = record(allocations_);
-  r.size = kWide;
+void LifetimeLog::add_wide(Record& r, size_t index, const Allocation& a) {
   r.index_step = 0;
-  r.device = 0;
-  wide_[allocations_] = WideFields{index, a.size, a.device};
+  r.device = kWideDevice;
+  wide_[allocations_] = WideFields{true, index, a.size, a.device, 0};
 }
 
-void LifetimeLog::close_far(uint64_t serial, size_t index) {
-  record(serial).free_after = kWide;
-  far_frees_[serial] = index;
+void LifetimeLog::close_wide(Record& r, uint64_t serial, uint64_t after) {
+  if (r.device != kWideDevice) {
+    wide_[serial] = WideFields{false, 0, r.size, r.device, 0};
+    r.device = kWideDevice;
+  }
+  wide_.at(serial).free_after = after;
 }
 
-const LifetimeLog::WideFields& LifetimeLog::wide(uint64_t serial) const { return wide_.at(serial); }
+Lifetime LifetimeLog::wide_lifetime(const Record& r, uint64_t serial, size_t previous) const {
+  const WideFields& wide = wide_.at(serial);
+  Lifetime l;
+  l.alloc_index = wide.has_index ? wide.alloc_index : previous + r.index_step;
+  l.free_index = wide.free_after == 0 ? kNeverFreed : l.alloc_index + wide.free_after;
+  l.kind = r.kind;
+  l.device = wide.device;
+  l.size = wide.size;
+  l.stack = trace::StackId{r.stack};
+  return l;
+}
 
 }  // namespace vramscope::analysis

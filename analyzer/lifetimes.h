@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "analyzer/live_memory.h"
+#include "analyzer/per_stack.h"
 #include "formats/trace_events.h"
 
 namespace vramscope::analysis {
@@ -37,7 +39,7 @@ class LifetimeLog {
  public:
   // Call after `live` has applied the event at `index`, for every event.
   // Inline: the walk calls it a hundred million times.
-  void observe(size_t index, const LiveChange& change) {
+  [[gnu::always_inline]] void observe(size_t index, const LiveChange& change) {
     if (change.displaced) close(*change.displaced, index);
     if (change.what == LiveChange::What::Freed) {
       close(change.allocation, index);
@@ -46,36 +48,57 @@ class LifetimeLog {
     }
   }
 
-  bool has_tensor_blocks() const { return has_blocks_; }
+  // The event index of the last allocation made on `stack`, of any kind; 0 if none.
+  size_t last_allocation(trace::StackId stack) const { return last_by_stack_.get(stack); }
+
+  bool has_tensor_blocks() const { return kind_allocations_[kBlock] != 0; }
   // The number of tensors for_each_tensor visits.
-  uint64_t tensor_count() const { return tensors_[has_blocks_ ? 1 : 0]; }
+  uint64_t tensor_count() const {
+    uint64_t count = 0;
+    for (size_t kind = 0; kind < kind_allocations_.size(); ++kind) {
+      if (is_tensor(static_cast<trace::MemoryKind>(kind))) count += kind_allocations_[kind];
+    }
+    return count;
+  }
 
   // visit(const Lifetime&) for each tensor, in allocation order; a visit
   // that returns false stops there.
   template <typename Visit>
-  void for_each_tensor(Visit&& visit) const {
-    for_each_where([this](trace::MemoryKind kind) { return is_tensor(kind); }, visit);
+  [[gnu::always_inline]] void for_each_tensor(Visit&& visit) const {
+    for_each_where(tensor_kinds(), visit);
   }
   // The same for every allocation, of any kind.
   template <typename Visit>
-  void for_each_allocation(Visit&& visit) const {
-    for_each_where([](trace::MemoryKind) { return true; }, visit);
+  [[gnu::always_inline]] void for_each_allocation(Visit&& visit) const {
+    for_each_where(~KindSet{0}, visit);
   }
 
  private:
-  template <typename Keep, typename Visit>
-  void for_each_where(Keep&& keep, Visit&& visit) const {
+  // Kinds as bits; bit 63 stands for it and every kind past it, none a tensor.
+  using KindSet = uint64_t;
+  static bool in(KindSet kinds, trace::MemoryKind kind) {
+    return (kinds >> std::min(static_cast<unsigned>(kind), 63u)) & 1;
+  }
+  KindSet tensor_kinds() const {
+    KindSet kinds = 0;
+    for (unsigned k = 0; k < 64; ++k) kinds |= KindSet{is_tensor(static_cast<trace::MemoryKind>(k))} << k;
+    return kinds;
+  }
+
+  // Inlined into each caller, whose visit state then stays in registers.
+  template <typename Visit>
+  [[gnu::always_inline]] void for_each_where(KindSet keep, Visit&& visit) const {
     size_t alloc_index = 0;
     for (uint64_t first = 0; first < allocations_; first += kChunkRecords) {
       const Record* chunk = chunks_[first >> kChunkShift].get();
       size_t count = std::min<uint64_t>(kChunkRecords, allocations_ - first);
       for (size_t i = 0; i < count; ++i) {
         const Record& r = chunk[i];
-        alloc_index = r.size == kWide ? wide(first + i).alloc_index : alloc_index + r.index_step;
-        if (!keep(r.kind)) continue;
         // A new one each time, built where the visit wants it (a copy of a
         // struct just written field by field stalls).
-        const Lifetime l = lifetime(r, first + i, alloc_index);
+        const Lifetime l = read(r, first + i, alloc_index);
+        alloc_index = l.alloc_index;
+        if (!in(keep, r.kind)) continue;
         if constexpr (std::is_void_v<decltype(visit(l))>) {
           visit(l);
         } else if (!visit(l)) {
@@ -85,10 +108,10 @@ class LifetimeLog {
     }
   }
 
-  // One allocation, by its serial number. A field that does not fit is
-  // kWide and its value is kept aside: a free 4 Gi events after its
-  // allocation in far_frees_; a size of 4 GiB or more, a step of 64 Ki
-  // events or more or a device past 254 (size kWide) in wide_.
+  // One allocation, by its serial number. One whose fields do not all fit
+  // (a size of 4 GiB or more, a step of 64 Ki events or more, a device past
+  // 254, a free 4 Gi events after it) has device kWideDevice and its fields
+  // kept aside in wide_: one test tells the rare records from the others.
   struct Record {
     uint32_t size;
     uint32_t stack;
@@ -99,11 +122,13 @@ class LifetimeLog {
   };
   static_assert(sizeof(Record) == 16);
   struct WideFields {
+    bool has_index = false;  // else the record's step gives the alloc index
     size_t alloc_index = 0;
     uint64_t size = 0;
     uint32_t device = 0;
+    uint64_t free_after = 0;  // 0 while live
   };
-  static constexpr uint32_t kWide = std::numeric_limits<uint32_t>::max();
+  static constexpr uint8_t kWideDevice = 0xff;
 
   // Records sit in chunks that never move: no copy of hundreds of
   // megabytes, and no second copy alive, when a vector would grow.
@@ -112,70 +137,71 @@ class LifetimeLog {
   static constexpr uint64_t kChunkMask = kChunkRecords - 1;
   Record& record(uint64_t serial) { return chunks_[serial >> kChunkShift][serial & kChunkMask]; }
 
+  static constexpr size_t kBlock = static_cast<size_t>(trace::MemoryKind::Block);
   static bool is_tracked(trace::MemoryKind kind) {
     return trace::occupies_device_memory(kind) || kind == trace::MemoryKind::Block;
   }
   bool is_tensor(trace::MemoryKind kind) const {
-    return is_tracked(kind) && (kind == trace::MemoryKind::Block) == has_blocks_;
+    return is_tracked(kind) && (kind == trace::MemoryKind::Block) == has_tensor_blocks();
   }
 
-  void add(size_t index, const Allocation& a) {
-    if (a.kind == trace::MemoryKind::Block) has_blocks_ = true;
-    if (is_tracked(a.kind)) ++tensors_[a.kind == trace::MemoryKind::Block ? 1 : 0];
-    if ((allocations_ & kChunkMask) == 0) add_chunk();
-    Record& r = record(allocations_);
+  [[gnu::always_inline]] void add(size_t index, const Allocation& a) {
+    ++kind_allocations_[static_cast<uint8_t>(a.kind)];
+    if (next_ == chunk_end_) add_chunk();
+    Record& r = *next_++;
     size_t step = index - last_alloc_index_;
-    if (a.size < kWide && step < std::numeric_limits<uint16_t>::max() && a.device < 0xff) {
-      r.size = static_cast<uint32_t>(a.size);
-      r.index_step = static_cast<uint16_t>(step);
-      r.device = static_cast<uint8_t>(a.device);
-    } else {
-      add_wide(index, a);
-    }
+    r.size = static_cast<uint32_t>(a.size);
     r.stack = a.stack.value;
     r.free_after = 0;
+    r.index_step = static_cast<uint16_t>(step);
     r.kind = a.kind;
+    r.device = static_cast<uint8_t>(a.device);
+    if (((a.size >> 32) | (step >> 16) | ((static_cast<uint64_t>(a.device) + 1) >> 8)) != 0) [[unlikely]]
+      add_wide(r, index, a);
     last_alloc_index_ = index;
+    last_by_stack_[a.stack] = index;
     ++allocations_;
   }
-  void close(const Allocation& allocation, size_t index) {
+  [[gnu::always_inline]] void close(const Allocation& allocation, size_t index) {
     if (allocation.serial >= allocations_) return;
     uint64_t after = index - allocation.event_index;
-    if (after < kWide) {
-      record(allocation.serial).free_after = static_cast<uint32_t>(after);
+    Record& r = record(allocation.serial);
+    if ((after >> 32) == 0 && r.device != kWideDevice) [[likely]] {
+      r.free_after = static_cast<uint32_t>(after);
     } else {
-      close_far(allocation.serial, index);
+      close_wide(r, allocation.serial, after);
     }
   }
-  Lifetime lifetime(const Record& r, uint64_t serial, size_t alloc_index) const {
+
+  // The lifetime of `r`, the record of `serial`, made after the allocation at `previous`.
+  [[gnu::always_inline]] Lifetime read(const Record& r, uint64_t serial, size_t previous) const {
+    if (r.device == kWideDevice) [[unlikely]]
+      return wide_lifetime(r, serial, previous);
     Lifetime l;
-    l.alloc_index = alloc_index;
-    l.free_index = r.free_after == 0 ? kNeverFreed : alloc_index + r.free_after;
-    if (r.free_after == kWide) [[unlikely]]
-      l.free_index = far_frees_.at(serial);
+    l.alloc_index = previous + r.index_step;
+    l.free_index = r.free_after == 0 ? kNeverFreed : l.alloc_index + r.free_after;
     l.kind = r.kind;
     l.device = r.device;
     l.size = r.size;
-    if (r.size == kWide) [[unlikely]] {
-      l.size = wide(serial).size;
-      l.device = wide(serial).device;
-    }
     l.stack = trace::StackId{r.stack};
     return l;
   }
 
   void add_chunk();
-  void add_wide(size_t index, const Allocation& a);
-  void close_far(uint64_t serial, size_t index);
-  const WideFields& wide(uint64_t serial) const;
+  void add_wide(Record& r, size_t index, const Allocation& a);
+  void close_wide(Record& r, uint64_t serial, uint64_t after);
+  // A record with a field kept aside: `r`, the record of `serial`, made
+  // after the allocation at `previous`.
+  Lifetime wide_lifetime(const Record& r, uint64_t serial, size_t previous) const;
 
   std::vector<std::unique_ptr<Record[]>> chunks_;
+  Record* next_ = nullptr;  // where the next record goes, in the last chunk
+  Record* chunk_end_ = nullptr;
   uint64_t allocations_ = 0;
-  std::unordered_map<uint64_t, WideFields> wide_;   // by serial
-  std::unordered_map<uint64_t, size_t> far_frees_;  // by serial: the free index
+  std::unordered_map<uint64_t, WideFields> wide_;  // by serial
   size_t last_alloc_index_ = 0;
-  uint64_t tensors_[2] = {0, 0};  // tracked allocations that are not blocks, and blocks
-  bool has_blocks_ = false;
+  PerStack<size_t> last_by_stack_;                // each call path's last allocation
+  std::array<uint64_t, 256> kind_allocations_{};  // allocations per kind, any byte a trace holds
 };
 
 }  // namespace vramscope::analysis

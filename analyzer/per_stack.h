@@ -22,13 +22,19 @@ class PerStack {
       return dense_[stack.value];
     return grow_to(stack.value);
   }
+  // The value of `stack`; value-initialized where it has none.
+  T get(trace::StackId stack) const {
+    if (stack.value < dense_.size()) return dense_[stack.value];
+    auto found = sparse_.find(stack.value);
+    return found == sparse_.end() ? T{} : found->second;
+  }
 
  private:
   // An id no trace's stack table reaches (a corrupt record) gets a map
   // entry, not gigabytes of vector.
   static constexpr size_t kMaxDense = size_t{1} << 22;
 
-  T& grow_to(uint32_t id) {
+  [[gnu::noinline]] T& grow_to(uint32_t id) {
     if (id >= kMaxDense) return sparse_[id];
     dense_.resize(std::min(kMaxDense, std::max<size_t>(id + 1, dense_.size() * 2)));
     return dense_[id];

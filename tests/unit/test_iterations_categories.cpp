@@ -224,3 +224,62 @@ TEST_CASE("categories: a gradient made after the last activation free is told fr
   CHECK(total(r, "activations").allocations == 4);
   CHECK(total(r, "inputs").allocations == 2);
 }
+
+TEST_CASE("categories: first-iteration state, told from a call path that keeps memory later") {
+  // setup_once allocates only in the first iteration (no search needed);
+  // make_buffer allocates again later, but only temporaries (searched, not
+  // found: still state); cache_stats keeps memory in every iteration (found:
+  // no state, and a growth leak).
+  TraceBuilder b;
+  auto input = b.stack({{"main", "t.py", 1}, {"load", "d.py", 1}});
+  auto forward = b.stack({{"main", "t.py", 2}, {"fwd", "m.py", 2}});
+  auto once = b.stack({{"main", "t.py", 3}, {"setup_once", "s.py", 3}});
+  auto shared = b.stack({{"main", "t.py", 4}, {"make_buffer", "s.py", 4}});
+  auto cache = b.stack({{"main", "t.py", 5}, {"cache_stats", "c.py", 5}});
+  uint64_t t = 0;
+  for (uint64_t s = 1; s <= 3; ++s) {
+    push_range(b, ++t, "step");
+    b.alloc(++t, 0x1000, 10, input);
+    b.alloc(++t, 0x2000, 20, forward);
+    b.alloc(++t, 0x3000, 5, forward);
+    b.free(++t, 0x3000);
+    b.free(++t, 0x2000);
+    b.free(++t, 0x1000);
+    if (s == 1) {
+      b.alloc(++t, 0x100, 100, shared);
+      b.alloc(++t, 0x200, 300, cache);
+      b.alloc(++t, 0x300, 50, once);
+    } else {
+      b.alloc(++t, 0x400, 7, shared);
+      b.free(++t, 0x400);
+      b.alloc(++t, 0x500 + s * 0x10, 30, cache);
+    }
+    pop_range(b, ++t);
+  }
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.iterations.list.size() == 3);
+  CHECK(total(r, "optimizer state").allocations == 2);  // setup_once's and make_buffer's
+  CHECK(total(r, "optimizer state").allocated_bytes == 150);
+  CHECK(total(r, "optimizer state").peak_bytes == 150);
+  CHECK(total(r, "optimizer state").confidence == "medium");
+  CHECK(total(r, "optimizer state").reason ==
+        "made in the first iteration after its backward pass, and kept");
+  CHECK(total(r, "unknown").allocations == 3);  // cache_stats': 300, then 30 twice
+  CHECK(total(r, "unknown").allocated_bytes == 360);
+  CHECK(total(r, "unknown").peak_bytes == 360);
+  CHECK(total(r, "unknown").reason == "kept from an iteration whose call path allocates again in later ones");
+  CHECK(total(r, "temporaries").allocations == 5);  // 3 of fwd's, 2 of make_buffer's
+  CHECK(total(r, "temporaries").allocated_bytes == 29);
+  CHECK(total(r, "temporaries").peak_bytes == 7);
+  // Only the first iteration frees its input last: in the others a
+  // make_buffer temporary is, so their inputs count as activations.
+  CHECK(total(r, "activations").allocated_bytes == 80);
+  CHECK(total(r, "inputs").allocated_bytes == 10);
+  CHECK(total(r, "gradients").allocations == 0);
+
+  REQUIRE(r.growth_leaks.size() == 1);
+  CHECK(r.growth_leaks[0].site.function == "cache_stats");
+  CHECK(r.growth_leaks[0].bytes_per_iteration == 30);
+  CHECK(r.growth_leaks[0].live_bytes_at_last_iteration == 360);
+}

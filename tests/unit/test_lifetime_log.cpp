@@ -82,12 +82,88 @@ TEST_CASE("lifetime log: sizes, steps, devices and frees too wide for a record c
   }
 }
 
+TEST_CASE("lifetime log: a wide record freed far later, kinds that are no tensors, the last allocations") {
+  LifetimeLog log;
+  LiveChange wide = allocated(0, 4, uint64_t{3} << 32, 7, 9);  // 12 GiB
+  log.observe(4, wide);
+  LiveChange block = allocated(1, 6, 32, 0, 9);
+  block.allocation.kind = trace::MemoryKind::PinnedHost;  // not device memory: no tensor
+  log.observe(6, block);
+  LiveChange odd = allocated(2, 8, 16, 1, 3);
+  odd.allocation.kind = static_cast<trace::MemoryKind>(200);  // a kind no build knows
+  log.observe(8, odd);
+  log.observe((size_t{1} << 34) + 4, freed(wide));
+
+  std::vector<Lifetime> tensors;
+  log.for_each_tensor([&](const Lifetime& l) { tensors.push_back(l); });
+  REQUIRE(tensors.size() == 1);
+  CHECK(log.tensor_count() == 1);
+  CHECK_FALSE(log.has_tensor_blocks());
+  CHECK(tensors[0].alloc_index == 4);
+  CHECK(tensors[0].free_index == (size_t{1} << 34) + 4);
+  CHECK(tensors[0].size == uint64_t{3} << 32);
+  CHECK(tensors[0].device == 7);
+
+  std::vector<Lifetime> all;
+  log.for_each_allocation([&](const Lifetime& l) { all.push_back(l); });
+  REQUIRE(all.size() == 3);
+  CHECK(all[1].alloc_index == 6);
+  CHECK(all[1].kind == trace::MemoryKind::PinnedHost);
+  CHECK(all[2].alloc_index == 8);
+  CHECK(static_cast<int>(all[2].kind) == 200);
+  CHECK(all[2].free_index == kNeverFreed);
+
+  CHECK(log.last_allocation(trace::StackId{9}) == 6);  // of any kind
+  CHECK(log.last_allocation(trace::StackId{3}) == 8);
+  CHECK(log.last_allocation(trace::StackId{4}) == 0);  // none
+  log.observe(1000, allocated(3, 1000, 16, 0, 3));
+  CHECK(log.last_allocation(trace::StackId{3}) == 1000);
+}
+
+TEST_CASE("lifetime log: with tensor blocks, only blocks are tensors") {
+  LifetimeLog log;
+  LiveChange segment = allocated(0, 1, 1 << 20, 0, 1);
+  log.observe(1, segment);
+  for (uint64_t i = 0; i < 3; ++i) {
+    LiveChange block = allocated(1 + i, 2 + i, 256, 0, 2);
+    block.allocation.kind = trace::MemoryKind::Block;
+    log.observe(2 + i, block);
+  }
+  CHECK(log.has_tensor_blocks());
+  CHECK(log.tensor_count() == 3);
+  std::vector<size_t> seen;
+  log.for_each_tensor([&](const Lifetime& l) { seen.push_back(l.alloc_index); });
+  CHECK(seen == std::vector<size_t>{2, 3, 4});
+}
+
 TEST_CASE("lifetime log: a visit that returns false stops the walk") {
   LifetimeLog log;
   for (uint64_t i = 0; i < 10; ++i) log.observe(i, allocated(i, i, 16, 0, 1));
   int visited = 0;
   log.for_each_tensor([&](const Lifetime&) { return ++visited < 4; });
   CHECK(visited == 4);
+}
+
+TEST_CASE("pending frees: frees at one event, of one category or two, of nothing, and past the ring") {
+  analysis::PendingFrees<3> frees;
+  std::array<uint64_t, 3> live{100, 200, 300};
+  frees.add(10, 0, 5);
+  frees.add(10, 0, 6);       // the same event and category: one slot
+  frees.add(10, 2, 7);       // the same event, another category: aside
+  frees.add(12, 1, 0);       // frees nothing
+  frees.add(100'000, 1, 9);  // far past the ring
+  frees.add(5000, 2, 11);    // past the ring as well
+  frees.release_until(9, live);
+  CHECK(live == std::array<uint64_t, 3>{100, 200, 300});
+  frees.release_until(10, live);
+  CHECK(live == std::array<uint64_t, 3>{89, 200, 293});
+  frees.release_until(4999, live);
+  CHECK(live == std::array<uint64_t, 3>{89, 200, 293});
+  frees.add(5001, 0, 1);  // the ring has moved on: in it now
+  frees.release_until(5001, live);
+  CHECK(live == std::array<uint64_t, 3>{88, 200, 282});
+  frees.release_until(200'000, live);  // more than a turn of the ring at once
+  CHECK(live == std::array<uint64_t, 3>{88, 191, 282});
 }
 
 TEST_CASE("pending frees: live bytes per category match a direct count at every allocation") {
