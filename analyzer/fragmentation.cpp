@@ -48,9 +48,16 @@ void FragmentationTracker::order_segments(Device& d, uint32_t ordinal, const Liv
   if (d.ordered) return;
   d.ordered = true;
   any_ordered_ = true;
+  // By address, then kind (a VMM handle may equal a pointer): the live set's
+  // own order is no order at all.
+  std::vector<Allocation> segments;
   live.for_each_live([&](const Allocation& a) {
-    if (a.device == ordinal && is_segment_kind(a.kind) && a.size != 0) add_segment(d, a);
+    if (a.device == ordinal && is_segment_kind(a.kind) && a.size != 0) segments.push_back(a);
   });
+  std::sort(segments.begin(), segments.end(), [](const Allocation& a, const Allocation& b) {
+    return a.address != b.address ? a.address < b.address : a.kind < b.kind;
+  });
+  for (const Allocation& a : segments) add_segment(d, a);
 }
 
 void FragmentationTracker::add_segment(Device& d, const Allocation& a) {
@@ -201,8 +208,9 @@ DeviceFragmentationMap FragmentationTracker::map(uint32_t device, const LiveMemo
       AddressRange range{a.address, a.size};
       result.segments.push_back(SegmentMap{a.kind, range, false, {range}, {}});
     });
-    std::sort(result.segments.begin(), result.segments.end(),
-              [](const SegmentMap& a, const SegmentMap& b) { return a.range.address < b.range.address; });
+    std::sort(result.segments.begin(), result.segments.end(), [](const SegmentMap& a, const SegmentMap& b) {
+      return a.range.address != b.range.address ? a.range.address < b.range.address : a.kind < b.kind;
+    });
     return result;
   }
   for (const auto& [start, s] : d.segments) {

@@ -82,6 +82,30 @@ TEST_CASE("fragmentation: holes, largest hole and metric of a segment with block
   CHECK(at3.segments.size() == 1);
 }
 
+TEST_CASE("fragmentation map: a pointer and a VMM handle of one value are listed by address, then kind") {
+  // The live set's order is no order: whichever was made first, the device
+  // memory comes before the physical allocation (kind 0 before 6).
+  for (bool pointer_first : {true, false}) {
+    CAPTURE(pointer_first);
+    TraceBuilder b;
+    if (pointer_first) b.alloc(1, 0x4000, 1000);
+    b.alloc(2, 0x4000, 2 * MiB, {}, MemoryKind::VirtualPhysical);
+    if (!pointer_first) b.alloc(3, 0x4000, 1000);
+    b.alloc(4, 0x2000, 300);
+    analysis::LiveMemory live;
+    analysis::FragmentationTracker t;
+    for (const trace::Event& e : b.trace.events.collect()) t.apply(e, live.apply(e), live);
+    analysis::DeviceFragmentationMap map = t.map(0, live);
+    REQUIRE(map.segments.size() == 3);
+    CHECK(map.segments[0].range.address == 0x2000);
+    CHECK(map.segments[1].range.address == 0x4000);
+    CHECK(map.segments[1].kind == MemoryKind::Device);
+    CHECK(map.segments[1].range.size == 1000);
+    CHECK(map.segments[2].kind == MemoryKind::VirtualPhysical);
+    CHECK(map.segments[2].range.size == 2 * MiB);
+  }
+}
+
 TEST_CASE("fragmentation in the report: at the peak and the worst moment") {
   TraceBuilder b;
   b.alloc(1, 0x10000, 1000);
