@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "formats/flat_table.h"
 #include "formats/huge_page_allocator.h"
 #include "formats/trace_events.h"
 
@@ -159,8 +160,7 @@ class AllocationTable {
     const size_t mask = mask_;
     for (size_t next = (hole + 1) & mask; slots_[next].record != kEmpty; next = (next + 1) & mask) {
       size_t wanted = home(slots_[next], mask);
-      bool stays = hole <= next ? (hole < wanted && wanted <= next) : (hole < wanted || wanted <= next);
-      if (stays) continue;
+      if (stays_behind_hole(hole, wanted, next)) continue;
       slots_[hole] = slots_[next];
       hole = next;
     }

@@ -269,9 +269,7 @@ class EventCursor::FileStream {
       if (t.decoder.chunk_done()) {
         if (t.next_chunk >= t.chunks.size()) return false;
         t.chunk = &file_->chunks[t.chunks[t.next_chunk++]];
-        layout::ChunkHead head{layout::kChunkMagic,   t.chunk->thread,    0, 0,
-                               t.chunk->base_time_ns, t.chunk->base_ticks};
-        t.decoder.start_chunk({file_->bytes + t.chunk->payload_offset, t.chunk->length}, head,
+        t.decoder.start_chunk({file_->bytes + t.chunk->payload_offset, t.chunk->length}, t.chunk->head(),
                               t.chunk->exact);
         t.chunk_offset = t.chunk->payload_offset;
         if (collecting_) {

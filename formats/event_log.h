@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "formats/trace_events.h"
+#include "formats/trace_layout.h"
 
 namespace vramscope::trace {
 
@@ -27,6 +28,9 @@ struct ChunkRef {
   uint64_t base_time_ns = 0;
   uint64_t base_ticks = 0;
   bool in_time_order = false;  // its events need no sorting: a walk may decode it a part at a time
+
+  // The head a decoder starts the chunk from.
+  layout::ChunkHead head() const { return {layout::kChunkMagic, thread, 0, 0, base_time_ns, base_ticks}; }
 };
 
 // A record that is not an event, as the first walk over a trace whose

@@ -21,6 +21,13 @@ inline size_t mix_hash(uint64_t h) {
   return static_cast<size_t>(h ^ (h >> 31));
 }
 
+// Backward-shift deletion: whether the entry in slot `next`, whose lookup
+// begins at `wanted`, stays where it is when slot `hole` (before it in the
+// run) empties; else it moves back into the hole. Slots wrap at the table's end.
+inline bool stays_behind_hole(size_t hole, size_t wanted, size_t next) {
+  return hole <= next ? (hole < wanted && wanted <= next) : (hole < wanted || wanted <= next);
+}
+
 // `Traits` gives `Key key(const Entry&)` and `size_t hash(const Key&)`, both static.
 template <typename Entry, typename Traits>
 class FlatTable {
@@ -62,8 +69,7 @@ class FlatTable {
     // that a lookup never stops early at an empty slot.
     for (size_t next = (hole + 1) & mask; slots_[next].used; next = (next + 1) & mask) {
       size_t wanted = home(slots_[next]);
-      bool stays = hole <= next ? (hole < wanted && wanted <= next) : (hole < wanted || wanted <= next);
-      if (stays) continue;
+      if (stays_behind_hole(hole, wanted, next)) continue;
       slots_[hole] = slots_[next];
       hole = next;
     }

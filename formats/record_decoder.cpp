@@ -169,17 +169,12 @@ ChunkResult RecordDecoder::decode(Event* out, size_t room, size_t& written) {
   written = written_;
   records_seen_ += count;
   record_bytes_seen_ += static_cast<uint64_t>(p - start);
-  if (meta_) {
-    meta_->record_bytes += static_cast<uint64_t>(p - start);
-    meta_->record_count += count;
-  }
   return result;
 }
 
 bool RecordDecoder::replay(std::span<const uint8_t> payload, const layout::ChunkHead& head,
                            const KeptRecord& record) {
   start_chunk(payload, head, true);
-  done_ = true;
   last_time_ = record.ticks;
   ByteCursor in(payload.subspan(record.offset));
   uint8_t token = in.byte();

@@ -168,18 +168,13 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
       chunk.length = head.sealed_length;
       chunk.exact = true;
     }
-    if (check == RecordCheck::OnFirstWalk) {
-      // Taken as written, each chunk's events in time order: the first walk checks.
-      chunk.in_time_order = true;
-      file->chunks.push_back(chunk);
-      file->release(offset, sizeof head + chunk.length);
-      if (truncated && head.sealed_length > available) {
-        cut_reason = "the file ends inside a chunk at " + offset_text(offset);
-      }
-      continue;
+    ChunkResult result = ChunkResult::Ok;
+    if (check == RecordCheck::Now) {
+      result = decoder.decode_chunk(payload.first(chunk.length), head, chunk.exact, nullptr);
+      chunk.in_time_order = decoder.chunk_in_time_order();
+    } else {
+      chunk.in_time_order = true;  // taken as written: the first walk checks
     }
-    ChunkResult result = decoder.decode_chunk(payload.first(chunk.length), head, chunk.exact, nullptr);
-    chunk.in_time_order = decoder.chunk_in_time_order();
     file->chunks.push_back(chunk);
     file->release(offset, sizeof head + chunk.length);
     if (result == ChunkResult::Corrupt) {
@@ -201,6 +196,8 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
     file->chunks_in_file = chunks_in_file;
   } else {
     decoder.finish();
+    trace.record_count = decoder.records_seen();
+    trace.record_bytes = decoder.record_bytes_seen();
     decide_cut_short(trace, std::move(cut_reason), chunks_in_file);
   }
   trace.events = EventLog(std::move(file));
@@ -223,8 +220,7 @@ void finish_first_walk(TraceContents& trace) {
   RecordDecoder decoder(&trace, file->ticks_per_second, file->start_ns);
   for (const KeptRecord& record : kept) {
     const ChunkRef& chunk = file->chunks.at(record.chunk);
-    layout::ChunkHead head{layout::kChunkMagic, chunk.thread, 0, 0, chunk.base_time_ns, chunk.base_ticks};
-    if (!decoder.replay({file->bytes + chunk.payload_offset, chunk.length}, head, record)) {
+    if (!decoder.replay({file->bytes + chunk.payload_offset, chunk.length}, chunk.head(), record)) {
       throw RecordsNeedChecking("a kept record does not decode again");
     }
   }
