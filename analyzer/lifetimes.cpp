@@ -25,14 +25,8 @@ void LifetimeLog::close_wide(Record& r, uint64_t serial, uint64_t after) {
 
 Lifetime LifetimeLog::wide_lifetime(const Record& r, uint64_t serial, size_t previous) const {
   const WideFields& wide = wide_.at(serial);
-  Lifetime l;
-  l.alloc_index = wide.has_index ? wide.alloc_index : previous + r.index_step;
-  l.free_index = wide.free_after == 0 ? kNeverFreed : l.alloc_index + wide.free_after;
-  l.kind = r.kind;
-  l.device = wide.device;
-  l.size = wide.size;
-  l.stack = trace::StackId{r.stack};
-  return l;
+  return lifetime_of(r, wide.has_index ? wide.alloc_index : previous + r.index_step, wide.free_after,
+                     wide.device, wide.size);
 }
 
 }  // namespace vramscope::analysis

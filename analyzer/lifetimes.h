@@ -177,12 +177,17 @@ class LifetimeLog {
   [[gnu::always_inline]] Lifetime read(const Record& r, uint64_t serial, size_t previous) const {
     if (r.device == kWideDevice) [[unlikely]]
       return wide_lifetime(r, serial, previous);
+    return lifetime_of(r, previous + r.index_step, r.free_after, r.device, r.size);
+  }
+  // `r`'s kind and stack with the other fields as given, from the record or kept aside.
+  [[gnu::always_inline]] static Lifetime lifetime_of(const Record& r, size_t alloc_index, uint64_t free_after,
+                                                     uint32_t device, uint64_t size) {
     Lifetime l;
-    l.alloc_index = previous + r.index_step;
-    l.free_index = r.free_after == 0 ? kNeverFreed : l.alloc_index + r.free_after;
+    l.alloc_index = alloc_index;
+    l.free_index = free_after == 0 ? kNeverFreed : alloc_index + free_after;
     l.kind = r.kind;
-    l.device = r.device;
-    l.size = r.size;
+    l.device = device;
+    l.size = size;
     l.stack = trace::StackId{r.stack};
     return l;
   }
