@@ -152,6 +152,49 @@ struct Walk {
   IterationFinder iterations;
   uint64_t last_event_ns = 0;
   uint64_t event_count = 0;
+
+  // Every pass, for any event, after `live` applied it; `event` filled (see filled()).
+  void observe(size_t i, const trace::Event& event, const LiveChange& change) {
+    peaks.observe(i, event, change, live);
+    kinds.observe(event, change, live);
+    threads.observe(event, change);
+    apis.observe(event);
+    counter.observe(event, change);
+    failures.observe(event, live);
+    lifetimes.observe(i, change);
+    iterations.observe(i, event);
+    fragments.observe(event, change, live, peaks.just_peaked());
+    oom.observe(i, event, change, live, fragments.tracker());
+  }
+  // The same for nearly every event, each pass told what happened rather
+  // than finding out again: an allocation that displaced none,
+  [[gnu::always_inline]] void allocated(size_t i, const trace::Event& event, const LiveChange& change) {
+    const Allocation& a = change.allocation;
+    const trace::MemoryKind kind = a.kind;
+    const uint64_t size = a.size;
+    peaks.allocated(i, event, kind, a.device, live);
+    kinds.allocated(kind, size, live);
+    threads.allocated(event.thread, size);
+    apis.observe(event);
+    counter.allocated();
+    lifetimes.allocated(i, a);
+    iterations.allocated(i, event);
+    const bool at_peak = peaks.just_peaked();
+    if (at_peak || !fragments.passes_over(change)) fragments.observe(event, change, live, at_peak);
+  }
+  // and a free that found its allocation (`recorded`: the Free as its record has it).
+  [[gnu::always_inline]] void freed(size_t i, const trace::Event& recorded, const LiveChange& change) {
+    const Allocation& a = change.allocation;
+    peaks.freed();
+    kinds.freed(a.kind);
+    threads.freed(recorded.thread);
+    apis.observe(recorded);
+    counter.freed();
+    lifetimes.freed(i, a);
+    iterations.freed(i, recorded);
+    if (!fragments.passes_over(change)) fragments.observe(filled(recorded, change), change, live, false);
+    oom.freed(a);
+  }
 };
 
 // How far the walk is, from the event it is at. A trace whose records the
@@ -168,26 +211,22 @@ double walked_fraction(const trace::TraceContents& trace, size_t event_index) {
 
 void walk_events(const trace::TraceContents& trace, Walk& w, const Progress& progress) {
   uint64_t next_progress = kProgressEvents;
-  walk_with_live_set(trace.events, w.live,
-                     [&](size_t i, const trace::Event& event, const LiveChange& change) {
-                       if (progress && i >= next_progress) {
-                         progress(std::min(0.99, walked_fraction(trace, i)));
-                         next_progress = i + kProgressEvents;
-                       }
-                       w.peaks.observe(i, event, change, w.live);
-                       w.kinds.observe(event, change, w.live);
-                       w.threads.observe(event, change);
-                       w.apis.observe(event);
-                       w.counter.observe(event, change);
-                       w.failures.observe(event, w.live);
-                       w.lifetimes.observe(i, change);
-                       w.iterations.observe(i, event);
-                       w.fragments.observe(event, change, w.live, w.peaks.just_peaked());
-                       w.oom.observe(i, event, change, w.live, w.fragments.tracker());
-                       w.last_event_ns = event.time_ns;
-                       w.event_count = i + 1;
-                       return true;
-                     });
+  walk_live_changes(trace.events, w.live, [&](size_t i, const trace::Event& event, const LiveChange& change) {
+    if (progress && i >= next_progress) {
+      progress(std::min(0.99, walked_fraction(trace, i)));
+      next_progress = i + kProgressEvents;
+    }
+    if (change.what == LiveChange::What::Allocated && !change.displaced) {
+      w.allocated(i, event, change);
+    } else if (change.what == LiveChange::What::Freed) {
+      w.freed(i, event, change);
+    } else {
+      w.observe(i, event, change);  // filled already: only a Freed change fills an event
+    }
+    w.last_event_ns = event.time_ns;
+    w.event_count = i + 1;
+    return true;
+  });
 }
 
 Report report_of(const trace::TraceContents& trace, Walk& w) {

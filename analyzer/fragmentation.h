@@ -149,11 +149,15 @@ class FragmentationWatch {
   void observe(const trace::Event& event, const LiveChange& change, const LiveMemory& live, bool at_peak) {
     if (!at_peak) {
       bool untouched = event.type != trace::EventType::Alloc && event.type != trace::EventType::Free;
-      if (untouched) return;
-      // A device without block data has no holes: only the peak's figures could change.
-      if (peak_open_.empty() && tracker_.apply_counted_segment(change)) return;
+      if (untouched || passes_over(change)) return;
     }
     observe_change(event, change, live, at_peak);
+  }
+  // Whether an allocation or free that did not set a peak leaves every
+  // figure as it was, and observe() would do nothing with it: a device
+  // without block data has no holes, only the peak's figures could change.
+  bool passes_over(const LiveChange& change) {
+    return peak_open_.empty() && tracker_.apply_counted_segment(change);
   }
   const FragmentationTracker& tracker() const { return tracker_; }
   FragmentationTracker& tracker() { return tracker_; }

@@ -34,16 +34,28 @@ struct FoundIterations {
 class IterationFinder {
  public:
   void observe(size_t index, const trace::Event& event) {
-    events_ = index + 1;
     if (event.type == trace::EventType::Alloc) {
-      if (allocations_ >= kPatternWindow && !following_) {
-        ++allocations_;  // past the window and off the pattern: nothing more to learn
-      } else {
-        observe_allocation(index, event);
-      }
-    } else if (event.type != trace::EventType::Free) {
+      allocated(index, event);
+    } else if (event.type == trace::EventType::Free) {
+      freed(index, event);
+    } else {
+      events_ = index + 1;
       observe_other(index, event);
+      last_ns_ = event.time_ns;
     }
+  }
+  // observe() for an Alloc event, and for a Free.
+  void allocated(size_t index, const trace::Event& event) {
+    events_ = index + 1;
+    if (allocations_ >= kPatternWindow && !following_) {
+      ++allocations_;  // past the window and off the pattern: nothing more to learn
+    } else {
+      observe_allocation(index, event);
+    }
+    last_ns_ = event.time_ns;
+  }
+  void freed(size_t index, const trace::Event& event) {
+    events_ = index + 1;
     last_ns_ = event.time_ns;
   }
 

@@ -48,6 +48,10 @@ class LifetimeLog {
     }
   }
 
+  // observe() for an allocation that displaced none, and for a free.
+  [[gnu::always_inline]] void allocated(size_t index, const Allocation& a) { add(index, a); }
+  [[gnu::always_inline]] void freed(size_t index, const Allocation& a) { close(a, index); }
+
   // The event index of the last allocation made on `stack`, of any kind; 0 if none.
   size_t last_allocation(trace::StackId stack) const { return last_by_stack_.get(stack); }
 

@@ -149,31 +149,45 @@ inline const LiveChange& LiveMemory::apply(const trace::Event& event) {
   return change;
 }
 
-// Walks the events through `live`: visit(index, event, change) for each, a
-// free carrying its allocation's kind, device and size (the live set pairs
-// it, so the walk leaves frees as recorded). Stops when visit returns false.
-// The live set's slots are loaded a few events ahead: it holds millions.
+// Walks the events through `live`: visit(index, event, change) for each,
+// the event as recorded (a free's kind, device and size are its record's,
+// the change's allocation has the true ones: see filled()). Stops when
+// visit returns false. The live set's slots are loaded a few events ahead:
+// it holds millions.
 template <typename Visit>
-void walk_with_live_set(const trace::EventLog& events, LiveMemory& live, Visit&& visit) {
+void walk_live_changes(const trace::EventLog& events, LiveMemory& live, Visit&& visit) {
   constexpr size_t kPrefetchAhead = 8;
   trace::EventCursor walk = events.cursor(trace::FreeFields::AsRecorded);
-  trace::Event completed;
   size_t i = 0;
   for (std::span<const trace::Event> batch = walk.next(); !batch.empty(); batch = walk.next()) {
     for (size_t j = 0; j < batch.size(); ++j, ++i) {
       if (j + kPrefetchAhead < batch.size()) live.prefetch(batch[j + kPrefetchAhead]);
-      const LiveChange& change = live.apply(batch[j]);
-      const trace::Event* event = &batch[j];
-      if (change.what == LiveChange::What::Freed) {
-        completed = batch[j];
-        completed.kind = change.allocation.kind;
-        completed.device = change.allocation.device;
-        completed.size = change.allocation.size;
-        event = &completed;
-      }
-      if (!visit(i, *event, change)) return;
+      if (!visit(i, batch[j], live.apply(batch[j]))) return;
     }
   }
+}
+
+// The event as a walk with paired frees gives it: a free carries the kind,
+// device and size of the allocation it freed.
+inline trace::Event filled(const trace::Event& event, const LiveChange& change) {
+  trace::Event e = event;
+  if (change.what == LiveChange::What::Freed) {
+    e.kind = change.allocation.kind;
+    e.device = change.allocation.device;
+    e.size = change.allocation.size;
+  }
+  return e;
+}
+
+// walk_live_changes with every event filled: visit(index, event, change).
+template <typename Visit>
+void walk_with_live_set(const trace::EventLog& events, LiveMemory& live, Visit&& visit) {
+  trace::Event completed;
+  walk_live_changes(events, live, [&](size_t i, const trace::Event& event, const LiveChange& change) {
+    if (change.what != LiveChange::What::Freed) return visit(i, event, change);
+    completed = filled(event, change);
+    return visit(i, completed, change);
+  });
 }
 
 }  // namespace vramscope::analysis

@@ -64,14 +64,15 @@ class OomWitness {
   // After `live` and `fragments` have applied events[index].
   void observe(size_t index, const trace::Event& event, const LiveChange& change, const LiveMemory& live,
                const FragmentationTracker& fragments) {
-    if (change.what == LiveChange::What::Freed) {
-      const Allocation& a = change.allocation;
-      if (a.kind == trace::MemoryKind::Block || is_segment_kind(a.kind)) {
-        std::pair<uint32_t, bool> key{a.device, a.kind == trace::MemoryKind::Block};
-        if (key != last_freed_) note_freed(key);  // frees come in runs of one kind
-      }
-    }
+    if (change.what == LiveChange::What::Freed) freed(change.allocation);
     if (event.type == trace::EventType::FailedAlloc) observe_failure(index, event, live, fragments);
+  }
+  // observe() for a free of `a`.
+  void freed(const Allocation& a) {
+    if (a.kind == trace::MemoryKind::Block || is_segment_kind(a.kind)) {
+      std::pair<uint32_t, bool> key{a.device, a.kind == trace::MemoryKind::Block};
+      if (key != last_freed_) note_freed(key);  // frees come in runs of one kind
+    }
   }
   const std::vector<Failure>& failures() const { return failures_; }
 

@@ -35,17 +35,28 @@ class PeakTracker {
 
   // Call after `live` has applied events[index].
   void observe(size_t index, const trace::Event& event, const LiveChange& change, const LiveMemory& live) {
+    // A free never sets a new peak.
+    if (change.what == LiveChange::What::Allocated) {
+      allocated(index, event, change.allocation.kind, change.allocation.device, live);
+    } else {
+      just_peaked_ = false;
+    }
+  }
+  // observe() for an allocation of `kind` on `device`.
+  void allocated(size_t index, const trace::Event& event, trace::MemoryKind kind, uint32_t device,
+                 const LiveMemory& live) {
     just_peaked_ = false;
-    const Allocation& a = change.allocation;
-    // A free never sets a new peak, nor does memory that is not the device's.
-    if (change.what != LiveChange::What::Allocated || !trace::occupies_device_memory(a.kind)) return;
-    uint64_t bytes = live.device_bytes(a.device);
-    if (last_peak_ == nullptr || a.device != last_peak_device_) {
-      if (!switch_peak_device(a.device, bytes)) return;
+    // Memory that is not the device's never sets one.
+    if (!trace::occupies_device_memory(kind)) return;
+    uint64_t bytes = live.device_bytes(device);
+    if (last_peak_ == nullptr || device != last_peak_device_) {
+      if (!switch_peak_device(device, bytes)) return;
     }
     // Strictly higher: the peak's time is its first moment.
     if (bytes > last_peak_->bytes) new_peak(index, event, live);
   }
+  // observe() for a free.
+  void freed() { just_peaked_ = false; }
 
   // Whether the last event observed set a new peak.
   bool just_peaked() const { return just_peaked_; }

@@ -20,23 +20,39 @@ class KindTally {
   void observe(const trace::Event& event, const LiveChange& change, const LiveMemory& live) {
     bool counted = event.type == trace::EventType::Alloc || event.type == trace::EventType::Free ||
                    event.type == trace::EventType::FailedAlloc;
-    size_t index = static_cast<size_t>(event.kind);
-    if (!counted || index >= trace::kMemoryKindCount) return;
-    seen_[index] = true;
-    KindTotals& totals = kinds_[index];
+    if (!counted) return;
     if (change.what == LiveChange::What::Allocated) {
-      totals.allocations += 1;
-      totals.allocated_bytes += event.size;
-      totals.peak_bytes = std::max(totals.peak_bytes, live.kind_bytes(event.kind));
+      allocated(event.kind, event.size, live);
     } else if (change.what == LiveChange::What::Freed) {
-      totals.frees += 1;
+      freed(event.kind);
+    } else {
+      seen(event.kind);
     }
+  }
+  // observe() for an allocation, and for a free of an allocation of `kind`.
+  void allocated(trace::MemoryKind kind, uint64_t size, const LiveMemory& live) {
+    KindTotals* totals = seen(kind);
+    if (!totals) return;
+    totals->allocations += 1;
+    totals->allocated_bytes += size;
+    totals->peak_bytes = std::max(totals->peak_bytes, live.kind_bytes(kind));
+  }
+  void freed(trace::MemoryKind kind) {
+    if (KindTotals* totals = seen(kind)) totals->frees += 1;
   }
   // Kinds that occur in any Alloc, Free or FailedAlloc, in enum order; live
   // at exit comes from the final live set.
   std::vector<KindTotals> totals(const LiveMemory& final_live) const;
 
  private:
+  // The kind's totals, now seen; null for a kind past the known ones.
+  KindTotals* seen(trace::MemoryKind kind) {
+    size_t index = static_cast<size_t>(kind);
+    if (index >= trace::kMemoryKindCount) return nullptr;
+    seen_[index] = true;
+    return &kinds_[index];
+  }
+
   std::array<KindTotals, trace::kMemoryKindCount> kinds_{};
   std::array<bool, trace::kMemoryKindCount> seen_{};
 };
@@ -48,20 +64,29 @@ class ThreadTally {
     bool counted = change.what == What::Allocated || change.what == What::Freed ||
                    event.type == trace::EventType::FailedAlloc;
     if (!counted) return;
-    if (last_ == nullptr || event.thread.value != last_index_) switch_thread(event.thread.value);
     if (change.what == What::Allocated) {
-      last_->allocations += 1;
-      last_->allocated_bytes += event.size;
+      allocated(event.thread, event.size);
     } else if (change.what == What::Freed) {
-      last_->frees += 1;
+      freed(event.thread);
     } else {
-      last_->failed_allocations += 1;
+      totals_of(event.thread).failed_allocations += 1;
     }
   }
+  // observe() for an allocation and a free.
+  void allocated(trace::ThreadIndex thread, uint64_t size) {
+    ThreadTotals& totals = totals_of(thread);
+    totals.allocations += 1;
+    totals.allocated_bytes += size;
+  }
+  void freed(trace::ThreadIndex thread) { totals_of(thread).frees += 1; }
   // Every thread the trace names, plus any that only events mention.
   std::vector<ThreadTotals> totals(const std::vector<trace::Thread>& threads) const;
 
  private:
+  ThreadTotals& totals_of(trace::ThreadIndex thread) {
+    if (last_ == nullptr || thread.value != last_index_) switch_thread(thread.value);
+    return *last_;
+  }
   void switch_thread(uint32_t index);
 
   std::map<uint32_t, ThreadTotals> threads_;
@@ -103,6 +128,15 @@ class EventCounter {
         observe_other(event);
         return;
     }
+  }
+  // observe() for an allocation that displaced none, and for a free.
+  void allocated() {
+    counts_.events += 1;
+    counts_.allocations += 1;
+  }
+  void freed() {
+    counts_.events += 1;
+    counts_.frees += 1;
   }
   const EventCounts& counts() const { return counts_; }
   const std::vector<ForkEvent>& forks() const { return forks_; }
