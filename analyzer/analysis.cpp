@@ -180,7 +180,7 @@ struct Walk {
     lifetimes.allocated(i, a);
     iterations.allocated(i, event);
     const bool at_peak = peaks.just_peaked();
-    if (at_peak || !fragments.passes_over(change)) fragments.observe(event, change, live, at_peak);
+    if (at_peak || !fragments.passes_over(a)) fragments.observe(event, change, live, at_peak);
   }
   // and a free that found its allocation (`recorded`: the Free as its record has it).
   [[gnu::always_inline]] void freed(size_t i, const trace::Event& recorded, const LiveChange& change) {
@@ -192,7 +192,7 @@ struct Walk {
     counter.freed();
     lifetimes.freed(i, a);
     iterations.freed(i, recorded);
-    if (!fragments.passes_over(change)) fragments.observe(filled(recorded, change), change, live, false);
+    if (!fragments.passes_over(a)) fragments.observe(filled(recorded, change), change, live, false);
     oom.freed(a);
   }
 };
@@ -210,9 +210,9 @@ double walked_fraction(const trace::TraceContents& trace, size_t event_index) {
 }
 
 void walk_events(const trace::TraceContents& trace, Walk& w, const Progress& progress) {
-  uint64_t next_progress = kProgressEvents;
+  uint64_t next_progress = progress ? kProgressEvents : UINT64_MAX;
   walk_live_changes(trace.events, w.live, [&](size_t i, const trace::Event& event, const LiveChange& change) {
-    if (progress && i >= next_progress) {
+    if (i >= next_progress) [[unlikely]] {
       progress(std::min(0.99, walked_fraction(trace, i)));
       next_progress = i + kProgressEvents;
     }

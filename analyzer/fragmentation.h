@@ -62,9 +62,14 @@ class FragmentationTracker {
   // block data: nothing to do, the live set counts its segments. Returns
   // false, having done nothing, for any other change.
   bool apply_counted_segment(const LiveChange& change) {
-    const Allocation& a = change.allocation;
-    if (change.displaced || !is_segment_kind(a.kind) || a.size == 0) return false;
+    if (change.displaced) return false;
     if (change.what != LiveChange::What::Allocated && change.what != LiveChange::What::Freed) return false;
+    return counts_nothing_of(change.allocation);
+  }
+  // Whether a segment made or freed, that displaced none, is `a`, one the
+  // live set counts and this tracker need not.
+  [[gnu::always_inline]] bool counts_nothing_of(const Allocation& a) {
+    if (!is_segment_kind(a.kind) || a.size == 0) return false;
     return !any_ordered_ || !device(a.device).ordered;
   }
 
@@ -159,6 +164,8 @@ class FragmentationWatch {
   bool passes_over(const LiveChange& change) {
     return peak_open_.empty() && tracker_.apply_counted_segment(change);
   }
+  // The same for an allocation, or a free, of `a` that displaced none.
+  bool passes_over(const Allocation& a) { return peak_open_.empty() && tracker_.counts_nothing_of(a); }
   const FragmentationTracker& tracker() const { return tracker_; }
   FragmentationTracker& tracker() { return tracker_; }
 
