@@ -3,7 +3,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
+#include <new>
 #include <optional>
+#include <type_traits>
+#include <utility>
 
 #include "analyzer/per_stack.h"
 
@@ -129,6 +133,13 @@ class IterationCursor {
   }
   // The last event of the iteration made_in last found.
   size_t last_event() const { return last_; }
+  // The last index for which made_in gives `made` again, `made` being its
+  // last answer: the end of that iteration, or the event before the next
+  // one begins; kNone past them all.
+  size_t same_until(size_t made) const {
+    if (made != kNone) return last_;
+    return first_ == kNone ? kNone : first_ - 1;
+  }
 
  private:
   void move_to(size_t index) {
@@ -145,17 +156,53 @@ class IterationCursor {
 };
 
 // The tensors being decided; the loops over them take its bounds once,
-// into registers.
+// into registers. Its memory is kept from one run to the next, and a
+// tensor is written straight into it: no vector's construct-and-copy.
 class Run {
  public:
-  void add(const Lifetime& l, Categorized verdict = {}) { tensors_.push_back(CategorizedTensor{l, verdict}); }
-  std::span<CategorizedTensor> tensors() { return tensors_; }
-  size_t size() const { return tensors_.size(); }
-  bool empty() const { return tensors_.empty(); }
-  void clear() { tensors_.clear(); }  // keeps the memory for the next run
+  // Field by field: `l` was just built in registers, and a copy of the
+  // whole struct would read it back from memory in pieces of other widths
+  // than were written, which stalls.
+  void add(const Lifetime& l, Categorized verdict = {}) {
+    if (end_ == capacity_) [[unlikely]]
+      grow();
+    CategorizedTensor& t = *end_++;  // plain data: the memory holds one already
+    t.tensor.alloc_index = l.alloc_index;
+    t.tensor.free_index = l.free_index;
+    t.tensor.kind = l.kind;
+    t.tensor.device = l.device;
+    t.tensor.size = l.size;
+    t.tensor.stack = l.stack;
+    t.verdict = verdict;
+  }
+  std::span<CategorizedTensor> tensors() { return {memory_.get(), end_}; }
+  size_t size() const { return static_cast<size_t>(end_ - memory_.get()); }
+  bool empty() const { return end_ == memory_.get(); }
+  void clear() { end_ = memory_.get(); }  // nothing to destroy: a tensor is plain data
 
  private:
-  std::vector<CategorizedTensor> tensors_;
+  static_assert(std::is_trivially_copyable_v<CategorizedTensor> &&
+                std::is_trivially_destructible_v<CategorizedTensor>);
+  struct Release {
+    void operator()(CategorizedTensor* memory) const { ::operator delete(memory); }
+  };
+
+  // Memory left unwritten past the tensors: the first iteration may hold
+  // millions, and writing it twice would cost as much as the copy.
+  [[gnu::noinline]] void grow() {
+    size_t used = size();
+    size_t capacity = std::max<size_t>(1024, 2 * used);
+    std::unique_ptr<CategorizedTensor, Release> bigger(
+        static_cast<CategorizedTensor*>(::operator new(capacity * sizeof(CategorizedTensor))));
+    std::uninitialized_copy(memory_.get(), end_, bigger.get());
+    memory_ = std::move(bigger);
+    end_ = memory_.get() + used;
+    capacity_ = memory_.get() + capacity;
+  }
+
+  std::unique_ptr<CategorizedTensor, Release> memory_;
+  CategorizedTensor* end_ = nullptr;
+  CategorizedTensor* capacity_ = nullptr;
 };
 
 class Categorizer {
@@ -175,13 +222,19 @@ class Categorizer {
       return;
     }
     IterationCursor cursor(iterations_);
+    // A run ends at the last index made in the same place, or when a run
+    // made outside every iteration holds a batch (those tensors are decided
+    // each on its own): two comparisons a tensor.
+    size_t run_until = 0;
+    size_t room = 0;  // tensors the run takes before a batch is full; the first tensor starts a run
     log_.for_each_tensor([&](const Lifetime& l) {
-      size_t made = cursor.made_in(l.alloc_index);
-      // Tensors made outside every iteration are decided each on its own:
-      // their runs may be cut into batches.
-      bool full = made == kNone && run_.size() >= kBatch;
-      if (!run_.empty() && (made != run_made_ || full)) flush(l.alloc_index);
-      run_made_ = made;
+      if (l.alloc_index > run_until || room == 0) [[unlikely]] {
+        if (!run_.empty()) flush(l.alloc_index);
+        run_made_ = cursor.made_in(l.alloc_index);
+        run_until = cursor.same_until(run_made_);
+        room = run_made_ == kNone ? kBatch : kNone;
+      }
+      --room;
       run_.add(l);
     });
     if (!run_.empty()) flush(kNeverFreed);
@@ -234,59 +287,78 @@ class Categorizer {
   // Decides the run of tensors made in one iteration (or between
   // iterations); `next_alloc` is the allocation index of the tensor after it.
   void flush(size_t next_alloc) {
-    if (run_made_ != kNone) inside_iteration(run_made_, next_alloc);
-    if (run_made_ == 0) find_kept_stacks();
-    size_t last = run_made_ == kNone ? 0 : iterations_[run_made_].last_event;  // none is freed inside
-    for (CategorizedTensor& t : run_.tensors()) {
-      if (t.tensor.free_index > last) across_iterations(t, run_made_);
+    if (run_made_ == kNone) {
+      for (CategorizedTensor& t : run_.tensors()) across_iterations(t, kNone);
+    } else {
+      decide_iteration(run_made_, next_alloc);
     }
     hand_over();
   }
 
-  // The run's tensors made and freed inside iteration k, in allocation order.
-  void inside_iteration(size_t k, size_t next_alloc_after_run) {
+  // The run's tensors, all made in iteration k. Those made and freed inside
+  // it are decided in one pass from the last to the first: for each, the
+  // earliest free among the later ones is then known (a later allocation
+  // freed first means a stack order: forward, then backward). The others
+  // outlive it, and are decided in the same pass but in the first
+  // iteration, whose kept tensors wait for its activations.
+  void decide_iteration(size_t k, size_t next_alloc_after_run) {
     std::span<CategorizedTensor> run = run_.tensors();
-    // For each, the earliest free among the later ones: a later allocation
-    // freed first means a stack order (forward, then backward).
-    later_free_.resize(run.size());
-    size_t* later_free = later_free_.data();  // by position in run
     size_t last = iterations_[k].last_event;  // a tensor freed after it is not inside
-    size_t earliest = kNeverFreed;
+    bool first_iteration = k == 0;
+    size_t earliest = kNeverFreed;  // among the later tensors freed inside
     size_t last_free = 0;
-    size_t first = run.size();
+    size_t first = run.size();  // the first tensor freed inside
     size_t inside = 0;
+    size_t next_alloc = next_alloc_after_run;
     for (size_t j = run.size(); j-- > 0;) {
-      size_t free_index = run[j].tensor.free_index;
-      if (free_index > last) continue;
-      later_free[j] = earliest;
-      earliest = std::min(earliest, free_index);
-      last_free = std::max(last_free, free_index);
-      first = j;
-      ++inside;
-    }
-    for (size_t j = first; j < run.size(); ++j) {
       CategorizedTensor& t = run[j];
       const Lifetime& l = t.tensor;
-      if (l.free_index > last) continue;
-      Category h = hint(l.stack);
-      size_t next_alloc = j + 1 < run.size() ? run[j + 1].tensor.alloc_index : next_alloc_after_run;
-      if (h == Category::Workspaces) {
-        t.verdict = Categorized{Category::Workspaces, Confidence::High, Reason::WorkspaceNamedInside};
-      } else if (j == first && inside > 1 && l.free_index == last_free) {
-        t.verdict = rule(h, Category::Inputs, Reason::FirstOfIteration);
-      } else if (next_alloc > l.free_index) {
-        t.verdict = rule(h, Category::Temporaries, Reason::FreedBeforeNextAlloc, Confidence::High);
-      } else if (later_free[j] < l.free_index && h == Category::Inputs) {
-        // A batch's labels have an activation's lifetime; the name tells them apart,
-        // and they must not move the end of the backward pass.
-        t.verdict = Categorized{Category::Inputs, Confidence::Medium, Reason::InputNamedInside};
-      } else if (later_free[j] < l.free_index) {
-        t.verdict = rule(h, Category::Activations, Reason::StackOrder);
-        if (k == 0) backward_end_ = std::max(backward_end_, l.free_index);
+      if (l.free_index > last) {
+        if (!first_iteration) across_iterations(t, k);
       } else {
-        t.verdict = rule(h, Category::Temporaries, Reason::NoStackOrder, Confidence::Low);
+        t.verdict = inside_verdict(hint(l.stack), l.free_index, next_alloc, earliest);
+        earliest = std::min(earliest, l.free_index);
+        last_free = std::max(last_free, l.free_index);
+        first = j;
+        ++inside;
       }
+      next_alloc = l.alloc_index;
     }
+    // The first allocation of the iteration, freed after every other one:
+    // its input batch.
+    if (inside > 1 && run[first].tensor.free_index == last_free) {
+      Category h = hint(run[first].tensor.stack);
+      if (h != Category::Workspaces) run[first].verdict = rule(h, Category::Inputs, Reason::FirstOfIteration);
+    }
+    if (!first_iteration) return;
+    for (const CategorizedTensor& t : run) {
+      if (t.verdict.reason == Reason::StackOrder)
+        backward_end_ = std::max(backward_end_, t.tensor.free_index);
+    }
+    find_kept_stacks();
+    for (CategorizedTensor& t : run) {
+      if (t.tensor.free_index > last) across_iterations(t, k);
+    }
+  }
+
+  // A tensor freed inside its iteration, but not its first allocation's
+  // rule; `earliest_later_free` is the earliest free of the later tensors
+  // freed inside.
+  static Categorized inside_verdict(Category h, size_t free_index, size_t next_alloc,
+                                    size_t earliest_later_free) {
+    if (h == Category::Workspaces) {
+      return Categorized{Category::Workspaces, Confidence::High, Reason::WorkspaceNamedInside};
+    }
+    if (next_alloc > free_index) {
+      return rule(h, Category::Temporaries, Reason::FreedBeforeNextAlloc, Confidence::High);
+    }
+    if (earliest_later_free < free_index && h == Category::Inputs) {
+      // A batch's labels have an activation's lifetime; the name tells them apart,
+      // and they must not move the end of the backward pass.
+      return Categorized{Category::Inputs, Confidence::Medium, Reason::InputNamedInside};
+    }
+    if (earliest_later_free < free_index) return rule(h, Category::Activations, Reason::StackOrder);
+    return rule(h, Category::Temporaries, Reason::NoStackOrder, Confidence::Low);
   }
 
   void across_iterations(CategorizedTensor& t, size_t made) {
@@ -370,7 +442,6 @@ class Categorizer {
   Run run_;
   size_t run_made_ = kNone;
   PerStack<StackFacts> stacks_;
-  std::vector<size_t> later_free_;  // scratch of one run, kept to spare an allocation per iteration
   size_t backward_end_ = 0;         // the first iteration's last free of an activation
 };
 

@@ -74,6 +74,7 @@ struct CategorizedTensor {
 // visit(tensors) with each tensor of the log and its category, in
 // allocation order, a batch at a time (an iteration's tensors, or a few
 // thousand made outside iterations): one call per batch, not per tensor.
+// No iteration ends between two allocations of one batch.
 // Tensors are decided an iteration at a time, so nothing is kept per
 // tensor: a long run has hundreds of millions.
 using CategoryVisit = std::function<void(std::span<const CategorizedTensor>)>;
