@@ -71,27 +71,37 @@ class Verdicts {
 // allocation's end comes before the new one.
 class CategorySweep {
  public:
-  // Tensors in allocation order, and the growth fed from the same loop.
+  // A batch of tensors in allocation order, and the growth fed from the same loop.
   void observe(std::span<const CategorizedTensor> tensors, GrowthFinder& growth) {
     for (size_t j = 0; j < tensors.size(); ++j) {
       const Lifetime& l = tensors[j].tensor;
       size_t next_alloc = j + 1 < tensors.size() ? tensors[j + 1].tensor.alloc_index : 0;  // 0: not known
-      observe(l, tensors[j].verdict, next_alloc);
-      growth.observe(l);
+      if (!observe(l, tensors[j].verdict, next_alloc)) growth.observe(l);
     }
   }
   // `next_alloc`: the next tensor's allocation index, or 0 where not known.
-  void observe(const Lifetime& l, const Categorized& verdict, size_t next_alloc) {
+  // Whether the tensor was freed by then: no iteration ends between two
+  // allocations of a batch, so such a tensor is live at no iteration's end
+  // and the growth need not see it.
+  bool observe(const Lifetime& l, const Categorized& verdict, size_t next_alloc) {
     size_t c = slot(verdict.category);
-    frees_.release_until(l.alloc_index, live_);
     verdicts_[c].add(verdict, l.size);
-    live_[c] += l.size;
-    peak_bytes_[c] = std::max(peak_bytes_[c], live_[c]);
-    if (l.free_index <= next_alloc) {
-      live_[c] -= l.size;  // freed before any peak is looked at again: no need to wait in the ring
-    } else if (l.free_index != kNeverFreed) {
+    // live_ still counts the frees not released yet: while it stays at or
+    // under the peak with this tensor, so does the true count, and the frees
+    // can wait to be released many at a time.
+    uint64_t with_it = 0;
+    bool wrapped = __builtin_add_overflow(live_[c], l.size, &with_it);
+    if (wrapped || with_it > peak_bytes_[c] || exact_) [[unlikely]] {
+      frees_.release_until(l.alloc_index, live_);
+      peak_bytes_[c] = std::max(peak_bytes_[c], live_[c] + l.size);
+    }
+    if (l.free_index <= next_alloc) return true;  // freed before any peak is looked at again
+    exact_ |= __builtin_add_overflow(live_[c], l.size, &live_[c]);
+    if (l.free_index != kNeverFreed) {
+      if (!frees_.fits_ring(l.free_index)) frees_.release_until(l.alloc_index, live_);  // make room
       frees_.add(l.free_index, c, l.size);
     }
+    return false;
   }
 
   std::vector<CategoryTotals> totals() {
@@ -113,8 +123,11 @@ class CategorySweep {
   // Per category; the allocations and their bytes are the verdicts' sums.
   std::array<Verdicts, kCategoryCount> verdicts_;
   std::array<uint64_t, kCategoryCount> peak_bytes_{};
-  PendingFrees<kCategoryCount>::Bytes live_{};
+  PendingFrees<kCategoryCount>::Bytes live_{};  // as of the last release; see observe
   PendingFrees<kCategoryCount> frees_;
+  // A count passed 2^64 bytes (a corrupt trace): from then on every tensor
+  // releases the frees before the peak is looked at, as their sums wrap.
+  bool exact_ = false;
 };
 
 bool live_at(const Lifetime& l, size_t index) { return l.alloc_index <= index && index < l.free_index; }
@@ -126,10 +139,12 @@ class PeakLabels {
   PeakLabels(DevicePeak& peak, size_t peak_index, uint32_t device, bool label_sites, StackResolver& stacks)
       : peak_(peak), peak_index_(peak_index), device_(device), label_sites_(label_sites), stacks_(stacks) {}
 
-  // Tensors in allocation order.
+  // Tensors in allocation order: those made after the peak end the look.
   void observe(std::span<const CategorizedTensor> tensors) {
-    if (tensors.front().tensor.alloc_index > peak_index_) return;  // all made after the peak
-    for (const CategorizedTensor& t : tensors) observe(t.tensor, t.verdict);
+    for (const CategorizedTensor& t : tensors) {
+      if (t.tensor.alloc_index > peak_index_) return;
+      if (t.tensor.free_index > peak_index_) observe(t.tensor, t.verdict);  // most are freed before it
+    }
   }
 
   void observe(const Lifetime& l, const Categorized& verdict) {

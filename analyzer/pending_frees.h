@@ -1,12 +1,14 @@
 // The frees still to come of a sweep over tensors in allocation order, as
 // bytes per category. Most tensors live a few hundred events, so their bytes
 // wait in a ring of per-event slots that the sweep walks as it advances: no
-// heap to keep in order for millions of tensors. The few that live longer,
-// and a second category freed at one event, wait in a heap.
+// heap to keep in order for millions of tensors. A bit per slot says which
+// hold a free, so the walk skips the empty ones 64 at a time. The few that
+// live longer, and a second category freed at one event, wait in a heap.
 #pragma once
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -23,14 +25,17 @@ class PendingFrees {
   // A free at `free_index`, after every event released so far.
   void add(size_t free_index, size_t category, uint64_t size) {
     if (size == 0) return;  // frees nothing
-    if (free_index - next_ < kRing) {
+    if (fits_ring(free_index)) {
       size_t slot = free_index & kRingMask;
-      if (bytes_[slot] == 0) {
+      uint64_t& word = taken_[slot >> 6];
+      uint64_t bit = uint64_t{1} << (slot & 63);
+      if ((word & bit) == 0) {
+        word |= bit;
         bytes_[slot] = size;
         categories_[slot] = static_cast<uint8_t>(category);
         return;
       }
-      if (categories_[slot] == category && bytes_[slot] + size != 0) {  // 0 would read as empty
+      if (categories_[slot] == category) {
         bytes_[slot] += size;
         return;
       }
@@ -39,22 +44,31 @@ class PendingFrees {
     next_far_ = far_.top().free_index;
   }
 
+  // Whether add puts a free at `free_index` in the ring, not aside: it is
+  // less than a turn of the ring past the first event not released.
+  bool fits_ring(size_t free_index) const { return free_index - next_ < kRing; }
+
   // Takes the bytes freed at events up to `index`, included, off `live`.
   void release_until(size_t index, Bytes& live) {
     if (index < next_) return;
     // Slots past a whole turn of the ring hold nothing: no need to walk them twice.
-    size_t walk = std::min<size_t>(index - next_ + 1, kRing);
-    size_t from = next_ & kRingMask;
-    size_t to_end = std::min(walk, kRing - from);
-    release_slots(from, from + to_end, live);
-    release_slots(0, walk - to_end, live);
+    size_t last = next_ + std::min<size_t>(index - next_, kRing - 1);  // the last event walked
+    size_t word = next_ >> 6;
+    uint64_t taken = taken_[word & kWordMask] & (~uint64_t{0} << (next_ & 63));
+    for (size_t last_word = last >> 6; word != last_word;) {
+      release_slots(word, taken, live);
+      ++word;
+      taken = taken_[word & kWordMask];
+    }
+    release_slots(word, taken & (~uint64_t{0} >> (63 - (last & 63))), live);
     next_ = index + 1;
     if (next_far_ <= index) release_far(index, live);
   }
 
  private:
-  static constexpr size_t kRing = 4096;  // events; a power of two
+  static constexpr size_t kRing = 4096;  // events; a power of two, a multiple of 64
   static constexpr size_t kRingMask = kRing - 1;
+  static constexpr size_t kWordMask = kRing / 64 - 1;
   struct Far {
     size_t free_index;
     size_t category;
@@ -63,13 +77,14 @@ class PendingFrees {
   };
   static_assert(kCategories <= 256);
 
-  // An empty slot holds 0 bytes: taking them off changes nothing, and costs no branch.
-  void release_slots(size_t from, size_t to, Bytes& live) {
-    uint64_t* bytes = bytes_.data();
-    const uint8_t* categories = categories_.data();
-    for (size_t slot = from; slot < to; ++slot) {
-      live[categories[slot]] -= bytes[slot];
-      bytes[slot] = 0;
+  // The slots of ring word `word` whose bits `taken` holds: a walk visits
+  // only the slots that hold a free, most events free no tensor.
+  void release_slots(size_t word, uint64_t taken, Bytes& live) {
+    size_t first_slot = (word & kWordMask) << 6;
+    taken_[word & kWordMask] &= ~taken;
+    for (; taken != 0; taken &= taken - 1) {
+      size_t slot = first_slot + static_cast<size_t>(std::countr_zero(taken));
+      live[categories_[slot]] -= bytes_[slot];
     }
   }
   void release_far(size_t index, Bytes& live) {
@@ -79,8 +94,9 @@ class PendingFrees {
     next_far_ = far_.empty() ? kNoFar : far_.top().free_index;
   }
 
-  // The slot of event e is e mod kRing, for events from next_ on: the bytes
-  // freed there (0: none) and their category.
+  // The slot of event e is e mod kRing, for events from next_ on: whether
+  // it holds a free (a bit of taken_), its bytes and their category.
+  std::array<uint64_t, kRing / 64> taken_{};
   std::vector<uint64_t> bytes_ = std::vector<uint64_t>(kRing);
   std::vector<uint8_t> categories_ = std::vector<uint8_t>(kRing);
   size_t next_ = 0;  // the first event not released

@@ -283,3 +283,58 @@ TEST_CASE("categories: first-iteration state, told from a call path that keeps m
   CHECK(r.growth_leaks[0].bytes_per_iteration == 30);
   CHECK(r.growth_leaks[0].live_bytes_at_last_iteration == 360);
 }
+
+TEST_CASE("category peaks: frees held back under the peak are all taken off before a new one") {
+  // 6,000 tensors of distinct sizes (no repeating pattern, so no
+  // iterations), each freed after the next is made: 12,000 events under a
+  // peak of 1,000,000 bytes, three turns of the ring of pending frees. The
+  // last allocation makes a new peak with only the tensor before it live.
+  TraceBuilder b;
+  auto site = b.stack({{"other", "m.py", 1}});
+  uint64_t t = 0;
+  b.alloc(++t, 0x10, 1'000'000, site);
+  b.free(++t, 0x10);
+  for (uint64_t i = 0; i < 6000; ++i) {
+    b.alloc(++t, 0x1000 + i, i + 1, site);
+    if (i > 0) b.free(++t, 0x1000 + i - 1);
+  }
+  b.alloc(++t, 0x100000, 2'000'000, site);
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.iterations.list.empty());
+  CHECK(total(r, "unknown").allocations == 6002);
+  CHECK(total(r, "unknown").allocated_bytes == 3'000'000 + 6000 * 6001 / 2);
+  CHECK(total(r, "unknown").peak_bytes == 2'000'000 + 6000);
+}
+
+TEST_CASE("categories: iterations of thousands of tensors, and more than a batch between them") {
+  // Two steps of 3,000 temporaries each (sizes 1 to 3,000, each freed
+  // before the next is made), with 5,000 tensors made between the steps.
+  TraceBuilder b;
+  auto temporary = b.stack({{"fwd", "m.py", 1}});
+  auto between = b.stack({{"log_metrics", "m.py", 2}});
+  uint64_t t = 0;
+  for (uint64_t step = 0; step < 2; ++step) {
+    push_range(b, ++t, "step");
+    for (uint64_t i = 0; i < 3000; ++i) {
+      b.alloc(++t, 0x1000, i + 1, temporary);
+      b.free(++t, 0x1000);
+    }
+    pop_range(b, ++t);
+    if (step != 0) continue;
+    for (uint64_t i = 0; i < 5000; ++i) {
+      b.alloc(++t, 0x2000, 7, between);
+      b.free(++t, 0x2000);
+    }
+  }
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.iterations.list.size() == 2);
+  CHECK(total(r, "temporaries").allocations == 6000);
+  CHECK(total(r, "temporaries").allocated_bytes == 2 * (3000 * 3001 / 2));
+  CHECK(total(r, "temporaries").peak_bytes == 3000);
+  CHECK(total(r, "temporaries").confidence == "high");
+  CHECK(total(r, "temporaries").reason == "freed before any other allocation was made");
+  CHECK(total(r, "unknown").allocations == 5000);
+  CHECK(total(r, "unknown").allocated_bytes == 5000 * 7);
+  CHECK(total(r, "unknown").peak_bytes == 7);
+  CHECK(total(r, "unknown").reason == "made outside the iterations");
+}

@@ -153,12 +153,15 @@ TEST_CASE("pending frees: frees at one event, of one category or two, of nothing
   frees.add(12, 1, 0);       // frees nothing
   frees.add(100'000, 1, 9);  // far past the ring
   frees.add(5000, 2, 11);    // past the ring as well
+  CHECK(frees.fits_ring(4095));
+  CHECK(!frees.fits_ring(4096));
   frees.release_until(9, live);
   CHECK(live == std::array<uint64_t, 3>{100, 200, 300});
   frees.release_until(10, live);
   CHECK(live == std::array<uint64_t, 3>{89, 200, 293});
   frees.release_until(4999, live);
   CHECK(live == std::array<uint64_t, 3>{89, 200, 293});
+  CHECK(frees.fits_ring(5001));
   frees.add(5001, 0, 1);  // the ring has moved on: in it now
   frees.release_until(5001, live);
   CHECK(live == std::array<uint64_t, 3>{88, 200, 282});
