@@ -252,16 +252,30 @@ class Categorizer {
   // No word hints at unknown: it stands for no hint.
   static constexpr Category kNoHint = Category::Unknown;
 
+  // A byte per call path, by stack id: one comparison and one load a tensor.
   Category hint(trace::StackId stack) {
-    const StackFacts& facts = stacks_[stack];
-    return facts.hint_known ? facts.hint : look_up_hint(stack);
+    if (stack.value < hints_.size()) [[likely]] {
+      Category h = hints_[stack.value];
+      if (h != kHintNotLookedUp) return h;
+    }
+    return look_up_hint(stack);
   }
   [[gnu::noinline]] Category look_up_hint(trace::StackId stack) {
-    Category found = name_hint(site_functions_(stack)).value_or(kNoHint);
-    stacks_[stack].hint = found;
-    stacks_[stack].hint_known = true;
+    if (!stacks_[stack].hint_known) {
+      Category found = name_hint(site_functions_(stack)).value_or(kNoHint);
+      stacks_[stack].hint = found;
+      stacks_[stack].hint_known = true;
+    }
+    Category found = stacks_[stack].hint;
+    if (stack.value < kMaxHintTable) {  // larger ids (a corrupt record) stay in stacks_ alone
+      if (stack.value >= hints_.size())
+        hints_.resize(std::max<size_t>(stack.value + 1, 2 * hints_.size()), kHintNotLookedUp);
+      hints_[stack.value] = found;
+    }
     return found;
   }
+  static constexpr auto kHintNotLookedUp = static_cast<Category>(0xff);
+  static constexpr size_t kMaxHintTable = size_t{1} << 22;
   bool outlives_iterations(const Lifetime& l) const {
     return l.free_index == kNeverFreed || l.free_index > iterations_.back().last_event;
   }
@@ -442,6 +456,7 @@ class Categorizer {
   Run run_;
   size_t run_made_ = kNone;
   PerStack<StackFacts> stacks_;
+  std::vector<Category> hints_;     // stacks_' hints as looked up, or kHintNotLookedUp
   size_t backward_end_ = 0;         // the first iteration's last free of an activation
 };
 
