@@ -2,9 +2,14 @@
 #include "formats/record_decoder.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 #include <utility>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace vramscope::trace {
 
@@ -16,11 +21,12 @@ bool known_kind(uint8_t k) { return k < kMemoryKindCount; }
 // device, stream, address, size and stack, each varint at most 10 bytes.
 constexpr ptrdiff_t kLongestAddressRecord = 1 + 10 + 3 + 5 * 10;
 
-// Varints for the fast path, where the 10 bytes from `p` are readable. Each
-// returns the byte after the varint, or null for one longer than 10 bytes.
+// Varints for the fast path, where the longest record's bytes from `p` are
+// readable.
 static_assert(std::endian::native == std::endian::little, "varints are read a word at a time");
 constexpr uint64_t kHighBits = 0x8080808080808080ull;
 
+// The byte after the varint at `p`, or null for one longer than 10 bytes.
 inline const uint8_t* skip_varint(const uint8_t* p) {
   uint64_t word;
   std::memcpy(&word, p, sizeof word);
@@ -30,29 +36,60 @@ inline const uint8_t* skip_varint(const uint8_t* p) {
   return nullptr;
 }
 
-// Bit i set when byte i of the 8 from `p` has no continuation bit: ends a
-// varint. The multiply gathers the eight top bits of the word into its top byte.
-inline uint32_t varint_ends_8(const uint8_t* p) {
-  uint64_t word;
-  std::memcpy(&word, p, sizeof word);
-  return static_cast<uint32_t>(((~word & kHighBits) * 0x0002040810204081ull) >> 56);
+// Bit i set when byte i of the 16 from `p` has no continuation bit: ends a
+// varint. Bits 16 to 31 are set too, as ends past the 16 bytes, so that
+// each varint's end is found without a test for none left.
+inline uint32_t varint_ends(const uint8_t* p) {
+#if defined(__SSE2__)
+  // One instruction gathers the sixteen top bits.
+  const auto bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return ~static_cast<uint32_t>(_mm_movemask_epi8(bytes)) | 0xffff0000u;
+#else
+  // The multiply gathers the eight top bits of a word into its top byte.
+  auto ends_8 = [](const uint8_t* q) {
+    uint64_t word;
+    std::memcpy(&word, q, sizeof word);
+    return static_cast<uint32_t>(((~word & kHighBits) * 0x0002040810204081ull) >> 56);
+  };
+  return ends_8(p) | ends_8(p + 8) << 8 | 0xffff0000u;
+#endif
 }
 
-// The same for the 16 bytes from `p`.
-inline uint32_t varint_ends(const uint8_t* p) { return varint_ends_8(p) | varint_ends_8(p + 8) << 8; }
+// The index of the lowest set bit of `bits`, which has one (see varint_ends).
+inline uint32_t lowest_bit(uint32_t bits) { return static_cast<uint32_t>(__builtin_ctz(bits)); }
+
+// kVarintBits[n]: the value bits of the first n bytes of a word, without
+// their continuation bits.
+constexpr std::array<uint64_t, 9> kVarintBits = [] {
+  std::array<uint64_t, 9> bits{};
+  for (uint32_t n = 1; n <= 8; ++n) bits[n] = bits[n - 1] | 0x7full << (8 * (n - 1));
+  return bits;
+}();
 
 // The value of the varint of `length` bytes (1 to 8) at `p`; 8 bytes are readable.
 inline uint64_t varint_value(const uint8_t* p, uint32_t length) {
   uint64_t x;
   std::memcpy(&x, p, sizeof x);
-  if (length < 8) x &= (1ull << (8 * length)) - 1;
-  x &= ~kHighBits;
-  // Close the gaps left by the continuation bits: 7-bit groups into 14, 28, 56.
-  x = (x & 0x007f007f007f007full) | ((x & 0x7f007f007f007f00ull) >> 1);
-  x = (x & 0x00003fff00003fffull) | ((x & 0x3fff00003fff0000ull) >> 2);
-  return (x & 0x000000000fffffffull) | ((x & 0x0fffffff00000000ull) >> 4);
+  x &= kVarintBits[length];
+  // Close the gaps left by the continuation bits, 7-bit groups into 14, 28
+  // and 56: adding the low group of each pair to itself makes the pair's
+  // value twice what it should be with no gap, and the shift halves it.
+  x = (x + (x & 0x00ff00ff00ff00ffull)) >> 1;
+  x = (x + 3 * (x & 0x0000ffff0000ffffull)) >> 2;
+  return (x + 15 * (x & 0x00000000ffffffffull)) >> 4;
 }
 
+// The same for a varint of `length` bytes (1 to 4), in half the steps; 4
+// bytes are readable. Most varints are this short.
+inline uint64_t short_varint_value(const uint8_t* p, uint32_t length) {
+  uint32_t x;
+  std::memcpy(&x, p, sizeof x);
+  x &= static_cast<uint32_t>(kVarintBits[length]);
+  x = (x + (x & 0x00ff00ffu)) >> 1;
+  return (x + 3 * (x & 0x0000ffffu)) >> 2;
+}
+
+// The same as skip_varint, with the value.
 inline const uint8_t* read_varint(const uint8_t* p, uint64_t& value) {
   const uint8_t* end = skip_varint(p);
   if (!end) return nullptr;
@@ -94,7 +131,11 @@ void RecordDecoder::start_chunk(std::span<const uint8_t> payload, const layout::
   last_address_ = 0;
   last_alloc_size_ = 0;
   alloc_state_ = {};
+  alloc_state_.event.type = EventType::Alloc;
+  alloc_state_.event.thread = thread_;
   free_state_ = {};
+  free_state_.event.type = EventType::Free;
+  free_state_.event.thread = thread_;
   last_event_time_ = 0;
   in_time_order_ = true;
 }
@@ -191,27 +232,14 @@ bool RecordDecoder::chunk_in_time_order() const {
   return base_ns_ + static_cast<uint64_t>(ns) >= base_ns_;
 }
 
-inline void RecordDecoder::emit_address_event(uint8_t type, uint64_t size) {
-  const AttrState& state = type == layout::kAlloc ? alloc_state_ : free_state_;
-  const uint64_t time_ns = relative_time(last_time_);
-  out_[written_++] = Event{.type = type == layout::kAlloc ? EventType::Alloc : EventType::Free,
-                           .kind = state.kind,
-                           .api = state.api,
-                           .via = state.via,
-                           .thread = thread_,
-                           .device = state.device,
-                           .time_ns = time_ns,
-                           .address = last_address_,
-                           .size = size,
-                           .stream = state.stream,
-                           .stack = StackId{state.stack},
-                           .error = 0,
-                           .free_bytes = 0,
-                           .total_bytes = 0,
-                           .name = {},
-                           .child_pid = 0};
-  note_event(time_ns);
-  address_kinds_ |= 1u << static_cast<unsigned>(state.kind);
+inline void RecordDecoder::emit_address_event(const AttrState& state, uint64_t size) {
+  Event& event = out_[written_++];
+  event = state.event;
+  event.time_ns = relative_time(last_time_);
+  event.address = last_address_;
+  event.size = size;
+  note_event(event.time_ns);
+  address_kinds_ |= 1u << static_cast<unsigned>(state.event.kind);
 }
 
 template <bool kEmit>
@@ -228,69 +256,89 @@ const uint8_t* RecordDecoder::address_records(const uint8_t* p, const uint8_t* s
     const bool has_size =
         type == layout::kAlloc ? !(token & layout::kSameSize) : (token & layout::kFreeHasSize);
     const bool new_stack = !(token & layout::kSameStack);
-    if (!kEmit && !new_attrs && state.valid) {
-      // Checking, a record of varints only: time, address and maybe size
-      // and stack. Find where each ends from one look at the record's
-      // bytes, not one after the other; that chain of loads is what limits
-      // checking.
+    uint64_t dt = 0, address = 0, size = 0, stack = 0;
+    const uint8_t* q = nullptr;  // the byte after the record, once it is read
+    if (!new_attrs && state.valid) {
+      // A record of varints only: time, address and maybe size and stack.
+      // Find where each ends from one look at the record's bytes, not one
+      // after the other; that chain of loads is what limits decoding.
       uint32_t ends = varint_ends(p) & ~1u;  // byte 0 is the token
-      uint32_t end0 = static_cast<uint32_t>(std::countr_zero(ends));
+      const uint32_t time_end = lowest_bit(ends);
       ends &= ends - 1;
-      uint32_t end1 = static_cast<uint32_t>(std::countr_zero(ends));
+      const uint32_t address_end = lowest_bit(ends);
       ends &= ends - 1;
-      uint32_t end2 = static_cast<uint32_t>(std::countr_zero(ends));
-      ends &= ends - 1;
-      uint32_t end3 = static_cast<uint32_t>(std::countr_zero(ends));  // 32 for each end not found
-      const uint32_t last = has_size && new_stack ? end3 : has_size || new_stack ? end2 : end1;
+      uint32_t size_end = address_end;
+      if (has_size) {
+        size_end = lowest_bit(ends);
+        ends &= ends - 1;
+      }
+      const uint32_t stack_end = new_stack ? lowest_bit(ends) : size_end;
+      const uint32_t time_length = time_end;
+      const uint32_t address_length = address_end - time_end;
+      const uint32_t size_length = size_end - address_end;  // 0 when there is none
+      const uint32_t stack_length = stack_end - size_end;
+      const uint32_t longest = std::max({time_length, address_length, size_length, stack_length});
       // Varints of 9 and 10 bytes, and records past the 16 bytes, take the way below.
-      if (last < 16 && end0 <= 8 && end1 - end0 <= 8 && (last == end1 || end2 - end1 <= 8) &&
-          (last != end3 || end3 - end2 <= 8)) {
-        add_ticks(varint_value(p + 1, end0));
-        p += last + 1;
-        ++count;
-        continue;
+      if (stack_end < 16 && longest <= 8) {
+        auto read_fields = [&](auto value) {
+          dt = value(p + 1, time_length);
+          if constexpr (kEmit) {
+            address = value(p + time_end + 1, address_length);
+            if (has_size) size = value(p + address_end + 1, size_length);
+            if (new_stack) stack = value(p + size_end + 1, stack_length);
+          }
+        };
+        if (longest <= 4) {
+          read_fields(short_varint_value);
+        } else {
+          read_fields(varint_value);
+        }
+        q = p + stack_end + 1;
       }
     }
-    uint64_t dt;
-    const uint8_t* q = read_varint(p + 1, dt);
-    if (!q) break;
-    if (!new_attrs && !state.valid) break;
-    if (new_attrs && !known_kind(q[0])) break;
-    if constexpr (!kEmit) {  // checking the records only: their values do not matter
-      if (new_attrs) {
-        if (!(q = skip_varint(q + 3)) || !(q = skip_varint(q))) break;
-      }
-      if (!(q = skip_varint(q))) break;
-      if (has_size && !(q = skip_varint(q))) break;
-      if (new_stack && !(q = skip_varint(q))) break;
-      state.valid = true;
-      add_ticks(dt);
-    } else {
-      uint64_t device = 0, stream = 0, address = 0, size = 0, stack = 0;
-      const uint8_t* attrs = q;
-      if (new_attrs) {
-        if (!(q = read_varint(q + 3, device)) || !(q = read_varint(q, stream))) break;
-      }
-      if (!(q = read_varint(q, address))) break;
-      if (has_size && !(q = read_varint(q, size))) break;
-      if (new_stack && !(q = read_varint(q, stack))) break;
-      // The record is whole: only now does it change the chunk's state.
-      if (new_attrs) {
-        state.kind = static_cast<MemoryKind>(attrs[0]);
-        state.api = static_cast<Api>(attrs[1]);
-        state.via = static_cast<Api>(attrs[2]);
-        state.device = static_cast<uint32_t>(device);
-        state.stream = stream;
+    if (!q) {
+      if (!new_attrs && !state.valid) break;
+      if (!(q = read_varint(p + 1, dt))) break;
+      if (new_attrs && !known_kind(q[0])) break;
+      if constexpr (!kEmit) {  // checking the records only: their values do not matter
+        if (new_attrs) {
+          if (!(q = skip_varint(q + 3)) || !(q = skip_varint(q))) break;
+        }
+        if (!(q = skip_varint(q))) break;
+        if (has_size && !(q = skip_varint(q))) break;
+        if (new_stack && !(q = skip_varint(q))) break;
         state.valid = true;
+      } else {
+        uint64_t device = 0, stream = 0;
+        const uint8_t* attrs = q;
+        if (new_attrs) {
+          if (!(q = read_varint(q + 3, device)) || !(q = read_varint(q, stream))) break;
+        }
+        if (!(q = read_varint(q, address))) break;
+        if (has_size && !(q = read_varint(q, size))) break;
+        if (new_stack && !(q = read_varint(q, stack))) break;
+        // The record is whole: only now does it change the chunk's state.
+        if (new_attrs) {
+          state.event.kind = static_cast<MemoryKind>(attrs[0]);
+          state.event.api = static_cast<Api>(attrs[1]);
+          state.event.via = static_cast<Api>(attrs[2]);
+          state.event.device = static_cast<uint32_t>(device);
+          state.event.stream = stream;
+          state.valid = true;
+        }
       }
-      if (new_stack) state.stack = static_cast<uint32_t>(stack);
+    }
+    if constexpr (kEmit) {
+      if (new_stack) state.event.stack = StackId{static_cast<uint32_t>(stack)};
       last_address_ += static_cast<uint64_t>(layout::unzigzag(address));
       if (type == layout::kAlloc) {
         if (has_size) last_alloc_size_ = size;
         size = last_alloc_size_;
       }
       add_ticks(dt);
-      emit_address_event(type, size);
+      emit_address_event(state, size);
+    } else {
+      add_ticks(dt);
     }
     p = q;
     ++count;
@@ -315,11 +363,11 @@ bool RecordDecoder::decode_address_record(uint8_t token, ByteCursor& in) {
       error_ = "unknown memory kind " + std::to_string(kind);
       return false;
     }
-    state.kind = static_cast<MemoryKind>(kind);
-    state.api = static_cast<Api>(api);
-    state.via = static_cast<Api>(via);
-    state.device = static_cast<uint32_t>(in.varint());
-    state.stream = in.varint();
+    state.event.kind = static_cast<MemoryKind>(kind);
+    state.event.api = static_cast<Api>(api);
+    state.event.via = static_cast<Api>(via);
+    state.event.device = static_cast<uint32_t>(in.varint());
+    state.event.stream = in.varint();
     state.valid = true;
   }
   last_address_ += static_cast<uint64_t>(layout::unzigzag(in.varint()));
@@ -330,10 +378,10 @@ bool RecordDecoder::decode_address_record(uint8_t token, ByteCursor& in) {
   } else if (token & layout::kFreeHasSize) {
     size = in.varint();
   }
-  if (!(token & layout::kSameStack)) state.stack = static_cast<uint32_t>(in.varint());
+  if (!(token & layout::kSameStack)) state.event.stack = StackId{static_cast<uint32_t>(in.varint())};
   if (!in.ok()) return false;
   if (!out_) return true;  // checking the records only
-  emit_address_event(type, size);
+  emit_address_event(state, size);
   return true;
 }
 

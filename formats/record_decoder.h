@@ -126,6 +126,15 @@ class RecordDecoder {
   void finish();
 
  private:
+  // What the last Alloc (or Free) record of the chunk gave that a record
+  // with kSameAttrs or kSameStack gives again.
+  struct AttrState {
+    // The event such a record gives, less its time, address and size: one
+    // copy writes the rest of it.
+    Event event;
+    bool valid = false;
+  };
+
   // `out` null: check the records only.
   ChunkResult decode(Event* out, size_t room, size_t& written);
   void emit(const Event& event) {
@@ -144,7 +153,7 @@ class RecordDecoder {
   const uint8_t* address_records(const uint8_t* p, const uint8_t* stop, uint64_t& count);
   bool decode_record(uint8_t token, ByteCursor& in, ThreadIndex thread);
   bool decode_address_record(uint8_t token, ByteCursor& in);
-  void emit_address_event(uint8_t type, uint64_t size);
+  void emit_address_event(const AttrState& state, uint64_t size);
   void add_ticks(uint64_t dt) {
     if (dt > ~(last_time_ - base_ticks_)) ticks_wrapped_ = true;  // past 2^64 ticks: time would step back
     last_time_ += dt;
@@ -160,16 +169,6 @@ class RecordDecoder {
     return absolute > start_ns_ ? absolute - start_ns_ : 0;
   }
   ChunkResult fail(std::string message);
-
-  struct AttrState {
-    MemoryKind kind{};
-    Api api{};
-    Api via{};
-    uint32_t device = 0;
-    uint64_t stream = 0;
-    uint32_t stack = 0;
-    bool valid = false;
-  };
 
   TraceContents* meta_;
   double ns_per_tick_;
