@@ -127,7 +127,7 @@ void RecordDecoder::start_chunk(std::span<const uint8_t> payload, const layout::
   thread_ = ThreadIndex{head.thread};
   base_ns_ = head.base_time_ns;
   base_ticks_ = head.base_ticks;
-  last_time_ = head.base_ticks;
+  ticks_since_base_ = 0;
   last_address_ = 0;
   last_alloc_size_ = 0;
   alloc_state_ = {};
@@ -186,7 +186,7 @@ ChunkResult RecordDecoder::decode(Event* out, size_t room, size_t& written) {
       if (exact_) result = fail("zero token inside a sealed chunk");
       break;
     }
-    const uint64_t ticks_before = last_time_;
+    const uint64_t ticks_before = base_ticks_ + ticks_since_base_;
     if (!decode_record(token, in, thread_)) {
       if (!error_.empty()) {
         result = ChunkResult::Corrupt;
@@ -216,7 +216,7 @@ ChunkResult RecordDecoder::decode(Event* out, size_t room, size_t& written) {
 bool RecordDecoder::replay(std::span<const uint8_t> payload, const layout::ChunkHead& head,
                            const KeptRecord& record) {
   start_chunk(payload, head, true);
-  last_time_ = record.ticks;
+  ticks_since_base_ = record.ticks - base_ticks_;
   ByteCursor in(payload.subspan(record.offset));
   uint8_t token = in.byte();
   return token != 0 && decode_record(token, in, thread_);
@@ -224,7 +224,7 @@ bool RecordDecoder::replay(std::span<const uint8_t> payload, const layout::Chunk
 
 bool RecordDecoder::chunk_in_time_order() const {
   // Times grow with the ticks as long as no sum below overflows.
-  uint64_t since_base = last_time_ - base_ticks_;
+  uint64_t since_base = ticks_since_base_;
   if (ticks_wrapped_) return false;
   if (ticks_are_ns_) return base_ns_ + since_base >= base_ns_;
   double ns = static_cast<double>(since_base) * ns_per_tick_ + 0.5;
@@ -235,15 +235,29 @@ bool RecordDecoder::chunk_in_time_order() const {
 inline void RecordDecoder::emit_address_event(const AttrState& state, uint64_t size) {
   Event& event = out_[written_++];
   event = state.event;
-  event.time_ns = relative_time(last_time_);
+  event.time_ns = relative_time();
   event.address = last_address_;
   event.size = size;
   note_event(event.time_ns);
   address_kinds_ |= 1u << static_cast<unsigned>(state.event.kind);
 }
 
+inline void RecordDecoder::apply_address_record(AttrState& state, uint8_t type, bool has_size, bool new_stack,
+                                                const AddressFields& fields) {
+  if (new_stack) state.event.stack = StackId{static_cast<uint32_t>(fields.stack)};
+  last_address_ += static_cast<uint64_t>(layout::unzigzag(fields.address));
+  uint64_t size = fields.size;
+  if (type == layout::kAlloc) {
+    if (has_size) last_alloc_size_ = size;
+    size = last_alloc_size_;
+  }
+  add_ticks(fields.dt);
+  emit_address_event(state, size);
+}
+
 template <bool kEmit>
 const uint8_t* RecordDecoder::address_records(const uint8_t* p, const uint8_t* stop, uint64_t& count) {
+  [[maybe_unused]] const size_t written_before = written_;
   while (p < stop) {
     if constexpr (kEmit) {
       if (written_ == room_) break;
@@ -252,16 +266,13 @@ const uint8_t* RecordDecoder::address_records(const uint8_t* p, const uint8_t* s
     const uint8_t type = token & layout::kTypeMask;
     if (type != layout::kAlloc && type != layout::kFree) break;
     AttrState& state = type == layout::kAlloc ? alloc_state_ : free_state_;
-    const bool new_attrs = !(token & layout::kSameAttrs);
-    const bool has_size =
-        type == layout::kAlloc ? !(token & layout::kSameSize) : (token & layout::kFreeHasSize);
-    const bool new_stack = !(token & layout::kSameStack);
-    uint64_t dt = 0, address = 0, size = 0, stack = 0;
-    const uint8_t* q = nullptr;  // the byte after the record, once it is read
-    if (!new_attrs && state.valid) {
+    if ((token & layout::kSameAttrs) && state.valid) {
       // A record of varints only: time, address and maybe size and stack.
       // Find where each ends from one look at the record's bytes, not one
       // after the other; that chain of loads is what limits decoding.
+      const bool has_size =
+          type == layout::kAlloc ? !(token & layout::kSameSize) : (token & layout::kFreeHasSize);
+      const bool new_stack = !(token & layout::kSameStack);
       uint32_t ends = varint_ends(p) & ~1u;  // byte 0 is the token
       const uint32_t time_end = lowest_bit(ends);
       ends &= ends - 1;
@@ -280,12 +291,13 @@ const uint8_t* RecordDecoder::address_records(const uint8_t* p, const uint8_t* s
       const uint32_t longest = std::max({time_length, address_length, size_length, stack_length});
       // Varints of 9 and 10 bytes, and records past the 16 bytes, take the way below.
       if (stack_end < 16 && longest <= 8) {
+        AddressFields fields;
         auto read_fields = [&](auto value) {
-          dt = value(p + 1, time_length);
+          fields.dt = value(p + 1, time_length);
           if constexpr (kEmit) {
-            address = value(p + time_end + 1, address_length);
-            if (has_size) size = value(p + address_end + 1, size_length);
-            if (new_stack) stack = value(p + size_end + 1, stack_length);
+            fields.address = value(p + time_end + 1, address_length);
+            if (has_size) fields.size = value(p + address_end + 1, size_length);
+            if (new_stack) fields.stack = value(p + size_end + 1, stack_length);
           }
         };
         if (longest <= 4) {
@@ -293,57 +305,69 @@ const uint8_t* RecordDecoder::address_records(const uint8_t* p, const uint8_t* s
         } else {
           read_fields(varint_value);
         }
-        q = p + stack_end + 1;
+        if constexpr (kEmit) {
+          apply_address_record(state, type, has_size, new_stack, fields);
+        } else {
+          add_ticks(fields.dt);
+          ++count;
+        }
+        p += stack_end + 1;
+        continue;
       }
     }
-    if (!q) {
-      if (!new_attrs && !state.valid) break;
-      if (!(q = read_varint(p + 1, dt))) break;
-      if (new_attrs && !known_kind(q[0])) break;
-      if constexpr (!kEmit) {  // checking the records only: their values do not matter
-        if (new_attrs) {
-          if (!(q = skip_varint(q + 3)) || !(q = skip_varint(q))) break;
-        }
-        if (!(q = skip_varint(q))) break;
-        if (has_size && !(q = skip_varint(q))) break;
-        if (new_stack && !(q = skip_varint(q))) break;
-        state.valid = true;
-      } else {
-        uint64_t device = 0, stream = 0;
-        const uint8_t* attrs = q;
-        if (new_attrs) {
-          if (!(q = read_varint(q + 3, device)) || !(q = read_varint(q, stream))) break;
-        }
-        if (!(q = read_varint(q, address))) break;
-        if (has_size && !(q = read_varint(q, size))) break;
-        if (new_stack && !(q = read_varint(q, stack))) break;
-        // The record is whole: only now does it change the chunk's state.
-        if (new_attrs) {
-          state.event.kind = static_cast<MemoryKind>(attrs[0]);
-          state.event.api = static_cast<Api>(attrs[1]);
-          state.event.via = static_cast<Api>(attrs[2]);
-          state.event.device = static_cast<uint32_t>(device);
-          state.event.stream = stream;
-          state.valid = true;
-        }
-      }
-    }
-    if constexpr (kEmit) {
-      if (new_stack) state.event.stack = StackId{static_cast<uint32_t>(stack)};
-      last_address_ += static_cast<uint64_t>(layout::unzigzag(address));
-      if (type == layout::kAlloc) {
-        if (has_size) last_alloc_size_ = size;
-        size = last_alloc_size_;
-      }
-      add_ticks(dt);
-      emit_address_event(state, size);
-    } else {
-      add_ticks(dt);
-    }
+    const uint8_t* q = address_record_in_full<kEmit>(p);
+    if (!q) break;
     p = q;
-    ++count;
+    if constexpr (!kEmit) ++count;
   }
+  if constexpr (kEmit) count += written_ - written_before;  // each record gives one event
   return p;
+}
+
+template <bool kEmit>
+const uint8_t* RecordDecoder::address_record_in_full(const uint8_t* p) {
+  const uint8_t token = *p;
+  const uint8_t type = token & layout::kTypeMask;
+  AttrState& state = type == layout::kAlloc ? alloc_state_ : free_state_;
+  const bool new_attrs = !(token & layout::kSameAttrs);
+  const bool has_size =
+      type == layout::kAlloc ? !(token & layout::kSameSize) : (token & layout::kFreeHasSize);
+  const bool new_stack = !(token & layout::kSameStack);
+  if (!new_attrs && !state.valid) return nullptr;
+  AddressFields fields;
+  const uint8_t* q = read_varint(p + 1, fields.dt);
+  if (!q) return nullptr;
+  if (new_attrs && !known_kind(q[0])) return nullptr;
+  if constexpr (!kEmit) {  // checking the records only: their values do not matter
+    if (new_attrs) {
+      if (!(q = skip_varint(q + 3)) || !(q = skip_varint(q))) return nullptr;
+    }
+    if (!(q = skip_varint(q))) return nullptr;
+    if (has_size && !(q = skip_varint(q))) return nullptr;
+    if (new_stack && !(q = skip_varint(q))) return nullptr;
+    state.valid = true;
+    add_ticks(fields.dt);
+  } else {
+    uint64_t device = 0, stream = 0;
+    const uint8_t* attrs = q;
+    if (new_attrs) {
+      if (!(q = read_varint(q + 3, device)) || !(q = read_varint(q, stream))) return nullptr;
+    }
+    if (!(q = read_varint(q, fields.address))) return nullptr;
+    if (has_size && !(q = read_varint(q, fields.size))) return nullptr;
+    if (new_stack && !(q = read_varint(q, fields.stack))) return nullptr;
+    // The record is whole: only now does it change the chunk's state.
+    if (new_attrs) {
+      state.event.kind = static_cast<MemoryKind>(attrs[0]);
+      state.event.api = static_cast<Api>(attrs[1]);
+      state.event.via = static_cast<Api>(attrs[2]);
+      state.event.device = static_cast<uint32_t>(device);
+      state.event.stream = stream;
+      state.valid = true;
+    }
+    apply_address_record(state, type, has_size, new_stack, fields);
+  }
+  return q;
 }
 
 bool RecordDecoder::decode_address_record(uint8_t token, ByteCursor& in) {
@@ -529,7 +553,7 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
         error_ = "unknown end reason";
         return false;
       }
-      end.time_ns = relative_time(last_time_);
+      end.time_ns = relative_time();
       // The first end wins: a signal handler's end comes before the exit path's.
       if (meta_ && !meta_->end) meta_->end = end;
       return true;
@@ -539,7 +563,7 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
       return false;
   }
   if (!in.ok()) return false;
-  e.time_ns = relative_time(last_time_);
+  e.time_ns = relative_time();
   emit(e);
   return true;
 }

@@ -151,20 +151,35 @@ class RecordDecoder {
   // other record and before one it doubts, for decode_record to judge.
   template <bool kEmit>
   const uint8_t* address_records(const uint8_t* p, const uint8_t* stop, uint64_t& count);
+  // One such record read a varint at a time: one with new attributes, a long
+  // varint or the first of its type. Null when in doubt. Out of line: the
+  // loop above keeps its registers.
+  template <bool kEmit>
+  [[gnu::noinline]] const uint8_t* address_record_in_full(const uint8_t* p);
+  // The varints of an Alloc or Free record; size and stack 0 when absent.
+  struct AddressFields {
+    uint64_t dt = 0;
+    uint64_t address = 0;  // zigzag delta
+    uint64_t size = 0;
+    uint64_t stack = 0;
+  };
+  // A whole record: its change to the chunk's state, and its event.
+  void apply_address_record(AttrState& state, uint8_t type, bool has_size, bool new_stack,
+                            const AddressFields& fields);
   bool decode_record(uint8_t token, ByteCursor& in, ThreadIndex thread);
   bool decode_address_record(uint8_t token, ByteCursor& in);
   void emit_address_event(const AttrState& state, uint64_t size);
   void add_ticks(uint64_t dt) {
-    if (dt > ~(last_time_ - base_ticks_)) ticks_wrapped_ = true;  // past 2^64 ticks: time would step back
-    last_time_ += dt;
+    // Past 2^64 ticks: time would step back.
+    if (__builtin_add_overflow(ticks_since_base_, dt, &ticks_since_base_)) ticks_wrapped_ = true;
   }
-  // Nanoseconds since the trace's start for a tick reading of this chunk.
-  uint64_t relative_time(uint64_t ticks) const {
+  // Nanoseconds since the trace's start of the last record's time.
+  uint64_t relative_time() const {
     if (ticks_are_ns_) {
-      uint64_t absolute = base_ns_ + (ticks - base_ticks_);
+      uint64_t absolute = base_ns_ + ticks_since_base_;
       return absolute > start_ns_ ? absolute - start_ns_ : 0;
     }
-    double since_base = static_cast<double>(ticks - base_ticks_) * ns_per_tick_;
+    double since_base = static_cast<double>(ticks_since_base_) * ns_per_tick_;
     uint64_t absolute = base_ns_ + static_cast<uint64_t>(since_base + 0.5);
     return absolute > start_ns_ ? absolute - start_ns_ : 0;
   }
@@ -188,7 +203,7 @@ class RecordDecoder {
   ThreadIndex thread_;
   uint64_t base_ns_ = 0;
   uint64_t base_ticks_ = 0;
-  uint64_t last_time_ = 0;  // ticks
+  uint64_t ticks_since_base_ = 0;  // the last record's time, wrapping
   uint64_t last_address_ = 0;
   uint64_t last_alloc_size_ = 0;
   AttrState alloc_state_;
