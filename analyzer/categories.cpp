@@ -241,41 +241,29 @@ class Categorizer {
   }
 
  private:
-  // What the pass knows of a call path, in 4 bytes: one is looked up per tensor.
+  // What the first iteration's kept tensors ask of a call path (see find_kept_stacks).
   struct StackFacts {
-    Category hint = Category::Unknown;  // kNoHint where the names suggest nothing
-    bool hint_known = false;
-    bool kept_asked = false;  // see find_kept_stacks
+    bool kept_asked = false;
     bool kept = false;
   };
-  static_assert(sizeof(StackFacts) == 4);
   // No word hints at unknown: it stands for no hint.
   static constexpr Category kNoHint = Category::Unknown;
+  // A call path's name hint, a byte: one is looked up per tensor.
+  struct NameHint {
+    static constexpr auto kNotLookedUp = static_cast<Category>(0xff);
+    Category category = kNotLookedUp;
+  };
+  static_assert(sizeof(NameHint) == 1);
 
-  // A byte per call path, by stack id: one comparison and one load a tensor.
   Category hint(trace::StackId stack) {
-    if (stack.value < hints_.size()) [[likely]] {
-      Category h = hints_[stack.value];
-      if (h != kHintNotLookedUp) return h;
-    }
-    return look_up_hint(stack);
+    Category& h = hints_[stack].category;
+    if (h == NameHint::kNotLookedUp) [[unlikely]]
+      h = look_up_hint(stack);
+    return h;
   }
-  [[gnu::noinline]] Category look_up_hint(trace::StackId stack) {
-    if (!stacks_[stack].hint_known) {
-      Category found = name_hint(site_functions_(stack)).value_or(kNoHint);
-      stacks_[stack].hint = found;
-      stacks_[stack].hint_known = true;
-    }
-    Category found = stacks_[stack].hint;
-    if (stack.value < kMaxHintTable) {  // larger ids (a corrupt record) stay in stacks_ alone
-      if (stack.value >= hints_.size())
-        hints_.resize(std::max<size_t>(stack.value + 1, 2 * hints_.size()), kHintNotLookedUp);
-      hints_[stack.value] = found;
-    }
-    return found;
+  [[gnu::noinline]] Category look_up_hint(trace::StackId stack) const {
+    return name_hint(site_functions_(stack)).value_or(kNoHint);
   }
-  static constexpr auto kHintNotLookedUp = static_cast<Category>(0xff);
-  static constexpr size_t kMaxHintTable = size_t{1} << 22;
   bool outlives_iterations(const Lifetime& l) const {
     return l.free_index == kNeverFreed || l.free_index > iterations_.back().last_event;
   }
@@ -456,7 +444,7 @@ class Categorizer {
   Run run_;
   size_t run_made_ = kNone;
   PerStack<StackFacts> stacks_;
-  std::vector<Category> hints_;     // stacks_' hints as looked up, or kHintNotLookedUp
+  PerStack<NameHint> hints_;
   size_t backward_end_ = 0;         // the first iteration's last free of an activation
 };
 
