@@ -44,20 +44,28 @@ bool FragmentationTracker::apply(const trace::Event& e, const LiveChange& change
   return false;
 }
 
-void FragmentationTracker::order_segments(Device& d, uint32_t ordinal, const LiveMemory& live) {
-  if (d.ordered) return;
-  d.ordered = true;
-  any_ordered_ = true;
-  // By address, then kind (a VMM handle may equal a pointer): the live set's
-  // own order is no order at all.
+namespace {
+
+// The device's live segments with a size, by address, then kind (a VMM
+// handle may equal a pointer): the live set's own order is no order at all.
+std::vector<Allocation> live_segments(const LiveMemory& live, uint32_t device) {
   std::vector<Allocation> segments;
   live.for_each_live([&](const Allocation& a) {
-    if (a.device == ordinal && is_segment_kind(a.kind) && a.size != 0) segments.push_back(a);
+    if (a.device == device && is_segment_kind(a.kind) && a.size != 0) segments.push_back(a);
   });
   std::sort(segments.begin(), segments.end(), [](const Allocation& a, const Allocation& b) {
     return a.address != b.address ? a.address < b.address : a.kind < b.kind;
   });
-  for (const Allocation& a : segments) add_segment(d, a);
+  return segments;
+}
+
+}  // namespace
+
+void FragmentationTracker::order_segments(Device& d, uint32_t ordinal, const LiveMemory& live) {
+  if (d.ordered) return;
+  d.ordered = true;
+  any_ordered_ = true;
+  for (const Allocation& a : live_segments(live, ordinal)) add_segment(d, a);
 }
 
 void FragmentationTracker::add_segment(Device& d, const Allocation& a) {
@@ -203,14 +211,10 @@ DeviceFragmentationMap FragmentationTracker::map(uint32_t device, const LiveMemo
   if (found == devices_.end()) return result;
   const Device& d = found->second;
   if (!d.ordered) {  // no block data: every live segment is one used block
-    live.for_each_live([&](const Allocation& a) {
-      if (a.device != device || !is_segment_kind(a.kind) || a.size == 0) return;
+    for (const Allocation& a : live_segments(live, device)) {
       AddressRange range{a.address, a.size};
       result.segments.push_back(SegmentMap{a.kind, range, false, {range}, {}});
-    });
-    std::sort(result.segments.begin(), result.segments.end(), [](const SegmentMap& a, const SegmentMap& b) {
-      return a.range.address != b.range.address ? a.range.address < b.range.address : a.kind < b.kind;
-    });
+    }
     return result;
   }
   for (const auto& [start, s] : d.segments) {

@@ -112,19 +112,20 @@ class ApiTally {
 class EventCounter {
  public:
   void observe(const trace::Event& event, const LiveChange& change) {
-    counts_.events += 1;
     switch (change.what) {
       case LiveChange::What::Allocated:
-        counts_.allocations += 1;
+        allocated();
         if (change.displaced) counts_.missing_frees += 1;
         return;
       case LiveChange::What::Freed:
-        counts_.frees += 1;
+        freed();
         return;
       case LiveChange::What::UnmatchedFree:
+        counts_.events += 1;
         counts_.unmatched_frees += 1;
         return;
       case LiveChange::What::None:
+        counts_.events += 1;
         observe_other(event);
         return;
     }
