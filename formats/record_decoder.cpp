@@ -90,6 +90,13 @@ inline uint64_t short_varint_value(const uint8_t* p, uint32_t length) {
 }
 
 // The same as skip_varint, with the value.
+// Whether an Alloc or Free record with this token carries a size: an Alloc
+// unless it repeats the last one's, a Free when it says so.
+inline bool carries_size(uint8_t token) {
+  return (token & layout::kTypeMask) == layout::kAlloc ? !(token & layout::kSameSize)
+                                                       : (token & layout::kFreeHasSize) != 0;
+}
+
 inline const uint8_t* read_varint(const uint8_t* p, uint64_t& value) {
   const uint8_t* end = skip_varint(p);
   if (!end) return nullptr;
@@ -242,15 +249,18 @@ inline void RecordDecoder::emit_address_event(const AttrState& state, uint64_t s
   address_kinds_ |= 1u << static_cast<unsigned>(state.event.kind);
 }
 
-inline void RecordDecoder::apply_address_record(AttrState& state, uint8_t type, bool has_size, bool new_stack,
-                                                const AddressFields& fields) {
+inline uint64_t RecordDecoder::apply_address_fields(AttrState& state, uint8_t type, bool has_size,
+                                                    bool new_stack, const AddressFields& fields) {
   if (new_stack) state.event.stack = StackId{static_cast<uint32_t>(fields.stack)};
   last_address_ += static_cast<uint64_t>(layout::unzigzag(fields.address));
-  uint64_t size = fields.size;
-  if (type == layout::kAlloc) {
-    if (has_size) last_alloc_size_ = size;
-    size = last_alloc_size_;
-  }
+  if (type != layout::kAlloc) return fields.size;
+  if (has_size) last_alloc_size_ = fields.size;
+  return last_alloc_size_;
+}
+
+inline void RecordDecoder::apply_address_record(AttrState& state, uint8_t type, bool has_size, bool new_stack,
+                                                const AddressFields& fields) {
+  uint64_t size = apply_address_fields(state, type, has_size, new_stack, fields);
   add_ticks(fields.dt);
   emit_address_event(state, size);
 }
@@ -270,8 +280,7 @@ const uint8_t* RecordDecoder::address_records(const uint8_t* p, const uint8_t* s
       // A record of varints only: time, address and maybe size and stack.
       // Find where each ends from one look at the record's bytes, not one
       // after the other; that chain of loads is what limits decoding.
-      const bool has_size =
-          type == layout::kAlloc ? !(token & layout::kSameSize) : (token & layout::kFreeHasSize);
+      const bool has_size = carries_size(token);
       const bool new_stack = !(token & layout::kSameStack);
       uint32_t ends = varint_ends(p) & ~1u;  // byte 0 is the token
       const uint32_t time_end = lowest_bit(ends);
@@ -330,8 +339,7 @@ const uint8_t* RecordDecoder::address_record_in_full(const uint8_t* p) {
   const uint8_t type = token & layout::kTypeMask;
   AttrState& state = type == layout::kAlloc ? alloc_state_ : free_state_;
   const bool new_attrs = !(token & layout::kSameAttrs);
-  const bool has_size =
-      type == layout::kAlloc ? !(token & layout::kSameSize) : (token & layout::kFreeHasSize);
+  const bool has_size = carries_size(token);
   const bool new_stack = !(token & layout::kSameStack);
   if (!new_attrs && !state.valid) return nullptr;
   AddressFields fields;
@@ -357,14 +365,7 @@ const uint8_t* RecordDecoder::address_record_in_full(const uint8_t* p) {
     if (has_size && !(q = read_varint(q, fields.size))) return nullptr;
     if (new_stack && !(q = read_varint(q, fields.stack))) return nullptr;
     // The record is whole: only now does it change the chunk's state.
-    if (new_attrs) {
-      state.event.kind = static_cast<MemoryKind>(attrs[0]);
-      state.event.api = static_cast<Api>(attrs[1]);
-      state.event.via = static_cast<Api>(attrs[2]);
-      state.event.device = static_cast<uint32_t>(device);
-      state.event.stream = stream;
-      state.valid = true;
-    }
+    if (new_attrs) state.set(attrs[0], attrs[1], attrs[2], device, stream);
     apply_address_record(state, type, has_size, new_stack, fields);
   }
   return q;
@@ -387,25 +388,18 @@ bool RecordDecoder::decode_address_record(uint8_t token, ByteCursor& in) {
       error_ = "unknown memory kind " + std::to_string(kind);
       return false;
     }
-    state.event.kind = static_cast<MemoryKind>(kind);
-    state.event.api = static_cast<Api>(api);
-    state.event.via = static_cast<Api>(via);
-    state.event.device = static_cast<uint32_t>(in.varint());
-    state.event.stream = in.varint();
-    state.valid = true;
+    uint64_t device = in.varint();
+    state.set(kind, api, via, device, in.varint());
   }
-  last_address_ += static_cast<uint64_t>(layout::unzigzag(in.varint()));
-  uint64_t size = 0;
-  if (type == layout::kAlloc) {
-    if (!(token & layout::kSameSize)) last_alloc_size_ = in.varint();
-    size = last_alloc_size_;
-  } else if (token & layout::kFreeHasSize) {
-    size = in.varint();
-  }
-  if (!(token & layout::kSameStack)) state.event.stack = StackId{static_cast<uint32_t>(in.varint())};
-  if (!in.ok()) return false;
-  if (!out_) return true;  // checking the records only
-  emit_address_event(state, size);
+  AddressFields fields;
+  fields.address = in.varint();
+  const bool has_size = carries_size(token);
+  if (has_size) fields.size = in.varint();
+  const bool new_stack = !(token & layout::kSameStack);
+  if (new_stack) fields.stack = in.varint();
+  if (!in.ok()) return false;  // cut: the chunk ends before it, nothing after it is decoded
+  uint64_t size = apply_address_fields(state, type, has_size, new_stack, fields);
+  if (out_) emit_address_event(state, size);  // else checking the records only
   return true;
 }
 

@@ -133,6 +133,15 @@ class RecordDecoder {
     // copy writes the rest of it.
     Event event;
     bool valid = false;
+    // The attributes a record that does not repeat them gives.
+    void set(uint8_t kind, uint8_t api, uint8_t via, uint64_t device, uint64_t stream) {
+      event.kind = static_cast<MemoryKind>(kind);
+      event.api = static_cast<Api>(api);
+      event.via = static_cast<Api>(via);
+      event.device = static_cast<uint32_t>(device);
+      event.stream = stream;
+      valid = true;
+    }
   };
 
   // `out` null: check the records only.
@@ -166,6 +175,9 @@ class RecordDecoder {
   // A whole record: its change to the chunk's state, and its event.
   void apply_address_record(AttrState& state, uint8_t type, bool has_size, bool new_stack,
                             const AddressFields& fields);
+  // Its change to the chunk's state but the time's; returns its event's size.
+  uint64_t apply_address_fields(AttrState& state, uint8_t type, bool has_size, bool new_stack,
+                                const AddressFields& fields);
   bool decode_record(uint8_t token, ByteCursor& in, ThreadIndex thread);
   bool decode_address_record(uint8_t token, ByteCursor& in);
   void emit_address_event(const AttrState& state, uint64_t size);
