@@ -74,6 +74,8 @@ std::vector<std::string> expand_trace_inputs(const Args& inputs) {
   return paths;
 }
 
+trace::TraceContents read_any_trace(const std::string& path) { return trace::read_trace_file(path); }
+
 std::vector<analysis::Report> analyze_traces(const std::vector<std::string>& paths) {
   std::vector<analysis::Report> reports;
   reports.reserve(paths.size());
