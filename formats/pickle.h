@@ -85,6 +85,7 @@ class Document {
 
  private:
   friend class Value;
+  friend class Reader;
   struct Impl;
   explicit Document(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
