@@ -18,16 +18,64 @@ constexpr std::array<std::string_view, 5> kCudaLibraries = {"libcuda.so", "libcu
 constexpr std::array<std::string_view, 7> kSystemRuntime = {
     "libc.so", "libc-", "libstdc++", "ld-linux", "libgcc_s.so", "libpthread.so", "libdl.so"};
 
+// PyTorch's own code and the Python interpreter's, as PyTorch's snapshots and
+// Python stacks name them: C++ frames by namespace, Python frames by file.
+constexpr std::array<std::string_view, 5> kFrameworkNamespaces = {
+    "torch::", "c10::", "at::", "caffe2::", "_object* torch::"};
+// The interpreter's and the C/C++ runtime's functions, where a frame names no module.
+constexpr std::array<std::string_view, 21> kInterpreterFunctions = {
+    "std::",        "__gnu_cxx::", "pthread_",  "__clone",    "start_thread",      "_Py",      "Py_",
+    "PyEval_",      "PyObject_",   "PyNumber_", "PyRun_",     "PyVectorcall_",     "PyDescr_", "PyType_",
+    "PyCFunction_", "__libc_",     "_start",    "cfunction_", "method_vectorcall", "slot_tp_", "<frozen "};
+constexpr std::array<std::string_view, 4> kFrameworkModules = {"libtorch", "libc10", "libpython",
+                                                               "libcaffe2"};
+
+bool starts_with_any(std::string_view text, const auto& prefixes) {
+  return std::any_of(prefixes.begin(), prefixes.end(),
+                     [text](std::string_view p) { return text.starts_with(p); });
+}
+
+// The directory of Python packages installed with pip or the system, either slash.
+bool in_packages(std::string_view file) {
+  for (std::string_view dir : {"site-packages", "dist-packages"}) {
+    size_t at = file.find(dir);
+    if (at != std::string_view::npos && at > 0 && (file[at - 1] == '/' || file[at - 1] == '\\')) return true;
+  }
+  return false;
+}
+
+bool in_torch_package(std::string_view file) {
+  if (!in_packages(file)) return false;
+  return file.find("/torch/") != std::string_view::npos || file.find("\\torch\\") != std::string_view::npos;
+}
+
+// A frame of PyTorch or of the Python interpreter: no site, as the CUDA
+// runtime is none.
+bool is_framework_frame(const StackFrame& frame) {
+  std::string_view module = frame.module;
+  if (!module.empty()) {
+    size_t slash = module.rfind('/');
+    return starts_with_any(slash == std::string_view::npos ? module : module.substr(slash + 1),
+                           kFrameworkModules);
+  }
+  std::string_view function = frame.function;
+  return starts_with_any(function, kFrameworkNamespaces) ||
+         starts_with_any(function, kInterpreterFunctions) || in_torch_package(frame.file) ||
+         frame.file.ends_with("runpy.py");
+}
+
+bool is_runtime_frame(const StackFrame& frame) {
+  return is_runtime_module(frame.module) || (frame.inlined && is_runtime_header(frame.file)) ||
+         is_framework_frame(frame);
+}
+
 }  // namespace
 
 bool is_runtime_module(std::string_view path) {
   size_t slash = path.rfind('/');
   std::string_view name = slash == std::string_view::npos ? path : path.substr(slash + 1);
-  auto starts_with_any = [name](const auto& prefixes) {
-    return std::any_of(prefixes.begin(), prefixes.end(),
-                       [name](std::string_view p) { return name.starts_with(p); });
-  };
-  return name.starts_with(kProfiler) || starts_with_any(kCudaLibraries) || starts_with_any(kSystemRuntime);
+  return name.starts_with(kProfiler) || starts_with_any(name, kCudaLibraries) ||
+         starts_with_any(name, kSystemRuntime);
 }
 
 bool is_runtime_header(std::string_view file) {
@@ -69,15 +117,21 @@ ResolvedStack StackResolver::build(trace::StackId stack) {
     resolved.site.function = kNoStack;
     return resolved;
   }
-  // The first frame outside the runtime; when every frame is runtime, the
-  // innermost one is still the best answer there is.
+  // The first frame outside the runtime and the framework, preferring the
+  // user's own code to installed Python packages; when every frame is
+  // runtime, the innermost one is still the best answer there is.
   resolved.site = resolved.frames.front();
+  const StackFrame* library = nullptr;
   for (const StackFrame& frame : resolved.frames) {
-    if (!is_runtime_module(frame.module) && !(frame.inlined && is_runtime_header(frame.file))) {
-      resolved.site = frame;
-      break;
+    if (is_runtime_frame(frame)) continue;
+    if (frame.module.empty() && in_packages(frame.file)) {
+      if (!library) library = &frame;
+      continue;
     }
+    resolved.site = frame;
+    return resolved;
   }
+  if (library) resolved.site = *library;
   return resolved;
 }
 

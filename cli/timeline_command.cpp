@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/duration.h"
 #include "cli/output_file.h"
+#include "cli/trace_inputs.h"
 #include "formats/trace_reader.h"
 
 namespace vramscope::cli {
@@ -125,7 +126,7 @@ int timeline_command(const Args& args) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  trace::TraceContents trace = trace::read_trace_file(options->trace);
+  trace::TraceContents trace = read_any_trace(options->trace);
   analysis::Timeline timeline;
   try {
     timeline = analysis::compute_timeline(trace, options->query);

@@ -4,10 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "analyzer/analysis.h"
+#include "formats/pickle.h"
+#include "formats/snapshot_import.h"
 #include "formats/trace_reader.h"
 
 namespace vramscope::cli {
@@ -74,7 +78,24 @@ std::vector<std::string> expand_trace_inputs(const Args& inputs) {
   return paths;
 }
 
-trace::TraceContents read_any_trace(const std::string& path) { return trace::read_trace_file(path); }
+TraceForm trace_form(const std::string& path) {
+  std::array<uint8_t, 8> head{};
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(head.data()), head.size());
+  const size_t got = static_cast<size_t>(in.gcount());
+  if (pickle::looks_like_pickle({head.data(), got})) return TraceForm::PytorchSnapshot;
+  return TraceForm::Vramscope;  // the reader says what is wrong with anything else
+}
+
+trace::TraceContents read_any_trace(const std::string& path) {
+  switch (trace_form(path)) {
+    case TraceForm::PytorchSnapshot:
+      return trace::import_pytorch_snapshot(path);
+    case TraceForm::Vramscope:
+      break;
+  }
+  return trace::read_trace_file(path);
+}
 
 std::vector<analysis::Report> analyze_traces(const std::vector<std::string>& paths) {
   std::vector<analysis::Report> reports;
@@ -91,7 +112,11 @@ std::vector<analysis::Report> analyze_traces(const std::vector<std::string>& pat
         shown = true;
       };
     }
-    reports.push_back(analysis::analyze_trace_file(path, progress));
+    if (trace_form(path) == TraceForm::Vramscope) {
+      reports.push_back(analysis::analyze_trace_file(path, progress));
+    } else {
+      reports.push_back(analysis::analyze_trace(read_any_trace(path), progress));
+    }
     if (shown) std::fprintf(stderr, "\r\033[K");  // the line goes when the report comes
   }
   return reports;

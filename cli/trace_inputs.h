@@ -16,6 +16,10 @@ namespace vramscope::cli {
 // without traces is an error (UsageError, status 1).
 std::vector<std::string> expand_trace_inputs(const Args& inputs);
 
+// The forms of trace a command reads, told from a file's first bytes.
+enum class TraceForm { Vramscope, PytorchSnapshot };
+TraceForm trace_form(const std::string& path);
+
 // Reads one trace of any form vramscope reads: its own (.vstrace) or one it
 // imports. Throws trace::TraceError for one it cannot read.
 trace::TraceContents read_any_trace(const std::string& path);

@@ -188,7 +188,14 @@ SimpleTraceWriter::~SimpleTraceWriter() { finish(); }
 
 void SimpleTraceWriter::roll() {
   file_.seal(slot_);
-  if (!file_.claim(slot_, ThreadIndex{1}, now_, now_)) throw std::runtime_error("cannot map a chunk of " + file_.path());
+  if (!file_.claim(slot_, thread_, now_, now_))
+    throw std::runtime_error("cannot map a chunk of " + file_.path());
+}
+
+void SimpleTraceWriter::switch_thread(ThreadIndex thread) {
+  if (thread == thread_) return;
+  thread_ = thread;
+  roll();
 }
 
 void SimpleTraceWriter::finish() {

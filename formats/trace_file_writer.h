@@ -93,6 +93,8 @@ class SimpleTraceWriter {
   }
   ChunkEncoder& encoder() { return slot_.encoder; }
   void roll();
+  // Goes on in a fresh chunk of `thread`: a thread's records are a run of its own chunks.
+  void switch_thread(ThreadIndex thread);
   void finish();  // seals the last chunk and closes
 
   uint64_t now() const { return now_; }
@@ -102,6 +104,7 @@ class SimpleTraceWriter {
   TraceFileWriter file_;
   ChunkSlot slot_;
   uint64_t now_ = 0;
+  ThreadIndex thread_{1};
   bool finished_ = false;
 };
 

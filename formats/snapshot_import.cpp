@@ -1,0 +1,433 @@
+// A PyTorch memory snapshot as events. A snapshot holds the allocator's state
+// at one moment (segments and their blocks) and a window of its history
+// before that moment (the trace entries). What was live before the window is
+// worked out from both, as PyTorch's memory_viz does: the blocks and segments
+// the window frees without having made them, and those live at the snapshot
+// that the window never made, were there at its start.
+#include "formats/snapshot_import.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace vramscope::trace {
+
+namespace {
+
+using pickle::Type;
+using pickle::Value;
+
+// CUDA_ERROR_OUT_OF_MEMORY: what the caching allocator's failed cudaMalloc got.
+constexpr int32_t kOutOfMemory = 2;
+// Entries without times (the 2023 schema) are put a microsecond apart.
+constexpr uint64_t kUntimedStepNs = 1000;
+
+std::string_view text_of(const std::optional<Value>& v) {
+  return v && (v->type() == Type::String || v->type() == Type::Bytes) ? v->as_string() : std::string_view{};
+}
+
+uint64_t uint_of(const Value& dict, std::string_view key, uint64_t fallback = 0) {
+  std::optional<Value> v = dict.find(key);
+  return v && !v->is_none() ? v->as_uint() : fallback;
+}
+
+// Live address ranges: the segments at one moment, to find the one a block is in.
+class SegmentMap {
+ public:
+  void add(uint64_t address, uint64_t size) { ranges_[address] = size; }
+  void remove(uint64_t address) { ranges_.erase(address); }
+  // The base of the segment holding `address`, or 0.
+  uint64_t holding(uint64_t address) const {
+    auto it = ranges_.upper_bound(address);
+    if (it == ranges_.begin()) return 0;
+    --it;
+    return address - it->first < it->second ? it->first : 0;
+  }
+
+ private:
+  std::map<uint64_t, uint64_t> ranges_;
+};
+
+// A block or segment live before the window.
+struct Earlier {
+  uint64_t address = 0;
+  uint64_t size = 0;
+  uint64_t stream = 0;
+  StackId stack;
+};
+
+class SnapshotReader {
+ public:
+  explicit SnapshotReader(const std::string& source) {
+    t_.source = source;
+    t_.strings.emplace_back();
+    t_.stack_nodes.emplace_back();
+    t_.frames.emplace_back();
+    t_.threads.push_back(Thread{ThreadIndex{1}, 0, "PyTorch caching allocator"});
+  }
+
+  TraceContents read(const Value& root) {
+    if (root.type() != Type::Dict || !root.find("segments")) {
+      throw TraceError(t_.source + ": a pickle, but not a PyTorch memory snapshot (no 'segments')");
+    }
+    const Value segments = *root.find("segments");
+    std::optional<Value> traces = root.find("device_traces");
+    timed_ = traces && all_timed(*traces);
+    origin_us_ = timed_ ? earliest_time(*traces, root.find("external_annotations")) : 0;
+
+    std::vector<uint32_t> devices;
+    for (size_t i = 0; i < segments.size(); ++i) devices.push_back(device_of(segments.at(i)));
+    if (traces) {
+      for (size_t d = 0; d < traces->size(); ++d) {
+        if (traces->at(d).size() != 0) devices.push_back(static_cast<uint32_t>(d));
+      }
+    }
+    std::sort(devices.begin(), devices.end());
+    devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
+    for (uint32_t device : devices) {
+      t_.devices.push_back(DeviceInfo{device, "CUDA device " + std::to_string(device), 0, false});
+      std::optional<Value> entries;
+      if (traces && device < traces->size()) entries = traces->at(device);
+      read_device(device, segments, entries);
+    }
+    if (std::optional<Value> annotations = root.find("external_annotations")) read_annotations(*annotations);
+
+    std::stable_sort(events_.begin(), events_.end(),
+                     [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
+    for (const Event& e : events_) t_.events.push_back(e);
+    t_.header.devices = t_.devices;
+    t_.header.start_unix_ns = origin_us_ * 1000;
+    t_.cut_short = true;
+    t_.cut_short_reason = "a PyTorch memory snapshot, taken while the job ran";
+    t_.record_count = events_.size();
+    return std::move(t_);
+  }
+
+ private:
+  static uint32_t device_of(const Value& segment) {
+    return static_cast<uint32_t>(uint_of(segment, "device"));
+  }
+
+  static bool all_timed(const Value& traces) {
+    for (size_t d = 0; d < traces.size(); ++d) {
+      const Value entries = traces.at(d);
+      for (size_t i = 0; i < entries.size(); ++i) {
+        std::optional<Value> t = entries.at(i).find("time_us");
+        if (!t || t->is_none()) return false;
+      }
+    }
+    return true;
+  }
+
+  static uint64_t earliest_time(const Value& traces, const std::optional<Value>& annotations) {
+    uint64_t earliest = UINT64_MAX;
+    for (size_t d = 0; d < traces.size(); ++d) {
+      const Value entries = traces.at(d);
+      for (size_t i = 0; i < entries.size(); ++i)
+        earliest = std::min(earliest, uint_of(entries.at(i), "time_us"));
+    }
+    if (annotations) {
+      for (size_t i = 0; i < annotations->size(); ++i) {
+        earliest = std::min(earliest, uint_of(annotations->at(i), "time_us", UINT64_MAX));
+      }
+    }
+    return earliest == UINT64_MAX ? 0 : earliest;
+  }
+
+  uint64_t time_of(const Value& entry, size_t index) const {
+    if (!timed_) return (index + 1) * kUntimedStepNs;
+    uint64_t us = uint_of(entry, "time_us");
+    return us > origin_us_ ? (us - origin_us_) * 1000 : 0;
+  }
+
+  // The device's blocks and segments, live before its window, and its window.
+  void read_device(uint32_t device, const Value& segments, const std::optional<Value>& entries) {
+    // The window, first to see what it made and freed.
+    std::unordered_map<uint64_t, uint64_t>
+        made_blocks;  // address → size, made in the window, live at its end
+    std::unordered_map<uint64_t, uint64_t> made_segments;
+    std::vector<Earlier> earlier_blocks, earlier_segments;
+    if (entries) {
+      for (size_t i = 0; i < entries->size(); ++i) {
+        const Value e = entries->at(i);
+        std::string_view action = text_of(e.find("action"));
+        uint64_t address = uint_of(e, "addr");
+        if (action == "alloc") {
+          made_blocks[address] = uint_of(e, "size");
+        } else if (action == "free_completed" || action == "free") {
+          if (made_blocks.erase(address) == 0) earlier_blocks.push_back(earlier(e));
+        } else if (action == "segment_alloc" || action == "segment_map") {
+          made_segments[address] = uint_of(e, "size");
+        } else if (action == "segment_free" || action == "segment_unmap") {
+          if (made_segments.erase(address) == 0) earlier_segments.push_back(earlier(e));
+        }
+      }
+    }
+    // The snapshot's own state: what the window did not make was there before it.
+    uint64_t allocated_at_snapshot = 0;
+    uint64_t live_earlier = 0;  // bytes of the blocks there before the window and still at its end
+    for (size_t i = 0; i < segments.size(); ++i) {
+      const Value segment = segments.at(i);
+      if (device_of(segment) != device) continue;
+      const uint64_t base = uint_of(segment, "address");
+      const uint64_t stream = uint_of(segment, "stream");
+      if (!made_segments.count(base)) {
+        earlier_segments.push_back(
+            Earlier{base, uint_of(segment, "total_size"), stream, stack_of(segment.find("frames"))});
+      }
+      std::optional<Value> blocks = segment.find("blocks");
+      uint64_t offset = 0;  // the 2023 schema gives no block addresses: blocks are listed in address order
+      for (size_t b = 0; blocks && b < blocks->size(); ++b) {
+        const Value block = blocks->at(b);
+        const uint64_t size = uint_of(block, "size");
+        const uint64_t address = uint_of(block, "address", base + offset);
+        offset += size;
+        std::string_view state = text_of(block.find("state"));
+        if (state != "active_allocated" && state != "active_pending_free") continue;
+        allocated_at_snapshot += size;
+        if (made_blocks.count(address)) continue;
+        earlier_blocks.push_back(Earlier{address, size, stream, block_stack(block)});
+        live_earlier += size;
+      }
+    }
+    // Entries ask for sizes; blocks are rounded up. The blocks the window made
+    // that are still live are bigger at the snapshot than their entries say:
+    // one block at the start stands for the difference, so that the allocated
+    // bytes end where the snapshot says.
+    uint64_t live_at_end = live_earlier;
+    for (const auto& [address, size] : made_blocks) live_at_end += size;
+    const uint64_t rounding = allocated_at_snapshot > live_at_end ? allocated_at_snapshot - live_at_end : 0;
+
+    SegmentMap live;
+    for (const Earlier& s : earlier_segments) {
+      add_segment(device, 0, s.address, s.size, s.stream, s.stack);
+      live.add(s.address, s.size);
+    }
+    for (const Earlier& b : earlier_blocks)
+      add_block(device, 0, b.address, b.size, live.holding(b.address), b.stack);
+    if (rounding > 0) add_block(device, 0, kRoundingAddress, rounding, 0, rounding_stack());
+    if (!entries) return;
+    for (size_t i = 0; i < entries->size(); ++i) read_entry(device, entries->at(i), i, live);
+  }
+
+  void read_entry(uint32_t device, const Value& e, size_t index, SegmentMap& live) {
+    std::string_view action = text_of(e.find("action"));
+    const uint64_t time = time_of(e, index);
+    const uint64_t address = uint_of(e, "addr");
+    const uint64_t size = uint_of(e, "size");
+    if (action == "alloc") {
+      add_block(device, time, address, size, live.holding(address), stack_of(e.find("frames")));
+    } else if (action == "free_completed" || action == "free") {
+      Event& free = add(EventType::Free, time, device);
+      free.kind = MemoryKind::Block;
+      free.api = Api::nvtxMemRegionsUnregister;
+      free.address = address;
+      free.stream = live.holding(address);
+      free.stack = stack_of(e.find("frames"));
+    } else if (action == "segment_alloc" || action == "segment_map") {
+      add_segment(device, time, address, size, uint_of(e, "stream"), stack_of(e.find("frames")));
+      live.add(address, size);
+    } else if (action == "segment_free" || action == "segment_unmap") {
+      StackId stack = stack_of(e.find("frames"));
+      Event& heap = add(EventType::Free, time, device);
+      heap.kind = MemoryKind::Heap;
+      heap.api = Api::nvtxMemHeapUnregister;
+      heap.address = heap.stream = address;
+      heap.stack = stack;
+      Event& segment = add(EventType::Free, time, device);
+      segment.kind = MemoryKind::Device;
+      segment.api = Api::cuMemFree;
+      segment.via = Api::cudaFree;
+      segment.address = address;
+      segment.stack = stack;
+      live.remove(address);
+    } else if (action == "oom") {
+      Event& failed = add(EventType::FailedAlloc, time, device);
+      failed.kind = MemoryKind::Device;
+      failed.api = Api::cuMemAlloc;
+      failed.via = Api::cudaMalloc;
+      failed.size = size;
+      failed.error = kOutOfMemory;
+      failed.free_bytes = uint_of(e, "device_free");
+      failed.stream = uint_of(e, "stream");
+      failed.stack = stack_of(e.find("frames"));
+    }
+    // free_requested: the block is not free until its streams are done
+    // with it (free_completed). snapshot: the moment of the snapshot itself.
+  }
+
+  void read_annotations(const Value& annotations) {
+    // Ranges when every device's STARTs and ENDs nest; marks otherwise.
+    std::map<uint32_t, std::vector<std::string_view>> open;
+    bool nested = true;
+    for (size_t i = 0; i < annotations.size() && nested; ++i) {
+      const Value a = annotations.at(i);
+      std::string_view stage = text_of(a.find("stage"));
+      std::vector<std::string_view>& stack = open[static_cast<uint32_t>(uint_of(a, "device"))];
+      if (stage == "START") {
+        stack.push_back(text_of(a.find("name")));
+      } else if (stage == "END") {
+        nested = !stack.empty() && stack.back() == text_of(a.find("name"));
+        if (nested) stack.pop_back();
+      }
+    }
+    for (size_t i = 0; i < annotations.size(); ++i) {
+      const Value a = annotations.at(i);
+      std::string_view stage = text_of(a.find("stage"));
+      std::string_view name = text_of(a.find("name"));
+      uint64_t us = uint_of(a, "time_us");
+      uint64_t time = timed_ && us > origin_us_ ? (us - origin_us_) * 1000 : 0;
+      EventType type = !nested            ? EventType::Marker
+                       : stage == "START" ? EventType::RangePush
+                                          : EventType::RangePop;
+      if (nested && stage != "START" && stage != "END") type = EventType::Marker;
+      Event& e = add(type, time, static_cast<uint32_t>(uint_of(a, "device")));
+      e.name =
+          nested ? string_id(name) : string_id(std::string(name) + (stage == "END" ? " (end)" : " (start)"));
+    }
+  }
+
+  Earlier earlier(const Value& entry) {
+    return Earlier{uint_of(entry, "addr"), uint_of(entry, "size"), uint_of(entry, "stream"),
+                   stack_of(entry.find("frames"))};
+  }
+
+  // A block's stack: its own frames, or (2023) those of the last allocation in its history.
+  StackId block_stack(const Value& block) {
+    if (std::optional<Value> frames = block.find("frames")) return stack_of(frames);
+    std::optional<Value> history = block.find("history");
+    if (!history || history->size() == 0) return {};
+    return stack_of(history->at(history->size() - 1).find("frames"));
+  }
+
+  void add_segment(uint32_t device, uint64_t time, uint64_t address, uint64_t size, uint64_t stream,
+                   StackId stack) {
+    Event& segment = add(EventType::Alloc, time, device);
+    segment.kind = MemoryKind::Device;
+    segment.api = Api::cuMemAlloc;
+    segment.via = Api::cudaMalloc;
+    segment.address = address;
+    segment.size = size;
+    segment.stream = stream;
+    segment.stack = stack;
+    // The allocator's heap over it: its blocks are inside.
+    Event& heap = add(EventType::Alloc, time, device);
+    heap.kind = MemoryKind::Heap;
+    heap.api = Api::nvtxMemHeapRegister;
+    heap.address = heap.stream = address;
+    heap.size = size;
+    heap.stack = stack;
+  }
+
+  void add_block(uint32_t device, uint64_t time, uint64_t address, uint64_t size, uint64_t heap,
+                 StackId stack) {
+    Event& block = add(EventType::Alloc, time, device);
+    block.kind = MemoryKind::Block;
+    block.api = Api::nvtxMemRegionsRegister;
+    block.address = address;
+    block.size = size;
+    block.stream = heap;
+    block.stack = stack;
+  }
+
+  Event& add(EventType type, uint64_t time, uint32_t device) {
+    Event e;
+    e.type = type;
+    e.time_ns = time;
+    e.device = device;
+    e.thread = ThreadIndex{1};
+    events_.push_back(e);
+    return events_.back();
+  }
+
+  StringId string_id(std::string_view text) {
+    auto [it, inserted] = string_ids_.try_emplace(text, 0);
+    if (inserted) {
+      t_.strings.emplace_back(text);
+      it->second = static_cast<uint32_t>(t_.strings.size() - 1);
+    }
+    return StringId{it->second};
+  }
+  StringId string_id(std::string text) {
+    owned_.push_back(std::make_unique<std::string>(std::move(text)));
+    return string_id(std::string_view(*owned_.back()));
+  }
+
+  FrameId frame_id(std::string_view function, std::string_view file, uint32_t line) {
+    uint32_t f = string_id(function).value, s = string_id(file).value;
+    uint64_t key = (uint64_t{f} << 32 | s) * 0x9e3779b97f4a7c15ull ^ line;
+    auto range = frame_ids_.equal_range(key);
+    for (auto it = range.first; it != range.second; ++it) {
+      const Frame& frame = t_.frames[it->second];
+      if (frame.function.value == f && frame.file.value == s && frame.line == line) return frame.id;
+    }
+    FrameId id{static_cast<uint32_t>(t_.frames.size())};
+    t_.frames.push_back(Frame{id, StringId{f}, StringId{s}, line});
+    frame_ids_.emplace(key, id.value);
+    return id;
+  }
+
+  StackId child(StackId parent, FrameId frame) {
+    auto [it, inserted] = children_.try_emplace(uint64_t{parent.value} << 32 | frame.value, 0);
+    if (inserted) {
+      StackId id{static_cast<uint32_t>(t_.stack_nodes.size())};
+      t_.stack_nodes.push_back(StackNode{id, parent, 0, frame});
+      it->second = id.value;
+    }
+    return StackId{it->second};
+  }
+
+  // Frames are listed innermost first; the prefix tree grows from the outermost.
+  StackId stack_of(const std::optional<Value>& frames) {
+    if (!frames || frames->type() != Type::List) return {};
+    StackId stack;
+    for (size_t i = frames->size(); i-- > 0;) {
+      const Value f = frames->at(i);
+      uint64_t line = uint_of(f, "line");
+      stack = child(stack, frame_id(text_of(f.find("name")), text_of(f.find("filename")),
+                                    static_cast<uint32_t>(std::min<uint64_t>(line, UINT32_MAX))));
+    }
+    return stack;
+  }
+
+  StackId rounding_stack() {
+    return child(StackId{},
+                 frame_id("bytes the allocator rounded up on blocks live at the snapshot", kSnapshotFile, 0));
+  }
+
+  // Not an address any block has (blocks are aligned): the rounding block's.
+  static constexpr uint64_t kRoundingAddress = 1;
+
+  TraceContents t_;
+  std::vector<Event> events_;
+  bool timed_ = false;
+  uint64_t origin_us_ = 0;
+  std::unordered_map<std::string_view, uint32_t> string_ids_;
+  std::vector<std::unique_ptr<std::string>> owned_;  // texts made here, which string_ids_ points into
+  std::unordered_multimap<uint64_t, uint32_t> frame_ids_;
+  std::unordered_map<uint64_t, uint32_t> children_;
+};
+
+}  // namespace
+
+TraceContents import_pytorch_snapshot(const pickle::Document& snapshot, const std::string& source) {
+  try {
+    return SnapshotReader(source).read(snapshot.root());
+  } catch (const pickle::PickleError& e) {
+    // Its message names the file: a field of the wrong type, say.
+    throw TraceError(std::string(e.what()) + " (not a PyTorch memory snapshot as expected)");
+  }
+}
+
+TraceContents import_pytorch_snapshot(const std::string& path) {
+  try {
+    pickle::Document snapshot = pickle::Document::read_file(path);
+    return import_pytorch_snapshot(snapshot, path);
+  } catch (const pickle::PickleError& e) {
+    throw TraceError(e.what());  // it names the file
+  }
+}
+
+}  // namespace vramscope::trace

@@ -1,0 +1,73 @@
+// `vramscope report`, `check`, `timeline` and `import` on PyTorch memory
+// snapshots: the same figures read directly and through an imported trace,
+// and one clear line for a pickle that is not plain data.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/integration/harness.h"
+
+using namespace vramscope::testing;
+using nlohmann::json;
+
+namespace {
+
+std::string snapshot(const std::string& name) {
+  return std::string(VRAMSCOPE_TEST_DATA_DIR) + "/interop/pytorch-snapshots/" + name;
+}
+
+}  // namespace
+
+TEST_CASE("report reads a PyTorch snapshot directly, and import keeps every figure") {
+  ScratchDir dir("import");
+  json direct = report_json(snapshot("decomfl_memory.pickle"));
+  CHECK(kind(direct, "device")["live_at_exit_bytes"] == 1'897'922'560);
+  CHECK(kind(direct, "device")["live_at_exit_count"] == 61);
+  CHECK(kind(direct, "tensor block")["live_at_exit_bytes"] == 1'014'430'208);
+  CHECK(kind(direct, "tensor block")["peak_bytes"] == 1'786'608'896);
+  CHECK(direct["trace"]["cut_short"] == true);
+
+  std::string converted = dir.path("decomfl.vstrace");
+  ProcessResult imported = run_vramscope({"import", snapshot("decomfl_memory.pickle"), "-o", converted});
+  INFO("stderr: " << imported.err);
+  REQUIRE(imported.exit_status == 0);
+  CHECK(imported.out.find("decomfl.vstrace") != std::string::npos);
+  json again = report_json(converted);
+  CHECK(again["kinds"] == direct["kinds"]);
+  CHECK(again["counts"] == direct["counts"]);
+  CHECK(again["devices"][0]["peak"] == direct["devices"][0]["peak"]);
+  CHECK(again["leaks"] == direct["leaks"]);
+}
+
+TEST_CASE("check holds a snapshot to a budget") {
+  ProcessResult over =
+      run_vramscope({"check", snapshot("flexgen_oom_snapshot.pickle"), "--max-peak", "10GiB"});
+  CHECK(over.exit_status == 1);
+  ProcessResult under =
+      run_vramscope({"check", snapshot("flexgen_oom_snapshot.pickle"), "--max-peak", "12GiB"});
+  CHECK(under.exit_status == 0);
+}
+
+TEST_CASE("a pickle that would run code is refused in one line") {
+  ScratchDir dir("import-hostile");
+  // pickle.dumps(os.system) at protocol 2: PROTO 2, GLOBAL 'posix system', STOP.
+  std::string path = dir.path("evil.pickle");
+  std::ofstream(path, std::ios::binary) << std::string(
+      "\x80\x02"
+      "cposix\nsystem\nq\x00.",
+      19);
+  for (std::vector<std::string> args : {std::vector<std::string>{"report", path},
+                                        {"import", path},
+                                        {"check", path, "--max-peak", "1GiB"},
+                                        {"timeline", path}}) {
+    ProcessResult r = run_vramscope(args);
+    const std::string& command = args.front();
+    INFO(command << " stderr: " << r.err);
+    CHECK(r.exit_status != 0);
+    CHECK(r.err.find("GLOBAL") != std::string::npos);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+}
