@@ -315,17 +315,28 @@ class PageArray {
 // A list, tuple or dict: its items (a dict's as key, value, key, value ...)
 // are `count` (twice that for a dict) references from words[first], or, for
 // the few that got items in several batches with other values made in
-// between, in a side vector until the end of the read.
+// between, in a side vector until the end of the read. A dict whose keys are
+// those of many others (every trace entry has the same seven) keeps only its
+// values there, and in `count` the number of its Shape: its keys, kept once.
 enum class Kind : uint32_t { List, Tuple, Dict };
 struct Container {
   uint32_t first = 0;
-  uint32_t count : 28 = 0;
+  uint32_t count : 27 = 0;
   uint32_t kind : 2 = 0;
+  uint32_t shaped : 1 = 0;
   uint32_t in_side : 1 = 0;
   uint32_t has_parent : 1 = 0;  // already inside another container
 };
 static_assert(sizeof(Container) == 8);
-constexpr uint32_t kMaxCount = (1u << 28) - 1;
+constexpr uint32_t kMaxCount = (1u << 27) - 1;
+
+// The keys of shaped dicts: `count` scalar references from shape_keys[first].
+struct Shape {
+  uint32_t first = 0;
+  uint32_t count = 0;
+};
+constexpr size_t kMaxShapeKeys = 32;
+constexpr size_t kMaxShapes = 1 << 16;
 
 // A reference: a scalar's opcode offset times two, or a container's index
 // times two plus one.
@@ -437,6 +448,8 @@ struct Document::Impl {
   std::string source;
   PageArray<uint32_t> words;
   PageArray<Container> containers;
+  std::vector<Shape> shapes;
+  std::vector<uint32_t> shape_keys;
   uint32_t root = 0;
   size_t value_count = 0;
 
@@ -549,6 +562,28 @@ struct Document::Impl {
     if (!is_container(ref)) wrong_type(ref, wanted);
     return containers[container_index(ref)];
   }
+  // Items, or dict entries.
+  size_t size_of(const Container& c) const { return c.shaped ? shapes[c.count].count : c.count; }
+  uint32_t key(const Container& c, size_t k) const {
+    return c.shaped ? shape_keys[shapes[c.count].first + k] : words[c.first + 2 * k];
+  }
+  uint32_t value(const Container& c, size_t k) const {
+    return c.shaped ? words[c.first + k] : words[c.first + 2 * k + 1];
+  }
+  // The dict `node` is, with an entry `index`.
+  const Container& dict_entry(uint32_t node, size_t index) const {
+    const Container& c = container(node, "a dict");
+    if (c.kind != static_cast<uint32_t>(Kind::Dict)) wrong_type(node, "a dict");
+    if (index >= size_of(c)) {
+      fail("entry " + std::to_string(index) + " asked of a dict of " + std::to_string(size_of(c)));
+    }
+    return c;
+  }
+  // How many references of words[first] on it holds.
+  size_t word_count(const Container& c) const {
+    return c.shaped ? shapes[c.count].count
+                    : c.count * (c.kind == static_cast<uint32_t>(Kind::Dict) ? 2u : 1u);
+  }
 };
 
 // The stack machine. Every check that the bytes justify what they ask for
@@ -651,6 +686,16 @@ class Reader {
   PageArray<uint16_t> heights_;
   bool changed_after_use_ = false;
   std::vector<std::pair<uint32_t, std::vector<uint32_t>>> side_;
+  // Shapes by their keys' references (as bytes), and the last one found.
+  struct BytesHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, uint32_t, BytesHash, std::equal_to<>> shape_ids_;
+  std::vector<uint32_t> keys_;
+  uint32_t last_shape_ = UINT32_MAX;
+  std::optional<uint32_t> shape_of(const uint32_t* items, size_t n);
+  void unshape(Container& c, uint32_t index);
 };
 
 void Reader::memo_put(uint64_t index) {
@@ -695,11 +740,22 @@ void Reader::add_items(uint32_t target, const uint32_t* items, size_t n) {
     fail_at("values nest deeper than " + std::to_string(max_depth_) + " containers");
   }
   heights_[container_index(target)] = static_cast<uint16_t>(height);
+  if (n == 0) return;
+  if (c.shaped) unshape(c, container_index(target));
   size_t added = dict ? n / 2 : n;
   if (added > kMaxCount - c.count)
     fail_at("a container has more than " + std::to_string(kMaxCount) + " items");
   size_t width = dict ? 2 : 1;
   PageArray<uint32_t>& words = doc_.words;
+  std::optional<uint32_t> shape;
+  if (dict && c.count == 0 && !c.in_side && (shape = shape_of(items, n))) {
+    c.first = static_cast<uint32_t>(words.size());
+    for (size_t k = 1; k < n; k += 2) words.push_back(items[k]);
+    if (words.size() > UINT32_MAX) fail_at("too many items");
+    c.count = *shape;
+    c.shaped = 1;
+    return;
+  }
   if (c.in_side) {
     std::vector<uint32_t>& side = side_[c.first].second;
     side.insert(side.end(), items, items + n);
@@ -718,6 +774,48 @@ void Reader::add_items(uint32_t target, const uint32_t* items, size_t n) {
   }
   if (words.size() > UINT32_MAX) fail_at("too many items");
   c.count += static_cast<uint32_t>(added);
+}
+
+// The shape of a dict's first batch of entries, when its keys are scalars
+// and not too many; made on first sight.
+std::optional<uint32_t> Reader::shape_of(const uint32_t* items, size_t n) {
+  size_t keys = n / 2;
+  if (keys > kMaxShapeKeys) return std::nullopt;
+  if (last_shape_ != UINT32_MAX && doc_.shapes[last_shape_].count == keys) {
+    const uint32_t* known = doc_.shape_keys.data() + doc_.shapes[last_shape_].first;
+    size_t k = 0;
+    while (k < keys && known[k] == items[2 * k]) ++k;
+    if (k == keys) return last_shape_;
+  }
+  keys_.clear();
+  for (size_t k = 0; k < n; k += 2) {
+    if (is_container(items[k])) return std::nullopt;
+    keys_.push_back(items[k]);
+  }
+  std::string_view bytes(reinterpret_cast<const char*>(keys_.data()), keys_.size() * sizeof(uint32_t));
+  auto it = shape_ids_.find(bytes);
+  if (it != shape_ids_.end()) return last_shape_ = it->second;
+  if (doc_.shapes.size() >= kMaxShapes) return std::nullopt;
+  doc_.shapes.push_back({static_cast<uint32_t>(doc_.shape_keys.size()), static_cast<uint32_t>(keys)});
+  doc_.shape_keys.insert(doc_.shape_keys.end(), keys_.begin(), keys_.end());
+  last_shape_ = static_cast<uint32_t>(doc_.shapes.size() - 1);
+  shape_ids_.emplace(std::string(bytes), last_shape_);
+  return last_shape_;
+}
+
+// A shaped dict that gets more entries: its keys and values, aside.
+void Reader::unshape(Container& c, uint32_t index) {
+  const Shape& shape = doc_.shapes[c.count];
+  std::vector<uint32_t> side;
+  for (size_t k = 0; k < shape.count; ++k) {
+    side.push_back(doc_.shape_keys[shape.first + k]);
+    side.push_back(doc_.words[c.first + k]);
+  }
+  c.count = shape.count;
+  c.shaped = 0;
+  side_.emplace_back(index, std::move(side));
+  c.first = static_cast<uint32_t>(side_.size() - 1);
+  c.in_side = 1;
 }
 
 void Reader::run() {
@@ -982,7 +1080,7 @@ void Reader::check_depth_and_cycles() const {
   while (!path.empty()) {
     Step& step = path.back();
     const Container& c = doc_.containers[step.index];
-    size_t items = c.count * (c.kind == static_cast<uint32_t>(Kind::Dict) ? 2u : 1u);
+    size_t items = doc_.word_count(c);
     if (step.next == items) {
       heights[step.index] = step.height;
       uint32_t height = step.height;
@@ -1090,7 +1188,7 @@ std::string_view Value::as_string() const { return document_->impl_->text(node_)
 
 size_t Value::size() const {
   const Document::Impl& d = *document_->impl_;
-  return d.container(node_, "a list, tuple or dict").count;
+  return d.size_of(d.container(node_, "a list, tuple or dict"));
 }
 
 Value Value::at(size_t index) const {
@@ -1106,17 +1204,12 @@ Value Value::at(size_t index) const {
 
 Value Value::key_at(size_t index) const {
   const Document::Impl& d = *document_->impl_;
-  const Container& c = d.container(node_, "a dict");
-  if (c.kind != static_cast<uint32_t>(Kind::Dict)) d.wrong_type(node_, "a dict");
-  if (index >= c.count)
-    d.fail("entry " + std::to_string(index) + " asked of a dict of " + std::to_string(c.count));
-  return Value(document_, d.words[c.first + 2 * index]);
+  return Value(document_, d.key(d.dict_entry(node_, index), index));
 }
 
 Value Value::value_at(size_t index) const {
-  key_at(index);  // checks that this is a dict with that many entries
   const Document::Impl& d = *document_->impl_;
-  return Value(document_, d.words[d.containers[container_index(node_)].first + 2 * index + 1]);
+  return Value(document_, d.value(d.dict_entry(node_, index), index));
 }
 
 std::optional<Value> Value::find(std::string_view key) const {
@@ -1125,15 +1218,15 @@ std::optional<Value> Value::find(std::string_view key) const {
   const Container& c = d.containers[container_index(node_)];
   if (c.kind != static_cast<uint32_t>(Kind::Dict)) return std::nullopt;
   // From the last entry: of a key given twice, Python keeps the last value.
-  for (size_t k = c.count; k-- > 0;) {
-    uint32_t ref = d.words[c.first + 2 * k];
+  for (size_t k = d.size_of(c); k-- > 0;) {
+    uint32_t ref = d.key(c, k);
     if (is_container(ref)) continue;
     uint8_t op = d.data[ref >> 1];
     if (op != SHORT_BINUNICODE && op != BINUNICODE && op != BINUNICODE8 && op != UNICODE &&
         op != SHORT_BINSTRING && op != BINSTRING) {
       continue;
     }
-    if (d.text(ref) == key) return Value(document_, d.words[c.first + 2 * k + 1]);
+    if (d.text(ref) == key) return Value(document_, d.value(c, k));
   }
   return std::nullopt;
 }

@@ -19,8 +19,11 @@ void walk(Value root) {
     pending.pop_back();
     try {
       switch (v.type()) {
-        case Type::None: break;
-        case Type::Bool: (void)v.as_bool(); break;
+        case Type::None:
+          break;
+        case Type::Bool:
+          (void)v.as_bool();
+          break;
         case Type::Int:
         case Type::BigInt:
           (void)v.as_double();
@@ -30,9 +33,13 @@ void walk(Value root) {
           } catch (const PickleError&) {
           }
           break;
-        case Type::Float: (void)v.as_double(); break;
+        case Type::Float:
+          (void)v.as_double();
+          break;
         case Type::String:
-        case Type::Bytes: (void)v.as_string().size(); break;
+        case Type::Bytes:
+          (void)v.as_string().size();
+          break;
         case Type::List:
         case Type::Tuple:
           for (size_t i = 0; i < v.size(); ++i) pending.push_back(v.at(i));

@@ -485,6 +485,21 @@ TEST_CASE("pickle: dict keys, find and duplicate keys") {
   CHECK(d.size() == 2);
   CHECK(d.find("a")->as_int() == 2);
   CHECK_FALSE(d.find("").has_value());
+  // Dicts with the same keys share them; one that gets more entries later
+  // keeps its first ones: [{'a': 1, 'b': 2}, {'a': 3, 'b': 4, 'c': 5}], the
+  // second given 'c' by a SETITEM after its SETITEMS.
+  Document shared = read(
+      "\200\004](}(\214\001a\224K\001\214\001b\224K\002u}(h\000K\003h\001K\004u"
+      "\214\001cK\005se."sv);
+  REQUIRE(shared.root().size() == 2);
+  Value second = shared.root().at(1);
+  REQUIRE(second.size() == 3);
+  CHECK(second.key_at(0).as_string() == "a");
+  CHECK(second.value_at(1).as_int() == 4);
+  CHECK(second.find("c")->as_int() == 5);
+  CHECK(shared.root().at(0).find("b")->as_int() == 2);
+  CHECK(shared.root().at(0).size() == 2);
+  CHECK_THROWS_AS(shared.root().at(0).key_at(2), PickleError);
   CHECK(looks_like_pickle(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(kScalars4.data()), 2)));
   CHECK_FALSE(looks_like_pickle(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>("\200\001"), 2)));
   CHECK_FALSE(looks_like_pickle(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>("{\"a"), 3)));
