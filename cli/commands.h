@@ -15,6 +15,7 @@ int check_command(const Args& args);
 int diff_command(const Args& args);
 int timeline_command(const Args& args);
 int import_command(const Args& args);
+int export_command(const Args& args);
 
 // A command-line mistake or a failure the user can act on: main() prints
 // "vramscope: <message>" on one line and exits with `status`.
