@@ -5,11 +5,13 @@
 #include "analyzer/export_chrome.h"
 
 #include <algorithm>
-#include <cinttypes>
-#include <cstdio>
+#include <array>
+#include <charconv>
+#include <concepts>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <string_view>
 #include <unordered_map>
 
 #include "analyzer/leak_finder.h"
@@ -26,42 +28,71 @@ namespace vramscope::analysis {
 namespace {
 
 // A JSON string; bytes that are not UTF-8 (a name from the job) are replaced.
-std::string quoted(const std::string& text) {
+std::string json_string(const std::string& text) {
   return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-// Microseconds, exact to the nanosecond: "1234.567".
-std::string micros(uint64_t ns) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%" PRIu64 ".%03u", ns / 1000, static_cast<unsigned>(ns % 1000));
-  return text;
-}
+// Microseconds, exact to the nanosecond: written "1234.567".
+struct Micros {
+  uint64_t ns;
+};
+Micros micros(uint64_t ns) { return Micros{ns}; }
 
-// The trace events array, one event a line, written as they come.
+// The trace events array, one event a line, written as they come through a
+// buffer of its own: an export may write a hundred million points.
 class EventWriter {
  public:
-  explicit EventWriter(std::ostream& out) : out_(out) { out_ << "{\"traceEvents\":[\n"; }
+  explicit EventWriter(std::ostream& out) : out_(out) {
+    buffer_.reserve(kFlushBytes + 4096);
+    *this << "{\"traceEvents\":[\n";
+  }
 
   // Starts the next event: what follows is its JSON object.
-  std::ostream& next() {
-    if (!first_) out_ << ",\n";
+  EventWriter& next() {
+    if (!first_) buffer_ += ",\n";
     first_ = false;
-    return out_;
+    if (buffer_.size() >= kFlushBytes) flush();
+    return *this;
+  }
+  EventWriter& operator<<(std::string_view text) {
+    buffer_ += text;
+    return *this;
+  }
+  template <std::integral T>
+  EventWriter& operator<<(T n) {
+    char digits[24];
+    buffer_.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
+    return *this;
+  }
+  EventWriter& operator<<(Micros t) {
+    *this << t.ns / 1000;
+    char fraction[4] = {'.', static_cast<char>('0' + t.ns / 100 % 10),
+                        static_cast<char>('0' + t.ns / 10 % 10), static_cast<char>('0' + t.ns % 10)};
+    buffer_.append(fraction, sizeof fraction);
+    return *this;
   }
   void finish(const std::string& source) {
-    out_ << "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"exporter\":\"vramscope\",\"trace\":"
-         << quoted(source) << "}}\n";
+    *this << "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{\"exporter\":\"vramscope\",\"trace\":"
+          << json_string(source) << "}}\n";
+    flush();
   }
 
  private:
+  static constexpr size_t kFlushBytes = size_t{1} << 20;
+  void flush() {
+    out_.write(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+    buffer_.clear();
+  }
+
   std::ostream& out_;
+  std::string buffer_;
   bool first_ = true;
 };
 
 // One counter track: the last point written (a track starts at 0) and,
 // thinned, the highest value in the bucket under way.
 struct CounterLine {
-  std::string name;  // "GPU 0 allocated"
+  std::string name;  // "GPU 0 allocated", as a JSON string
   uint64_t highest = 0;
   uint64_t written = 0;
 };
@@ -93,18 +124,26 @@ class Counters {
  public:
   explicit Counters(std::optional<uint32_t> only) : only_(only) {}
 
-  // The devices whose bytes `change` moves, once each (at most two).
-  std::vector<uint32_t> touched(const LiveChange& change) const {
-    std::vector<uint32_t> devices;
+  // The devices whose bytes `change` moves, once each: at most two (an
+  // allocation and the one it displaced). Entries stay where they are.
+  struct Touched {
+    std::array<DeviceCounters*, 2> devices{};
+    size_t count = 0;
+    auto begin() const { return devices.begin(); }
+    auto end() const { return devices.begin() + static_cast<ptrdiff_t>(count); }
+  };
+  Touched touched(const LiveChange& change) {
+    Touched touched;
     auto add = [&](const Allocation& a) {
       if (!counts(a)) return;
-      if (std::find(devices.begin(), devices.end(), a.device) == devices.end()) devices.push_back(a.device);
+      DeviceCounters* d = &device(a.device);
+      if (touched.count == 0 || touched.devices[0] != d) touched.devices[touched.count++] = d;
     };
     if (change.displaced) add(*change.displaced);
     if (change.what == LiveChange::What::Allocated || change.what == LiveChange::What::Freed) {
       add(change.allocation);
     }
-    return devices;
+    return touched;
   }
   void apply(const LiveChange& change) {
     if (change.displaced) move(*change.displaced, false);
@@ -112,13 +151,16 @@ class Counters {
     if (change.what == LiveChange::What::Freed) move(change.allocation, false);
   }
   DeviceCounters& device(uint32_t ordinal) {
+    if (last_ != nullptr && ordinal == last_ordinal_) return *last_;
     auto [slot, added] = devices_.try_emplace(ordinal);
     if (added) {
       std::string gpu = "GPU " + std::to_string(ordinal);
-      slot->second.allocated_line.name = gpu + " allocated";
-      slot->second.reserved_line.name = gpu + " reserved";
+      slot->second.allocated_line.name = json_string(gpu + " allocated");
+      slot->second.reserved_line.name = json_string(gpu + " reserved");
     }
-    return slot->second;
+    last_ordinal_ = ordinal;
+    last_ = &slot->second;
+    return *last_;
   }
   std::map<uint32_t, DeviceCounters>& devices() { return devices_; }
 
@@ -137,6 +179,8 @@ class Counters {
 
   std::optional<uint32_t> only_;
   std::map<uint32_t, DeviceCounters> devices_;
+  uint32_t last_ordinal_ = 0;
+  DeviceCounters* last_ = nullptr;  // the last device looked up
 };
 
 // What the first walk learns: each device's changes, and the trace's end.
@@ -152,13 +196,14 @@ Survey survey(const trace::TraceContents& trace, std::optional<uint32_t> only) {
   LiveMemory live;
   walk_live_changes(trace.events, live, [&](size_t, const trace::Event& event, const LiveChange& change) {
     result.end_ns = std::max(result.end_ns, event.time_ns);
-    std::vector<uint32_t> devices = counters.touched(change);
-    if (devices.empty()) return true;
-    std::vector<std::pair<uint64_t, uint64_t>> before;
-    for (uint32_t d : devices) before.emplace_back(counters.device(d).reserved, counters.device(d).blocks);
+    Counters::Touched touched = counters.touched(change);
+    if (touched.count == 0) return true;
+    std::array<std::pair<uint64_t, uint64_t>, 2> before;
+    for (size_t i = 0; i < touched.count; ++i)
+      before[i] = {touched.devices[i]->reserved, touched.devices[i]->blocks};
     counters.apply(change);
-    for (size_t i = 0; i < devices.size(); ++i) {
-      DeviceCounters& d = counters.device(devices[i]);
+    for (size_t i = 0; i < touched.count; ++i) {
+      DeviceCounters& d = *touched.devices[i];
       d.reserved_changes += d.reserved != before[i].first;
       d.block_changes += d.blocks != before[i].second;
     }
@@ -223,7 +268,7 @@ class EventPass {
         pop(event);
         break;
       case trace::EventType::Marker:
-        out_.next() << "{\"name\":" << quoted(trace_.string(event.name))
+        out_.next() << "{\"name\":" << name(event.name)
                     << ",\"cat\":\"nvtx\",\"ph\":\"i\",\"s\":\"t\",\"ts\":" << micros(event.time_ns)
                     << ",\"pid\":" << pid_ << ",\"tid\":" << threads_.tid(event.thread) << "}";
         ++summary_.instants;
@@ -256,15 +301,13 @@ class EventPass {
 
  private:
   void count(uint64_t time_ns, const LiveChange& change) {
-    std::vector<uint32_t> devices = counters_.touched(change);
-    if (devices.empty()) return;
-    for (uint32_t ordinal : devices) {
-      DeviceCounters& d = counters_.device(ordinal);
-      if (d.thinned) enter_bucket(d, window_.bucket_of(time_ns));
+    Counters::Touched touched = counters_.touched(change);
+    for (DeviceCounters* d : touched) {
+      if (d->thinned) enter_bucket(*d, window_.bucket_of(time_ns));
     }
     counters_.apply(change);
-    for (uint32_t ordinal : devices) {
-      DeviceCounters& d = counters_.device(ordinal);
+    for (DeviceCounters* device : touched) {
+      DeviceCounters& d = *device;
       d.for_each_line([&](CounterLine& line, uint64_t now) {
         if (d.thinned) {
           line.highest = std::max(line.highest, now);
@@ -298,8 +341,15 @@ class EventPass {
     });
   }
 
+  // A range's or mark's name as a JSON string: a few names, used over and over.
+  const std::string& name(trace::StringId id) {
+    auto [slot, added] = names_.try_emplace(id.value);
+    if (added) slot->second = json_string(trace_.string(id));
+    return slot->second;
+  }
+
   void point(CounterLine& line, uint64_t time_ns, uint64_t bytes) {
-    out_.next() << "{\"name\":" << quoted(line.name) << ",\"ph\":\"C\",\"ts\":" << micros(time_ns)
+    out_.next() << "{\"name\":" << line.name << ",\"ph\":\"C\",\"ts\":" << micros(time_ns)
                 << ",\"pid\":" << pid_ << ",\"tid\":" << pid_ << ",\"args\":{\"bytes\":" << bytes << "}}";
     line.written = bytes;
     ++summary_.counter_events;
@@ -307,7 +357,7 @@ class EventPass {
 
   void push(const trace::Event& event) {
     open_[event.thread.value].push_back(event.name);
-    out_.next() << "{\"name\":" << quoted(trace_.string(event.name))
+    out_.next() << "{\"name\":" << name(event.name)
                 << ",\"cat\":\"nvtx\",\"ph\":\"B\",\"ts\":" << micros(event.time_ns) << ",\"pid\":" << pid_
                 << ",\"tid\":" << threads_.tid(event.thread) << "}";
     ++summary_.slices;
@@ -318,10 +368,9 @@ class EventPass {
     end_range(event.time_ns, event.thread.value, open.back());
     open.pop_back();
   }
-  void end_range(uint64_t time_ns, uint32_t thread, trace::StringId name) {
-    out_.next() << "{\"name\":" << quoted(trace_.string(name))
-                << ",\"cat\":\"nvtx\",\"ph\":\"E\",\"ts\":" << micros(time_ns) << ",\"pid\":" << pid_
-                << ",\"tid\":" << threads_.tid(trace::ThreadIndex{thread}) << "}";
+  void end_range(uint64_t time_ns, uint32_t thread, trace::StringId range) {
+    out_.next() << "{\"name\":" << name(range) << ",\"cat\":\"nvtx\",\"ph\":\"E\",\"ts\":" << micros(time_ns)
+                << ",\"pid\":" << pid_ << ",\"tid\":" << threads_.tid(trace::ThreadIndex{thread}) << "}";
   }
 
   const trace::TraceContents& trace_;
@@ -333,6 +382,7 @@ class EventPass {
   ChromeSummary& summary_;
   std::map<uint32_t, std::vector<trace::StringId>> open_;  // ranges open, by thread index
   std::vector<trace::Event> failures_;
+  std::unordered_map<uint32_t, std::string> names_;
 };
 
 void write_failures(const std::vector<trace::Event>& failures, const ChromeOptions& options,
@@ -353,7 +403,7 @@ void write_failures(const std::vector<trace::Event>& failures, const ChromeOptio
                            {"device", e.device},
                            {"error", e.error}};
     if (!verdict.empty()) args["verdict"] = verdict;
-    out.next() << "{\"name\":" << quoted(name)
+    out.next() << "{\"name\":" << json_string(name)
                << ",\"cat\":\"memory\",\"ph\":\"i\",\"s\":\"p\",\"ts\":" << micros(e.time_ns)
                << ",\"pid\":" << pass.pid() << ",\"tid\":" << pass.tid(e.thread)
                << ",\"args\":" << args.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "}";
@@ -375,7 +425,7 @@ void write_leaks(const trace::TraceContents& trace, const LiveMemory& live, uint
                            {"site", site},
                            {"kind", trace::to_string(group.kind)},
                            {"device", group.device}};
-    out.next() << "{\"name\":" << quoted(name)
+    out.next() << "{\"name\":" << json_string(name)
                << ",\"cat\":\"memory\",\"ph\":\"i\",\"s\":\"p\",\"ts\":" << micros(end_ns)
                << ",\"pid\":" << pid << ",\"tid\":" << pid
                << ",\"args\":" << args.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "}";
@@ -393,7 +443,7 @@ void write_names(const trace::TraceContents& trace, const EventPass& pass, Event
                                                        : " (pid " + std::to_string(pass.pid()) + ")");
   auto metadata = [&](const char* what, uint64_t tid, const std::string& name) {
     out.next() << "{\"name\":\"" << what << "\",\"ph\":\"M\",\"pid\":" << pass.pid() << ",\"tid\":" << tid
-               << ",\"args\":{\"name\":" << quoted(name) << "}}";
+               << ",\"args\":{\"name\":" << json_string(name) << "}}";
   };
   metadata("process_name", pass.pid(), process);
   for (const trace::Thread& t : trace.threads) {

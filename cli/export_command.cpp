@@ -203,6 +203,35 @@ std::string write_export(const trace::TraceContents& trace, const ExportOptions&
   return "";
 }
 
+// Writes `path` with write(out), returning what it says. A file is written
+// beside it and renamed: a failed export leaves no half file. A path that is
+// no plain file (a device such as /dev/null, a pipe, a link) is written as it is.
+template <typename Write>
+std::string write_file_with(const std::string& path, Write&& write) {
+  std::error_code error;
+  fs::file_status status = fs::symlink_status(path, error);
+  bool in_place = fs::exists(status) && !fs::is_regular_file(status);
+  std::string target = in_place ? path : path + ".partial";
+  std::ofstream file(target, std::ios::binary | std::ios::trunc);
+  if (!file) throw UsageError{"cannot write " + path + ": " + std::strerror(errno), 1};
+  std::string said;
+  try {
+    said = write(file);
+    file.close();
+    if (!file) throw UsageError{"cannot write " + path + ": " + std::strerror(errno), 1};
+  } catch (...) {
+    if (!in_place) std::remove(target.c_str());
+    throw;
+  }
+  if (in_place) return said;
+  fs::rename(target, path, error);
+  if (error) {
+    std::remove(target.c_str());
+    throw UsageError{"cannot write " + path + ": " + error.message(), 1};
+  }
+  return said;
+}
+
 }  // namespace
 
 int export_command(const Args& args) {
@@ -220,27 +249,15 @@ int export_command(const Args& args) {
       return 0;
     }
     std::string path = options->output.value_or(default_output(options->trace, options->format));
-    // Written beside the target and renamed: a failed export leaves no half file.
-    std::string partial = path + ".partial";
-    std::ofstream file(partial, std::ios::binary | std::ios::trunc);
-    if (!file) throw UsageError{"cannot write " + path + ": " + std::strerror(errno), 1};
-    std::string said;
-    try {
-      said = write_export(trace, *options, file);
-      file.close();
-      if (!file) throw UsageError{"cannot write " + path + ": " + std::strerror(errno), 1};
-    } catch (...) {
-      std::remove(partial.c_str());
-      throw;
-    }
+    std::string said =
+        write_file_with(path, [&](std::ostream& out) { return write_export(trace, *options, out); });
     std::error_code error;
-    fs::rename(partial, path, error);
-    if (error) {
-      std::remove(partial.c_str());
-      throw UsageError{"cannot write " + path + ": " + error.message(), 1};
+    if (fs::is_regular_file(path, error)) {
+      std::printf("wrote %s (%s): %s\n", path.c_str(), format_size(fs::file_size(path, error)).c_str(),
+                  said.c_str());
+    } else {
+      std::printf("wrote %s: %s\n", path.c_str(), said.c_str());
     }
-    std::printf("wrote %s (%s): %s\n", path.c_str(), format_size(fs::file_size(path, error)).c_str(),
-                said.c_str());
     return 0;
   } catch (const std::invalid_argument& e) {
     throw UsageError{std::string("export: ") + e.what()};
