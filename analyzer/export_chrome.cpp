@@ -452,12 +452,27 @@ void write_names(const trace::TraceContents& trace, const EventPass& pass, Event
   }
 }
 
+// A device asked for that the trace neither lists nor uses is a mistake.
+void check_device(const trace::TraceContents& trace, const Survey& surveyed, uint32_t device) {
+  if (surveyed.devices.contains(device)) return;
+  std::string listed;
+  for (const trace::DeviceInfo& d : trace.devices) {
+    if (d.ordinal == device) return;
+    listed += (listed.empty() ? "" : ", ") + std::to_string(d.ordinal);
+  }
+  throw std::invalid_argument("no device " + std::to_string(device) + ": " +
+                              (listed.empty()              ? "the trace lists no devices"
+                               : trace.devices.size() == 1 ? "the trace has device " + listed
+                                                           : "the trace has devices " + listed));
+}
+
 }  // namespace
 
 ChromeSummary write_chrome_trace(const trace::TraceContents& trace, const ChromeOptions& options,
                                  std::ostream& out) {
   if (options.points == 0) throw std::invalid_argument("a counter track needs at least 1 point");
   Survey surveyed = survey(trace, options.device);
+  if (options.device) check_device(trace, surveyed, *options.device);
   ChromeSummary summary;
   EventWriter events(out);
   EventPass pass(trace, surveyed, options, events, summary);

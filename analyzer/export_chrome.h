@@ -40,7 +40,8 @@ struct ChromeSummary {
   std::vector<uint32_t> thinned_devices;  // with more changes than points
 };
 
-// Throws std::invalid_argument for `points` 0.
+// Throws std::invalid_argument with a message for the user for `points` 0
+// and for a device the trace neither lists nor uses.
 ChromeSummary write_chrome_trace(const trace::TraceContents& trace, const ChromeOptions& options,
                                  std::ostream& out);
 

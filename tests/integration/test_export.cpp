@@ -155,6 +155,8 @@ TEST_CASE("export: --help names the viewers; mistakes are one line and a non-zer
   check_refused({trace, "--format", "chrome", "--points", "0"}, 2, "--points wants at least 1");
   check_refused({trace, "--format", "collapsed", "--device", "4"}, 2,
                 "export: device 4 never held device memory: devices with a peak: 0");
+  check_refused({trace, "--format", "chrome", "--device", "3"}, 2,
+                "vramscope: export: no device 3: the trace has device 0\n");
   check_refused({dir.path("missing.vstrace"), "--format", "chrome"}, 1, "missing.vstrace");
   check_refused({trace, "--format", "chrome", "-o", dir.path("no/such/dir/out.json")}, 1,
                 "cannot write " + dir.path("no/such/dir/out.json"));

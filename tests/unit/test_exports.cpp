@@ -120,6 +120,13 @@ TEST_CASE("chrome: with tensor blocks, allocated is the blocks and reserved the 
   Exported only = chrome(b.trace, one);
   CHECK(events_of(only.doc, "C").size() == 2);
   CHECK(points(only.doc, "GPU 0 reserved").empty());
+  one.device = 2;
+  CHECK_THROWS_WITH_AS(chrome(b.trace, one), "no device 2: the trace lists no devices",
+                       std::invalid_argument);
+  b.device(0, "sim", 1 << 30);
+  b.device(1, "sim", 1 << 30);
+  CHECK_THROWS_WITH_AS(chrome(b.trace, one), "no device 2: the trace has devices 0, 1",
+                       std::invalid_argument);
 }
 
 TEST_CASE("chrome: a failed allocation is an instant with its figures and the verdict") {
