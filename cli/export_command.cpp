@@ -196,9 +196,8 @@ std::string write_export(const trace::TraceContents& trace, const ExportOptions&
       return said + "; draw it with flamegraph.pl or inferno, or open it in speedscope";
     }
     case Format::PytorchSnapshot:
-      // The lead adds analyzer/export_snapshot.cpp; then this line becomes
-      // analysis::write_pytorch_snapshot(trace, out); return "open it at pytorch.org/memory_viz";
-      throw UsageError{"export: --format pytorch-snapshot is not in this build yet", 1};
+      analysis::write_pytorch_snapshot(trace, out);
+      return "open it in PyTorch's memory_viz (pytorch.org/memory_viz) or with torch.cuda._memory_viz";
   }
   return "";
 }

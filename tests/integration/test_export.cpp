@@ -161,3 +161,47 @@ TEST_CASE("export: --help names the viewers; mistakes are one line and a non-zer
   check_refused({trace, "--format", "chrome", "-o", dir.path("no/such/dir/out.json")}, 1,
                 "cannot write " + dir.path("no/such/dir/out.json"));
 }
+
+TEST_CASE("export of caching_allocator as a PyTorch snapshot: read back the same, and by Python's pickle") {
+  ScratchDir dir("export-snapshot");
+  std::string trace = dir.path("caching.vstrace");
+  run_profiled(trace, {sample("caching_allocator")});
+  ProcessResult wrote = run_vramscope({"export", trace, "--format", "pytorch-snapshot"});
+  INFO("stderr: " << wrote.err);
+  REQUIRE(wrote.exit_status == 0);
+  CHECK(wrote.out.find("wrote " + dir.path("caching.pickle") + " (") == 0);
+  CHECK(wrote.out.find("memory_viz") != std::string::npos);
+
+  json original = report_json(trace);
+  json snapshot = report_json(dir.path("caching.pickle"));
+  CHECK(kind(snapshot, "tensor block")["peak_bytes"] == 25985024);  // samples/README.md
+  CHECK(kind(snapshot, "device")["peak_bytes"] == 44040192);
+  for (const char* k : {"tensor block", "device"}) {
+    INFO(k);
+    CHECK(kind(snapshot, k)["allocations"] == kind(original, k)["allocations"]);
+    CHECK(kind(snapshot, k)["frees"] == kind(original, k)["frees"]);
+    CHECK(kind(snapshot, k)["live_at_exit_bytes"] == kind(original, k)["live_at_exit_bytes"]);
+  }
+
+  // Python reads it as PyTorch's own: segments that tile with their blocks, entries with frames.
+  ProcessResult python = run_process(
+      {"python3", "-c",
+       "import pickle, sys\n"
+       "s = pickle.load(open(sys.argv[1], 'rb'))\n"
+       "assert all(sum(b['size'] for b in g['blocks']) == g['total_size'] for g in s['segments'])\n"
+       "t = s['device_traces'][0]\n"
+       "print(len(s['segments']), sum(e['action'] == 'alloc' for e in t), "
+       "sum(e['action'] == 'free_completed' for e in t), all('frames' in e for e in t))\n",
+       dir.path("caching.pickle")});
+  if (python.exit_status == 127 || python.err.find("No such file") != std::string::npos) {
+    MESSAGE("python3 not found: the check that Python reads the snapshot is skipped");
+    return;
+  }
+  INFO("python stderr: " << python.err);
+  REQUIRE(python.exit_status == 0);
+  std::string expected = std::to_string(kind(original, "device")["live_at_exit_count"].get<uint64_t>()) +
+                         " " + std::to_string(kind(original, "tensor block")["allocations"].get<uint64_t>()) +
+                         " " + std::to_string(kind(original, "tensor block")["frees"].get<uint64_t>()) +
+                         " True\n";
+  CHECK(python.out == expected);
+}
