@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "analyzer/per_stack.h"
+#include "formats/kineto_import.h"
 
 namespace vramscope::analysis {
 
@@ -49,6 +50,8 @@ std::string_view to_string(Confidence confidence) {
 
 std::string_view to_string(Reason reason) {
   switch (reason) {
+    case Reason::NamedByProfiler:
+      return "named by torch.profiler's memory timeline";
     case Reason::NoIterations:
       return "no iterations found";
     case Reason::NoIterationsNamed:
@@ -87,6 +90,17 @@ std::string_view to_string(Reason reason) {
       return "made outside the iterations";
   }
   return "";
+}
+
+std::optional<Category> named_category(std::string_view function) {
+  constexpr std::string_view marker = trace::kNamedCategoryFile;
+  if (function.size() <= marker.size() || !function.starts_with(marker) || function[marker.size()] != ' ')
+    return std::nullopt;
+  function.remove_prefix(marker.size() + 1);
+  for (int c = 0; c < kCategoryCount; ++c) {
+    if (function == to_string(static_cast<Category>(c))) return static_cast<Category>(c);
+  }
+  return std::nullopt;
 }
 
 namespace {
@@ -261,8 +275,16 @@ class Categorizer {
       h = look_up_hint(stack);
     return h;
   }
-  [[gnu::noinline]] Category look_up_hint(trace::StackId stack) const {
-    return name_hint(site_functions_(stack)).value_or(kNoHint);
+  [[gnu::noinline]] Category look_up_hint(trace::StackId stack) {
+    std::vector<std::string> functions = site_functions_(stack);
+    if (!functions.empty()) {
+      if (std::optional<Category> named = named_category(functions.front())) {
+        named_[stack] = 1;
+        any_named_ = true;
+        return *named;
+      }
+    }
+    return name_hint(functions).value_or(kNoHint);
   }
   bool outlives_iterations(const Lifetime& l) const {
     return l.free_index == kNeverFreed || l.free_index > iterations_.back().last_event;
@@ -280,8 +302,16 @@ class Categorizer {
     return Categorized{Category::Unknown, Confidence::Low, Reason::NoIterations};
   }
 
-  // Hands the decided tensors to the visitor.
+  // Hands the decided tensors to the visitor; those whose stack names their
+  // category take it, whatever the rules said. Every tensor's hint was
+  // looked up in deciding it.
   void hand_over() {
+    if (any_named_) [[unlikely]] {
+      for (CategorizedTensor& t : run_.tensors()) {
+        if (named_.get(t.tensor.stack))
+          t.verdict = Categorized{hint(t.tensor.stack), Confidence::High, Reason::NamedByProfiler};
+      }
+    }
     if (!run_.empty()) (*visit_)(run_.tensors());
     run_.clear();
   }
@@ -445,6 +475,8 @@ class Categorizer {
   size_t run_made_ = kNone;
   PerStack<StackFacts> stacks_;
   PerStack<NameHint> hints_;
+  PerStack<uint8_t> named_;  // 1: the stack names its category (named_category)
+  bool any_named_ = false;
   size_t backward_end_ = 0;         // the first iteration's last free of an activation
 };
 

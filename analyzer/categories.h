@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +34,7 @@ std::string_view to_string(Confidence confidence);
 
 // Why a tensor got its category: one fixed sentence each.
 enum class Reason : uint8_t {
+  NamedByProfiler,  // a frame names it (see named_category): no rule applies
   NoIterations,
   NoIterationsNamed,
   WorkspaceNamedInside,
@@ -60,6 +62,11 @@ struct Categorized {
   Reason reason = Reason::NoIterations;
 };
 static_assert(sizeof(Categorized) == 3);
+
+// The category a site function names, as a torch.profiler memory timeline's
+// import names each tensor's (trace::kNamedCategoryFile, a space, a category
+// name); nullopt for any other function.
+std::optional<Category> named_category(std::string_view function);
 
 // The names of a stack's site function and of its nearest callers, innermost
 // first: searched for words like "grad" (an allocator's own function is

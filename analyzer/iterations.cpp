@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
 #include <utility>
 
 namespace vramscope::analysis {
@@ -23,6 +24,13 @@ const std::string* most_frequent(const std::vector<const std::string*>& names) {
     }
   }
   return best;
+}
+
+// torch.profiler numbers the ranges of its steps: "ProfilerStep#12".
+bool is_profiler_step(const std::string& name) {
+  constexpr std::string_view prefix = "ProfilerStep#";
+  return name.size() > prefix.size() && name.starts_with(prefix) &&
+         std::all_of(name.begin() + prefix.size(), name.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace
@@ -141,13 +149,23 @@ bool IterationFinder::from_ranges(const trace::TraceContents& trace, FoundIterat
   std::stable_sort(ranges.begin(), ranges.end(),
                    [](const Range& a, const Range& b) { return a.push < b.push; });
   std::vector<const std::string*> names;
-  for (const Range& r : ranges) names.push_back(&trace.string(r.name));
-  const std::string* name = most_frequent(names);
+  size_t steps = 0;
+  for (const Range& r : ranges) {
+    names.push_back(&trace.string(r.name));
+    steps += is_profiler_step(*names.back());
+  }
+  // A profiler's own steps are the iterations, however many other ranges
+  // there are (the autograd thread's outermost ops outnumber them).
+  const std::string step_name = "ProfilerStep#N";
+  const std::string* name = steps >= 2 ? &step_name : most_frequent(names);
   if (!name) return false;
+  auto named = [&](const Range& r) {
+    return name == &step_name ? is_profiler_step(trace.string(r.name)) : trace.string(r.name) == *name;
+  };
   found.method = "nvtx range '" + *name + "'";
   size_t after = 0;  // ranges of other threads may overlap: keep the iterations apart
   for (const Range& r : ranges) {
-    if (trace.string(r.name) != *name || (!found.spans.empty() && r.push <= after)) continue;
+    if (!named(r) || (!found.spans.empty() && r.push <= after)) continue;
     found.spans.push_back(IterationSpan{r.push, r.pop, r.push_ns, r.pop_ns});
     after = r.pop;
   }
