@@ -30,6 +30,12 @@ constexpr int32_t kOutOfMemory = 2;  // cudaErrorMemoryAllocation, as PyTorch's 
 
 uint64_t rounded(uint64_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
 
+// Nanoseconds from `origin` (the earliest) to `time`: the difference of two
+// int64 can pass int64's range, never uint64's.
+uint64_t since(int64_t origin, int64_t time) {
+  return static_cast<uint64_t>(time) - static_cast<uint64_t>(origin);
+}
+
 // One device's memory records, in time order, into events.
 //
 // The segments are made up: the trace says how much is reserved, not where,
@@ -50,7 +56,7 @@ class DeviceImport {
         origin_(origin) {}
 
   void take(const MemoryRecord& r) {
-    uint64_t time = static_cast<uint64_t>(r.time_ns - origin_);
+    uint64_t time = since(origin_, r.time_ns);
     ThreadIndex thread{r.thread + 1};
     uint64_t reserved = r.total_reserved ? static_cast<uint64_t>(*r.total_reserved) : reserved_;
     if (has_reserved_ && r.total_reserved && !reserved_known_) {  // what the profile began with
@@ -75,8 +81,8 @@ class DeviceImport {
   // stays a constant amount under their Total Allocated.
   void finish() {
     if (!difference_ || !difference_constant_) return;
-    int64_t held = *difference_ - static_cast<int64_t>(pre_existing_bytes_);
-    if (held > 0) pre_existing(made_up_block(static_cast<uint64_t>(held)), static_cast<uint64_t>(held));
+    uint64_t held = *difference_ - pre_existing_bytes_;
+    if (static_cast<int64_t>(held) > 0) pre_existing(made_up_block(held), held);
   }
 
  private:
@@ -114,14 +120,14 @@ class DeviceImport {
       seen_.insert(address);
       auto [at, added] = live_.emplace(address, size);
       if (!added) {  // its free is missing: the analyzer ends the old block here
-        sum_ -= static_cast<int64_t>(at->second);
+        sum_ -= at->second;
         at->second = size;
       }
     } else {
       address = made_up_block(size);
       by_size_[size].push_back(address);
     }
-    sum_ += static_cast<int64_t>(size);
+    sum_ += size;
     out_.add(memory_event(EventType::Alloc, block_kind_, time, address, size, thread), TieRank::Memory);
   }
 
@@ -150,12 +156,12 @@ class DeviceImport {
         same_size.pop_back();
       }
     }
-    sum_ -= static_cast<int64_t>(size);
+    sum_ -= size;
     out_.add(memory_event(EventType::Free, block_kind_, time, address, size, thread), TieRank::Memory);
   }
 
   void check_allocated(int64_t total_allocated) {
-    int64_t difference = total_allocated - sum_;
+    uint64_t difference = static_cast<uint64_t>(total_allocated) - sum_;
     if (difference_ && *difference_ != difference) difference_constant_ = false;
     difference_ = difference;
   }
@@ -204,9 +210,11 @@ class DeviceImport {
   std::unordered_set<uint64_t> seen_;                            // every address allocated or freed so far
   std::unordered_map<uint64_t, std::vector<uint64_t>> by_size_;  // blocks without: size to live addresses
   uint64_t next_block_ = kMadeUpBlocks;
-  int64_t sum_ = 0;  // of the events' bytes, as the analyzer will count them
+  // Of the events' bytes, as the analyzer will count them; modulo 2^64, as
+  // hostile sizes may wrap it (then Total Allocated never matches).
+  uint64_t sum_ = 0;
   uint64_t pre_existing_bytes_ = 0;
-  std::optional<int64_t> difference_;  // Total Allocated - sum_
+  std::optional<uint64_t> difference_;  // Total Allocated - sum_
   bool difference_constant_ = true;
 
   std::vector<std::pair<uint64_t, uint64_t>> segments_;  // live: address, size
@@ -234,10 +242,10 @@ void add_ranges(ImportedTrace& out, const KinetoRecords& records, int64_t origin
     push.type = EventType::RangePush;
     push.thread = ThreadIndex{r.thread + 1};
     push.name = out.string(r.name);
-    push.time_ns = static_cast<uint64_t>(r.start_ns - origin);
+    push.time_ns = since(origin, r.start_ns);
     Event pop = push;
     pop.type = EventType::RangePop;
-    pop.time_ns = static_cast<uint64_t>(r.end_ns - origin);
+    pop.time_ns = since(origin, r.end_ns);
     out.add(push, TieRank::RangeStart, -r.end_ns, r.order);
     out.add(pop, TieRank::RangeEnd, -r.start_ns, -static_cast<int64_t>(r.order));
     ++notes.ranges;

@@ -224,8 +224,9 @@ std::string_view type_name(const JsonScalar& v) {
     case T::Bool:
       return "a boolean";
     case T::Int:
-    case T::Unsigned:
       return "an integer";
+    case T::Unsigned:
+      return "an integer of 2^63 or more";
     case T::Float:
       return "a number with a fraction";
     case T::String:

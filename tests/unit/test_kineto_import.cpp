@@ -443,6 +443,10 @@ TEST_CASE("profiler import: damaged or foreign input is a TraceError with a line
                           R"( "args": {"Device Type": 1, "Device Id": 0, "Bytes": "x"}})";
   CHECK(error_of([&] { import_json(chrome_trace(bad_bytes)); }) ==
         "t.json: traceEvents[0] ([memory]): \"Bytes\" is a string, not an integer");
+  std::string huge = R"({"ph": "i", "name": "[memory]", "pid": 7, "tid": 8, "ts": 10,)"
+                     R"( "args": {"Device Type": 1, "Device Id": 0, "Bytes": 18446744073709551615}})";
+  CHECK(error_of([&] { import_json(chrome_trace(huge)); }) ==
+        "t.json: traceEvents[0] ([memory]): \"Bytes\" is an integer of 2^63 or more, not an integer");
   std::string bad_ts = R"({"ph": "i", "name": "[memory]", "pid": 7, "tid": 8, "ts": [1],)"
                        R"( "args": {"Device Type": 1, "Device Id": 0, "Bytes": 4}})";
   CHECK(error_of([&] { import_json(chrome_trace("{}," + bad_ts)); }) ==
