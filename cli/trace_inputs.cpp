@@ -10,8 +10,10 @@
 #include <fstream>
 
 #include "analyzer/analysis.h"
+#include "formats/kineto_import.h"
 #include "formats/pickle.h"
 #include "formats/snapshot_import.h"
+#include "formats/trace_layout.h"
 #include "formats/trace_reader.h"
 
 namespace vramscope::cli {
@@ -84,6 +86,11 @@ TraceForm trace_form(const std::string& path) {
   in.read(reinterpret_cast<char*>(head.data()), head.size());
   const size_t got = static_cast<size_t>(in.gcount());
   if (pickle::looks_like_pickle({head.data(), got})) return TraceForm::PytorchSnapshot;
+  if (got >= sizeof trace::layout::kFileMagic &&
+      std::equal(head.begin(), head.end(), reinterpret_cast<const uint8_t*>(trace::layout::kFileMagic))) {
+    return TraceForm::Vramscope;
+  }
+  if (trace::sniff_profiler_file(path) != trace::ProfilerFile::Unknown) return TraceForm::ProfilerTrace;
   return TraceForm::Vramscope;  // the reader says what is wrong with anything else
 }
 
@@ -91,6 +98,8 @@ trace::TraceContents read_any_trace(const std::string& path) {
   switch (trace_form(path)) {
     case TraceForm::PytorchSnapshot:
       return trace::import_pytorch_snapshot(path);
+    case TraceForm::ProfilerTrace:
+      return trace::import_profiler_file(path);
     case TraceForm::Vramscope:
       break;
   }

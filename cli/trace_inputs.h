@@ -17,7 +17,7 @@ namespace vramscope::cli {
 std::vector<std::string> expand_trace_inputs(const Args& inputs);
 
 // The forms of trace a command reads, told from a file's first bytes.
-enum class TraceForm { Vramscope, PytorchSnapshot };
+enum class TraceForm { Vramscope, PytorchSnapshot, ProfilerTrace };
 TraceForm trace_form(const std::string& path);
 
 // Reads one trace of any form vramscope reads: its own (.vstrace) or one it

@@ -1,7 +1,6 @@
-// A strict JSON reader that hands each token to a handler as it comes (SAX)
-// and builds nothing. Chrome traces run to gigabytes of JSON; nlohmann::json
-// reads them at about 60 MB/s, a character at a time through its input
-// adapter, and this reader several times faster. Internal to formats/.
+// JSON read token by token into a handler as it comes (SAX), building
+// nothing: nlohmann::json's SAX parser, whose events the importers take
+// through this narrower interface. Internal to formats/.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +30,7 @@ class JsonHandler {
 // The one JSON value of `text` (a byte-order mark and white space around it
 // allowed), token by token. Throws TraceError naming `source`: "not valid
 // JSON at byte N: why", or that the JSON ends early. Nests as deep as memory
-// allows: no recursion. Strings are not checked to be valid UTF-8.
+// allows: the parser keeps its own stack, no recursion.
 void scan_json(std::string_view text, JsonHandler& handler, const std::string& source);
 
 }  // namespace vramscope::trace

@@ -71,3 +71,32 @@ TEST_CASE("a pickle that would run code is refused in one line") {
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
 }
+
+TEST_CASE("report and import read torch.profiler traces and memory timelines") {
+  ScratchDir dir("import-kineto");
+  const std::string hta =
+      std::string(VRAMSCOPE_TEST_DATA_DIR) + "/interop/kineto/hta_df_index_resolver.pt.trace.json.gz";
+  json direct = report_json(hta);
+  json device1 = find_by(direct["devices"], "ordinal", 1);
+  REQUIRE_FALSE(device1.is_null());
+  CHECK(device1["name"] == "Tesla V100-SXM2-32GB");
+  CHECK(device1["peak"]["bytes"] == 12'782'141'440);                   // Total Reserved at its highest
+  CHECK(kind(direct, "tensor block")["peak_bytes"] == 6'629'508'096);  // Total Allocated at its highest
+  CHECK(direct["iterations"]["list"].size() == 5);                     // ProfilerStep#N ranges
+
+  // Its threads' ranges go through a .vstrace of one chunk run per thread and come back the same.
+  std::string converted = dir.path("hta.vstrace");
+  ProcessResult imported = run_vramscope({"import", hta, "-o", converted});
+  INFO("stderr: " << imported.err);
+  REQUIRE(imported.exit_status == 0);
+  json again = report_json(converted);
+  CHECK(again["kinds"] == direct["kinds"]);
+  CHECK(again["iterations"] == direct["iterations"]);
+  CHECK(again["devices"] == direct["devices"]);
+
+  json timeline =
+      report_json(std::string(VRAMSCOPE_TEST_DATA_DIR) + "/interop/kineto/hta_memory_timeline.raw.json.gz");
+  json parameters = find_by(timeline["categories"]["totals"], "category", "parameters");
+  CHECK(parameters["peak_bytes"] == 102'440'608);  // the file's own figure
+  CHECK(parameters["confidence"] == "high");
+}
