@@ -346,6 +346,22 @@ TEST_CASE("pickle: protocol 5 BYTEARRAY8, and hand-made opcodes pickle.dumps nev
   CHECK(v.at(10).at(0).as_int() == 5);
 }
 
+TEST_CASE("pickle: memo indices given out of order, overwritten, or past the end") {
+  // BINPUT 5, then MEMOIZE (index 1, as Python counts one entry), GETs, BINPUT
+  // 5 again over the first, MEMOIZE (index 2): pickle.loads gives
+  // [1, 2, 1, 2, 3, 3, 4, 4].
+  Document doc = read("\200\004(K\001q\005K\002\224h\005h\001K\003q\005h\005K\004\224h\002l."sv);
+  Value v = doc.root();
+  REQUIRE(v.size() == 8);
+  const int64_t expected[] = {1, 2, 1, 2, 3, 3, 4, 4};
+  for (size_t i = 0; i < 8; ++i) CHECK(v.at(i).as_int() == expected[i]);
+  // Far past the end: kept aside, not as a dense array of that size.
+  Document far = read("\200\004K\007r\377\377\377\177j\377\377\377\177."sv);
+  CHECK(far.root().as_int() == 7);
+  CHECK(error_of("\200\004K\007r\377\377\377\177j\376\377\377\177."sv).find("memo index 2147483646") !=
+        std::string::npos);
+}
+
 TEST_CASE("pickle: every opcode that could run code is refused by name and offset") {
   const std::map<std::string, char> refused = {
       {"GLOBAL", 'c'},
