@@ -5,12 +5,13 @@ The current schema of torch.cuda.memory._dump_snapshot: a dict with
 `segments` (their blocks), `device_traces` (one list of trace entries per
 device), `allocator_settings` and `external_annotations`, written with
 pickle.dump at protocol 4 as PyTorch does. Frames are dicts shared between
-entries, as PyTorch's own frame cache shares them; every entry has its own
-stack (its own list of frames, names, files and lines varying). Addresses
+entries, as PyTorch's own frame cache shares them (or, with --distinct-frames,
+new dicts in every entry); every entry has its own stack (its own list of
+frames, names, files and lines varying). Addresses
 are consistent: each alloc lies inside a live segment, each free frees a live
 block, and the segments and blocks left at the end are those in `segments`.
 
-usage: make_snapshot.py --size 1GiB --output PATH [--seed 1] [--devices 1]
+usage: make_snapshot.py --size 1GiB --output PATH [--seed 1] [--devices 1] [--distinct-frames]
 Prints the number of trace entries and the totals it wrote, one per line.
 """
 import argparse
@@ -22,6 +23,7 @@ import sys
 SIZES = [512] * 8 + [1024] * 4 + [4096] * 8 + [16384] * 4 + [65536] * 3 + [262144] * 2 + [1 << 20] * 2 + [
     4 << 20, 16 << 20]
 BYTES_PER_ENTRY = 140  # about what one trace entry takes in the pickle
+BYTES_PER_ENTRY_DISTINCT = 480  # with a new dict for each of its frames
 UNITS = {"": 1, "B": 1, "K": 1 << 10, "KB": 1000, "KIB": 1 << 10, "M": 1 << 20, "MB": 1000**2, "MIB": 1 << 20,
          "G": 1 << 30, "GB": 1000**3, "GIB": 1 << 30}
 
@@ -43,9 +45,9 @@ def frame_pool(rng, count):
             for _ in range(count)]
 
 
-def make(size, seed, devices):
+def make(size, seed, devices, distinct_frames):
     rng = random.Random(seed)
-    entries_wanted = max(1, size // BYTES_PER_ENTRY)
+    entries_wanted = max(1, size // (BYTES_PER_ENTRY_DISTINCT if distinct_frames else BYTES_PER_ENTRY))
     frames = frame_pool(rng, max(200, min(200_000, entries_wanted // 20)))
     contexts = ["N/A", "forward", "backward"]
     traces = []
@@ -68,6 +70,8 @@ def make(size, seed, devices):
             start = rng.randrange(len(frames) - depth)
             stack = frames[start:start + depth]
             stack[rng.randrange(depth)] = rng.choice(frames)
+            if distinct_frames:
+                stack = [dict(f) for f in stack]
             trace.append({"action": action, "addr": addr, "size": size_, "stream": 0, "time_us": time_us,
                           "compile_context": rng.choice(contexts), "frames": stack})
 
@@ -159,8 +163,9 @@ def main():
     parser.add_argument("--output", required=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--devices", type=int, default=1)
+    parser.add_argument("--distinct-frames", action="store_true", help="a new dict for every frame of every entry")
     args = parser.parse_args()
-    snapshot, totals = make(args.size, args.seed, args.devices)
+    snapshot, totals = make(args.size, args.seed, args.devices, args.distinct_frames)
     with open(args.output, "wb") as f:
         pickle.dump(snapshot, f, protocol=4)
     for key, value in totals.items():
