@@ -241,7 +241,8 @@ Report report_of(const trace::TraceContents& trace, Walk& w) {
   report.kinds = w.kinds.totals(w.live);
   report.leaks = leaks_of(w.live, stacks);
   report.failed_allocations = failed_allocations(w.failures, stacks);
-  add_fragmentation_and_diagnoses(report, trace, w.fragments, w.oom, stacks);
+  add_fragmentation_and_diagnoses(report, trace, w.fragments, w.oom, w.live, report.trace.duration_ns,
+                                  stacks);
   report.threads = w.threads.totals(trace.threads);
   report.apis = w.apis.counts();
   report.forks = w.counter.forks();

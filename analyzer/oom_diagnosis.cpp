@@ -265,7 +265,7 @@ std::vector<OomDiagnosis> diagnose_failures(const trace::TraceContents& trace, c
 
 void add_fragmentation_and_diagnoses(Report& report, const trace::TraceContents& trace,
                                      const FragmentationWatch& fragments, const OomWitness& witness,
-                                     StackResolver& stacks) {
+                                     const LiveMemory& live, uint64_t end_ns, StackResolver& stacks) {
   for (DeviceReport& device : report.devices) {
     DeviceFragmentation& f = device.fragmentation;
     f.has_block_data = fragments.tracker().has_block_data(device.ordinal);
@@ -275,6 +275,8 @@ void add_fragmentation_and_diagnoses(Report& report, const trace::TraceContents&
     if (auto at = fragments.worst().find(device.ordinal); at != fragments.worst().end()) {
       f.worst = fragmentation_report(at->second.figures, at->second.time_ns);
     }
+    if (f.has_block_data)
+      f.at_end = fragmentation_report(fragments.tracker().figures(device.ordinal, live), end_ns);
   }
   std::vector<OomDiagnosis> diagnoses = diagnose_failures(trace, witness, stacks);
   for (size_t i = 0; i < diagnoses.size() && i < report.failed_allocations.size(); ++i) {

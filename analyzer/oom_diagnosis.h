@@ -96,6 +96,6 @@ std::vector<OomDiagnosis> diagnose_failures(const trace::TraceContents& trace, c
 // witness's failures, in the same order.
 void add_fragmentation_and_diagnoses(Report& report, const trace::TraceContents& trace,
                                      const FragmentationWatch& fragments, const OomWitness& witness,
-                                     StackResolver& stacks);
+                                     const LiveMemory& live, uint64_t end_ns, StackResolver& stacks);
 
 }  // namespace vramscope::analysis

@@ -76,6 +76,8 @@ struct DeviceFragmentation {
   bool has_block_data = false;  // an allocator annotated blocks in this device's segments
   std::optional<FragmentationReport> at_peak;
   std::optional<FragmentationReport> worst;  // highest metric with something free; first such moment
+  // At the trace's end (a snapshot's moment, for an imported one); with block data only.
+  std::optional<FragmentationReport> at_end;
 };
 
 struct DeviceReport {

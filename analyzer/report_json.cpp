@@ -94,7 +94,11 @@ Json fragmentation_json(const FragmentationReport& f) {
 Json device_fragmentation_json(const DeviceFragmentation& f) {
   Json at_peak = f.at_peak ? fragmentation_json(*f.at_peak) : Json(nullptr);
   Json worst = f.worst ? fragmentation_json(*f.worst) : Json(nullptr);
-  return Json{{"has_block_data", f.has_block_data}, {"at_peak", std::move(at_peak)}, {"worst", std::move(worst)}};
+  Json at_end = f.at_end ? fragmentation_json(*f.at_end) : Json(nullptr);
+  return Json{{"has_block_data", f.has_block_data},
+              {"at_peak", std::move(at_peak)},
+              {"worst", std::move(worst)},
+              {"at_end", std::move(at_end)}};
 }
 
 Json diagnosis_json(const OomDiagnosis& d) {

@@ -126,6 +126,11 @@ void fragmentation_line(std::string& out, const DeviceReport& d) {
                        f.at_peak->metric, size(f.at_peak->total_free_bytes).c_str(),
                        size(f.at_peak->largest_free_bytes).c_str());
   if (f.worst) out += printf_string("; worst %.2f at %s", f.worst->metric, text::elapsed(f.worst->time_ns).c_str());
+  if (f.at_end) {
+    out +=
+        printf_string("; at the end %.2f, %s free, largest hole %s", f.at_end->metric,
+                      size(f.at_end->total_free_bytes).c_str(), size(f.at_end->largest_free_bytes).c_str());
+  }
   out += "\n";
 }
 

@@ -69,7 +69,7 @@ TEST_CASE("JSON report: top-level and nested keys") {
   CHECK(keys_of(json["devices"][0]) == std::vector<std::string>{"ordinal", "name", "simulated", "total_bytes",
                                                                 "peak", "live_at_exit_bytes", "fragmentation"});
   CHECK(keys_of(json["devices"][0]["fragmentation"]) ==
-        std::vector<std::string>{"has_block_data", "at_peak", "worst"});
+        std::vector<std::string>{"has_block_data", "at_peak", "worst", "at_end"});
   CHECK(keys_of(json["devices"][0]["peak"]) ==
         std::vector<std::string>{"bytes", "time_ns", "time_s", "live_allocations", "sites", "categories"});
   CHECK(keys_of(json["devices"][0]["peak"]["sites"][0]) ==

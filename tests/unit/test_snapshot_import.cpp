@@ -61,7 +61,15 @@ TEST_CASE("snapshot import: a 2023-schema snapshot taken at an OOM") {
   CHECK(f.allocated_peak == 11'840'159'744);
   CHECK(r.counts.unmatched_frees == 0);
   CHECK(r.counts.missing_frees == 0);
-  // Blocks carry their history's stacks: the largest site is FlexGen's weight allocation.
+  // The fragmentation map at the snapshot: its 3 inactive runs of blocks are the holes.
+  REQUIRE(r.devices[0].fragmentation.at_end);
+  const analysis::FragmentationReport& at_end = *r.devices[0].fragmentation.at_end;
+  CHECK(at_end.segments == 176);
+  CHECK(at_end.segment_bytes == 11'844'714'496);
+  CHECK(at_end.block_bytes == 11'840'159'744);
+  CHECK(at_end.total_free_bytes == 4'554'752);
+  CHECK(at_end.largest_free_bytes == 2'080'768);
+  // Blocks carry their history's stacks: FlexGen's weight allocation holds the most.
   REQUIRE(!r.leaks.groups.empty());
 }
 
