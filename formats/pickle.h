@@ -37,6 +37,9 @@ class Value {
  public:
   Type type() const;
   bool is_none() const { return type() == Type::None; }
+  // The value's identity in its Document: a value the pickle shares through
+  // its memo (PyTorch's frames, say) has one id wherever it appears.
+  uint32_t id() const { return node_; }
 
   bool as_bool() const;           // Bool, or an Int 0 or 1
   int64_t as_int() const;         // an Int (or a Bool) that fits 64 bits signed

@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "formats/flat_table.h"
+
 namespace vramscope::trace {
 
 namespace {
@@ -48,6 +50,32 @@ class SegmentMap {
 
  private:
   std::map<uint64_t, uint64_t> ranges_;
+};
+
+// Interning tables: what an id was given for.
+struct ByKey {
+  uint64_t key = 0;
+  uint32_t id = 0;
+};
+struct ByKeyTraits {
+  static uint64_t key(const ByKey& e) { return e.key; }
+  static size_t hash(uint64_t key) { return mix_hash(key); }
+};
+using IdTable = FlatTable<ByKey, ByKeyTraits>;
+
+// A frame by its content: function and file string ids, and line.
+struct FrameContent {
+  uint64_t names = 0;  // function << 32 | file
+  uint32_t line = 0;
+  bool operator==(const FrameContent&) const = default;
+};
+struct ByFrame {
+  FrameContent key;
+  uint32_t id = 0;
+};
+struct ByFrameTraits {
+  static FrameContent key(const ByFrame& e) { return e.key; }
+  static size_t hash(const FrameContent& key) { return mix_hash(key.names ^ (uint64_t{key.line} << 17)); }
 };
 
 // A block or segment live before the window.
@@ -357,38 +385,40 @@ class SnapshotReader {
 
   FrameId frame_id(std::string_view function, std::string_view file, uint32_t line) {
     uint32_t f = string_id(function).value, s = string_id(file).value;
-    uint64_t key = (uint64_t{f} << 32 | s) * 0x9e3779b97f4a7c15ull ^ line;
-    auto range = frame_ids_.equal_range(key);
-    for (auto it = range.first; it != range.second; ++it) {
-      const Frame& frame = t_.frames[it->second];
-      if (frame.function.value == f && frame.file.value == s && frame.line == line) return frame.id;
+    auto [entry, inserted] = frame_ids_.insert(ByFrame{FrameContent{uint64_t{f} << 32 | s, line}, 0});
+    if (inserted) {
+      entry->id = static_cast<uint32_t>(t_.frames.size());
+      t_.frames.push_back(Frame{FrameId{entry->id}, StringId{f}, StringId{s}, line});
     }
-    FrameId id{static_cast<uint32_t>(t_.frames.size())};
-    t_.frames.push_back(Frame{id, StringId{f}, StringId{s}, line});
-    frame_ids_.emplace(key, id.value);
+    return FrameId{entry->id};
+  }
+
+  // A frame dict of the snapshot: PyTorch shares each through the memo, so
+  // most are read once.
+  FrameId frame_of(const Value& f) {
+    auto [entry, inserted] = frame_by_value_.insert(ByKey{f.id(), 0});
+    if (!inserted) return FrameId{entry->id};
+    uint64_t line = uint_of(f, "line");
+    FrameId id = frame_id(text_of(f.find("name")), text_of(f.find("filename")),
+                          static_cast<uint32_t>(std::min<uint64_t>(line, UINT32_MAX)));
+    entry->id = id.value;  // frame_id inserts into another table: `entry` still stands
     return id;
   }
 
   StackId child(StackId parent, FrameId frame) {
-    auto [it, inserted] = children_.try_emplace(uint64_t{parent.value} << 32 | frame.value, 0);
+    auto [entry, inserted] = children_.insert(ByKey{uint64_t{parent.value} << 32 | frame.value, 0});
     if (inserted) {
-      StackId id{static_cast<uint32_t>(t_.stack_nodes.size())};
-      t_.stack_nodes.push_back(StackNode{id, parent, 0, frame});
-      it->second = id.value;
+      entry->id = static_cast<uint32_t>(t_.stack_nodes.size());
+      t_.stack_nodes.push_back(StackNode{StackId{entry->id}, parent, 0, frame});
     }
-    return StackId{it->second};
+    return StackId{entry->id};
   }
 
   // Frames are listed innermost first; the prefix tree grows from the outermost.
   StackId stack_of(const std::optional<Value>& frames) {
     if (!frames || frames->type() != Type::List) return {};
     StackId stack;
-    for (size_t i = frames->size(); i-- > 0;) {
-      const Value f = frames->at(i);
-      uint64_t line = uint_of(f, "line");
-      stack = child(stack, frame_id(text_of(f.find("name")), text_of(f.find("filename")),
-                                    static_cast<uint32_t>(std::min<uint64_t>(line, UINT32_MAX))));
-    }
+    for (size_t i = frames->size(); i-- > 0;) stack = child(stack, frame_of(frames->at(i)));
     return stack;
   }
 
@@ -406,8 +436,9 @@ class SnapshotReader {
   uint64_t origin_us_ = 0;
   std::unordered_map<std::string_view, uint32_t> string_ids_;
   std::vector<std::unique_ptr<std::string>> owned_;  // texts made here, which string_ids_ points into
-  std::unordered_multimap<uint64_t, uint32_t> frame_ids_;
-  std::unordered_map<uint64_t, uint32_t> children_;
+  FlatTable<ByFrame, ByFrameTraits> frame_ids_;
+  IdTable frame_by_value_;  // by the frame dict's id in the pickle
+  IdTable children_;        // by parent << 32 | frame
 };
 
 }  // namespace

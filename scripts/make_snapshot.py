@@ -6,8 +6,10 @@ The current schema of torch.cuda.memory._dump_snapshot: a dict with
 device), `allocator_settings` and `external_annotations`, written with
 pickle.dump at protocol 4 as PyTorch does. Frames are dicts shared between
 entries, as PyTorch's own frame cache shares them (or, with --distinct-frames,
-new dicts in every entry); every entry has its own stack (its own list of
-frames, names, files and lines varying). Addresses
+new dicts in every entry); every entry has its own list of frames, drawn
+from a pool of call paths that share their outer frames, as a program's
+call paths do (a few thousand distinct stacks, as real snapshots hold a few
+hundred). Addresses
 are consistent: each alloc lies inside a live segment, each free frees a live
 block, and the segments and blocks left at the end are those in `segments`.
 
@@ -45,10 +47,20 @@ def frame_pool(rng, count):
             for _ in range(count)]
 
 
+def stack_pool(rng, frames, count):
+    """Call paths, innermost frame first: a C++ tail inside PyTorch, a path
+    through the model, and the program's outer frames, which all share."""
+    outer = frames[:5]
+    middles = [[rng.choice(frames) for _ in range(rng.randrange(3, 9))] for _ in range(max(10, count // 20))]
+    tails = [[rng.choice(frames) for _ in range(rng.randrange(6, 16))] for _ in range(30)]
+    return [rng.choice(tails) + rng.choice(middles) + outer for _ in range(count)]
+
+
 def make(size, seed, devices, distinct_frames):
     rng = random.Random(seed)
     entries_wanted = max(1, size // (BYTES_PER_ENTRY_DISTINCT if distinct_frames else BYTES_PER_ENTRY))
     frames = frame_pool(rng, max(200, min(200_000, entries_wanted // 20)))
+    stacks = stack_pool(rng, frames, max(200, min(5_000, entries_wanted // 100)))
     contexts = ["N/A", "forward", "backward"]
     traces = []
     segments = []
@@ -66,12 +78,8 @@ def make(size, seed, devices, distinct_frames):
         def entry(action, addr, size_):
             nonlocal time_us
             time_us += rng.randrange(1, 200)
-            depth = rng.randrange(5, 26)
-            start = rng.randrange(len(frames) - depth)
-            stack = frames[start:start + depth]
-            stack[rng.randrange(depth)] = rng.choice(frames)
-            if distinct_frames:
-                stack = [dict(f) for f in stack]
+            # A list of its own, as PyTorch makes one for every entry.
+            stack = [dict(f) for f in rng.choice(stacks)] if distinct_frames else list(rng.choice(stacks))
             trace.append({"action": action, "addr": addr, "size": size_, "stream": 0, "time_us": time_us,
                           "compile_context": rng.choice(contexts), "frames": stack})
 
