@@ -101,7 +101,8 @@ class EventLog {
   EventLog() = default;
   explicit EventLog(std::shared_ptr<const TraceFileEvents> file) : file_(std::move(file)) {}
 
-  // Events made in memory, appended in time order.
+  // Events made in memory, in time order: all at once, or appended.
+  explicit EventLog(std::vector<Event> events) : memory_(std::move(events)) {}
   Event& push_back(const Event& event) {
     memory_.push_back(event);
     return memory_.back();

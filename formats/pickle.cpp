@@ -608,20 +608,10 @@ class Reader {
   uint8_t op_ = 0;
   std::vector<uint32_t> stack_;
   std::vector<size_t> marks_;
-  // The memo, in runs: a pickler memoizes (almost) every value it makes, in
-  // the order it makes them, so the references of indices 0, 1, 2 ... mostly
-  // follow each other by 2 (the next container). A run holds the index where
-  // it starts and that index's reference; the run holding each 16th index is
-  // noted, so that finding one is a search among a few. Indices given out of
-  // order (PUT of an index already stored, or past the end) lie aside.
-  struct MemoRun {
-    uint32_t index;
-    uint32_t ref;
-  };
-  static constexpr uint64_t kMemoBlock = 16;
-  std::vector<MemoRun> memo_runs_;
-  std::vector<uint32_t> memo_blocks_;
-  uint64_t memo_end_ = 0;  // indices [0, memo_end_) are in the runs
+  // The memo: the reference of each index from 0 up, as a pickler gives
+  // them out (every value it makes, in order); an index stored out of order
+  // past the end lies aside until the indices before it arrive.
+  std::vector<uint32_t> memo_;
   std::unordered_map<uint64_t, uint32_t> memo_aside_;
   size_t memo_len_ = 0;  // how many indices are stored, as Python counts them
   // How deep each container nests (1: only scalars inside), known as items
@@ -644,37 +634,30 @@ class Reader {
 void Reader::memo_put(uint64_t index) {
   need_items(1);
   uint32_t ref = stack_.back();
-  if (index == memo_end_ && index < UINT32_MAX) {
-    if (memo_runs_.empty() || ref != memo_runs_.back().ref + 2 * (index - memo_runs_.back().index)) {
-      memo_runs_.push_back({static_cast<uint32_t>(index), ref});
-    }
-    if (index % kMemoBlock == 0) memo_blocks_.push_back(static_cast<uint32_t>(memo_runs_.size() - 1));
-    ++memo_end_;
+  if (index < memo_.size()) {
+    memo_[index] = ref;  // stored again: the new value replaces the old
+  } else if (index == memo_.size() && index < UINT32_MAX) {
+    memo_.push_back(ref);
     if (memo_aside_.empty() || memo_aside_.erase(index) == 0) ++memo_len_;
-  } else if (memo_aside_.insert_or_assign(index, ref).second && index >= memo_end_) {
+    // Indices put aside before may follow on now.
+    while (!memo_aside_.empty()) {
+      auto next = memo_aside_.find(memo_.size());
+      if (next == memo_aside_.end()) break;
+      memo_.push_back(next->second);
+      memo_aside_.erase(next);
+    }
+  } else if (memo_aside_.insert_or_assign(index, ref).second) {
     ++memo_len_;
   }
 }
 
 uint32_t Reader::memo_get(uint64_t index) const {
-  if (!memo_aside_.empty()) {
-    auto it = memo_aside_.find(index);
-    if (it != memo_aside_.end()) return it->second;
-  }
-  if (index >= memo_end_) {
+  if (index < memo_.size()) return memo_[index];
+  auto it = memo_aside_.find(index);
+  if (it == memo_aside_.end()) {
     fail_at("memo index " + std::to_string(index) + " was never stored (a malformed pickle)");
   }
-  size_t block = index / kMemoBlock;
-  size_t start = memo_blocks_[block];
-  if (start + 1 == memo_runs_.size() || memo_runs_[start + 1].index > index) {  // most often: one run
-    return memo_runs_[start].ref + static_cast<uint32_t>(2 * (index - memo_runs_[start].index));
-  }
-  auto first = memo_runs_.begin() + start;
-  auto last =
-      block + 1 < memo_blocks_.size() ? memo_runs_.begin() + memo_blocks_[block + 1] + 1 : memo_runs_.end();
-  auto run =
-      std::upper_bound(first, last, index, [](uint64_t i, const MemoRun& r) { return i < r.index; }) - 1;
-  return run->ref + static_cast<uint32_t>(2 * (index - run->index));
+  return it->second;
 }
 
 void Reader::add_items(uint32_t target, const uint32_t* items, size_t n) {

@@ -106,12 +106,21 @@ class SnapshotReader {
     origin_us_ = timed_ ? earliest_time(*traces, root.find("external_annotations")) : 0;
 
     std::vector<uint32_t> devices;
-    for (size_t i = 0; i < segments.size(); ++i) devices.push_back(device_of(segments.at(i)));
+    size_t expected_events = 0;  // about: entries, and two events a segment
+    for (size_t i = 0; i < segments.size(); ++i) {
+      devices.push_back(device_of(segments.at(i)));
+      std::optional<Value> blocks = segments.at(i).find("blocks");
+      expected_events += 2 + (blocks ? blocks->size() : 0);
+    }
     if (traces) {
       for (size_t d = 0; d < traces->size(); ++d) {
         if (traces->at(d).size() != 0) devices.push_back(static_cast<uint32_t>(d));
       }
     }
+    if (traces) {
+      for (size_t d = 0; d < traces->size(); ++d) expected_events += traces->at(d).size();
+    }
+    events_.reserve(expected_events);
     std::sort(devices.begin(), devices.end());
     devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
     for (uint32_t device : devices) {
@@ -124,7 +133,7 @@ class SnapshotReader {
 
     std::stable_sort(events_.begin(), events_.end(),
                      [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
-    for (const Event& e : events_) t_.events.push_back(e);
+    t_.events = EventLog(std::move(events_));
     t_.header.devices = t_.devices;
     t_.header.start_unix_ns = origin_us_ * 1000;
     t_.cut_short = true;
@@ -414,11 +423,30 @@ class SnapshotReader {
     return StackId{entry->id};
   }
 
-  // Frames are listed innermost first; the prefix tree grows from the outermost.
+  // Frames are listed innermost first; the prefix tree grows from the
+  // outermost. Entries of one call path list the same frame dicts (PyTorch
+  // shares them), so a stack is looked up once by their ids, not frame by frame.
   StackId stack_of(const std::optional<Value>& frames) {
     if (!frames || frames->type() != Type::List) return {};
+    const size_t n = frames->size();
+    ids_.clear();
+    uint64_t h = n;
+    for (size_t i = 0; i < n; ++i) {
+      ids_.push_back(frames->at(i).id());
+      h = mix_hash(h ^ ids_.back());
+    }
+    if (ByKey* seen = stacks_by_ids_.find(h)) {
+      const CachedStack& c = cached_stacks_[seen->id];
+      if (c.length == n && std::equal(ids_.begin(), ids_.end(), cached_ids_.begin() + c.offset))
+        return c.stack;
+    }
     StackId stack;
-    for (size_t i = frames->size(); i-- > 0;) stack = child(stack, frame_of(frames->at(i)));
+    for (size_t i = n; i-- > 0;) stack = child(stack, frame_of(frames->at(i)));
+    if (cached_ids_.size() < kCachedIds && !stacks_by_ids_.find(h)) {
+      stacks_by_ids_.insert(ByKey{h, static_cast<uint32_t>(cached_stacks_.size())});
+      cached_stacks_.push_back(CachedStack{cached_ids_.size(), n, stack});
+      cached_ids_.insert(cached_ids_.end(), ids_.begin(), ids_.end());
+    }
     return stack;
   }
 
@@ -439,6 +467,18 @@ class SnapshotReader {
   FlatTable<ByFrame, ByFrameTraits> frame_ids_;
   IdTable frame_by_value_;  // by the frame dict's id in the pickle
   IdTable children_;        // by parent << 32 | frame
+  // Stacks by the ids of their frame dicts, innermost first: a hash of the
+  // ids finds the candidate, whose ids are compared.
+  struct CachedStack {
+    size_t offset = 0;  // of its ids in cached_ids_
+    size_t length = 0;
+    StackId stack;
+  };
+  static constexpr size_t kCachedIds = size_t{1} << 24;  // 64 MiB of ids at most
+  IdTable stacks_by_ids_;
+  std::vector<CachedStack> cached_stacks_;
+  std::vector<uint32_t> cached_ids_;
+  std::vector<uint32_t> ids_;  // the stack being looked up
 };
 
 }  // namespace

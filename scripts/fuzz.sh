@@ -1,25 +1,41 @@
 #!/usr/bin/env bash
-# Fuzzes the data-only pickle reader with libFuzzer: builds it with clang into
-# build-fuzz, then either runs it for N seconds on a working copy of the seed
-# corpus (fuzz/corpus/pickle), printing executions and coverage, or, with
-# --replay, only runs each seed once (a few seconds, for CI). Crashing inputs
-# are written to build-fuzz/crashes/.
+# Fuzzes vramscope's readers of foreign files with libFuzzer: the data-only
+# pickle reader (fuzz/corpus/pickle) and the torch.profiler importers with
+# the analysis of what they import (fuzz/corpus/kineto). Builds them with
+# clang into build-fuzz, then either runs each for N seconds on a working
+# copy of its seed corpus, printing executions and coverage, or, with
+# --replay, only runs every seed once (seconds, for CI). Crashing inputs are
+# written to build-fuzz/crashes/.
 #
-# usage: scripts/fuzz.sh [--seconds N] [--replay]
+# usage: scripts/fuzz.sh [--seconds N] [--replay] [--target pickle|kineto|all]
 set -euo pipefail
 
 seconds=60
 replay=0
+target=all
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="${2:?--seconds needs a number}"; shift 2 ;;
     --replay) replay=1; shift ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --target) target="${2:?--target needs pickle, kineto or all}"; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "fuzz.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
+case "$target" in
+  all) targets=(pickle kineto) ;;
+  pickle|kineto) targets=("$target") ;;
+  *) echo "fuzz.sh: --target wants pickle, kineto or all, not '$target'" >&2; exit 2 ;;
+esac
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
+if ! command -v clang++ > /dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a > /dev/null 2>&1; then
+  echo "fuzz.sh: installing clang and libFuzzer"
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang libclang-rt-dev > /dev/null 2>&1 ||
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang "libclang-rt-$(clang --version | sed -n 's/.*version \([0-9]*\).*/\1/p')-dev" > /dev/null
+fi
 build="$root/build-fuzz"
 launcher=()
 if command -v ccache > /dev/null; then
@@ -27,17 +43,19 @@ if command -v ccache > /dev/null; then
 fi
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVRAMSCOPE_FUZZ=ON -DVRAMSCOPE_BUILD_TESTS=OFF "${launcher[@]}" > /dev/null
-cmake --build "$build" --target vramscope_pickle_fuzzer -j1
-fuzzer="$build/bin/vramscope_pickle_fuzzer"
-seeds="$root/fuzz/corpus/pickle"
 mkdir -p "$build/crashes"
 
-if [[ $replay -eq 1 ]]; then
-  "$fuzzer" -runs=0 -artifact_prefix="$build/crashes/" "$seeds"
-  echo "fuzz.sh: every seed of $seeds read without a crash"
-  exit 0
-fi
-work="$build/corpus-pickle"
-mkdir -p "$work"
-"$fuzzer" -max_total_time="$seconds" -print_final_stats=1 -max_len=262144 -rss_limit_mb=4096 \
-  -artifact_prefix="$build/crashes/" "$work" "$seeds"
+for name in "${targets[@]}"; do
+  cmake --build "$build" --target "vramscope_${name}_fuzzer" -j "$(nproc)"
+  fuzzer="$build/bin/vramscope_${name}_fuzzer"
+  seeds="$root/fuzz/corpus/$name"
+  if [[ $replay -eq 1 ]]; then
+    "$fuzzer" -runs=0 -artifact_prefix="$build/crashes/" "$seeds"
+    echo "fuzz.sh: every seed of $seeds read without a crash"
+    continue
+  fi
+  work="$build/corpus-$name"
+  mkdir -p "$work"
+  "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 -max_len=262144 -rss_limit_mb=4096 \
+    -artifact_prefix="$build/crashes/" "$work" "$seeds"
+done
