@@ -23,3 +23,6 @@ echo "install: 1 passed, 0 failed"
 echo "== tests under ASan and UBSan"
 scripts/setup.sh build-asan -DVRAMSCOPE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 (cd build-asan && ctest --output-on-failure -j "$jobs")
+
+echo "== fuzz targets: every seed of their corpora (scripts/fuzz.sh --seconds N fuzzes for longer)"
+scripts/fuzz.sh --replay
