@@ -1148,6 +1148,13 @@ Value Value::key_at(size_t index) const {
   return Value(document_, d.key(d.dict_entry(node_, index), index));
 }
 
+uint32_t Value::shape() const {
+  const Document::Impl& d = *document_->impl_;
+  if (!is_container(node_)) return kNoShape;
+  const Container& c = d.containers[container_index(node_)];
+  return c.kind == static_cast<uint32_t>(Kind::Dict) && c.shaped ? static_cast<uint32_t>(c.count) : kNoShape;
+}
+
 Value Value::value_at(size_t index) const {
   const Document::Impl& d = *document_->impl_;
   return Value(document_, d.value(d.dict_entry(node_, index), index));

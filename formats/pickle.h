@@ -55,6 +55,12 @@ class Value {
   // The value of a dict's entry whose key is this string; nullopt when
   // absent (or when this is not a dict).
   std::optional<Value> find(std::string_view key) const;
+  // Dicts with the same keys in the same order (a pickle's many records of
+  // one kind) share a shape: its number, the same for all of them, or
+  // kNoShape. A reader of many such dicts finds where each key sits once
+  // per shape, then takes values by index.
+  static constexpr uint32_t kNoShape = UINT32_MAX;
+  uint32_t shape() const;
 
  private:
   friend class Document;

@@ -7,6 +7,7 @@
 #include "formats/snapshot_import.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -28,6 +29,10 @@ constexpr uint64_t kUntimedStepNs = 1000;
 
 std::string_view text_of(const std::optional<Value>& v) {
   return v && (v->type() == Type::String || v->type() == Type::Bytes) ? v->as_string() : std::string_view{};
+}
+
+uint64_t uint_or(const std::optional<Value>& v, uint64_t fallback = 0) {
+  return v && !v->is_none() ? v->as_uint() : fallback;
 }
 
 uint64_t uint_of(const Value& dict, std::string_view key, uint64_t fallback = 0) {
@@ -77,6 +82,61 @@ struct ByFrameTraits {
   static FrameContent key(const ByFrame& e) { return e.key; }
   static size_t hash(const FrameContent& key) { return mix_hash(key.names ^ (uint64_t{key.line} << 17)); }
 };
+
+// The values of some keys of a dict, found through its shape: the dicts of
+// one kind in a snapshot (its trace entries, its frames) share theirs, so
+// where each key sits is looked up once per shape, not once per dict.
+template <size_t N>
+class Fields {
+ public:
+  explicit Fields(std::array<std::string_view, N> names) : names_(names) {}
+
+  std::array<std::optional<Value>, N> of(const Value& dict) {
+    std::array<std::optional<Value>, N> values;
+    const uint32_t shape = dict.shape();
+    if (shape == Value::kNoShape) {
+      for (size_t i = 0; i < N; ++i) values[i] = dict.find(names_[i]);
+      return values;
+    }
+    if (shape != shape_) learn(dict, shape);
+    for (size_t i = 0; i < N; ++i) {
+      if (at_[i] != kAbsent) values[i] = dict.value_at(at_[i]);
+    }
+    return values;
+  }
+  // The value of key i alone.
+  std::optional<Value> one(const Value& dict, size_t i) {
+    const uint32_t shape = dict.shape();
+    if (shape == Value::kNoShape) return dict.find(names_[i]);
+    if (shape != shape_) learn(dict, shape);
+    return at_[i] == kAbsent ? std::nullopt : std::optional<Value>(dict.value_at(at_[i]));
+  }
+
+ private:
+  static constexpr size_t kAbsent = SIZE_MAX;
+  void learn(const Value& dict, uint32_t shape) {
+    shape_ = shape;
+    for (size_t i = 0; i < N; ++i) {
+      at_[i] = kAbsent;
+      // The last of a key given twice, as find() and Python take it.
+      for (size_t k = dict.size(); k-- > 0;) {
+        const Value key = dict.key_at(k);
+        if ((key.type() == Type::String || key.type() == Type::Bytes) && key.as_string() == names_[i]) {
+          at_[i] = k;
+          break;
+        }
+      }
+    }
+  }
+  std::array<std::string_view, N> names_;
+  uint32_t shape_ = Value::kNoShape;
+  std::array<size_t, N> at_{};
+};
+
+// The keys of a trace entry the importer reads, in Fields' order.
+enum EntryKey { kAction, kAddr, kSize, kStream, kTime, kFrames, kDeviceFree, kEntryKeys };
+constexpr std::array<std::string_view, kEntryKeys> kEntryKeyNames = {
+    "action", "addr", "size", "stream", "time_us", "frames", "device_free"};
 
 // A block or segment live before the window.
 struct Earlier {
@@ -147,23 +207,23 @@ class SnapshotReader {
     return static_cast<uint32_t>(uint_of(segment, "device"));
   }
 
-  static bool all_timed(const Value& traces) {
+  bool all_timed(const Value& traces) {
     for (size_t d = 0; d < traces.size(); ++d) {
       const Value entries = traces.at(d);
       for (size_t i = 0; i < entries.size(); ++i) {
-        std::optional<Value> t = entries.at(i).find("time_us");
+        std::optional<Value> t = entry_fields_.one(entries.at(i), kTime);
         if (!t || t->is_none()) return false;
       }
     }
     return true;
   }
 
-  static uint64_t earliest_time(const Value& traces, const std::optional<Value>& annotations) {
+  uint64_t earliest_time(const Value& traces, const std::optional<Value>& annotations) {
     uint64_t earliest = UINT64_MAX;
     for (size_t d = 0; d < traces.size(); ++d) {
       const Value entries = traces.at(d);
       for (size_t i = 0; i < entries.size(); ++i)
-        earliest = std::min(earliest, uint_of(entries.at(i), "time_us"));
+        earliest = std::min(earliest, uint_or(entry_fields_.one(entries.at(i), kTime)));
     }
     if (annotations) {
       for (size_t i = 0; i < annotations->size(); ++i) {
@@ -173,9 +233,9 @@ class SnapshotReader {
     return earliest == UINT64_MAX ? 0 : earliest;
   }
 
-  uint64_t time_of(const Value& entry, size_t index) const {
+  uint64_t time_of(const std::optional<Value>& time_us, size_t index) const {
     if (!timed_) return (index + 1) * kUntimedStepNs;
-    uint64_t us = uint_of(entry, "time_us");
+    uint64_t us = uint_or(time_us);
     return us > origin_us_ ? (us - origin_us_) * 1000 : 0;
   }
 
@@ -188,15 +248,15 @@ class SnapshotReader {
     std::vector<Earlier> earlier_blocks, earlier_segments;
     if (entries) {
       for (size_t i = 0; i < entries->size(); ++i) {
-        const Value e = entries->at(i);
-        std::string_view action = text_of(e.find("action"));
-        uint64_t address = uint_of(e, "addr");
+        const auto e = entry_fields_.of(entries->at(i));
+        std::string_view action = text_of(e[kAction]);
+        uint64_t address = uint_or(e[kAddr]);
         if (action == "alloc") {
-          made_blocks[address] = uint_of(e, "size");
+          made_blocks[address] = uint_or(e[kSize]);
         } else if (action == "free_completed" || action == "free") {
           if (made_blocks.erase(address) == 0) earlier_blocks.push_back(earlier(e));
         } else if (action == "segment_alloc" || action == "segment_map") {
-          made_segments[address] = uint_of(e, "size");
+          made_segments[address] = uint_or(e[kSize]);
         } else if (action == "segment_free" || action == "segment_unmap") {
           if (made_segments.erase(address) == 0) earlier_segments.push_back(earlier(e));
         }
@@ -218,10 +278,11 @@ class SnapshotReader {
       uint64_t offset = 0;  // the 2023 schema gives no block addresses: blocks are listed in address order
       for (size_t b = 0; blocks && b < blocks->size(); ++b) {
         const Value block = blocks->at(b);
-        const uint64_t size = uint_of(block, "size");
-        const uint64_t address = uint_of(block, "address", base + offset);
+        const auto fields = block_fields_.of(block);
+        const uint64_t size = uint_or(fields[0]);
+        const uint64_t address = uint_or(fields[1], base + offset);
         offset += size;
-        std::string_view state = text_of(block.find("state"));
+        std::string_view state = text_of(fields[2]);
         if (state != "active_allocated" && state != "active_pending_free") continue;
         allocated_at_snapshot += size;
         if (made_blocks.count(address)) continue;
@@ -249,25 +310,26 @@ class SnapshotReader {
     for (size_t i = 0; i < entries->size(); ++i) read_entry(device, entries->at(i), i, live);
   }
 
-  void read_entry(uint32_t device, const Value& e, size_t index, SegmentMap& live) {
-    std::string_view action = text_of(e.find("action"));
-    const uint64_t time = time_of(e, index);
-    const uint64_t address = uint_of(e, "addr");
-    const uint64_t size = uint_of(e, "size");
+  void read_entry(uint32_t device, const Value& entry, size_t index, SegmentMap& live) {
+    const auto e = entry_fields_.of(entry);
+    std::string_view action = text_of(e[kAction]);
+    const uint64_t time = time_of(e[kTime], index);
+    const uint64_t address = uint_or(e[kAddr]);
+    const uint64_t size = uint_or(e[kSize]);
     if (action == "alloc") {
-      add_block(device, time, address, size, live.holding(address), stack_of(e.find("frames")));
+      add_block(device, time, address, size, live.holding(address), stack_of(e[kFrames]));
     } else if (action == "free_completed" || action == "free") {
       Event& free = add(EventType::Free, time, device);
       free.kind = MemoryKind::Block;
       free.api = Api::nvtxMemRegionsUnregister;
       free.address = address;
       free.stream = live.holding(address);
-      free.stack = stack_of(e.find("frames"));
+      free.stack = stack_of(e[kFrames]);
     } else if (action == "segment_alloc" || action == "segment_map") {
-      add_segment(device, time, address, size, uint_of(e, "stream"), stack_of(e.find("frames")));
+      add_segment(device, time, address, size, uint_or(e[kStream]), stack_of(e[kFrames]));
       live.add(address, size);
     } else if (action == "segment_free" || action == "segment_unmap") {
-      StackId stack = stack_of(e.find("frames"));
+      StackId stack = stack_of(e[kFrames]);
       Event& heap = add(EventType::Free, time, device);
       heap.kind = MemoryKind::Heap;
       heap.api = Api::nvtxMemHeapUnregister;
@@ -287,9 +349,9 @@ class SnapshotReader {
       failed.via = Api::cudaMalloc;
       failed.size = size;
       failed.error = kOutOfMemory;
-      failed.free_bytes = uint_of(e, "device_free");
-      failed.stream = uint_of(e, "stream");
-      failed.stack = stack_of(e.find("frames"));
+      failed.free_bytes = uint_or(e[kDeviceFree]);
+      failed.stream = uint_or(e[kStream]);
+      failed.stack = stack_of(e[kFrames]);
     }
     // free_requested: the block is not free until its streams are done
     // with it (free_completed). snapshot: the moment of the snapshot itself.
@@ -326,9 +388,9 @@ class SnapshotReader {
     }
   }
 
-  Earlier earlier(const Value& entry) {
-    return Earlier{uint_of(entry, "addr"), uint_of(entry, "size"), uint_of(entry, "stream"),
-                   stack_of(entry.find("frames"))};
+  Earlier earlier(const std::array<std::optional<Value>, kEntryKeys>& entry) {
+    return Earlier{uint_or(entry[kAddr]), uint_or(entry[kSize]), uint_or(entry[kStream]),
+                   stack_of(entry[kFrames])};
   }
 
   // A block's stack: its own frames, or (2023) those of the last allocation in its history.
@@ -407,8 +469,9 @@ class SnapshotReader {
   FrameId frame_of(const Value& f) {
     auto [entry, inserted] = frame_by_value_.insert(ByKey{f.id(), 0});
     if (!inserted) return FrameId{entry->id};
-    uint64_t line = uint_of(f, "line");
-    FrameId id = frame_id(text_of(f.find("name")), text_of(f.find("filename")),
+    const auto fields = frame_fields_.of(f);
+    uint64_t line = uint_or(fields[2]);
+    FrameId id = frame_id(text_of(fields[0]), text_of(fields[1]),
                           static_cast<uint32_t>(std::min<uint64_t>(line, UINT32_MAX)));
     entry->id = id.value;  // frame_id inserts into another table: `entry` still stands
     return id;
@@ -460,6 +523,9 @@ class SnapshotReader {
 
   TraceContents t_;
   std::vector<Event> events_;
+  Fields<kEntryKeys> entry_fields_{kEntryKeyNames};
+  Fields<3> block_fields_{{"size", "address", "state"}};
+  Fields<3> frame_fields_{{"name", "filename", "line"}};
   bool timed_ = false;
   uint64_t origin_us_ = 0;
   std::unordered_map<std::string_view, uint32_t> string_ids_;
