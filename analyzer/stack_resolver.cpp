@@ -52,6 +52,8 @@ bool in_torch_package(std::string_view file) {
 // A frame of PyTorch or of the Python interpreter: no site, as the CUDA
 // runtime is none.
 bool is_framework_frame(const StackFrame& frame) {
+  // A C function of the interpreter, as PyTorch names native frames it has no file for.
+  const bool no_file = frame.file.empty() || frame.file == "??";
   std::string_view module = frame.module;
   if (!module.empty()) {
     size_t slash = module.rfind('/');
@@ -60,8 +62,8 @@ bool is_framework_frame(const StackFrame& frame) {
   }
   std::string_view function = frame.function;
   return starts_with_any(function, kFrameworkNamespaces) ||
-         starts_with_any(function, kInterpreterFunctions) || in_torch_package(frame.file) ||
-         frame.file.ends_with("runpy.py");
+         starts_with_any(function, kInterpreterFunctions) || (no_file && function.starts_with("Py")) ||
+         in_torch_package(frame.file) || frame.file.ends_with("runpy.py");
 }
 
 bool is_runtime_frame(const StackFrame& frame) {
