@@ -37,6 +37,8 @@
 
 namespace fs = std::filesystem;
 using vramscope::bench::count_label;
+using vramscope::bench::fixed;
+using vramscope::bench::median;
 using vramscope::bench::parse_count;
 using vramscope::bench::UsageError;
 
@@ -124,11 +126,6 @@ struct BenchError : std::runtime_error {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values.empty() ? 0 : values[values.size() / 2];
 }
 
 // What every reader must at least do: bring each byte in and look at it.
@@ -237,12 +234,6 @@ std::string pin_to_one_cpu() {
   CPU_SET(last, &one);
   if (last < 0 || sched_setaffinity(0, sizeof one, &one) != 0) return "not pinned";
   return "pinned to CPU " + std::to_string(last);
-}
-
-std::string fixed(double value, int decimals) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", decimals, value);
-  return text;
 }
 
 std::string mib(uint64_t bytes) { return fixed(static_cast<double>(bytes) / (1 << 20), 1) + " MiB"; }

@@ -26,6 +26,8 @@
 #include "tests/support/subprocess.h"
 
 namespace fs = std::filesystem;
+using vramscope::bench::fixed;
+using vramscope::bench::median;
 using vramscope::bench::UsageError;
 
 namespace {
@@ -164,17 +166,6 @@ Run timed(const std::vector<std::string>& argv, const std::string& out_path) {
     throw BenchError{argv[0] + " failed: " + run.out.substr(0, run.out.find('\n'))};
   }
   return run;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
-
-std::string fixed(double value, int decimals) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", decimals, value);
-  return text;
 }
 
 uint64_t figure(const std::string& text, const std::string& name) {

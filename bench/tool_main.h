@@ -1,13 +1,28 @@
 // The main() of the benchmark programs (the trace generator and the analysis
-// benchmark): --help prints the usage; a command-line mistake is one line
-// ending "(try --help)" and exit status 2; any other failure one line and 1.
+// and pickle benchmarks), and what their tables share: --help prints the usage; a command-line mistake is one
+// line ending "(try --help)" and exit status 2; any other failure one line and 1.
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <vector>
 
 namespace vramscope::bench {
+
+// The median of some timings; 0 for none.
+inline double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values.empty() ? 0 : values[values.size() / 2];
+}
+
+// A number with this many decimals, as the tables print them.
+inline std::string fixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
 
 // A command-line mistake, said in one line.
 struct UsageError {
