@@ -191,8 +191,11 @@ class SnapshotReader {
     }
     if (std::optional<Value> annotations = root.find("external_annotations")) read_annotations(*annotations);
 
-    std::stable_sort(events_.begin(), events_.end(),
-                     [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
+    // One device's events come in time order already: sorting is for several.
+    auto earlier_time = [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; };
+    if (!std::is_sorted(events_.begin(), events_.end(), earlier_time)) {
+      std::stable_sort(events_.begin(), events_.end(), earlier_time);
+    }
     t_.events = EventLog(std::move(events_));
     t_.header.devices = t_.devices;
     t_.header.start_unix_ns = origin_us_ * 1000;

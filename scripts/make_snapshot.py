@@ -84,6 +84,7 @@ def make(size, seed, devices, distinct_frames):
                           "compile_context": rng.choice(contexts), "frames": stack})
 
         live = []  # (segment, block) of every live block, in no order
+        cached = {}  # size -> [(segment, block)] of freed blocks, to reuse
         while len(trace) < per_device:
             roll = rng.random()
             if roll < 0.5 and live:
@@ -93,6 +94,7 @@ def make(size, seed, devices, distinct_frames):
                 size_ = live_segments[seg][2].pop(block)
                 entry("free_requested", block, size_)
                 entry("free_completed", block, size_)
+                cached.setdefault(size_, []).append((seg, block))  # kept for the next request of its size
                 totals["free"] += 1
                 totals["free_bytes"] += size_
                 if not live_segments[seg][2]:  # empty: given back, or kept for reuse
@@ -105,6 +107,23 @@ def make(size, seed, devices, distinct_frames):
                         reusable.append(seg)
                 continue
             size_ = rng.choice(SIZES) * rng.randrange(1, 4)
+            # A cached block of the same size first, as the caching allocator reuses
+            # them (a training loop asks for the same sizes every step).
+            reused = None
+            while cached.get(size_):
+                seg, block = cached[size_].pop()
+                if seg in live_segments and block not in live_segments[seg][2] and \
+                        block + size_ <= live_segments[seg][0]:
+                    reused = (seg, block)
+                    break
+            if reused is not None:
+                seg, block = reused
+                live_segments[seg][2][block] = size_
+                live.append((seg, block))
+                entry("alloc", block, size_)
+                totals["alloc"] += 1
+                totals["alloc_bytes"] += size_
+                continue
             home = open_segment if open_segment in live_segments else None
             if home is not None and live_segments[home][0] - live_segments[home][1] < size_:
                 home = None
