@@ -247,7 +247,8 @@ int export_command(const Args& args) {
       if (!std::cout) throw UsageError{"export: cannot write to standard output", 1};
       return 0;
     }
-    std::string path = options->output.value_or(default_output(options->trace, options->format));
+    // Not value_or: the default is refused for a trace it would overwrite, even when -o is given.
+    std::string path = options->output ? *options->output : default_output(options->trace, options->format);
     std::string said =
         write_file_with(path, [&](std::ostream& out) { return write_export(trace, *options, out); });
     std::error_code error;

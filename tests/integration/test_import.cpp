@@ -42,6 +42,20 @@ TEST_CASE("report reads a PyTorch snapshot directly, and import keeps every figu
   CHECK(again["leaks"] == direct["leaks"]);
 }
 
+TEST_CASE("export of a snapshot as a snapshot: -o names the output, the default would overwrite it") {
+  ScratchDir dir("import-export");
+  ProcessResult refused =
+      run_vramscope({"export", snapshot("decomfl_memory.pickle"), "--format", "pytorch-snapshot"});
+  CHECK(refused.exit_status == 2);
+  CHECK(refused.err.find("would overwrite the trace: name the output with -o") != std::string::npos);
+  std::string out = dir.path("again.pickle");
+  ProcessResult wrote =
+      run_vramscope({"export", snapshot("decomfl_memory.pickle"), "--format", "pytorch-snapshot", "-o", out});
+  INFO("stderr: " << wrote.err);
+  REQUIRE(wrote.exit_status == 0);
+  CHECK(kind(report_json(out), "tensor block")["peak_bytes"] == 1'786'608'896);
+}
+
 TEST_CASE("check holds a snapshot to a budget") {
   ProcessResult over =
       run_vramscope({"check", snapshot("flexgen_oom_snapshot.pickle"), "--max-peak", "10GiB"});
