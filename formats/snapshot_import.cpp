@@ -36,8 +36,7 @@ uint64_t uint_or(const std::optional<Value>& v, uint64_t fallback = 0) {
 }
 
 uint64_t uint_of(const Value& dict, std::string_view key, uint64_t fallback = 0) {
-  std::optional<Value> v = dict.find(key);
-  return v && !v->is_none() ? v->as_uint() : fallback;
+  return uint_or(dict.find(key), fallback);
 }
 
 // Live address ranges: the segments at one moment, to find the one a block is in.
@@ -162,8 +161,9 @@ class SnapshotReader {
     }
     const Value segments = *root.find("segments");
     std::optional<Value> traces = root.find("device_traces");
-    timed_ = traces && all_timed(*traces);
-    origin_us_ = timed_ ? earliest_time(*traces, root.find("external_annotations")) : 0;
+    std::optional<uint64_t> earliest = traces ? earliest_entry_time(*traces) : std::nullopt;
+    timed_ = earliest.has_value();
+    origin_us_ = timed_ ? earliest_time(*earliest, root.find("external_annotations")) : 0;
 
     std::vector<uint32_t> devices;
     size_t expected_events = 0;  // about: entries, and two events a segment
@@ -172,13 +172,10 @@ class SnapshotReader {
       std::optional<Value> blocks = segments.at(i).find("blocks");
       expected_events += 2 + (blocks ? blocks->size() : 0);
     }
-    if (traces) {
-      for (size_t d = 0; d < traces->size(); ++d) {
-        if (traces->at(d).size() != 0) devices.push_back(static_cast<uint32_t>(d));
-      }
-    }
-    if (traces) {
-      for (size_t d = 0; d < traces->size(); ++d) expected_events += traces->at(d).size();
+    for (size_t d = 0; traces && d < traces->size(); ++d) {
+      const size_t entries = traces->at(d).size();
+      if (entries != 0) devices.push_back(static_cast<uint32_t>(d));
+      expected_events += entries;
     }
     events_.reserve(expected_events);
     std::sort(devices.begin(), devices.end());
@@ -210,24 +207,23 @@ class SnapshotReader {
     return static_cast<uint32_t>(uint_of(segment, "device"));
   }
 
-  bool all_timed(const Value& traces) {
+  // The earliest time of the trace entries, in one pass; nullopt when one
+  // has none (the 2023 schema): then no entry's time is used.
+  std::optional<uint64_t> earliest_entry_time(const Value& traces) {
+    uint64_t earliest = UINT64_MAX;
     for (size_t d = 0; d < traces.size(); ++d) {
       const Value entries = traces.at(d);
       for (size_t i = 0; i < entries.size(); ++i) {
         std::optional<Value> t = entry_fields_.one(entries.at(i), kTime);
-        if (!t || t->is_none()) return false;
+        if (!t || t->is_none()) return std::nullopt;
+        earliest = std::min(earliest, t->as_uint());
       }
     }
-    return true;
+    return earliest;
   }
 
-  uint64_t earliest_time(const Value& traces, const std::optional<Value>& annotations) {
-    uint64_t earliest = UINT64_MAX;
-    for (size_t d = 0; d < traces.size(); ++d) {
-      const Value entries = traces.at(d);
-      for (size_t i = 0; i < entries.size(); ++i)
-        earliest = std::min(earliest, uint_or(entry_fields_.one(entries.at(i), kTime)));
-    }
+  // That and the annotations' earliest, as the trace's origin.
+  uint64_t earliest_time(uint64_t earliest, const std::optional<Value>& annotations) {
     if (annotations) {
       for (size_t i = 0; i < annotations->size(); ++i) {
         earliest = std::min(earliest, uint_of(annotations->at(i), "time_us", UINT64_MAX));
