@@ -4,7 +4,7 @@
 namespace vramscope::analysis {
 
 void LifetimeLog::add_chunk() {
-  chunks_.push_back(std::make_unique_for_overwrite<Record[]>(kChunkRecords));  // add() writes every field
+  chunks_.push_back(make_populated<Record>(kChunkRecords));
   next_ = chunks_.back().get();
   chunk_end_ = next_ + kChunkRecords;
 }

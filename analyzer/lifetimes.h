@@ -16,6 +16,7 @@
 
 #include "analyzer/live_memory.h"
 #include "analyzer/per_stack.h"
+#include "formats/populated_memory.h"
 #include "formats/trace_events.h"
 
 namespace vramscope::analysis {
@@ -135,7 +136,8 @@ class LifetimeLog {
   static constexpr uint8_t kWideDevice = 0xff;
 
   // Records sit in chunks that never move: no copy of hundreds of
-  // megabytes, and no second copy alive, when a vector would grow.
+  // megabytes, and no second copy alive, when a vector would grow. Their
+  // pages are had with the chunk, not a fault at a time.
   static constexpr int kChunkShift = 16;
   static constexpr uint64_t kChunkRecords = uint64_t{1} << kChunkShift;
   static constexpr uint64_t kChunkMask = kChunkRecords - 1;
@@ -203,7 +205,7 @@ class LifetimeLog {
   // after the allocation at `previous`.
   Lifetime wide_lifetime(const Record& r, uint64_t serial, size_t previous) const;
 
-  std::vector<std::unique_ptr<Record[]>> chunks_;
+  std::vector<PopulatedArray<Record>> chunks_;
   Record* next_ = nullptr;  // where the next record goes, in the last chunk
   Record* chunk_end_ = nullptr;
   uint64_t allocations_ = 0;

@@ -172,9 +172,21 @@ void FreePairing::process(Event e, std::vector<Event>& out) {
 
 void TraceFileEvents::release(uint64_t offset, uint64_t length) const {
   if (!mapped) return;
+  uint64_t end = std::min<uint64_t>(offset + length, size);
+  // A range just past the last, the padding of a chunk's slot between
+  // them, joins it: at worst a page not yet read is read again.
+  bool joins = offset >= release_end_ && offset - release_end_ < kReleaseGap;
+  if (!joins || end - release_start_ >= kReleaseBytes) {
+    give_back(release_start_, release_end_);
+    release_start_ = offset;
+  }
+  release_end_ = end;
+}
+
+void TraceFileEvents::give_back(uint64_t start, uint64_t end) const {
   static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  uint64_t start = (offset + page - 1) / page * page;
-  uint64_t end = std::min<uint64_t>(offset + length, size) / page * page;
+  start = (start + page - 1) / page * page;
+  end = end / page * page;
   if (end > start) madvise(const_cast<uint8_t*>(bytes) + start, end - start, MADV_DONTNEED);
 }
 

@@ -74,7 +74,11 @@ struct TraceFileEvents {
   // Gives back this process's pages of a range already read: they stay in
   // the page cache for the next walk, but do not count in this process's
   // memory (a trace of a hundred million events is most of a gigabyte).
+  // Ranges one after the other are given back together, kReleaseBytes at a time: each
+  // call flushes the TLB, on every CPU the process has run on.
   void release(uint64_t offset, uint64_t length) const;
+  static constexpr uint64_t kReleaseBytes = uint64_t{32} << 20;
+  static constexpr uint64_t kReleaseGap = uint64_t{1} << 20;
   double ticks_per_second = 0;  // 0: ticks are nanoseconds
   uint64_t start_ns = 0;        // header.start_ns: event times count from it
 
@@ -85,6 +89,11 @@ struct TraceFileEvents {
   uint64_t chunks_in_file = 0;                  // chunk slots, claimed or not
   mutable std::optional<FirstWalk> first_walk;  // once a walk has gone through
   mutable size_t chunks_walked = 0;             // by the walk under way, for progress
+
+ private:
+  void give_back(uint64_t start, uint64_t end) const;
+  mutable uint64_t release_start_ = 0;  // the range read and not yet given back
+  mutable uint64_t release_end_ = 0;
 };
 
 class EventCursor;
