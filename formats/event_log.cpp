@@ -2,6 +2,7 @@
 // threads by time, pair frees with their allocations.
 #include "formats/event_log.h"
 
+#include <libdeflate.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -281,8 +282,12 @@ class EventCursor::FileStream {
       if (t.decoder.chunk_done()) {
         if (t.next_chunk >= t.chunks.size()) return false;
         t.chunk = &file_->chunks[t.chunks[t.next_chunk++]];
-        t.decoder.start_chunk({file_->bytes + t.chunk->payload_offset, t.chunk->length}, t.chunk->head(),
-                              t.chunk->exact);
+        const uint8_t* payload = file_->bytes + t.chunk->payload_offset;
+        if (collecting_ && t.chunk->checksum_deferred &&
+            libdeflate_crc32(0, payload, t.chunk->length) != t.chunk->checksum) {
+          throw RecordsNeedChecking("a chunk's checksum does not match");
+        }
+        t.decoder.start_chunk({payload, t.chunk->length}, t.chunk->head(), t.chunk->exact);
         t.chunk_offset = t.chunk->payload_offset;
         if (collecting_) {
           t.decoder.keep_records(&kept_, static_cast<uint32_t>(t.chunks[t.next_chunk - 1]));

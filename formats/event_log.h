@@ -28,6 +28,10 @@ struct ChunkRef {
   uint64_t base_time_ns = 0;
   uint64_t base_ticks = 0;
   bool in_time_order = false;  // its events need no sorting: a walk may decode it a part at a time
+  // Sealed, its checksum not yet compared (RecordCheck::OnFirstWalk): the
+  // first walk compares it as it comes to the chunk, the bytes then in the cache.
+  bool checksum_deferred = false;
+  uint32_t checksum = 0;
 
   // The head a decoder starts the chunk from.
   layout::ChunkHead head() const { return {layout::kChunkMagic, thread, 0, 0, base_time_ns, base_ticks}; }

@@ -162,7 +162,10 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
         head.base_ticks};
     if (head.sealed_length != 0 && head.sealed_length <= available) {
       auto sealed = payload.first(head.sealed_length);
-      if (libdeflate_crc32(0, sealed.data(), sealed.size()) != head.crc) {
+      if (check == RecordCheck::OnFirstWalk) {
+        chunk.checksum_deferred = true;
+        chunk.checksum = head.crc;
+      } else if (libdeflate_crc32(0, sealed.data(), sealed.size()) != head.crc) {
         throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (checksum mismatch)");
       }
       chunk.length = head.sealed_length;
@@ -176,7 +179,8 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
       chunk.in_time_order = true;  // taken as written: the first walk checks
     }
     file->chunks.push_back(chunk);
-    file->release(offset, sizeof head + chunk.length);
+    if (check == RecordCheck::Now)
+      file->release(offset, sizeof head + chunk.length);  // else only its head was read
     if (result == ChunkResult::Corrupt) {
       throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (" + decoder.error() + ")");
     }
