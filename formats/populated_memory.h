@@ -13,9 +13,10 @@
 
 namespace vramscope {
 
+// Unmaps what mmap gave, of `bytes` bytes.
 struct Unmap {
   size_t bytes = 0;
-  void operator()(void* memory) const { munmap(memory, bytes); }
+  void operator()(const void* memory) const { munmap(const_cast<void*>(memory), bytes); }
 };
 
 template <typename T>

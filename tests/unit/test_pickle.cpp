@@ -4,6 +4,7 @@
 // are errors, never crashes. Pickles below were made by the python3 line
 // above each; the real snapshots are in tests/data/interop.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -16,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "formats/pickle.h"
@@ -564,6 +566,24 @@ TEST_CASE("pickle: the real DeComFL snapshot (current schema)") {
   CHECK(root.find("external_annotations")->size() == 8);
   CHECK(frames == 251'168);
   CHECK_THROWS_AS(Document::read_file(interop("no-such.pickle")), PickleError);
+}
+
+TEST_CASE("pickle: a file that cannot be mapped (a pipe) is read") {
+  // A regular file is mapped; a pipe goes the other way, by read().
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("vramscope_pickle_fifo_" + std::to_string(getpid())))
+          .string();
+  REQUIRE(mkfifo(path.c_str(), 0600) == 0);
+  std::thread writer([&] {
+    std::ifstream in(interop("flexgen_oom_snapshot.pickle"), std::ios::binary);
+    std::ofstream out(path, std::ios::binary);
+    out << in.rdbuf();
+  });
+  Document doc = Document::read_file(path);
+  writer.join();
+  std::filesystem::remove(path);
+  CHECK(doc.byte_count() == std::filesystem::file_size(interop("flexgen_oom_snapshot.pickle")));
+  CHECK(doc.root().find("segments")->size() == 176);
 }
 
 namespace {
