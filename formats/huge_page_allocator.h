@@ -6,10 +6,21 @@
 #include <sys/mman.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
 namespace vramscope {
+
+// Asks for 2 MiB pages for the whole pages of [memory, memory + bytes): for
+// a big buffer another allocator made (a std::vector reserved for millions
+// of items), written front to back. A hint, as above.
+inline void advise_huge_pages(void* memory, size_t bytes) {
+  constexpr uintptr_t kPage = 4096;
+  uintptr_t start = (reinterpret_cast<uintptr_t>(memory) + kPage - 1) & ~(kPage - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(memory) + bytes) & ~(kPage - 1);
+  if (end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+}
 
 template <typename T>
 struct HugePageAllocator {

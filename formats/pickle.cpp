@@ -599,6 +599,13 @@ class Reader {
     return container_ref(doc_.containers.size() - 1);
   }
   void add_items(uint32_t target, const uint32_t* items, size_t n);
+  // Where `n` items now lie in the words, appended.
+  uint32_t append_items(const uint32_t* items, size_t n) {
+    uint32_t first = static_cast<uint32_t>(doc_.words.size());
+    doc_.words.append(items, n);
+    return first;
+  }
+  uint32_t shared_items(const uint32_t* items, size_t n);
   void memo_put(uint64_t index);
   uint32_t memo_get(uint64_t index) const;
   void finish();
@@ -634,6 +641,20 @@ class Reader {
   uint32_t last_shape_ = UINT32_MAX;
   std::optional<uint32_t> shape_of(const uint32_t* items, size_t n);
   void unshape(Container& c, uint32_t index);
+  // Lists and tuples whose items are those of one made before (the frames
+  // of a snapshot's entries: a few call paths, millions of lists) share its
+  // words. The words are only ever appended to, so a range stays as it was
+  // written; a list that gets more items later gathers them aside, as any
+  // container whose range is not last. A cache of the last range seen for
+  // each hash, of a fixed size: it costs the same whether lists repeat or not.
+  struct ItemRange {
+    uint64_t hash = 0;
+    uint32_t first = 0;
+    uint32_t count = 0;
+  };
+  static constexpr size_t kSharedRanges = size_t{1} << 16;
+  static constexpr size_t kMinSharedItems = 4;  // fewer are not worth the hashing
+  std::vector<ItemRange> ranges_;
 };
 
 void Reader::memo_put(uint64_t index) {
@@ -706,8 +727,7 @@ void Reader::add_items(uint32_t target, const uint32_t* items, size_t n) {
     std::vector<uint32_t>& side = side_[c.first].second;
     side.insert(side.end(), items, items + n);
   } else if (c.count == 0) {
-    c.first = static_cast<uint32_t>(words.size());
-    words.append(items, n);
+    c.first = dict ? append_items(items, n) : shared_items(items, n);
   } else if (c.first + c.count * width == words.size()) {
     words.append(items, n);
   } else {
@@ -720,6 +740,21 @@ void Reader::add_items(uint32_t target, const uint32_t* items, size_t n) {
   }
   if (words.size() > UINT32_MAX) fail_at("too many items");
   c.count += static_cast<uint32_t>(added);
+}
+
+uint32_t Reader::shared_items(const uint32_t* items, size_t n) {
+  if (n < kMinSharedItems) return append_items(items, n);
+  if (ranges_.empty()) ranges_.resize(kSharedRanges);
+  uint64_t hash = std::hash<std::string_view>{}(
+      std::string_view(reinterpret_cast<const char*>(items), n * sizeof(uint32_t)));
+  ItemRange& range = ranges_[hash & (kSharedRanges - 1)];
+  if (range.hash == hash && range.count == n &&
+      std::memcmp(doc_.words.data() + range.first, items, n * sizeof(uint32_t)) == 0) {
+    return range.first;
+  }
+  uint32_t first = append_items(items, n);
+  if (doc_.words.size() <= UINT32_MAX) range = ItemRange{hash, first, static_cast<uint32_t>(n)};
+  return first;
 }
 
 // The shape of a dict's first batch of entries, when its keys are scalars

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "formats/flat_table.h"
+#include "formats/huge_page_allocator.h"
 
 namespace vramscope::trace {
 
@@ -178,6 +179,7 @@ class SnapshotReader {
       expected_events += entries;
     }
     events_.reserve(expected_events);
+    advise_huge_pages(events_.data(), events_.capacity() * sizeof(Event));  // hundreds of megabytes
     std::sort(devices.begin(), devices.end());
     devices.erase(std::unique(devices.begin(), devices.end()), devices.end());
     for (uint32_t device : devices) {
