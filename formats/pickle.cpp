@@ -652,7 +652,7 @@ class Reader {
     uint32_t first = 0;
     uint32_t count = 0;
   };
-  static constexpr size_t kSharedRanges = size_t{1} << 16;
+  static constexpr size_t kSharedRanges = size_t{1} << 16;  // at most; fewer for a small pickle
   static constexpr size_t kMinSharedItems = 4;  // fewer are not worth the hashing
   std::vector<ItemRange> ranges_;
 };
@@ -744,10 +744,10 @@ void Reader::add_items(uint32_t target, const uint32_t* items, size_t n) {
 
 uint32_t Reader::shared_items(const uint32_t* items, size_t n) {
   if (n < kMinSharedItems) return append_items(items, n);
-  if (ranges_.empty()) ranges_.resize(kSharedRanges);
+  if (ranges_.empty()) ranges_.resize(std::bit_ceil(std::clamp<size_t>(size_ / 256, 64, kSharedRanges)));
   uint64_t hash = std::hash<std::string_view>{}(
       std::string_view(reinterpret_cast<const char*>(items), n * sizeof(uint32_t)));
-  ItemRange& range = ranges_[hash & (kSharedRanges - 1)];
+  ItemRange& range = ranges_[hash & (ranges_.size() - 1)];
   if (range.hash == hash && range.count == n &&
       std::memcmp(doc_.words.data() + range.first, items, n * sizeof(uint32_t)) == 0) {
     return range.first;
