@@ -56,8 +56,8 @@ struct TraceContents {
 
 // When a trace's records are decoded and checked. Now: by the reader, every
 // one, and the events again on each walk. OnFirstWalk: the reader checks the
-// header, the chunks and their checksums only, and the records are decoded
-// once, by the first walk over the events, which keeps the records that are
+// header and the chunk heads only, and the chunks' checksums and records are
+// checked once, by the first walk over the events, which keeps the records that are
 // not events aside; finish_first_walk then fills in the rest of the
 // TraceContents. Until then it holds the header, the header's devices and the
 // events alone. A walk that meets a record not as written throws
