@@ -412,6 +412,15 @@ TEST_CASE("the first walk leaves a corrupt record, and events out of time order,
   CHECK(checked.events.count() == 7);
   TraceContents on_walk = read_trace_bytes(wrapped, "t", RecordCheck::OnFirstWalk);
   CHECK_THROWS_AS(on_walk.events.count(), RecordsNeedChecking);
+
+  // A sealed chunk with a byte changed: the reader of heads alone takes it,
+  // the first walk compares the checksum, and the checked read names it.
+  std::vector<uint8_t> flipped = bytes;
+  flipped[4096 + sizeof(layout::ChunkHead) + 3] ^= 0x40;
+  TraceContents unchecked = read_trace_bytes(flipped, "t", RecordCheck::OnFirstWalk);
+  CHECK_THROWS_AS(unchecked.events.count(), RecordsNeedChecking);
+  CHECK_THROWS_WITH_AS(read_trace_bytes(flipped, "t"),
+                       "t: corrupt chunk at byte offset 4096 (checksum mismatch)", TraceError);
   std::remove(path.c_str());
 }
 
