@@ -103,37 +103,35 @@ void OomWitness::observe_failure(size_t index, const trace::Event& event, const 
 
 namespace {
 
-// Live bytes per stack of the allocated kind, keyed by (device, block?, stack).
-using LiveKey = std::tuple<uint32_t, bool, uint32_t>;
+// Live bytes per stack of the allocated kind, keyed by device, block? and
+// stack in one word (key_of), hashed: a replay updates it at every event.
 struct StackLive {
   int64_t bytes = 0;
   int64_t count = 0;
 };
-using LiveByStack = std::map<LiveKey, StackLive>;
+using RunningLive = std::unordered_map<uint64_t, StackLive>;
+// What was live at one moment: the stacks with bytes live, in no order.
+using LiveByStack = std::vector<std::pair<uint64_t, StackLive>>;
+
+uint64_t key_of(uint32_t device, bool block, uint32_t stack) {
+  return uint64_t{device} << 33 | uint64_t{block} << 32 | stack;
+}
 
 bool is_allocated_kind(trace::MemoryKind kind) {
   return kind == trace::MemoryKind::Block || is_segment_kind(kind);
 }
 
-// The same while a replay runs, hashed: a std::map looked up at every event
-// of a long trace costs more than the rest of the replay. Keyed by device,
-// block? and stack in one word.
-using RunningLive = std::unordered_map<uint64_t, StackLive>;
-
 void count(RunningLive& live, const Allocation& a, int64_t sign) {
   if (!is_allocated_kind(a.kind)) return;
-  uint64_t key =
-      uint64_t{a.device} << 33 | uint64_t{a.kind == trace::MemoryKind::Block} << 32 | a.stack.value;
-  StackLive& entry = live[key];
+  StackLive& entry = live[key_of(a.device, a.kind == trace::MemoryKind::Block, a.stack.value)];
   entry.bytes += sign * static_cast<int64_t>(a.size);
   entry.count += sign;
 }
 
-LiveByStack ordered(const RunningLive& running) {
+LiveByStack live_now(const RunningLive& running) {
   LiveByStack live;
-  for (const auto& [key, entry] : running) {
-    live.emplace(
-        LiveKey{static_cast<uint32_t>(key >> 33), ((key >> 32) & 1) != 0, static_cast<uint32_t>(key)}, entry);
+  for (const auto& entry : running) {
+    if (entry.second.bytes > 0) live.push_back(entry);
   }
   return live;
 }
@@ -148,7 +146,7 @@ std::map<size_t, LiveByStack> replay(const trace::EventLog& events, const std::v
   RunningLive live;
   auto next = snapshots.begin();
   events.for_each_until(snapshots.rbegin()->first, [&](size_t i, const trace::Event& e) {
-    while (next != snapshots.end() && next->first == i) (next++)->second = ordered(live);
+    while (next != snapshots.end() && next->first == i) (next++)->second = live_now(live);
     const LiveChange& change = memory.apply(e);
     if (change.displaced) count(live, *change.displaced, -1);
     if (change.what == LiveChange::What::Allocated) count(live, change.allocation, +1);
@@ -160,6 +158,7 @@ std::map<size_t, LiveByStack> replay(const trace::EventLog& events, const std::v
 struct SiteSeries {
   SiteBytes now;  // at the failure
   uint64_t example_bytes = 0;
+  uint64_t example_key = 0;  // of the stack kept as the example: of equal bytes, the lowest key's
   SiteTrend trend;
 };
 
@@ -168,11 +167,11 @@ std::vector<SiteSeries> site_series(const std::map<size_t, LiveByStack>& snapsho
                                     uint32_t device, StackResolver& stacks) {
   std::map<std::string, SiteSeries> by_site;
   size_t points[4] = {f.index / 4, f.index / 2, f.index / 4 * 3, f.index};
+  const uint64_t wanted = key_of(device, f.facts.has_block_data, 0);
   for (int q = 0; q < 4; ++q) {
     for (const auto& [key, live] : snapshots.at(points[q])) {
-      const auto& [key_device, block, stack] = key;
-      if (key_device != device || block != f.facts.has_block_data || live.bytes <= 0) continue;
-      const ResolvedStack& resolved = stacks.resolve(trace::StackId{stack});
+      if ((key & ~uint64_t{UINT32_MAX}) != wanted) continue;
+      const ResolvedStack& resolved = stacks.resolve(trace::StackId{static_cast<uint32_t>(key)});
       SiteSeries& series = by_site[site_key(resolved.site)];
       uint64_t bytes = static_cast<uint64_t>(live.bytes);
       if (q < 3) {
@@ -182,10 +181,12 @@ std::vector<SiteSeries> site_series(const std::map<size_t, LiveByStack>& snapsho
       series.trend.at_failure += bytes;
       series.now.bytes += bytes;
       series.now.count += static_cast<uint64_t>(live.count);
-      if (series.example_bytes == 0 || bytes > series.example_bytes) {
+      if (series.example_bytes == 0 || bytes > series.example_bytes ||
+          (bytes == series.example_bytes && key < series.example_key)) {
         series.now.site = resolved.site;
         series.now.stack = resolved.frames;
         series.example_bytes = bytes;
+        series.example_key = key;
       }
     }
   }
