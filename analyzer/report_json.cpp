@@ -2,6 +2,7 @@
 // strings the text report prints.
 #include "analyzer/report_json.h"
 
+#include <cassert>
 #include <string>
 
 namespace vramscope::analysis {
@@ -9,6 +10,8 @@ namespace vramscope::analysis {
 namespace {
 
 using Json = nlohmann::ordered_json;
+
+constexpr size_t kReportMembers = 14;  // of the report's object
 
 std::string kind_name(trace::MemoryKind kind) { return std::string(trace::to_string(kind)); }
 std::string api_name(trace::Api api) { return std::string(trace::to_string(api)); }
@@ -275,7 +278,9 @@ Json advice_json(const std::vector<Advice>& advice) {
 }  // namespace
 
 nlohmann::ordered_json report_to_json(const Report& report) {
-  Json json;
+  // Room for every member at once: growing would copy those already in (see Members).
+  Json json = Json::object();
+  json.get_ref<Json::object_t&>().reserve(kReportMembers);
   json["schema_version"] = kReportSchemaVersion;
   json["trace"] = trace_json(report.trace);
   json["devices"] = Json::array();
@@ -317,6 +322,7 @@ nlohmann::ordered_json report_to_json(const Report& report) {
   json["categories"] = categories_json(report.categories);
   json["growth_leaks"] = growth_leaks_json(report.growth_leaks);
   json["advice"] = advice_json(report.advice);
+  assert(json.size() == kReportMembers);
   return json;
 }
 
