@@ -314,6 +314,12 @@ Integer integer_from_signed(int64_t v) {
 Integer integer_from_bytes(const uint8_t* p, size_t n) {
   if (n == 0) return integer_from_signed(0);
   bool negative = (p[n - 1] & 0x80) != 0;
+  if (n <= 8) {  // every address and size of a snapshot: one load, the sign extended
+    uint64_t v = 0;
+    std::memcpy(&v, p, n);
+    if (negative && n < 8) v |= ~uint64_t{0} << (8 * n);
+    return integer_from_signed(static_cast<int64_t>(v));
+  }
   uint8_t fill = negative ? 0xff : 0x00;
   size_t used = n;  // without the bytes that only repeat the sign
   while (used > 1 && p[used - 1] == fill && ((p[used - 2] & 0x80) != 0) == negative) --used;
@@ -1193,6 +1199,15 @@ uint32_t Value::shape() const {
   if (!is_container(node_)) return kNoShape;
   const Container& c = d.containers[container_index(node_)];
   return c.kind == static_cast<uint32_t>(Kind::Dict) && c.shaped ? static_cast<uint32_t>(c.count) : kNoShape;
+}
+
+uint64_t Value::items_id() const {
+  const Document::Impl& d = *document_->impl_;
+  if (!is_container(node_)) return kNoItems;
+  const Container& c = d.containers[container_index(node_)];
+  if (c.kind == static_cast<uint32_t>(Kind::Dict)) return kNoItems;
+  // Words are only appended to: a range holds what was first written there.
+  return uint64_t{c.first} << 32 | c.count;
 }
 
 Value Value::value_at(size_t index) const {

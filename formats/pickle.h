@@ -61,6 +61,13 @@ class Value {
   // per shape, then takes values by index.
   static constexpr uint32_t kNoShape = UINT32_MAX;
   uint32_t shape() const;
+  // Lists and tuples: the identity of their items. Two with the same are
+  // equal item for item (the reader keeps the items of a list that repeats
+  // an earlier one's once, for both): a reader of millions of lists that
+  // repeat (a snapshot's frames) decodes each only once. Two with different
+  // ones may still be equal. kNoItems for any other value.
+  static constexpr uint64_t kNoItems = UINT64_MAX;
+  uint64_t items_id() const;
 
  private:
   friend class Document;

@@ -492,11 +492,21 @@ class SnapshotReader {
   // shares them), so a stack is looked up once by their ids, not frame by frame.
   StackId stack_of(const std::optional<Value>& frames) {
     if (!frames || frames->type() != Type::List) return {};
-    const size_t n = frames->size();
+    // A list whose items the reader shares with an earlier one: its stack.
+    const uint64_t items = frames->items_id();
+    if (ByKey* known = stacks_by_items_.find(items)) return StackId{known->id};
+    StackId stack = stack_of_frames(*frames);
+    if (stacks_by_items_.size() < kCachedLists) stacks_by_items_.insert(ByKey{items, stack.value});
+    return stack;
+  }
+
+  // The same for a list the reader did not share: its frames looked up by their ids.
+  StackId stack_of_frames(const Value& list) {
+    const size_t n = list.size();
     ids_.clear();
     uint64_t h = n;
     for (size_t i = 0; i < n; ++i) {
-      ids_.push_back(frames->at(i).id());
+      ids_.push_back(list.at(i).id());
       h = mix_hash(h ^ ids_.back());
     }
     if (ByKey* seen = stacks_by_ids_.find(h)) {
@@ -505,7 +515,7 @@ class SnapshotReader {
         return c.stack;
     }
     StackId stack;
-    for (size_t i = n; i-- > 0;) stack = child(stack, frame_of(frames->at(i)));
+    for (size_t i = n; i-- > 0;) stack = child(stack, frame_of(list.at(i)));
     if (cached_ids_.size() < kCachedIds && !stacks_by_ids_.find(h)) {
       stacks_by_ids_.insert(ByKey{h, static_cast<uint32_t>(cached_stacks_.size())});
       cached_stacks_.push_back(CachedStack{cached_ids_.size(), n, stack});
@@ -543,6 +553,8 @@ class SnapshotReader {
   };
   static constexpr size_t kCachedIds = size_t{1} << 24;  // 64 MiB of ids at most
   IdTable stacks_by_ids_;
+  IdTable stacks_by_items_;  // by Value::items_id
+  static constexpr size_t kCachedLists = size_t{1} << 20;
   std::vector<CachedStack> cached_stacks_;
   std::vector<uint32_t> cached_ids_;
   std::vector<uint32_t> ids_;  // the stack being looked up

@@ -568,6 +568,31 @@ TEST_CASE("pickle: the real DeComFL snapshot (current schema)") {
   CHECK_THROWS_AS(Document::read_file(interop("no-such.pickle")), PickleError);
 }
 
+TEST_CASE("pickle: lists that repeat an earlier list's items share them, and say so") {
+  // Three lists of the same four memoized strings; the third then gets a fifth.
+  constexpr std::string_view kRepeated =
+      "\200\002((U\001aq\000U\001bq\001U\001cq\002U\001dq\003l"
+      "(h\000h\001h\002h\003l"
+      "(h\000h\001h\002h\003lU\001ea"
+      "(U\001xU\001yl}t."sv;
+  Document doc = read(kRepeated);
+  Value first = doc.root().at(0), second = doc.root().at(1), third = doc.root().at(2);
+  CHECK(first.items_id() == second.items_id());
+  CHECK(third.items_id() != first.items_id());
+  REQUIRE(first.size() == 4);
+  REQUIRE(third.size() == 5);
+  std::string texts;
+  for (const Value& list : {first, second, third}) {
+    for (size_t i = 0; i < list.size(); ++i) texts += list.at(i).as_string();
+    texts += '|';
+  }
+  CHECK(texts == "abcd|abcd|abcde|");
+  CHECK(doc.root().at(3).size() == 2);
+  CHECK(doc.root().items_id() != Value::kNoItems);        // a tuple
+  CHECK(doc.root().at(4).items_id() == Value::kNoItems);  // a dict
+  CHECK(first.at(0).items_id() == Value::kNoItems);       // a string
+}
+
 TEST_CASE("pickle: a file that cannot be mapped (a pipe) is read") {
   // A regular file is mapped; a pipe goes the other way, by read().
   std::string path =
