@@ -465,17 +465,21 @@ class SnapshotReader {
     return FrameId{entry->id};
   }
 
-  // A frame dict of the snapshot: PyTorch shares each through the memo, so
-  // most are read once.
+  // A frame dict of the snapshot. Whether the entries share their frame
+  // dicts or each has its own, the dicts share their strings through the
+  // memo: a frame is met again by the ids of its function and file strings
+  // and its line. The table is a cache, emptied when full: a snapshot may
+  // hold a hundred million frame dicts, and a pickle need not share strings.
   FrameId frame_of(const Value& f) {
-    auto [entry, inserted] = frame_by_value_.insert(ByKey{f.id(), 0});
-    if (!inserted) return FrameId{entry->id};
     const auto fields = frame_fields_.of(f);
     uint64_t line = uint_or(fields[2]);
-    FrameId id = frame_id(text_of(fields[0]), text_of(fields[1]),
-                          static_cast<uint32_t>(std::min<uint64_t>(line, UINT32_MAX)));
-    entry->id = id.value;  // frame_id inserts into another table: `entry` still stands
-    return id;
+    const uint32_t line32 = static_cast<uint32_t>(std::min<uint64_t>(line, UINT32_MAX));
+    const FrameContent by_fields{
+        uint64_t{fields[0] ? fields[0]->id() : 0} << 32 | (fields[1] ? fields[1]->id() : 0), line32};
+    if (frame_by_fields_.size() >= kCachedFrames) frame_by_fields_ = FlatTable<ByFrame, ByFrameTraits>{};
+    auto [known, added] = frame_by_fields_.insert(ByFrame{by_fields, 0});
+    if (added) known->id = frame_id(text_of(fields[0]), text_of(fields[1]), line32).value;
+    return FrameId{known->id};
   }
 
   StackId child(StackId parent, FrameId frame) {
@@ -488,8 +492,8 @@ class SnapshotReader {
   }
 
   // Frames are listed innermost first; the prefix tree grows from the
-  // outermost. Entries of one call path list the same frame dicts (PyTorch
-  // shares them), so a stack is looked up once by their ids, not frame by frame.
+  // outermost. Entries of one call path list equal frames, so a stack is
+  // looked up once by the ids of its frames, not grown frame by frame.
   StackId stack_of(const std::optional<Value>& frames) {
     if (!frames || frames->type() != Type::List) return {};
     // A list whose items the reader shares with an earlier one: its stack.
@@ -500,13 +504,13 @@ class SnapshotReader {
     return stack;
   }
 
-  // The same for a list the reader did not share: its frames looked up by their ids.
+  // The same for a list the reader did not share: the stack of its frames.
   StackId stack_of_frames(const Value& list) {
     const size_t n = list.size();
     ids_.clear();
     uint64_t h = n;
     for (size_t i = 0; i < n; ++i) {
-      ids_.push_back(list.at(i).id());
+      ids_.push_back(frame_of(list.at(i)).value);
       h = mix_hash(h ^ ids_.back());
     }
     if (ByKey* seen = stacks_by_ids_.find(h)) {
@@ -515,7 +519,7 @@ class SnapshotReader {
         return c.stack;
     }
     StackId stack;
-    for (size_t i = n; i-- > 0;) stack = child(stack, frame_of(list.at(i)));
+    for (size_t i = n; i-- > 0;) stack = child(stack, FrameId{ids_[i]});
     if (cached_ids_.size() < kCachedIds && !stacks_by_ids_.find(h)) {
       stacks_by_ids_.insert(ByKey{h, static_cast<uint32_t>(cached_stacks_.size())});
       cached_stacks_.push_back(CachedStack{cached_ids_.size(), n, stack});
@@ -542,10 +546,11 @@ class SnapshotReader {
   std::unordered_map<std::string_view, uint32_t> string_ids_;
   std::vector<std::unique_ptr<std::string>> owned_;  // texts made here, which string_ids_ points into
   FlatTable<ByFrame, ByFrameTraits> frame_ids_;
-  IdTable frame_by_value_;  // by the frame dict's id in the pickle
+  static constexpr size_t kCachedFrames = size_t{1} << 20;
+  FlatTable<ByFrame, ByFrameTraits> frame_by_fields_;  // by its function's and file's ids, and line
   IdTable children_;        // by parent << 32 | frame
-  // Stacks by the ids of their frame dicts, innermost first: a hash of the
-  // ids finds the candidate, whose ids are compared.
+  // Stacks by their frames' ids, innermost first: a hash of the ids finds
+  // the candidate, whose ids are compared.
   struct CachedStack {
     size_t offset = 0;  // of its ids in cached_ids_
     size_t length = 0;
