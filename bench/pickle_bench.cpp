@@ -33,11 +33,14 @@ using vramscope::bench::UsageError;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: vramscope_pickle_bench [--size 1GiB] [--repeat R] [--seed S] [--input FILE] [--dir DIR] "
-    "[--keep]\n"
+    "usage: vramscope_pickle_bench [--size 1GiB] [--repeat R] [--seed S] [--shared-frames] [--input FILE]\n"
+    "                              [--dir DIR] [--keep]\n"
     "\n"
     "Writes a synthetic snapshot pickle of SIZE with scripts/make_snapshot.py (or\n"
-    "takes FILE), then reads it R times each, in turn, with\n"
+    "takes FILE), each trace entry with frame dicts of its own, as the stacks\n"
+    "of C++ allocations give them (--shared-frames: dicts shared between entries,\n"
+    "as PyTorch's frame cache shares Python frames), then reads it R times\n"
+    "each, in turn, with\n"
     "  python3 -c 'import pickle,sys; pickle.load(open(sys.argv[1],\"rb\"))'\n"
     "with vramscope's reader (this program, --read FILE, which also counts\n"
     "the trace entries and sums their sizes), and with the whole of\n"
@@ -46,18 +49,20 @@ constexpr const char* kUsage =
     "time, entries per second and the largest peak resident memory of each.\n"
     "\n"
     "options:\n"
-    "  --size SIZE   snapshot size for make_snapshot.py, e.g. 200MiB (default 1GiB)\n"
-    "  --repeat R    runs of each reader (default 3)\n"
-    "  --seed S      make_snapshot.py's seed (default 1)\n"
-    "  --input FILE  read this snapshot instead of making one\n"
-    "  --dir DIR     where to write the snapshot (default: the temporary directory)\n"
-    "  --keep        keep the snapshot\n"
-    "  --help        show this help\n";
+    "  --size SIZE      snapshot size for make_snapshot.py, e.g. 200MiB (default 1GiB)\n"
+    "  --repeat R       runs of each reader (default 3)\n"
+    "  --seed S         make_snapshot.py's seed (default 1)\n"
+    "  --shared-frames  frame dicts shared between entries\n"
+    "  --input FILE     read this snapshot instead of making one\n"
+    "  --dir DIR        where to write the snapshot (default: the temporary directory)\n"
+    "  --keep           keep the snapshot\n"
+    "  --help           show this help\n";
 
 struct Options {
   std::string size = "1GiB";
   int repeat = 3;
   int seed = 1;
+  bool shared_frames = false;
   std::string input;
   std::string dir;
   bool keep = false;
@@ -88,6 +93,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
       o.repeat = number(value());
     } else if (arg == "--seed") {
       o.seed = number(value());
+    } else if (arg == "--shared-frames") {
+      o.shared_frames = true;
     } else if (arg == "--input") {
       o.input = value();
     } else if (arg == "--dir") {
@@ -198,9 +205,11 @@ int run(const Options& o) {
   if (o.input.empty()) {
     std::fprintf(stderr, "writing a %s snapshot to %s\n", o.size.c_str(), snapshot.c_str());
     auto start = std::chrono::steady_clock::now();
-    auto made =
-        vramscope::testing::run_process({"python3", VRAMSCOPE_MAKE_SNAPSHOT, "--size", o.size, "--output",
-                                         snapshot.string(), "--seed", std::to_string(o.seed)});
+    std::vector<std::string> command = {
+        "python3",  VRAMSCOPE_MAKE_SNAPSHOT, "--size", o.size,
+        "--output", snapshot.string(),       "--seed", std::to_string(o.seed)};
+    if (!o.shared_frames) command.push_back("--distinct-frames");
+    auto made = vramscope::testing::run_process(command);
     if (made.exit_status != 0) throw BenchError{"make_snapshot.py failed: " + made.err.substr(0, 300)};
     written_entries = figure(made.out, "entries");
     std::fprintf(stderr, "written in %.1f s\n",
