@@ -629,7 +629,7 @@ class Reader {
   // The memo: the reference of each index from 0 up, as a pickler gives
   // them out (every value it makes, in order); an index stored out of order
   // past the end lies aside until the indices before it arrive.
-  std::vector<uint32_t> memo_;
+  PageArray<uint32_t> memo_;  // grows without a copy: a pickle may memoize a hundred million values
   std::unordered_map<uint64_t, uint32_t> memo_aside_;
   size_t memo_len_ = 0;  // how many indices are stored, as Python counts them
   // How deep each container nests (1: only scalars inside), known as items
@@ -1125,6 +1125,8 @@ std::string_view to_string(Type type) {
 }
 
 Type Value::type() const { return document_->impl_->type_of(node_); }
+
+bool Value::is_none() const { return !is_container(node_) && document_->impl_->data[node_ >> 1] == NONE; }
 
 bool Value::as_bool() const {
   const Document::Impl& d = *document_->impl_;

@@ -36,7 +36,7 @@ class Document;
 class Value {
  public:
   Type type() const;
-  bool is_none() const { return type() == Type::None; }
+  bool is_none() const;  // without decoding the value, as type() may
   // The value's identity in its Document: a value the pickle shares through
   // its memo (PyTorch's frames, say) has one id wherever it appears.
   uint32_t id() const { return node_; }

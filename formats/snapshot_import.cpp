@@ -29,7 +29,9 @@ constexpr int32_t kOutOfMemory = 2;
 constexpr uint64_t kUntimedStepNs = 1000;
 
 std::string_view text_of(const std::optional<Value>& v) {
-  return v && (v->type() == Type::String || v->type() == Type::Bytes) ? v->as_string() : std::string_view{};
+  if (!v) return {};
+  const Type type = v->type();
+  return type == Type::String || type == Type::Bytes ? v->as_string() : std::string_view{};
 }
 
 uint64_t uint_or(const std::optional<Value>& v, uint64_t fallback = 0) {

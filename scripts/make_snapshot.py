@@ -25,7 +25,7 @@ import sys
 SIZES = [512] * 8 + [1024] * 4 + [4096] * 8 + [16384] * 4 + [65536] * 3 + [262144] * 2 + [1 << 20] * 2 + [
     4 << 20, 16 << 20]
 BYTES_PER_ENTRY = 175  # about what one trace entry takes in the pickle
-BYTES_PER_ENTRY_DISTINCT = 712  # with a new dict for each of its frames
+BYTES_PER_ENTRY_DISTINCT = 750  # with a new dict for each of its frames
 UNITS = {"": 1, "B": 1, "K": 1 << 10, "KB": 1000, "KIB": 1 << 10, "M": 1 << 20, "MB": 1000**2, "MIB": 1 << 20,
          "G": 1 << 30, "GB": 1000**3, "GIB": 1 << 30}
 
