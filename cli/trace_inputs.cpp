@@ -81,6 +81,14 @@ std::vector<std::string> expand_trace_inputs(const Args& inputs) {
 }
 
 TraceForm trace_form(const std::string& path) {
+  // A pipe cannot be read twice, and telling its form reads it once.
+  std::error_code error;
+  const fs::file_status status = fs::status(path, error);
+  if (!error && (fs::is_fifo(status) || fs::is_character_file(status) || fs::is_block_file(status) ||
+                 fs::is_socket(status))) {
+    throw trace::TraceError("cannot read " + path +
+                            ": not a regular file (a pipe or a device); write it to a file first");
+  }
   std::array<uint8_t, 8> head{};
   std::ifstream in(path, std::ios::binary);
   in.read(reinterpret_cast<char*>(head.data()), head.size());

@@ -16,7 +16,9 @@ namespace vramscope::cli {
 // without traces is an error (UsageError, status 1).
 std::vector<std::string> expand_trace_inputs(const Args& inputs);
 
-// The forms of trace a command reads, told from a file's first bytes.
+// The forms of trace a command reads, told from a file's first bytes. A pipe
+// or a device is refused (trace::TraceError): telling its form would use up
+// what the command then reads.
 enum class TraceForm { Vramscope, PytorchSnapshot, ProfilerTrace };
 TraceForm trace_form(const std::string& path);
 

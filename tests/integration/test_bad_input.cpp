@@ -1,10 +1,16 @@
 // Bad input gets one clear line and a non-zero status, never a crash; a trace
 // cut short still reports what it holds.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "formats/trace_file_writer.h"
 #include "tests/integration/harness.h"
@@ -165,6 +171,32 @@ TEST_CASE("report and check on a trace with no events, and on one killed after o
   ProcessResult gate = run_vramscope({"check", "--max-leak", "1", crashed});
   CHECK(gate.exit_status == 1);
   CHECK(gate.out.find("leaked 256.00 MiB (limit 1 B)") != std::string::npos);
+}
+
+TEST_CASE("report refuses a pipe with one line, before reading it") {
+  ScratchDir dir("pipe-report");
+  std::string fifo = dir.path("trace.pipe");
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  // Were the pipe opened after all, this writer would end the read, so that
+  // the test fails rather than waits forever.
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int tries = 0; tries < 3000 && !done; ++tries) {
+      int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+      if (fd >= 0) {
+        close(fd);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  ProcessResult piped = run_vramscope({"report", fifo});
+  done = true;
+  writer.join();
+  CHECK(piped.exit_status == 1);
+  CHECK(line_count(piped.err) == 1);
+  CHECK(piped.err.find("cannot read " + fifo + ": not a regular file (a pipe or a device)") !=
+        std::string::npos);
 }
 
 TEST_CASE("run refuses bad flags, missing commands and unwritable output with one line") {
