@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <map>
 #include <string>
-#include <tuple>
 #include <unordered_map>
 
 #include "analyzer/cuda_errors.h"

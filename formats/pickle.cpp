@@ -385,7 +385,7 @@ std::optional<double> float_from_text(std::string_view text) {
 
 struct Document::Impl {
   std::vector<uint8_t> bytes;             // the pickle, when given as a vector or read from a pipe
-  PopulatedArray<const uint8_t> mapping;  // or the file, mapped
+  std::unique_ptr<const uint8_t[], Unmap> mapping;  // or the file, mapped
   const uint8_t* data = nullptr;
   size_t size = 0;
   std::string source;
@@ -1272,7 +1272,8 @@ Document Document::read_file(const std::string& path, ReadLimits limits) {
     void* mapped = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
     if (mapped != MAP_FAILED) {
       close(fd);
-      impl->mapping = PopulatedArray<const uint8_t>(static_cast<const uint8_t*>(mapped), Unmap{size});
+      impl->mapping =
+          std::unique_ptr<const uint8_t[], Unmap>(static_cast<const uint8_t*>(mapped), Unmap{size});
       impl->data = impl->mapping.get();
       impl->size = size;
       Reader(*impl, limits).run();
