@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <set>
 #include <utility>
@@ -171,6 +173,41 @@ void FreePairing::process(Event e, std::vector<Event>& out) {
 
 }  // namespace
 
+bool TraceFileEvents::read_at(uint64_t offset, void* out, size_t length) const {
+  if (fd < 0) {
+    if (offset > size || length > size - offset) {
+      errno = EINVAL;
+      return false;
+    }
+    std::memcpy(out, bytes + offset, length);
+    return true;
+  }
+  auto* to = static_cast<uint8_t*>(out);
+  while (length > 0) {
+    ssize_t got = pread(fd, to, length, static_cast<off_t>(offset));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) {
+      if (got == 0) errno = EIO;  // the file is shorter than when it was opened
+      return false;
+    }
+    to += got;
+    offset += static_cast<uint64_t>(got);
+    length -= static_cast<size_t>(got);
+  }
+  return true;
+}
+
+const uint8_t* TraceFileEvents::payload(const ChunkRef& chunk, std::vector<uint8_t>& buffer) const {
+  if (fd < 0) return bytes + chunk.payload_offset;
+  if (buffer.size() < chunk.length) buffer.resize(chunk.length);
+  if (!read_at(chunk.payload_offset, buffer.data(), chunk.length)) {
+    throw std::runtime_error(
+        "cannot read " + path + ": " +
+        (errno == EIO ? "the file is shorter than when it was opened" : std::strerror(errno)));
+  }
+  return buffer.data();
+}
+
 void TraceFileEvents::release(uint64_t offset, uint64_t length) const {
   if (!mapped) return;
   uint64_t end = std::min<uint64_t>(offset + length, size);
@@ -262,6 +299,7 @@ class EventCursor::FileStream {
     uint64_t chunk_offset = 0;        // its place in the file
     RecordDecoder decoder;            // where it is in the current chunk
     std::vector<Event> events;  // [0, end): the current chunk's events, or the next part of them, by time
+    std::vector<uint8_t> payload;  // the current chunk's bytes, read from the file
     size_t end = 0;
     size_t position = 0;
     bool needs_pairing = false;  // some of these events go through pairing_
@@ -282,7 +320,7 @@ class EventCursor::FileStream {
       if (t.decoder.chunk_done()) {
         if (t.next_chunk >= t.chunks.size()) return false;
         t.chunk = &file_->chunks[t.chunks[t.next_chunk++]];
-        const uint8_t* payload = file_->bytes + t.chunk->payload_offset;
+        const uint8_t* payload = file_->payload(*t.chunk, t.payload);
         if (collecting_ && t.chunk->checksum_deferred &&
             libdeflate_crc32(0, payload, t.chunk->length) != t.chunk->checksum) {
           throw RecordsNeedChecking("a chunk's checksum does not match");
@@ -308,7 +346,7 @@ class EventCursor::FileStream {
           throw RecordsNeedChecking("a chunk's records are not as written");
         }
       } while (!t.chunk->in_time_order && !t.decoder.chunk_done());
-      if (t.decoder.chunk_done()) {
+      if (t.decoder.chunk_done() && file_->fd < 0) {
         file_->release(t.chunk->payload_offset - sizeof(layout::ChunkHead),
                        sizeof(layout::ChunkHead) + t.chunk->length);
       }

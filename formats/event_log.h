@@ -74,6 +74,19 @@ struct TraceFileEvents {
   bool mapped = false;  // munmap on destruction, else `owned` holds the bytes
   std::vector<uint8_t> owned;
   std::vector<ChunkRef> chunks;  // in file order
+  // The mapped file, open: chunk heads and the walks' chunks are read from
+  // it rather than through the mapping, into buffers used over and over. In
+  // a virtual machine a page mapped costs several times its copying, and
+  // the kernel maps 64 KiB around each page first read.
+  int fd = -1;
+  std::string path;
+
+  // Copies `length` bytes at `offset` into `out`; false with errno set if
+  // the file no longer holds them.
+  bool read_at(uint64_t offset, void* out, size_t length) const;
+  // A chunk's payload: read into `buffer`, or where the bytes are held.
+  // Throws std::runtime_error if the file can no longer be read.
+  const uint8_t* payload(const ChunkRef& chunk, std::vector<uint8_t>& buffer) const;
 
   // Gives back this process's pages of a range already read: they stay in
   // the page cache for the next walk, but do not count in this process's

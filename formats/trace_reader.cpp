@@ -51,15 +51,25 @@ Header decode_header(std::span<const uint8_t> payload, const std::string& source
   return h;
 }
 
+// The chunk head at `offset`, read without mapping its page (see TraceFileEvents::fd).
+void read_head(const TraceFileEvents& file, uint64_t offset, layout::ChunkHead& head,
+               const std::string& source) {
+  if (!file.read_at(offset, &head, sizeof head)) {
+    throw TraceError("cannot read " + source + ": " + std::strerror(errno));
+  }
+}
+
 // Ticks per second. The header has the injector's calibration at start; chunk
 // heads anchor both clocks again and again, and over a long run they give
 // the rate more precisely.
-double tick_rate(std::span<const uint8_t> bytes, uint64_t first_chunk, uint64_t chunk_bytes, const Header& header) {
+double tick_rate(const TraceFileEvents& file, uint64_t first_chunk, uint64_t chunk_bytes,
+                 const Header& header, const std::string& source) {
   if (header.ticks_per_second == 0) return 0;
   uint64_t min_ns = UINT64_MAX, min_ticks = 0, max_ns = 0, max_ticks = 0;
-  for (uint64_t offset = first_chunk; offset + sizeof(layout::ChunkHead) <= bytes.size(); offset += chunk_bytes) {
+  for (uint64_t offset = first_chunk; offset + sizeof(layout::ChunkHead) <= file.size;
+       offset += chunk_bytes) {
     layout::ChunkHead head;
-    std::memcpy(&head, bytes.data() + offset, sizeof head);
+    read_head(file, offset, head, source);
     if (head.magic != layout::kChunkMagic) continue;
     if (head.base_time_ns < min_ns) min_ns = head.base_time_ns, min_ticks = head.base_ticks;
     if (head.base_time_ns > max_ns) max_ns = head.base_time_ns, max_ticks = head.base_ticks;
@@ -128,7 +138,7 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
   trace.file_bytes = bytes.size();
   trace.header = decode_header(header_payload, source);
   const uint64_t chunk_bytes = prefix.chunk_bytes;
-  file->ticks_per_second = tick_rate(bytes, prefix.header_total_bytes, chunk_bytes, trace.header);
+  file->ticks_per_second = tick_rate(*file, prefix.header_total_bytes, chunk_bytes, trace.header, source);
   file->start_ns = trace.header.start_ns;
   RecordDecoder decoder(&trace, file->ticks_per_second, file->start_ns);
   for (const auto& d : trace.header.devices) decoder.add_device(d);
@@ -146,7 +156,7 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
     }
     ++chunks_in_file;
     ChunkHead head;
-    std::memcpy(&head, bytes.data() + offset, sizeof head);
+    read_head(*file, offset, head, source);
     if (head.magic == 0) continue;  // claimed by a writer that was killed before it wrote, or never claimed
     if (head.magic != layout::kChunkMagic) {
       throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (bad chunk marker)");
@@ -257,19 +267,25 @@ TraceContents read_trace_file(const std::string& path, RecordCheck check) {
     return read_trace_bytes({}, path, check);
   }
   void* memory = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (memory == MAP_FAILED) throw TraceError("cannot read " + path + ": " + std::strerror(errno));
+  if (memory == MAP_FAILED) {
+    int error = errno;
+    ::close(fd);
+    throw TraceError("cannot read " + path + ": " + std::strerror(error));
+  }
   // Read front to back, more than once: let the kernel read ahead.
   madvise(memory, size, MADV_SEQUENTIAL);
   auto file = std::make_shared<TraceFileEvents>();
   file->bytes = static_cast<const uint8_t*>(memory);
   file->size = size;
   file->mapped = true;
+  file->fd = fd;
+  file->path = path;
   return read_trace(std::move(file), path, check);
 }
 
 TraceFileEvents::~TraceFileEvents() {
   if (mapped && bytes) munmap(const_cast<uint8_t*>(bytes), size);
+  if (fd >= 0) ::close(fd);
 }
 
 }  // namespace vramscope::trace

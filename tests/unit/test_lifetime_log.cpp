@@ -1,5 +1,5 @@
 // Unit tests of the lifetime log's packed records (fields too wide for them
-// included) and of the pending frees of the category sweep, against plain
+// included, and a million at random) and of the pending frees of the category sweep, against plain
 // reference computations.
 #include <doctest/doctest.h>
 
@@ -142,6 +142,76 @@ TEST_CASE("lifetime log: a visit that returns false stops the walk") {
   int visited = 0;
   log.for_each_tensor([&](const Lifetime&) { return ++visited < 4; });
   CHECK(visited == 4);
+}
+
+TEST_CASE("lifetime log: a million random allocations and frees come back as made, in allocation order") {
+  // Steps, sizes, stacks, kinds and devices that repeat and that do not, and
+  // frees near and far (past the 16 bits a free keeps in place).
+  std::mt19937_64 random(11);
+  LifetimeLog log;
+  std::vector<Lifetime> expected;
+  std::vector<LiveChange> live;  // made, not freed yet
+  const std::array<uint64_t, 6> sizes = {512, 4096, 100, uint64_t{3} << 33, 0, (uint64_t{1} << 20) + 7};
+  size_t index = 0;
+  for (uint64_t serial = 0; serial < 1'000'000; ++serial) {
+    index += random() % 8 == 0 ? random() % 200'000 : 1 + random() % 3;
+    const uint32_t stack = random() % 4 == 0 ? static_cast<uint32_t>(random() % 5000) : 7;
+    const uint64_t size = random() % 3 == 0 ? sizes[random() % sizes.size()] : (1 + random() % 64) * 512;
+    LiveChange made = allocated(serial, index, size, random() % 50 == 0 ? 300 : 0, stack);
+    if (random() % 40 == 0) made.allocation.kind = trace::MemoryKind::PinnedHost;
+    if (random() % 40 == 0) made.allocation.kind = static_cast<trace::MemoryKind>(200);
+    log.observe(index, made);
+    const Allocation& a = made.allocation;
+    expected.push_back(Lifetime{index, kNeverFreed, a.kind, a.device, a.size, a.stack});
+    live.push_back(made);
+    // Free one at random now and then: the event after this one.
+    if (random() % 2 == 0 && !live.empty()) {
+      size_t pick = random() % live.size();
+      ++index;
+      log.observe(index, freed(live[pick]));
+      expected[live[pick].allocation.serial].free_index = index;
+      live[pick] = live.back();
+      live.pop_back();
+    }
+  }
+  size_t far = 0;
+  for (const Lifetime& l : expected)
+    far += l.free_index != kNeverFreed && l.free_index - l.alloc_index >= 65535;
+  CHECK(far > 1000);  // the test reaches the frees kept aside
+
+  size_t i = 0;
+  bool all_same = true;
+  log.for_each_allocation([&](const Lifetime& l) {
+    const Lifetime& e = expected.at(i++);
+    bool same = l.alloc_index == e.alloc_index && l.free_index == e.free_index && l.kind == e.kind &&
+                l.device == e.device && l.size == e.size && l.stack.value == e.stack.value;
+    if (!same && all_same) {
+      CAPTURE(i - 1);
+      CHECK(l.alloc_index == e.alloc_index);
+      CHECK(l.free_index == e.free_index);
+      CHECK(l.size == e.size);
+      CHECK(l.device == e.device);
+      CHECK(l.stack.value == e.stack.value);
+    }
+    all_same = all_same && same;
+  });
+  CHECK(i == expected.size());
+  CHECK(all_same);
+  // Tensors alone: device memory, the same in the same order.
+  size_t tensors = 0;
+  std::vector<size_t> tensor_indices;
+  for (const Lifetime& e : expected) {
+    if (e.kind == trace::MemoryKind::Device) tensor_indices.push_back(e.alloc_index);
+  }
+  bool tensors_same = true;
+  log.for_each_tensor([&](const Lifetime& l) {
+    tensors_same =
+        tensors_same && tensors < tensor_indices.size() && l.alloc_index == tensor_indices[tensors];
+    ++tensors;
+  });
+  CHECK(tensors == tensor_indices.size());
+  CHECK(tensors_same);
+  CHECK(log.tensor_count() == tensor_indices.size());
 }
 
 TEST_CASE("pending frees: frees at one event, of one category or two, of nothing, and past the ring") {

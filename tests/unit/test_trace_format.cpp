@@ -424,6 +424,44 @@ TEST_CASE("the first walk leaves a corrupt record, and events out of time order,
   std::remove(path.c_str());
 }
 
+TEST_CASE(
+    "walks read a trace file's chunks from the file; one cut after it was opened is an error, not a crash") {
+  std::string path = temp_path("from-file.vstrace");
+  write_small_trace(path, 4096 * 5);
+  std::vector<uint8_t> whole = slurp(path);
+
+  TraceContents from_file = read_trace_file(path, RecordCheck::OnFirstWalk);
+  CHECK(from_file.events.count() == 7);
+  finish_first_walk(from_file);
+  CHECK(from_file.record_count == 14);
+  check_same_trace(from_file, read_trace_bytes(whole, "t"));
+  check_same_trace(read_trace_file(path), read_trace_bytes(whole, "t"));
+
+  // A sealed chunk with a byte changed, read from the file: the first walk
+  // compares the checksum of the bytes it read.
+  std::vector<uint8_t> flipped = whole;
+  flipped[4096 + sizeof(layout::ChunkHead) + 3] ^= 0x40;
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(flipped.data()), static_cast<std::streamsize>(flipped.size()));
+  }
+  TraceContents unchecked = read_trace_file(path, RecordCheck::OnFirstWalk);
+  CHECK_THROWS_AS(unchecked.events.count(), RecordsNeedChecking);
+
+  // The file cut short once its chunk heads were read: a mapped page past
+  // the new end would be a SIGBUS; the read says what happened.
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(whole.data()), static_cast<std::streamsize>(whole.size()));
+  }
+  TraceContents opened = read_trace_file(path, RecordCheck::OnFirstWalk);
+  REQUIRE(truncate(path.c_str(), 4096 + 16) == 0);
+  CHECK_THROWS_WITH_AS(opened.events.count(),
+                       ("cannot read " + path + ": the file is shorter than when it was opened").c_str(),
+                       std::runtime_error);
+  std::remove(path.c_str());
+}
+
 TEST_CASE("a newer format version is refused by name") {
   std::string path = temp_path("newer.vstrace");
   write_small_trace(path);
