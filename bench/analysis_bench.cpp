@@ -309,6 +309,10 @@ int run(const Options& o) {
     verdicts += count_label(events) + " events: " + fixed(rate / 1e6, 2) +
                 " M events/s (goal: at least 20), peak RSS " +
                 fixed(static_cast<double>(max_rss) / (1ull << 30), 2) + " GiB (goal: under 2)";
+    // Each run's time as well: on a shared machine one slow run is noise, all of them is not.
+    std::string runs;
+    for (double seconds : report_times) runs += (runs.empty() ? "" : ", ") + duration(seconds);
+    verdicts += "; report runs " + runs;
     double cores = median(cpu_times) / report_s;
     if (cores > 1.05) verdicts += "; it kept " + fixed(cores, 1) + " cores busy, not one";
     if (o.verify) {
