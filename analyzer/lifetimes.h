@@ -160,7 +160,7 @@ class LifetimeLog {
 
   [[gnu::always_inline]] void add(size_t index, const Allocation& a) {
     ++kind_allocations_[static_cast<uint8_t>(a.kind)];
-    if (next_ + kMaxRecordBytes > chunk_end_) [[unlikely]]
+    if (static_cast<size_t>(chunk_end_ - next_) < kMaxRecordBytes) [[unlikely]]  // no chunk yet: both null
       add_chunk();
     if ((allocations_ & kFreeChunkMask) == 0) [[unlikely]]
       free_chunks_.push_back(make_populated<uint16_t>(kFreeChunkMask + 1));
