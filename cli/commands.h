@@ -16,6 +16,8 @@ int diff_command(const Args& args);
 int timeline_command(const Args& args);
 int import_command(const Args& args);
 int export_command(const Args& args);
+// Replaces this process with the viewer; returns only by throwing.
+int view_command(const Args& args);
 
 // A command-line mistake or a failure the user can act on: main() prints
 // "vramscope: <message>" on one line and exits with `status`.

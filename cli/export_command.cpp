@@ -239,7 +239,7 @@ int export_command(const Args& args) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  trace::TraceContents trace = read_any_trace(options->trace);
+  trace::TraceContents trace = trace::read_any_trace(options->trace);
   try {
     if (options->output == "-") {
       write_export(trace, *options, std::cout);

@@ -79,12 +79,12 @@ int import_command(const Args& args) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (trace_form(options->input) == TraceForm::Vramscope) {
+  if (trace::trace_form(options->input) == trace::TraceForm::Vramscope) {
     // A vramscope trace, or nothing vramscope reads: the reader says which.
     trace::read_trace_file(options->input);
     throw UsageError{"import: " + options->input + " is a vramscope trace already", 1};
   }
-  trace::TraceContents trace = read_any_trace(options->input);
+  trace::TraceContents trace = trace::read_any_trace(options->input);
   try {
     trace::write_trace_file(trace, options->output);
   } catch (const std::runtime_error& e) {

@@ -126,7 +126,7 @@ int timeline_command(const Args& args) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  trace::TraceContents trace = read_any_trace(options->trace);
+  trace::TraceContents trace = trace::read_any_trace(options->trace);
   analysis::Timeline timeline;
   try {
     timeline = analysis::compute_timeline(trace, options->query);

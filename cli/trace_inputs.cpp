@@ -10,10 +10,7 @@
 #include <fstream>
 
 #include "analyzer/analysis.h"
-#include "formats/kineto_import.h"
-#include "formats/pickle.h"
-#include "formats/snapshot_import.h"
-#include "formats/trace_layout.h"
+#include "formats/any_trace.h"
 #include "formats/trace_reader.h"
 
 namespace vramscope::cli {
@@ -80,40 +77,6 @@ std::vector<std::string> expand_trace_inputs(const Args& inputs) {
   return paths;
 }
 
-TraceForm trace_form(const std::string& path) {
-  // A pipe cannot be read twice, and telling its form reads it once.
-  std::error_code error;
-  const fs::file_status status = fs::status(path, error);
-  if (!error && (fs::is_fifo(status) || fs::is_character_file(status) || fs::is_block_file(status) ||
-                 fs::is_socket(status))) {
-    throw trace::TraceError("cannot read " + path +
-                            ": not a regular file (a pipe or a device); write it to a file first");
-  }
-  std::array<uint8_t, 8> head{};
-  std::ifstream in(path, std::ios::binary);
-  in.read(reinterpret_cast<char*>(head.data()), head.size());
-  const size_t got = static_cast<size_t>(in.gcount());
-  if (pickle::looks_like_pickle({head.data(), got})) return TraceForm::PytorchSnapshot;
-  if (got >= sizeof trace::layout::kFileMagic &&
-      std::equal(head.begin(), head.end(), reinterpret_cast<const uint8_t*>(trace::layout::kFileMagic))) {
-    return TraceForm::Vramscope;
-  }
-  if (trace::sniff_profiler_file(path) != trace::ProfilerFile::Unknown) return TraceForm::ProfilerTrace;
-  return TraceForm::Vramscope;  // the reader says what is wrong with anything else
-}
-
-trace::TraceContents read_any_trace(const std::string& path) {
-  switch (trace_form(path)) {
-    case TraceForm::PytorchSnapshot:
-      return trace::import_pytorch_snapshot(path);
-    case TraceForm::ProfilerTrace:
-      return trace::import_profiler_file(path);
-    case TraceForm::Vramscope:
-      break;
-  }
-  return trace::read_trace_file(path);
-}
-
 std::vector<analysis::Report> analyze_traces(const std::vector<std::string>& paths) {
   std::vector<analysis::Report> reports;
   reports.reserve(paths.size());
@@ -129,10 +92,10 @@ std::vector<analysis::Report> analyze_traces(const std::vector<std::string>& pat
         shown = true;
       };
     }
-    if (trace_form(path) == TraceForm::Vramscope) {
+    if (trace::trace_form(path) == trace::TraceForm::Vramscope) {
       reports.push_back(analysis::analyze_trace_file(path, progress));
     } else {
-      reports.push_back(analysis::analyze_trace(read_any_trace(path), progress));
+      reports.push_back(analysis::analyze_trace(trace::read_any_trace(path), progress));
     }
     if (shown) std::fprintf(stderr, "\r\033[K");  // the line goes when the report comes
   }

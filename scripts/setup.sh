@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake g++ pkg-config nlohmann-json3-dev doctest-dev zlib1g-dev libdeflate-dev libunwind-dev libdw-dev heaptrack python3-jsonschema)
+packages=(cmake g++ pkg-config nlohmann-json3-dev doctest-dev zlib1g-dev libdeflate-dev libunwind-dev libdw-dev heaptrack python3-jsonschema
+  libimgui-dev libglfw3-dev libstb-dev xvfb xauth)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

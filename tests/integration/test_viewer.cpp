@@ -1,0 +1,191 @@
+// The viewer's headless mode under Xvfb: screenshots of sample traces, with
+// the pixels asserted where the layout puts them (ui/timeline_view.h: the
+// plot from x = 90 to width - 16 and from y = 28 to height - 44; the top of
+// the plot is 1.1 times the capacity when the capacity is at most twice the
+// highest reserved bytes, else 1.1 times those).
+#include <doctest/doctest.h>
+#include <stb_image.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/integration/harness.h"
+
+using namespace vramscope::testing;
+
+namespace {
+
+struct Rgb {
+  uint8_t r, g, b;
+  bool operator==(const Rgb&) const = default;
+};
+
+// The viewer's colours (ui/palette.h), written out again: a change there must show here.
+constexpr Rgb kCapacity{255, 215, 0};
+constexpr Rgb kOom{255, 0, 255};
+constexpr Rgb kIteration{90, 90, 100};
+const std::array<std::pair<const char*, Rgb>, 6> kCategories = {{
+    {"parameters", {31, 119, 180}},
+    {"gradients", {255, 127, 14}},
+    {"optimizer state", {44, 160, 44}},
+    {"activations", {214, 39, 40}},
+    {"temporaries", {148, 103, 189}},
+    {"inputs", {140, 86, 75}},
+}};
+
+constexpr int kLeft = 90, kRight = 16, kTop = 28, kBottom = 44;
+
+class Image {
+ public:
+  explicit Image(const std::string& path) {
+    int channels = 0;
+    unsigned char* data = stbi_load(path.c_str(), &width_, &height_, &channels, 3);
+    REQUIRE(data != nullptr);
+    pixels_.assign(data, data + static_cast<size_t>(width_) * height_ * 3);
+    stbi_image_free(data);
+  }
+  int width() const { return width_; }
+  int height() const { return height_; }
+  Rgb at(int x, int y) const {
+    const size_t i = (static_cast<size_t>(y) * width_ + x) * 3;
+    return {pixels_[i], pixels_[i + 1], pixels_[i + 2]};
+  }
+  // Pixels of `colour` inside the plot.
+  size_t count_in_plot(Rgb colour) const {
+    size_t n = 0;
+    for (int y = kTop; y < height_ - kBottom; ++y) {
+      for (int x = kLeft; x < width_ - kRight; ++x) n += at(x, y) == colour;
+    }
+    return n;
+  }
+
+ private:
+  int width_ = 0, height_ = 0;
+  std::vector<unsigned char> pixels_;
+};
+
+// `vramscope view TRACE --screenshot OUT --size WxH` under xvfb-run.
+ProcessResult screenshot(const std::string& trace, const std::string& png, const std::string& size) {
+  return run_process({"xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", VRAMSCOPE_BIN, "view", trace,
+                      "--screenshot", png, "--view", "timeline", "--size", size});
+}
+
+}  // namespace
+
+TEST_CASE("viewer timeline of train_mlp (Adam) on 112 MiB: the capacity line, every category, the steps") {
+  ScratchDir dir("viewer-adam");
+  const std::string trace = dir.path("adam.vstrace");
+  run_profiled(trace, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
+  const std::string png = dir.path("timeline.png");
+  ProcessResult shot = screenshot(trace, png, "800x1000");
+  INFO("stderr: " << shot.err);
+  REQUIRE(shot.exit_status == 0);
+  Image image(png);
+  REQUIRE(image.width() == 800);
+  REQUIRE(image.height() == 1000);
+
+  // 112 MiB is under twice the peak (65.6 MiB): the plot's top is 123.2 MiB,
+  // and 112 MiB is 843.6 of its 928 rows up from y = 956, at y = 112: the
+  // 2-pixel line fills rows 112 and 113 across the plot.
+  std::set<int> capacity_rows;
+  for (int y = kTop; y < 1000 - kBottom; ++y) {
+    int run = 0;
+    for (int x = kLeft; x < 800 - kRight; ++x) run += image.at(x, y) == kCapacity;
+    if (run >= (800 - kRight - kLeft) * 3 / 4) capacity_rows.insert(y);
+  }
+  CHECK(capacity_rows == std::set<int>{112, 113});
+
+  for (const auto& [name, colour] : kCategories) {
+    CAPTURE(name);
+    CHECK(image.count_in_plot(colour) > 0);
+  }
+  // Three steps, each an NVTX range: a mark at each start, seen above the bands.
+  std::set<int> step_columns;
+  for (int x = kLeft; x < 800 - kRight; ++x) {
+    if (image.at(x, 200) == kIteration) step_columns.insert(x);
+  }
+  CHECK(step_columns.size() == 3);
+  CHECK(image.count_in_plot(kOom) == 0);  // nothing failed
+}
+
+TEST_CASE("viewer timeline of oom: the failed allocation's mark at its time") {
+  if (on_real_gpu()) return;  // simcuda's capacity sets when it fails
+  ScratchDir dir("viewer-oom");
+  const std::string trace = dir.path("oom.vstrace");
+  run_profiled(trace, {sample("oom")}, {"--simulate=1124MiB"});
+  nlohmann::json report = report_json(trace);
+  REQUIRE(report["failed_allocations"].size() == 1);
+  const double failed_at = report["failed_allocations"][0]["time_ns"].get<double>();
+  const double end = report["trace"]["duration_ns"].get<double>();
+
+  const std::string png = dir.path("timeline.png");
+  ProcessResult shot = screenshot(trace, png, "1000x500");
+  INFO("stderr: " << shot.err);
+  REQUIRE(shot.exit_status == 0);
+  Image image(png);
+  const int expected = static_cast<int>(std::lround(kLeft + failed_at / end * (1000 - kRight - kLeft)));
+  std::set<int> columns;
+  for (int x = kLeft; x < 1000 - kRight; ++x) {
+    if (image.at(x, 250) == kOom) columns.insert(x);
+  }
+  CHECK(columns == std::set<int>{expected - 1, expected});  // 2 pixels wide, ending at its time
+}
+
+TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at the top's 1/1.1") {
+  ScratchDir dir("viewer-snapshot");
+  const std::string snapshot =
+      std::string(VRAMSCOPE_TEST_DATA_DIR) + "/interop/pytorch-snapshots/decomfl_memory.pickle";
+  const std::string png = dir.path("snapshot.png");
+  ProcessResult shot = screenshot(snapshot, png, "1000x500");
+  INFO("stderr: " << shot.err);
+  REQUIRE(shot.exit_status == 0);
+  Image image(png);
+  // No capacity in the snapshot: the top is 1.1 times the highest reserved
+  // bytes, which the line reaches 428 / 1.1 = 389.1 rows above y = 456.
+  constexpr Rgb kReserved{240, 240, 240};
+  int highest = -1;
+  for (int y = kTop; y < 500 - kBottom && highest < 0; ++y) {
+    for (int x = kLeft; x < 1000 - kRight; ++x) {
+      if (image.at(x, y) == kReserved) {
+        highest = y;
+        break;
+      }
+    }
+  }
+  CHECK(highest == 67);
+  CHECK(image.count_in_plot(kCapacity) == 0);
+  // Its categories: parameters and, for the rest, unknown (as the report says).
+  CHECK(image.count_in_plot({127, 127, 127}) > 1000);
+}
+
+TEST_CASE("viewer: a trace it cannot read, a bad size and no display are one line each") {
+  ScratchDir dir("viewer-bad");
+  ProcessResult missing = screenshot(dir.path("none.vstrace"), dir.path("x.png"), "800x600");
+  CHECK(missing.exit_status == 1);
+  CHECK(missing.err ==
+        "vramscope-view: cannot open " + dir.path("none.vstrace") + ": No such file or directory\n");
+
+  ProcessResult size = run_vramscope({"view", dir.path("none.vstrace"), "--size", "80x60"});
+  CHECK(size.exit_status == 2);
+  CHECK(size.err ==
+        "vramscope view: --size 80x60: give WIDTHxHEIGHT in pixels, from 200x120 to 16384x16384\n");
+
+  ProcessResult view = run_vramscope({"view", dir.path("none.vstrace"), "--view", "nothing"});
+  CHECK(view.exit_status == 2);
+  CHECK(view.err == "vramscope view: unknown view 'nothing' (views: timeline)\n");
+
+  const std::string trace = dir.path("leak.vstrace");
+  run_profiled(trace, {sample("leak")});
+  ProcessOptions no_display;
+  no_display.unset_env = {"DISPLAY", "WAYLAND_DISPLAY"};
+  ProcessResult headless = run_vramscope({"view", trace, "--screenshot", dir.path("x.png")}, no_display);
+  CHECK(headless.exit_status == 1);
+  CHECK(headless.err.find("vramscope-view: no display to open a window on (") == 0);
+  CHECK(headless.err.find("run it under xvfb-run\n") != std::string::npos);
+  CHECK(std::count(headless.err.begin(), headless.err.end(), '\n') == 1);
+}

@@ -1,0 +1,221 @@
+// vramscope-view: opens a trace in a window, or renders one view of it to a
+// PNG file (--screenshot) and exits. `vramscope view` starts it.
+#include <GLFW/glfw3.h>
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "formats/trace_reader.h"
+#include "ui/palette.h"
+#include "ui/png_capture.h"
+#include "ui/timeline_view.h"
+#include "ui/viewer_model.h"
+
+namespace vramscope::ui {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: vramscope view TRACE [--screenshot OUT.png] [--view NAME] [--size WxH]\n"
+    "\n"
+    "Opens a trace in a window: a vramscope trace (.vstrace), a PyTorch memory\n"
+    "snapshot or a torch.profiler trace.\n"
+    "\n"
+    "options:\n"
+    "  --screenshot OUT.png  render one view to a PNG file and exit; it needs a\n"
+    "                        display, so run it under xvfb-run where there is none\n"
+    "  --view NAME           the view to render: timeline (the default)\n"
+    "  --size WxH            the window's size in pixels (default 1280x720)\n"
+    "  -h, --help            show this help\n";
+
+constexpr int kMaxSide = 16384;
+
+struct Options {
+  std::string trace;
+  std::optional<std::string> screenshot;
+  std::string view = "timeline";
+  int width = 1280;
+  int height = 720;
+};
+
+struct UsageError {
+  std::string message;
+};
+
+std::optional<std::pair<int, int>> parse_size(std::string_view text) {
+  size_t x = text.find('x');
+  if (x == std::string_view::npos || x == 0 || x + 1 == text.size()) return std::nullopt;
+  auto number = [](std::string_view digits) -> std::optional<int> {
+    if (digits.empty() || digits.size() > 5) return std::nullopt;
+    int value = 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return std::nullopt;
+      value = value * 10 + (c - '0');
+    }
+    return value;
+  };
+  auto w = number(text.substr(0, x)), h = number(text.substr(x + 1));
+  if (!w || !h || *w < 200 || *h < 120 || *w > kMaxSide || *h > kMaxSide) return std::nullopt;
+  return std::pair{*w, *h};
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw UsageError{std::string(arg) + " needs a value"};
+      return argv[++i];
+    };
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (arg == "--screenshot") {
+      o.screenshot = value();
+    } else if (arg == "--view") {
+      o.view = value();
+      if (o.view != "timeline") throw UsageError{"unknown view '" + o.view + "' (views: timeline)"};
+    } else if (arg == "--size") {
+      std::string text = value();
+      auto size = parse_size(text);
+      if (!size) {
+        throw UsageError{"--size " + text + ": give WIDTHxHEIGHT in pixels, from 200x120 to " +
+                         std::to_string(kMaxSide) + "x" + std::to_string(kMaxSide)};
+      }
+      o.width = size->first;
+      o.height = size->second;
+    } else if (!arg.empty() && arg[0] == '-') {
+      throw UsageError{"unknown option " + std::string(arg)};
+    } else if (o.trace.empty()) {
+      o.trace = arg;
+    } else {
+      throw UsageError{"one trace at a time (got " + o.trace + " and " + std::string(arg) + ")"};
+    }
+  }
+  if (o.trace.empty()) throw UsageError{"which trace? (vramscope view TRACE)"};
+  return o;
+}
+
+std::string glfw_error;
+void remember_glfw_error(int, const char* description) { glfw_error = description; }
+
+// Draws the one view in a window that fills the canvas.
+void draw_frame(const ViewerModel* model, const std::string& error, int width, int height) {
+  ImGui::SetNextWindowPos({0, 0});
+  ImGui::SetNextWindowSize({static_cast<float>(width), static_cast<float>(height)});
+  ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, {0, 0});
+  ImGui::Begin("timeline", nullptr,
+               ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoBackground |
+                   ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus);
+  if (model) {
+    draw_timeline(*model, *ImGui::GetWindowDrawList(), 0, 0, static_cast<float>(width),
+                  static_cast<float>(height));
+  } else {
+    ImGui::SetCursorPos({16, 16});
+    ImGui::TextColored({1.0f, 0.4f, 0.4f, 1.0f}, "%s", error.c_str());
+  }
+  ImGui::End();
+  ImGui::PopStyleVar();
+}
+
+int run(const Options& o) {
+  // The trace first: a screenshot of one that cannot be read is an error line alone.
+  std::optional<ViewerModel> model;
+  std::string error;
+  try {
+    const int plot_width = o.width - static_cast<int>(TimelineLayout::kLeft + TimelineLayout::kRight);
+    model = load_model(o.trace, static_cast<size_t>(std::max(1, plot_width)));
+  } catch (const std::exception& e) {
+    error = e.what();
+    std::fprintf(stderr, "vramscope-view: %s\n", error.c_str());
+    if (o.screenshot) return 1;
+  }
+
+  glfwSetErrorCallback(remember_glfw_error);
+  if (!glfwInit()) {
+    std::fprintf(stderr, "vramscope-view: no display to open a window on (%s)%s\n", glfw_error.c_str(),
+                 o.screenshot ? "; without one, run it under xvfb-run" : "");
+    return 1;
+  }
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
+  glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
+  if (o.screenshot) glfwWindowHint(GLFW_VISIBLE, GLFW_FALSE);
+  std::string title = "vramscope - " + o.trace;
+  GLFWwindow* window = glfwCreateWindow(o.width, o.height, title.c_str(), nullptr, nullptr);
+  if (!window) {
+    std::fprintf(stderr, "vramscope-view: cannot open a window with OpenGL 3.3 (%s)\n", glfw_error.c_str());
+    glfwTerminate();
+    return 1;
+  }
+  glfwMakeContextCurrent(window);
+  glfwSwapInterval(1);
+
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGui::GetIO().IniFilename = nullptr;  // nothing written where the viewer was started
+  ImGui::StyleColorsDark();
+  // Crisp edges: a band or a line is its colour, pixel for pixel (the tests read them).
+  ImGui::GetStyle().AntiAliasedLines = false;
+  ImGui::GetStyle().AntiAliasedFill = false;
+  ImGui_ImplGlfw_InitForOpenGL(window, true);
+  ImGui_ImplOpenGL3_Init("#version 330");
+
+  int status = 0;
+  // A screenshot is the second frame: the first lays out the windows.
+  for (int frame = 0; !glfwWindowShouldClose(window); ++frame) {
+    if (o.screenshot) {
+      glfwPollEvents();
+    } else {
+      glfwWaitEvents();
+    }
+    ImGui_ImplOpenGL3_NewFrame();
+    ImGui_ImplGlfw_NewFrame();
+    ImGui::NewFrame();
+    int width = 0, height = 0;
+    glfwGetFramebufferSize(window, &width, &height);
+    draw_frame(model ? &*model : nullptr, error, width, height);
+    ImGui::Render();
+    glViewport(0, 0, width, height);
+    glClearColor(kBackground.r / 255.0f, kBackground.g / 255.0f, kBackground.b / 255.0f, 1.0f);
+    glClear(GL_COLOR_BUFFER_BIT);
+    ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+    if (o.screenshot && frame == 1) {
+      try {
+        save_framebuffer_png(*o.screenshot, width, height);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "vramscope-view: %s\n", e.what());
+        status = 1;
+      }
+      break;
+    }
+    glfwSwapBuffers(window);
+  }
+
+  ImGui_ImplOpenGL3_Shutdown();
+  ImGui_ImplGlfw_Shutdown();
+  ImGui::DestroyContext();
+  glfwDestroyWindow(window);
+  glfwTerminate();
+  return status;
+}
+
+}  // namespace
+}  // namespace vramscope::ui
+
+int main(int argc, char** argv) {
+  using namespace vramscope::ui;
+  try {
+    return run(parse_options(argc, argv));
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "vramscope view: %s\n", e.message.c_str());
+    return 2;
+  }
+}

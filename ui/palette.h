@@ -1,0 +1,30 @@
+// The viewer's colours, the same in every view: one per memory category,
+// and the lines and marks of the timeline. Tests find them in screenshots,
+// so each is distinct from the others and from the background.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace vramscope::ui {
+
+struct Rgb {
+  uint8_t r = 0, g = 0, b = 0;
+  // As Dear ImGui packs colours (ABGR), opaque.
+  uint32_t packed() const { return 0xff000000u | uint32_t{b} << 16 | uint32_t{g} << 8 | r; }
+  bool operator==(const Rgb&) const = default;
+};
+
+// A category's colour, by its name in the report ("parameters",
+// "optimizer state", ...); grey for any other name.
+Rgb category_colour(std::string_view category);
+
+inline constexpr Rgb kBackground{24, 24, 28};
+inline constexpr Rgb kPlotBackground{36, 36, 42};
+inline constexpr Rgb kReservedLine{240, 240, 240};
+inline constexpr Rgb kCapacityLine{255, 215, 0};
+inline constexpr Rgb kOomMark{255, 0, 255};
+inline constexpr Rgb kIterationMark{90, 90, 100};
+inline constexpr Rgb kAxisText{200, 200, 200};
+
+}  // namespace vramscope::ui

@@ -1,0 +1,38 @@
+// The timeline: live memory over time, stacked by category, with the
+// reserved bytes, the device's capacity, the iterations and the failed
+// allocations that ran out of memory.
+#pragma once
+
+#include <cstdint>
+
+#include "ui/viewer_model.h"
+
+struct ImDrawList;
+
+namespace vramscope::ui {
+
+// Where the timeline draws in a canvas of width × height pixels, and its
+// scales. Pure arithmetic, the same for the window and a screenshot.
+struct TimelineLayout {
+  // The plot's margins: the legend above, byte labels left, times below.
+  static constexpr float kLeft = 90, kRight = 16, kTop = 28, kBottom = 44;
+
+  float left = 0, top = 0, right = 0, bottom = 0;  // the plot, in pixels
+  uint64_t start_ns = 0, end_ns = 1;               // the time shown
+  uint64_t top_bytes = 1;                          // the bytes at the plot's top
+
+  TimelineLayout(const analysis::Timeline& timeline, float width, float height);
+  // Whole pixels: lines and bands fall on pixel edges.
+  float x_of(uint64_t time_ns) const;
+  float y_of(uint64_t bytes) const;
+};
+
+// The bytes at the plot's top: a tenth above the highest reserved bytes, or
+// above the capacity when that is no more than twice as high (so that the
+// capacity line shows when a job comes near it).
+uint64_t timeline_top_bytes(const analysis::Timeline& timeline);
+
+// Draws the timeline of `model` into the canvas at (x, y) of width × height.
+void draw_timeline(const ViewerModel& model, ImDrawList& draw, float x, float y, float width, float height);
+
+}  // namespace vramscope::ui

@@ -1,0 +1,39 @@
+// Opens a trace for the viewer: one read, the report and the timeline.
+#include "ui/viewer_model.h"
+
+#include "analyzer/analysis.h"
+#include "formats/any_trace.h"
+
+namespace vramscope::ui {
+
+namespace {
+
+// The device the timeline shows: the one with the highest peak.
+uint32_t busiest_device(const analysis::Report& report) {
+  uint32_t device = 0;
+  uint64_t peak = 0;
+  for (const analysis::DeviceReport& d : report.devices) {
+    if (d.peak.bytes > peak || (peak == 0 && d.ordinal < device)) {
+      peak = d.peak.bytes;
+      device = d.ordinal;
+    }
+  }
+  return device;
+}
+
+}  // namespace
+
+ViewerModel load_model(const std::string& path, size_t timeline_buckets) {
+  trace::TraceContents trace = trace::read_any_trace(path);
+  ViewerModel model;
+  model.path = path;
+  model.report = analysis::analyze_trace(trace);
+  analysis::TimelineQuery query;
+  query.by = analysis::TimelineGrouping::Category;
+  query.buckets = timeline_buckets;
+  if (!model.report.devices.empty()) query.device = busiest_device(model.report);
+  model.timeline = analysis::compute_timeline(trace, query);
+  return model;
+}
+
+}  // namespace vramscope::ui
