@@ -259,17 +259,23 @@ Report analyze_trace(const trace::TraceContents& trace, const Progress& progress
   return report_of(trace, *walk);
 }
 
-Report analyze_trace_file(const std::string& path, const Progress& progress) {
+Report analyze_trace_file(const std::string& path, const Progress& progress, trace::TraceContents& read) {
   try {
-    trace::TraceContents trace = trace::read_trace_file(path, trace::RecordCheck::OnFirstWalk);
+    read = trace::read_trace_file(path, trace::RecordCheck::OnFirstWalk);
     auto walk = std::make_unique<Walk>();
-    walk_events(trace, *walk, progress);
-    trace::finish_first_walk(trace);
-    return report_of(trace, *walk);
+    walk_events(read, *walk, progress);
+    trace::finish_first_walk(read);
+    return report_of(read, *walk);
   } catch (const trace::RecordsNeedChecking&) {
     // A record not as the writer makes it: the checked read says what is wrong, or reads around it.
-    return analyze_trace(trace::read_trace_file(path), progress);
+    read = trace::read_trace_file(path);
+    return analyze_trace(read, progress);
   }
+}
+
+Report analyze_trace_file(const std::string& path, const Progress& progress) {
+  trace::TraceContents read;
+  return analyze_trace_file(path, progress, read);
 }
 
 }  // namespace vramscope::analysis

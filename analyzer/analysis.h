@@ -21,5 +21,7 @@ Report analyze_trace(const trace::TraceContents& trace, const Progress& progress
 // what is wrong with it (TraceError) or reads around it. The same report as
 // analyze_trace(read_trace_file(path)).
 Report analyze_trace_file(const std::string& path, const Progress& progress = {});
+// The same, and the trace read, its records checked, for further walks (the viewer's timeline).
+Report analyze_trace_file(const std::string& path, const Progress& progress, trace::TraceContents& read);
 
 }  // namespace vramscope::analysis

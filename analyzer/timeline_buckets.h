@@ -96,13 +96,15 @@ class IndexBuckets {
 
   // Call for every event of the walk, in order.
   void observe(size_t index, uint64_t time_ns) {
-    if (time_ns < window_.start || ended_) return;
+    if (time_ns < next_opens_ || ended_) return;  // most events: inside a bucket already opened
+    if (time_ns < window_.start) return;
     if (time_ns > window_.end) {
       end_index_ = index;
       ended_ = true;
       return;
     }
     for (size_t b = window_.bucket_of(time_ns); opened_ <= b; ++opened_) first_[opened_] = index;
+    next_opens_ = opened_ < first_.size() ? window_.bucket_start(opened_) : window_.end + 1;
   }
   // `events`: how many the walk had.
   void finish(size_t events) {
@@ -117,12 +119,19 @@ class IndexBuckets {
   size_t bucket_of(size_t index) const {
     return static_cast<size_t>(std::upper_bound(first_.begin(), first_.end(), index) - first_.begin()) - 1;
   }
+  // The same for indices that never go back from one call to the next:
+  // `last` is the previous answer (0 at first), and the search walks on from it.
+  size_t bucket_of(size_t index, size_t last) const {
+    while (last + 1 < first_.size() && first_[last + 1] <= index) ++last;
+    return last;
+  }
 
  private:
   TimelineWindow window_;
   std::vector<size_t> first_;  // per bucket, the first event index at or after it
   size_t opened_ = 0;
-  size_t end_index_ = 0;  // the first event past the window
+  uint64_t next_opens_ = 0;  // the time bucket opened_ begins at, once one is open
+  size_t end_index_ = 0;     // the first event past the window
   bool ended_ = false;
 };
 

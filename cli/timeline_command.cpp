@@ -11,9 +11,9 @@
 #include "analyzer/timeline_output.h"
 #include "cli/arg_cursor.h"
 #include "cli/commands.h"
-#include "cli/duration.h"
 #include "cli/output_file.h"
 #include "cli/trace_inputs.h"
+#include "formats/duration.h"
 #include "formats/trace_reader.h"
 
 namespace vramscope::cli {

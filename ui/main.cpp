@@ -6,13 +6,17 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "formats/duration.h"
 #include "formats/trace_reader.h"
 #include "ui/palette.h"
 #include "ui/png_capture.h"
@@ -23,7 +27,8 @@ namespace vramscope::ui {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: vramscope view TRACE [--screenshot OUT.png] [--view NAME] [--size WxH]\n"
+    "usage: vramscope view TRACE [--screenshot OUT.png] [--view NAME] [--at TIME] [--size WxH]\n"
+    "                            [--bench-frames N]\n"
     "\n"
     "Opens a trace in a window: a vramscope trace (.vstrace), a PyTorch memory\n"
     "snapshot or a torch.profiler trace.\n"
@@ -32,7 +37,10 @@ constexpr const char* kUsage =
     "  --screenshot OUT.png  render one view to a PNG file and exit; it needs a\n"
     "                        display, so run it under xvfb-run where there is none\n"
     "  --view NAME           the view to render: timeline (the default)\n"
+    "  --at TIME             select the moment TIME after the trace's start (500ms, 2.5s)\n"
     "  --size WxH            the window's size in pixels (default 1280x720)\n"
+    "  --bench-frames N      zoom and pan through N frames in a hidden window, print\n"
+    "                        how long the trace took to open and the frames to build\n"
     "  -h, --help            show this help\n";
 
 constexpr int kMaxSide = 16384;
@@ -43,6 +51,8 @@ struct Options {
   std::string view = "timeline";
   int width = 1280;
   int height = 720;
+  std::optional<uint64_t> at_ns;
+  int bench_frames = 0;
 };
 
 struct UsageError {
@@ -82,6 +92,18 @@ Options parse_options(int argc, char** argv) {
     } else if (arg == "--view") {
       o.view = value();
       if (o.view != "timeline") throw UsageError{"unknown view '" + o.view + "' (views: timeline)"};
+    } else if (arg == "--at") {
+      std::string text = value();
+      o.at_ns = parse_duration(text);
+      if (!o.at_ns) throw UsageError{"--at " + text + ": give a time with its unit (500ms, 2.5s)"};
+    } else if (arg == "--bench-frames") {
+      std::string text = value();
+      char* end = nullptr;
+      long n = std::strtol(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || n < 1 || n > 1'000'000) {
+        throw UsageError{"--bench-frames " + text + ": give a number of frames from 1 to 1000000"};
+      }
+      o.bench_frames = static_cast<int>(n);
     } else if (arg == "--size") {
       std::string text = value();
       auto size = parse_size(text);
@@ -100,14 +122,55 @@ Options parse_options(int argc, char** argv) {
     }
   }
   if (o.trace.empty()) throw UsageError{"which trace? (vramscope view TRACE)"};
+  if (o.screenshot && o.bench_frames) throw UsageError{"--screenshot or --bench-frames, not both"};
   return o;
 }
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// --bench-frames: frame i zooms to 2^-(i mod 24) of the trace and pans across it.
+void bench_step(TimelineWindow& window, const analysis::Timeline& timeline, int frame) {
+  const TimelineWindow all = TimelineWindow::whole(timeline);
+  window = all;
+  window.zoom(std::ldexp(1.0, -(frame % 24)), 0.0, timeline);
+  const double across = std::fmod(frame * 0.618034, 1.0);  // spread over the trace, never twice the same
+  window.pan(across * static_cast<double>(all.to_ns - all.from_ns) /
+                 static_cast<double>(window.to_ns - window.from_ns),
+             timeline);
+}
+
+// How long each frame took to build (ImGui's frame and draw lists, the
+// viewer's columns), without the GPU's drawing.
+class FrameTimes {
+ public:
+  void record(double seconds) { times_.push_back(seconds); }
+  size_t count() const { return times_.size(); }
+  void print(double load_seconds, int frames, int width, int height) {
+    // The first frame builds the font atlas: left out.
+    std::vector<double> t(times_.begin() + 1, times_.end());
+    std::sort(t.begin(), t.end());
+    auto percentile = [&](double p) {
+      return t[std::min(t.size() - 1, static_cast<size_t>(p * t.size()))] * 1e3;
+    };
+    std::printf(
+        "opened in %.2f s; %d frames of %dx%d, zoomed and panned: build time p50 %.2f ms, p90 %.2f ms, "
+        "p99 %.2f ms, max %.2f ms\n",
+        load_seconds, frames, width, height, percentile(0.50), percentile(0.90), percentile(0.99),
+        t.back() * 1e3);
+  }
+
+ private:
+  std::vector<double> times_;
+};
 
 std::string glfw_error;
 void remember_glfw_error(int, const char* description) { glfw_error = description; }
 
-// Draws the one view in a window that fills the canvas.
-void draw_frame(const ViewerModel* model, const std::string& error, int width, int height) {
+// Draws the one view in a window that fills the canvas; `interactive`: the mouse acts on it.
+void draw_frame(const ViewerModel* model, TimelineWindow& window, const std::string& error, int width,
+                int height, bool interactive) {
   ImGui::SetNextWindowPos({0, 0});
   ImGui::SetNextWindowSize({static_cast<float>(width), static_cast<float>(height)});
   ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, {0, 0});
@@ -115,8 +178,9 @@ void draw_frame(const ViewerModel* model, const std::string& error, int width, i
                ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoBackground |
                    ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus);
   if (model) {
-    draw_timeline(*model, *ImGui::GetWindowDrawList(), 0, 0, static_cast<float>(width),
-                  static_cast<float>(height));
+    const auto w = static_cast<float>(width), h = static_cast<float>(height);
+    draw_timeline(*model, window, *ImGui::GetWindowDrawList(), 0, 0, w, h);
+    if (interactive) handle_timeline_input(*model, window, 0, 0, w, h);
   } else {
     ImGui::SetCursorPos({16, 16});
     ImGui::TextColored({1.0f, 0.4f, 0.4f, 1.0f}, "%s", error.c_str());
@@ -129,25 +193,33 @@ int run(const Options& o) {
   // The trace first: a screenshot of one that cannot be read is an error line alone.
   std::optional<ViewerModel> model;
   std::string error;
+  const auto load_start = std::chrono::steady_clock::now();
   try {
-    const int plot_width = o.width - static_cast<int>(TimelineLayout::kLeft + TimelineLayout::kRight);
-    model = load_model(o.trace, static_cast<size_t>(std::max(1, plot_width)));
+    model = load_model(o.trace);
   } catch (const std::exception& e) {
     error = e.what();
     std::fprintf(stderr, "vramscope-view: %s\n", error.c_str());
-    if (o.screenshot) return 1;
+    if (o.screenshot || o.bench_frames) return 1;
   }
+  const double load_seconds = seconds_since(load_start);
+  TimelineWindow shown;
+  if (model) {
+    shown = TimelineWindow::whole(model->timeline);
+    if (o.at_ns) shown.selected_ns = model->timeline.start_ns + *o.at_ns;
+  }
+  const bool hidden = o.screenshot || o.bench_frames;
+  FrameTimes bench;
 
   glfwSetErrorCallback(remember_glfw_error);
   if (!glfwInit()) {
     std::fprintf(stderr, "vramscope-view: no display to open a window on (%s)%s\n", glfw_error.c_str(),
-                 o.screenshot ? "; without one, run it under xvfb-run" : "");
+                 hidden ? "; without one, run it under xvfb-run" : "");
     return 1;
   }
   glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
   glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
   glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
-  if (o.screenshot) glfwWindowHint(GLFW_VISIBLE, GLFW_FALSE);
+  if (hidden) glfwWindowHint(GLFW_VISIBLE, GLFW_FALSE);
   std::string title = "vramscope - " + o.trace;
   GLFWwindow* window = glfwCreateWindow(o.width, o.height, title.c_str(), nullptr, nullptr);
   if (!window) {
@@ -171,18 +243,29 @@ int run(const Options& o) {
   int status = 0;
   // A screenshot is the second frame: the first lays out the windows.
   for (int frame = 0; !glfwWindowShouldClose(window); ++frame) {
-    if (o.screenshot) {
+    if (hidden) {
       glfwPollEvents();
     } else {
       glfwWaitEvents();
     }
+    if (o.bench_frames && model) bench_step(shown, model->timeline, frame);
+    const auto build_start = std::chrono::steady_clock::now();
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
     ImGui::NewFrame();
     int width = 0, height = 0;
     glfwGetFramebufferSize(window, &width, &height);
-    draw_frame(model ? &*model : nullptr, error, width, height);
+    draw_frame(model ? &*model : nullptr, shown, error, width, height, !hidden);
     ImGui::Render();
+    if (o.bench_frames) {
+      bench.record(seconds_since(build_start));
+      if (static_cast<int>(bench.count()) >= o.bench_frames + 1) {
+        bench.print(load_seconds, o.bench_frames, width, height);
+        break;
+      }
+    }
+    if (o.bench_frames)
+      continue;  // the frame is built; drawing it is the GPU's (under Xvfb, Mesa's on the CPU)
     glViewport(0, 0, width, height);
     glClearColor(kBackground.r / 255.0f, kBackground.g / 255.0f, kBackground.b / 255.0f, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);

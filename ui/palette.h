@@ -25,6 +25,7 @@ inline constexpr Rgb kReservedLine{240, 240, 240};
 inline constexpr Rgb kCapacityLine{255, 215, 0};
 inline constexpr Rgb kOomMark{255, 0, 255};
 inline constexpr Rgb kIterationMark{90, 90, 100};
+inline constexpr Rgb kSelection{0, 220, 255};
 inline constexpr Rgb kAxisText{200, 200, 200};
 
 }  // namespace vramscope::ui

@@ -1,15 +1,30 @@
 // The timeline: live memory over time, stacked by category, with the
 // reserved bytes, the device's capacity, the iterations and the failed
-// allocations that ran out of memory.
+// allocations that ran out of memory. Mouse wheel zooms at the cursor,
+// dragging pans, a click selects a moment; hovering shows the bytes there.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "ui/viewer_model.h"
 
 struct ImDrawList;
 
 namespace vramscope::ui {
+
+// What part of the trace the timeline shows, and the moment selected.
+struct TimelineWindow {
+  uint64_t from_ns = 0;
+  uint64_t to_ns = 1;
+  std::optional<uint64_t> selected_ns;
+
+  static TimelineWindow whole(const analysis::Timeline& timeline);
+  // Zooms by `factor` (under 1: in) keeping the time at `anchor` (0 to 1 across) in place.
+  void zoom(double factor, double anchor, const analysis::Timeline& timeline);
+  // Moves by `share` of the window's span (positive: later), within the trace.
+  void pan(double share, const analysis::Timeline& timeline);
+};
 
 // Where the timeline draws in a canvas of width × height pixels, and its
 // scales. Pure arithmetic, the same for the window and a screenshot.
@@ -21,18 +36,26 @@ struct TimelineLayout {
   uint64_t start_ns = 0, end_ns = 1;               // the time shown
   uint64_t top_bytes = 1;                          // the bytes at the plot's top
 
-  TimelineLayout(const analysis::Timeline& timeline, float width, float height);
+  TimelineLayout(const analysis::Timeline& timeline, const TimelineWindow& window, float width, float height);
   // Whole pixels: lines and bands fall on pixel edges.
   float x_of(uint64_t time_ns) const;
   float y_of(uint64_t bytes) const;
+  uint64_t time_at(float x) const;
+  int columns() const { return static_cast<int>(right - left); }
 };
 
-// The bytes at the plot's top: a tenth above the highest reserved bytes, or
-// above the capacity when that is no more than twice as high (so that the
-// capacity line shows when a job comes near it).
+// The bytes at the plot's top, the same at every zoom: a tenth above the
+// highest reserved bytes, or above the capacity when that is no more than
+// twice as high (so that the capacity line shows when a job comes near it).
 uint64_t timeline_top_bytes(const analysis::Timeline& timeline);
 
 // Draws the timeline of `model` into the canvas at (x, y) of width × height.
-void draw_timeline(const ViewerModel& model, ImDrawList& draw, float x, float y, float width, float height);
+void draw_timeline(const ViewerModel& model, const TimelineWindow& window, ImDrawList& draw, float x, float y,
+                   float width, float height);
+
+// Zoom, pan, selection and the tooltip, from this frame's mouse over the
+// canvas drawn at (x, y); call after draw_timeline, inside the same window.
+void handle_timeline_input(const ViewerModel& model, TimelineWindow& window, float x, float y, float width,
+                           float height);
 
 }  // namespace vramscope::ui

@@ -24,15 +24,25 @@ uint32_t busiest_device(const analysis::Report& report) {
 }  // namespace
 
 ViewerModel load_model(const std::string& path, size_t timeline_buckets) {
-  trace::TraceContents trace = trace::read_any_trace(path);
   ViewerModel model;
   model.path = path;
-  model.report = analysis::analyze_trace(trace);
+  trace::TraceContents trace;
+  if (trace::trace_form(path) == trace::TraceForm::Vramscope) {
+    model.report = analysis::analyze_trace_file(path, {}, trace);  // its records decoded once for the report
+  } else {
+    trace = trace::read_any_trace(path);
+    model.report = analysis::analyze_trace(trace);
+  }
   analysis::TimelineQuery query;
   query.by = analysis::TimelineGrouping::Category;
   query.buckets = timeline_buckets;
   if (!model.report.devices.empty()) query.device = busiest_device(model.report);
   model.timeline = analysis::compute_timeline(trace, query);
+  model.levels = TimelineLevels(model.timeline);
+  // The levels hold the values now; the timeline keeps its facts and names.
+  model.timeline.allocated.buckets = {};
+  model.timeline.reserved.buckets = {};
+  for (analysis::TimelineSeries& group : model.timeline.groups) group.buckets = {};
   return model;
 }
 

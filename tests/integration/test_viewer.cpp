@@ -136,6 +136,34 @@ TEST_CASE("viewer timeline of oom: the failed allocation's mark at its time") {
   CHECK(columns == std::set<int>{expected - 1, expected});  // 2 pixels wide, ending at its time
 }
 
+TEST_CASE("viewer --at selects a moment: its line at that time's column") {
+  ScratchDir dir("viewer-at");
+  const std::string trace = dir.path("leak.vstrace");
+  run_profiled(trace, {sample("leak")});
+  nlohmann::json report = report_json(trace);
+  const double end = report["trace"]["duration_ns"].get<double>();
+  const uint64_t at = static_cast<uint64_t>(end * 0.4);  // 40% in
+  const std::string png = dir.path("at.png");
+  ProcessResult shot =
+      run_process({"xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", VRAMSCOPE_BIN, "view", trace,
+                   "--screenshot", png, "--size", "700x300", "--at", std::to_string(at) + "ns"});
+  INFO("stderr: " << shot.err);
+  REQUIRE(shot.exit_status == 0);
+  Image image(png);
+  constexpr Rgb kSelection{0, 220, 255};
+  std::set<int> columns;
+  for (int x = kLeft; x < 700 - kRight; ++x) {
+    if (image.at(x, 60) == kSelection) columns.insert(x);
+  }
+  const int expected =
+      static_cast<int>(std::lround(kLeft + static_cast<double>(at) / end * (700 - kRight - kLeft)));
+  CHECK(columns == std::set<int>{expected});
+
+  ProcessResult bad = run_vramscope({"view", trace, "--at", "soon"});
+  CHECK(bad.exit_status == 2);
+  CHECK(bad.err == "vramscope view: --at soon: give a time with its unit (500ms, 2.5s)\n");
+}
+
 TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at the top's 1/1.1") {
   ScratchDir dir("viewer-snapshot");
   const std::string snapshot =

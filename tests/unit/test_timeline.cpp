@@ -10,7 +10,7 @@
 #include "analyzer/analysis.h"
 #include "analyzer/timeline.h"
 #include "analyzer/timeline_output.h"
-#include "cli/duration.h"
+#include "formats/duration.h"
 #include "trace_builder.h"
 #include "training_loop.h"
 
@@ -429,20 +429,20 @@ TEST_CASE("timeline output: JSON columns per series, text a line per bucket") {
 }
 
 TEST_CASE("durations: units ns, us, ms, s, fractions; only 0 without a unit") {
-  CHECK(cli::parse_duration("500us") == 500'000u);
-  CHECK(cli::parse_duration("10ms") == 10'000'000u);
-  CHECK(cli::parse_duration("2.5s") == 2'500'000'000u);
-  CHECK(cli::parse_duration("2.5 s") == 2'500'000'000u);
-  CHECK(cli::parse_duration("7ns") == 7u);
-  CHECK(cli::parse_duration("1.5ns") == 2u);  // to the nearest nanosecond
-  CHECK(cli::parse_duration("3\u00b5s") == 3'000u);
-  CHECK(cli::parse_duration("0") == 0u);
-  CHECK(cli::parse_duration(".5ms") == 500'000u);
-  CHECK_FALSE(cli::parse_duration("5").has_value());
-  CHECK_FALSE(cli::parse_duration("5m").has_value());
-  CHECK_FALSE(cli::parse_duration("-1s").has_value());
-  CHECK_FALSE(cli::parse_duration("s").has_value());
-  CHECK_FALSE(cli::parse_duration("1e3s").has_value());
-  CHECK_FALSE(cli::parse_duration("").has_value());
-  CHECK_FALSE(cli::parse_duration("10000000000s").has_value());  // past 292 years
+  CHECK(parse_duration("500us") == 500'000u);
+  CHECK(parse_duration("10ms") == 10'000'000u);
+  CHECK(parse_duration("2.5s") == 2'500'000'000u);
+  CHECK(parse_duration("2.5 s") == 2'500'000'000u);
+  CHECK(parse_duration("7ns") == 7u);
+  CHECK(parse_duration("1.5ns") == 2u);  // to the nearest nanosecond
+  CHECK(parse_duration("3\u00b5s") == 3'000u);
+  CHECK(parse_duration("0") == 0u);
+  CHECK(parse_duration(".5ms") == 500'000u);
+  CHECK_FALSE(parse_duration("5").has_value());
+  CHECK_FALSE(parse_duration("5m").has_value());
+  CHECK_FALSE(parse_duration("-1s").has_value());
+  CHECK_FALSE(parse_duration("s").has_value());
+  CHECK_FALSE(parse_duration("1e3s").has_value());
+  CHECK_FALSE(parse_duration("").has_value());
+  CHECK_FALSE(parse_duration("10000000000s").has_value());  // past 292 years
 }

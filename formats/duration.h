@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-namespace vramscope::cli {
+namespace vramscope {
 
 // Nanoseconds from a number with a unit: ns, us (or µs), ms, s; a fraction
 // allowed ("2.5s", rounded to the nanosecond), spaces allowed before the
@@ -13,4 +13,4 @@ namespace vramscope::cli {
 // numbers and values past 2^63 ns (292 years).
 std::optional<uint64_t> parse_duration(std::string_view text);
 
-}  // namespace vramscope::cli
+}  // namespace vramscope

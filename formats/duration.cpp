@@ -1,5 +1,5 @@
 // Parsing of times and durations with units.
-#include "cli/duration.h"
+#include "formats/duration.h"
 
 #include <cctype>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "formats/human_size.h"
 
-namespace vramscope::cli {
+namespace vramscope {
 
 namespace {
 
@@ -38,4 +38,4 @@ std::optional<uint64_t> parse_duration(std::string_view text) {
   return static_cast<uint64_t>(std::llroundl(ns));
 }
 
-}  // namespace vramscope::cli
+}  // namespace vramscope

@@ -1,0 +1,99 @@
+// The viewer's timeline levels: the highest value per pixel column at every
+// zoom, against a direct scan of the finest buckets.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "ui/timeline_levels.h"
+
+using namespace vramscope;
+
+namespace {
+
+// 1000 buckets of 1000 ns from 0: allocated, reserved and two categories at random.
+analysis::Timeline random_timeline(std::mt19937_64& random) {
+  analysis::Timeline t;
+  t.start_ns = 0;
+  t.end_ns = 1'000'000;
+  t.bucket_count = 1000;
+  auto fill = [&](const char* name) {
+    analysis::TimelineSeries s;
+    s.name = name;
+    for (size_t b = 0; b < t.bucket_count; ++b) s.buckets.push_back({random() % 1'000'000, 0});
+    return s;
+  };
+  t.allocated = fill("allocated");
+  t.reserved = fill("reserved");
+  t.groups = {fill("parameters"), fill("activations")};
+  return t;
+}
+
+uint64_t scan(const analysis::TimelineSeries& s, uint64_t from_ns, uint64_t to_ns) {
+  uint64_t highest = 0;
+  for (size_t b = from_ns / 1000; b < std::min<uint64_t>(1000, (to_ns + 999) / 1000); ++b) {
+    highest = std::max(highest, s.buckets[b].max);
+  }
+  return highest;
+}
+
+}  // namespace
+
+TEST_CASE("timeline levels: columns on level boundaries are exact, others within one coarse bucket") {
+  std::mt19937_64 random(5);
+  const analysis::Timeline t = random_timeline(random);
+  const ui::TimelineLevels levels(t);
+  REQUIRE(levels.series_count() == 4);
+  CHECK(levels.name(ui::TimelineLevels::kReserved) == "reserved");
+  CHECK(levels.name(ui::TimelineLevels::kFirstGroup + 1) == "activations");
+  CHECK(levels.level_count() == 11);  // 1000, 500, ..., 2, 1 buckets
+
+  // Columns of 1, 4 and 64 buckets from the start: one level's buckets each.
+  for (uint64_t width : {1000u, 4000u, 64'000u}) {
+    CAPTURE(width);
+    const size_t n = 1'000'000 / width;
+    std::vector<uint64_t> out(n);
+    levels.columns(ui::TimelineLevels::kReserved, 0, n * width, out);
+    for (size_t c = 0; c < n; ++c) {
+      CAPTURE(c);
+      REQUIRE(out[c] == scan(t.reserved, c * width, (c + 1) * width));
+    }
+  }
+  // Any window: never below the column's own highest, never above that of
+  // the column widened by a bucket of the level used (no wider than a column) each side.
+  for (int trial = 0; trial < 200; ++trial) {
+    const uint64_t from = random() % 999'000;
+    const uint64_t to = from + 1 + random() % (1'000'000 - from);
+    const size_t n = 1 + random() % 700;
+    std::vector<uint64_t> out(n);
+    levels.columns(ui::TimelineLevels::kFirstGroup, from, to, out);
+    const double column = static_cast<double>(to - from) / static_cast<double>(n);
+    for (size_t c = 0; c < n; ++c) {
+      const auto begin = static_cast<uint64_t>(static_cast<double>(from) + column * static_cast<double>(c));
+      const auto end = static_cast<uint64_t>(static_cast<double>(from) + column * static_cast<double>(c + 1));
+      const uint64_t slack = static_cast<uint64_t>(std::max(column, 1000.0)) + 1000;
+      CHECK(out[c] >= scan(t.groups[0], begin, std::max(end, begin + 1)));
+      CHECK(out[c] <= scan(t.groups[0], begin > slack ? begin - slack : 0, end + slack));
+    }
+  }
+  // Outside the trace: nothing.
+  std::vector<uint64_t> past(10);
+  levels.columns(ui::TimelineLevels::kAllocated, 2'000'000, 3'000'000, past);
+  CHECK(std::all_of(past.begin(), past.end(), [](uint64_t v) { return v == 0; }));
+}
+
+TEST_CASE("timeline levels: a trace of one instant (a snapshot without a trace) fills every column") {
+  analysis::Timeline t;
+  t.start_ns = 0;
+  t.end_ns = 1;
+  t.bucket_count = 1;
+  t.allocated.buckets = {{7, 7}};
+  t.reserved.buckets = {{9, 9}};
+  const ui::TimelineLevels levels(t);
+  CHECK(levels.level_count() == 1);
+  std::vector<uint64_t> out(800);
+  levels.columns(ui::TimelineLevels::kReserved, 0, 1, out);
+  CHECK(std::count(out.begin(), out.end(), 9u) == 800);
+}
