@@ -18,6 +18,7 @@
 
 #include "formats/duration.h"
 #include "formats/trace_reader.h"
+#include "ui/fragmentation_view.h"
 #include "ui/palette.h"
 #include "ui/png_capture.h"
 #include "ui/timeline_view.h"
@@ -36,7 +37,8 @@ constexpr const char* kUsage =
     "options:\n"
     "  --screenshot OUT.png  render one view to a PNG file and exit; it needs a\n"
     "                        display, so run it under xvfb-run where there is none\n"
-    "  --view NAME           the view to render: timeline (the default)\n"
+    "  --view NAME           the view to render: timeline (the default) or fragmentation\n"
+    "                        (the segments at the selected moment, else at the peak)\n"
     "  --at TIME             select the moment TIME after the trace's start (500ms, 2.5s)\n"
     "  --size WxH            the window's size in pixels (default 1280x720)\n"
     "  --bench-frames N      zoom and pan through N frames in a hidden window, print\n"
@@ -45,10 +47,12 @@ constexpr const char* kUsage =
 
 constexpr int kMaxSide = 16384;
 
+enum class View { Timeline, Fragmentation };
+
 struct Options {
   std::string trace;
   std::optional<std::string> screenshot;
-  std::string view = "timeline";
+  View view = View::Timeline;
   int width = 1280;
   int height = 720;
   std::optional<uint64_t> at_ns;
@@ -90,8 +94,14 @@ Options parse_options(int argc, char** argv) {
     } else if (arg == "--screenshot") {
       o.screenshot = value();
     } else if (arg == "--view") {
-      o.view = value();
-      if (o.view != "timeline") throw UsageError{"unknown view '" + o.view + "' (views: timeline)"};
+      std::string name = value();
+      if (name == "timeline") {
+        o.view = View::Timeline;
+      } else if (name == "fragmentation") {
+        o.view = View::Fragmentation;
+      } else {
+        throw UsageError{"unknown view '" + name + "' (views: timeline, fragmentation)"};
+      }
     } else if (arg == "--at") {
       std::string text = value();
       o.at_ns = parse_duration(text);
@@ -168,19 +178,48 @@ class FrameTimes {
 std::string glfw_error;
 void remember_glfw_error(int, const char* description) { glfw_error = description; }
 
-// Draws the one view in a window that fills the canvas; `interactive`: the mouse acts on it.
-void draw_frame(const ViewerModel* model, TimelineWindow& window, const std::string& error, int width,
+// Draws `view` into the canvas at (x, y); `interactive`: the mouse acts on it.
+void draw_view(View view, ViewerModel& model, TimelineWindow& window, float x, float y, float width,
+               float height, bool interactive) {
+  ImDrawList& draw = *ImGui::GetWindowDrawList();
+  switch (view) {
+    case View::Timeline:
+      draw_timeline(model, window, draw, x, y, width, height);
+      if (interactive) handle_timeline_input(model, window, x, y, width, height);
+      break;
+    case View::Fragmentation:
+      draw_fragmentation(model, window.selected_ns.value_or(default_moment(model)), draw, x, y, width,
+                         height);
+      break;
+  }
+}
+
+// One window that fills the canvas: the views as tabs when interactive, else
+// `view` alone (a screenshot is the view, nothing around it).
+void draw_frame(ViewerModel* model, View& view, TimelineWindow& window, const std::string& error, int width,
                 int height, bool interactive) {
   ImGui::SetNextWindowPos({0, 0});
   ImGui::SetNextWindowSize({static_cast<float>(width), static_cast<float>(height)});
   ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, {0, 0});
-  ImGui::Begin("timeline", nullptr,
+  ImGui::Begin("vramscope", nullptr,
                ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoBackground |
                    ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus);
   if (model) {
-    const auto w = static_cast<float>(width), h = static_cast<float>(height);
-    draw_timeline(*model, window, *ImGui::GetWindowDrawList(), 0, 0, w, h);
-    if (interactive) handle_timeline_input(*model, window, 0, 0, w, h);
+    float top = 0;
+    if (interactive && ImGui::BeginTabBar("views")) {
+      if (ImGui::BeginTabItem("Timeline")) {
+        view = View::Timeline;
+        ImGui::EndTabItem();
+      }
+      if (ImGui::BeginTabItem("Fragmentation")) {
+        view = View::Fragmentation;
+        ImGui::EndTabItem();
+      }
+      ImGui::EndTabBar();
+      top = ImGui::GetCursorPosY();
+    }
+    draw_view(view, *model, window, 0, top, static_cast<float>(width), static_cast<float>(height) - top,
+              interactive);
   } else {
     ImGui::SetCursorPos({16, 16});
     ImGui::TextColored({1.0f, 0.4f, 0.4f, 1.0f}, "%s", error.c_str());
@@ -208,6 +247,7 @@ int run(const Options& o) {
     if (o.at_ns) shown.selected_ns = model->timeline.start_ns + *o.at_ns;
   }
   const bool hidden = o.screenshot || o.bench_frames;
+  View view = o.view;
   FrameTimes bench;
 
   glfwSetErrorCallback(remember_glfw_error);
@@ -255,7 +295,7 @@ int run(const Options& o) {
     ImGui::NewFrame();
     int width = 0, height = 0;
     glfwGetFramebufferSize(window, &width, &height);
-    draw_frame(model ? &*model : nullptr, shown, error, width, height, !hidden);
+    draw_frame(model ? &*model : nullptr, view, shown, error, width, height, !hidden);
     ImGui::Render();
     if (o.bench_frames) {
       bench.record(seconds_since(build_start));

@@ -26,6 +26,9 @@ inline constexpr Rgb kCapacityLine{255, 215, 0};
 inline constexpr Rgb kOomMark{255, 0, 255};
 inline constexpr Rgb kIterationMark{90, 90, 100};
 inline constexpr Rgb kSelection{0, 220, 255};
+inline constexpr Rgb kBlock{70, 150, 230};          // a live block inside a segment
+inline constexpr Rgb kHole{110, 40, 40};            // a free hole inside a segment
+inline constexpr Rgb kWholeSegment{120, 120, 150};  // a segment without block data
 inline constexpr Rgb kAxisText{200, 200, 200};
 
 }  // namespace vramscope::ui

@@ -38,12 +38,28 @@ ViewerModel load_model(const std::string& path, size_t timeline_buckets) {
   query.buckets = timeline_buckets;
   if (!model.report.devices.empty()) query.device = busiest_device(model.report);
   model.timeline = analysis::compute_timeline(trace, query);
+  model.trace = std::move(trace);
   model.levels = TimelineLevels(model.timeline);
   // The levels hold the values now; the timeline keeps its facts and names.
   model.timeline.allocated.buckets = {};
   model.timeline.reserved.buckets = {};
   for (analysis::TimelineSeries& group : model.timeline.groups) group.buckets = {};
   return model;
+}
+
+const analysis::DeviceFragmentationMap& ViewerModel::fragmentation_at(uint64_t time_ns) {
+  if (fragmentation_time_ != time_ns) {
+    fragmentation_ = analysis::fragmentation_at(trace, timeline.device, time_ns);
+    fragmentation_time_ = time_ns;
+  }
+  return fragmentation_;
+}
+
+uint64_t default_moment(const ViewerModel& model) {
+  for (const analysis::DeviceReport& device : model.report.devices) {
+    if (device.ordinal == model.timeline.device) return device.peak.time_ns;
+  }
+  return model.timeline.start_ns;
 }
 
 }  // namespace vramscope::ui

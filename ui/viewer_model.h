@@ -5,22 +5,40 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "analyzer/fragmentation.h"
 #include "analyzer/report.h"
 #include "analyzer/timeline.h"
+#include "formats/trace_reader.h"
 #include "ui/timeline_levels.h"
 
 namespace vramscope::ui {
 
-struct ViewerModel {
+class ViewerModel {
+ public:
   std::string path;
   analysis::Report report;
   // The whole trace by category, on the device with the most memory at its
   // peak, in kTimelineBuckets buckets (their series moved into `levels`).
   analysis::Timeline timeline;
   TimelineLevels levels;
+  // The trace itself, for what is computed at a moment the user selects
+  // (a trace file's events stay in the file: this holds where they are).
+  trace::TraceContents trace;
+
+  // The timeline's device's segments, blocks and holes just after `time_ns`;
+  // the last answer is kept, so a frame asks again for nothing.
+  const analysis::DeviceFragmentationMap& fragmentation_at(uint64_t time_ns);
+
+ private:
+  std::optional<uint64_t> fragmentation_time_;
+  analysis::DeviceFragmentationMap fragmentation_;
 };
+
+// The moment a view shows when none is selected: the device's peak.
+uint64_t default_moment(const ViewerModel& model);
 
 // The finest timeline the viewer keeps: 2^18 buckets of each series, a few
 // tens of megabytes, a bucket 14 ms wide on an hour of trace.

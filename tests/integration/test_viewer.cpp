@@ -164,6 +164,52 @@ TEST_CASE("viewer --at selects a moment: its line at that time's column") {
   CHECK(bad.err == "vramscope view: --at soon: give a time with its unit (500ms, 2.5s)\n");
 }
 
+TEST_CASE(
+    "viewer fragmentation at the caching allocator's OOM: two segment bars, 4 MiB blocks and holes in turn") {
+  if (on_real_gpu()) return;  // simcuda's capacity sets when it fails
+  ScratchDir dir("viewer-fragmentation");
+  const std::string trace = dir.path("fragment.vstrace");
+  run_profiled(trace, {sample("caching_allocator"), "--workload", "fragment"}, {"--simulate=40MiB"});
+  nlohmann::json report = report_json(trace);
+  REQUIRE(report["failed_allocations"].size() == 1);
+  const uint64_t failed_at = report["failed_allocations"][0]["time_ns"];
+  const std::string png = dir.path("fragmentation.png");
+  ProcessResult shot = run_process(
+      {"xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", VRAMSCOPE_BIN, "view", trace, "--view",
+       "fragmentation", "--at", std::to_string(failed_at) + "ns", "--screenshot", png, "--size", "900x300"});
+  INFO("stderr: " << shot.err);
+  REQUIRE(shot.exit_status == 0);
+  Image image(png);
+  constexpr Rgb kBlock{70, 150, 230}, kHole{110, 40, 40};
+  // Bars: runs of rows whose first plot column is a block or a hole (ui/fragmentation_view.h: from y = 52,
+  // 14 rows each, 6 between).
+  auto in_bar = [&](int x, int y) { return image.at(x, y) == kBlock || image.at(x, y) == kHole; };
+  int bars = 0;
+  for (int y = 52; y < 300; ++y) bars += in_bar(kLeft + 1, y) && !in_bar(kLeft + 1, y - 1);
+  CHECK(bars == 2);
+  // Across each bar's middle row: five 4 MiB runs of the 20 MiB segment, in turn.
+  auto runs = [&](int y) {
+    std::vector<std::pair<bool, int>> found;  // (a block?, length)
+    for (int x = kLeft; x < 900 - kRight; ++x) {
+      if (!in_bar(x, y)) continue;
+      const bool block = image.at(x, y) == kBlock;
+      if (found.empty() || found.back().first != block) found.push_back({block, 0});
+      ++found.back().second;
+    }
+    return found;
+  };
+  const auto first = runs(52 + 7), second = runs(52 + 20 + 7);
+  REQUIRE(first.size() == 5);
+  REQUIRE(second.size() == 5);
+  for (size_t i = 0; i < 5; ++i) {
+    CAPTURE(i);
+    CHECK(first[i].first == (i % 2 == 0));  // used, free, used, free, used
+    CHECK(second[i].first == (i % 2 == 1));
+    CHECK(std::abs(first[i].second - 159) <= 1);  // 794 columns / 5
+    CHECK(std::abs(second[i].second - 159) <= 1);
+  }
+}
+
 TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at the top's 1/1.1") {
   ScratchDir dir("viewer-snapshot");
   const std::string snapshot =
@@ -205,7 +251,7 @@ TEST_CASE("viewer: a trace it cannot read, a bad size and no display are one lin
 
   ProcessResult view = run_vramscope({"view", dir.path("none.vstrace"), "--view", "nothing"});
   CHECK(view.exit_status == 2);
-  CHECK(view.err == "vramscope view: unknown view 'nothing' (views: timeline)\n");
+  CHECK(view.err == "vramscope view: unknown view 'nothing' (views: timeline, fragmentation)\n");
 
   const std::string trace = dir.path("leak.vstrace");
   run_profiled(trace, {sample("leak")});
