@@ -18,6 +18,7 @@
 
 #include "formats/duration.h"
 #include "formats/trace_reader.h"
+#include "ui/diagnosis_view.h"
 #include "ui/fragmentation_view.h"
 #include "ui/palette.h"
 #include "ui/png_capture.h"
@@ -37,8 +38,9 @@ constexpr const char* kUsage =
     "options:\n"
     "  --screenshot OUT.png  render one view to a PNG file and exit; it needs a\n"
     "                        display, so run it under xvfb-run where there is none\n"
-    "  --view NAME           the view to render: timeline (the default) or fragmentation\n"
+    "  --view NAME           the view to render: timeline (the default), fragmentation\n"
     "                        (the segments at the selected moment, else at the peak)\n"
+    "                        or diagnosis (out-of-memory verdicts, leaks, advice)\n"
     "  --at TIME             select the moment TIME after the trace's start (500ms, 2.5s)\n"
     "  --size WxH            the window's size in pixels (default 1280x720)\n"
     "  --bench-frames N      zoom and pan through N frames in a hidden window, print\n"
@@ -47,7 +49,7 @@ constexpr const char* kUsage =
 
 constexpr int kMaxSide = 16384;
 
-enum class View { Timeline, Fragmentation };
+enum class View { Timeline, Fragmentation, Diagnosis };
 
 struct Options {
   std::string trace;
@@ -99,8 +101,10 @@ Options parse_options(int argc, char** argv) {
         o.view = View::Timeline;
       } else if (name == "fragmentation") {
         o.view = View::Fragmentation;
+      } else if (name == "diagnosis") {
+        o.view = View::Diagnosis;
       } else {
-        throw UsageError{"unknown view '" + name + "' (views: timeline, fragmentation)"};
+        throw UsageError{"unknown view '" + name + "' (views: timeline, fragmentation, diagnosis)"};
       }
     } else if (arg == "--at") {
       std::string text = value();
@@ -178,8 +182,21 @@ class FrameTimes {
 std::string glfw_error;
 void remember_glfw_error(int, const char* description) { glfw_error = description; }
 
-// Draws `view` into the canvas at (x, y); `interactive`: the mouse acts on it.
-void draw_view(View view, ViewerModel& model, TimelineWindow& window, float x, float y, float width,
+// A moment shown from the diagnosis: selected, in a tenth of the trace around it.
+void show_moment(TimelineWindow& window, const analysis::Timeline& timeline, uint64_t time_ns) {
+  window = TimelineWindow::whole(timeline);
+  window.zoom(0.1, 0.0, timeline);
+  const uint64_t span = window.to_ns - window.from_ns;
+  window.pan(
+      (static_cast<double>(time_ns) - static_cast<double>(window.from_ns) - static_cast<double>(span) / 2) /
+          static_cast<double>(span),
+      timeline);
+  window.selected_ns = time_ns;
+}
+
+// Draws `view` into the canvas at (x, y); `interactive`: the mouse acts on
+// it. A Show button of the diagnosis switches `view` to the timeline.
+void draw_view(View& view, ViewerModel& model, TimelineWindow& window, float x, float y, float width,
                float height, bool interactive) {
   ImDrawList& draw = *ImGui::GetWindowDrawList();
   switch (view) {
@@ -191,13 +208,19 @@ void draw_view(View view, ViewerModel& model, TimelineWindow& window, float x, f
       draw_fragmentation(model, window.selected_ns.value_or(default_moment(model)), draw, x, y, width,
                          height);
       break;
+    case View::Diagnosis:
+      if (std::optional<uint64_t> moment = draw_diagnosis(model, x, y, width, height)) {
+        show_moment(window, model.timeline, *moment);
+        view = View::Timeline;
+      }
+      break;
   }
 }
 
 // One window that fills the canvas: the views as tabs when interactive, else
 // `view` alone (a screenshot is the view, nothing around it).
-void draw_frame(ViewerModel* model, View& view, TimelineWindow& window, const std::string& error, int width,
-                int height, bool interactive) {
+void draw_frame(ViewerModel* model, View& view, bool& switched, TimelineWindow& window,
+                const std::string& error, int width, int height, bool interactive) {
   ImGui::SetNextWindowPos({0, 0});
   ImGui::SetNextWindowSize({static_cast<float>(width), static_cast<float>(height)});
   ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, {0, 0});
@@ -207,19 +230,26 @@ void draw_frame(ViewerModel* model, View& view, TimelineWindow& window, const st
   if (model) {
     float top = 0;
     if (interactive && ImGui::BeginTabBar("views")) {
-      if (ImGui::BeginTabItem("Timeline")) {
-        view = View::Timeline;
-        ImGui::EndTabItem();
+      // A view chosen by a button last frame is selected once; then the tabs choose.
+      static constexpr std::pair<View, const char*> kTabs[] = {{View::Timeline, "Timeline"},
+                                                               {View::Fragmentation, "Fragmentation"},
+                                                               {View::Diagnosis, "Diagnosis"}};
+      const View wanted = view;
+      for (const auto& [tab, name] : kTabs) {
+        const ImGuiTabItemFlags flags = tab == wanted && switched ? ImGuiTabItemFlags_SetSelected : 0;
+        if (ImGui::BeginTabItem(name, nullptr, flags)) {
+          if (!switched) view = tab;
+          ImGui::EndTabItem();
+        }
       }
-      if (ImGui::BeginTabItem("Fragmentation")) {
-        view = View::Fragmentation;
-        ImGui::EndTabItem();
-      }
+      switched = false;
       ImGui::EndTabBar();
       top = ImGui::GetCursorPosY();
     }
+    const View before = view;
     draw_view(view, *model, window, 0, top, static_cast<float>(width), static_cast<float>(height) - top,
               interactive);
+    switched = view != before;
   } else {
     ImGui::SetCursorPos({16, 16});
     ImGui::TextColored({1.0f, 0.4f, 0.4f, 1.0f}, "%s", error.c_str());
@@ -248,6 +278,7 @@ int run(const Options& o) {
   }
   const bool hidden = o.screenshot || o.bench_frames;
   View view = o.view;
+  bool switched = true;  // the tab of --view selected at first
   FrameTimes bench;
 
   glfwSetErrorCallback(remember_glfw_error);
@@ -295,7 +326,7 @@ int run(const Options& o) {
     ImGui::NewFrame();
     int width = 0, height = 0;
     glfwGetFramebufferSize(window, &width, &height);
-    draw_frame(model ? &*model : nullptr, view, shown, error, width, height, !hidden);
+    draw_frame(model ? &*model : nullptr, view, switched, shown, error, width, height, !hidden);
     ImGui::Render();
     if (o.bench_frames) {
       bench.record(seconds_since(build_start));

@@ -29,6 +29,9 @@ inline constexpr Rgb kSelection{0, 220, 255};
 inline constexpr Rgb kBlock{70, 150, 230};          // a live block inside a segment
 inline constexpr Rgb kHole{110, 40, 40};            // a free hole inside a segment
 inline constexpr Rgb kWholeSegment{120, 120, 150};  // a segment without block data
+inline constexpr Rgb kLeakMark{255, 140, 0};        // the diagnosis view's marks
+inline constexpr Rgb kGrowthMark{255, 90, 160};
+inline constexpr Rgb kAdviceMark{60, 200, 120};
 inline constexpr Rgb kAxisText{200, 200, 200};
 
 }  // namespace vramscope::ui

@@ -210,6 +210,42 @@ TEST_CASE(
   }
 }
 
+// The marks of the diagnosis view's findings of `colour`: runs of rows of
+// it down the column through their middle (ui/diagnosis_view.cpp: 12 pixels
+// square, from x = 12).
+int diagnosis_marks(const Image& image, Rgb colour) {
+  int marks = 0;
+  for (int y = 1; y < image.height(); ++y)
+    marks += image.at(18, y) == colour && !(image.at(18, y - 1) == colour);
+  return marks;
+}
+
+TEST_CASE("viewer diagnosis: one out-of-memory finding for oom; a leak, a growing site and advice for leak") {
+  if (on_real_gpu()) return;  // simcuda's capacity sets when oom fails
+  ScratchDir dir("viewer-diagnosis");
+  auto diagnosis = [&](const std::string& name, const std::vector<std::string>& command,
+                       const std::vector<std::string>& run_options) {
+    const std::string trace = dir.path(name + ".vstrace"), png = dir.path(name + ".png");
+    run_profiled(trace, command, run_options);
+    ProcessResult shot =
+        run_process({"xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", VRAMSCOPE_BIN, "view", trace, "--view",
+                     "diagnosis", "--screenshot", png, "--size", "1000x400"});
+    INFO("stderr: " << shot.err);
+    REQUIRE(shot.exit_status == 0);
+    return Image(png);
+  };
+  constexpr Rgb kLeak{255, 140, 0}, kGrowth{255, 90, 160}, kAdvice{60, 200, 120};
+  const Image oom = diagnosis("oom", {sample("oom")}, {"--simulate=1124MiB"});
+  CHECK(diagnosis_marks(oom, kOom) == 1);
+  CHECK(diagnosis_marks(oom, kLeak) == 0);
+  CHECK(diagnosis_marks(oom, kGrowth) == 0);
+  const Image leak = diagnosis("leak", {sample("leak")}, {});
+  CHECK(diagnosis_marks(leak, kOom) == 0);
+  CHECK(diagnosis_marks(leak, kLeak) == 1);  // 10 MiB in 10 allocations at cache_step_statistics
+  CHECK(diagnosis_marks(leak, kGrowth) == 1);
+  CHECK(diagnosis_marks(leak, kAdvice) == 1);
+}
+
 TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at the top's 1/1.1") {
   ScratchDir dir("viewer-snapshot");
   const std::string snapshot =
@@ -251,7 +287,7 @@ TEST_CASE("viewer: a trace it cannot read, a bad size and no display are one lin
 
   ProcessResult view = run_vramscope({"view", dir.path("none.vstrace"), "--view", "nothing"});
   CHECK(view.exit_status == 2);
-  CHECK(view.err == "vramscope view: unknown view 'nothing' (views: timeline, fragmentation)\n");
+  CHECK(view.err == "vramscope view: unknown view 'nothing' (views: timeline, fragmentation, diagnosis)\n");
 
   const std::string trace = dir.path("leak.vstrace");
   run_profiled(trace, {sample("leak")});
