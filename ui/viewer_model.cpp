@@ -1,5 +1,8 @@
-// Opens a trace for the viewer: one read, the report and the timeline.
+// Opens a trace for the viewer: the report and the timeline, side by side.
 #include "ui/viewer_model.h"
+
+#include <exception>
+#include <future>
 
 #include "analyzer/analysis.h"
 #include "formats/any_trace.h"
@@ -26,18 +29,36 @@ uint32_t busiest_device(const analysis::Report& report) {
 ViewerModel load_model(const std::string& path, size_t timeline_buckets) {
   ViewerModel model;
   model.path = path;
-  trace::TraceContents trace;
-  if (trace::trace_form(path) == trace::TraceForm::Vramscope) {
-    model.report = analysis::analyze_trace_file(path, {}, trace);  // its records decoded once for the report
-  } else {
-    trace = trace::read_any_trace(path);
-    model.report = analysis::analyze_trace(trace);
-  }
   analysis::TimelineQuery query;
   query.by = analysis::TimelineGrouping::Category;
   query.buckets = timeline_buckets;
-  if (!model.report.devices.empty()) query.device = busiest_device(model.report);
-  model.timeline = analysis::compute_timeline(trace, query);
+  trace::TraceContents trace;
+  if (trace::trace_form(path) == trace::TraceForm::Vramscope) {
+    // The report and the timeline at once, on two cores, each with a read of
+    // its own (a trace file's walks share state): the timeline's of the
+    // lowest device, the one a job of one GPU has.
+    std::future<analysis::Timeline> timeline = std::async(std::launch::async, [&] {
+      trace = trace::read_trace_file(path);  // checked: later walks need no first walk
+      return analysis::compute_timeline(trace, query);
+    });
+    std::exception_ptr failed;
+    try {
+      model.report = analysis::analyze_trace_file(path);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    model.timeline = timeline.get();  // waits, and throws the read's error first
+    if (failed) std::rethrow_exception(failed);
+    if (!model.report.devices.empty() && busiest_device(model.report) != model.timeline.device) {
+      query.device = busiest_device(model.report);
+      model.timeline = analysis::compute_timeline(trace, query);
+    }
+  } else {
+    trace = trace::read_any_trace(path);
+    model.report = analysis::analyze_trace(trace);
+    if (!model.report.devices.empty()) query.device = busiest_device(model.report);
+    model.timeline = analysis::compute_timeline(trace, query);
+  }
   model.trace = std::move(trace);
   model.levels = TimelineLevels(model.timeline);
   // The levels hold the values now; the timeline keeps its facts and names.
