@@ -54,6 +54,27 @@ std::map<uint32_t, LiveStacks> live_at_peaks(const trace::TraceContents& trace) 
   return result;
 }
 
+LiveStacks live_at(const trace::TraceContents& trace, uint32_t device, uint64_t time_ns) {
+  LiveMemory live;
+  trace::EventCursor walk = trace.events.cursor(trace::FreeFields::AsRecorded);
+  bool done = false;
+  for (auto batch = walk.next(); !batch.empty() && !done; batch = walk.next()) {
+    for (const trace::Event& e : batch) {
+      if (e.time_ns > time_ns) {
+        done = true;
+        break;
+      }
+      live.apply(e);
+    }
+  }
+  LiveStacks result;
+  result.time_ns = time_ns;
+  live.for_each_live([&](const Allocation& a) {
+    if (a.device == device && trace::occupies_device_memory(a.kind)) add(result, a);
+  });
+  return result;
+}
+
 std::map<uint32_t, LiveStacks> live_at_exit(const trace::TraceContents& trace) {
   LiveMemory live;
   uint64_t end_ns = trace.end ? trace.end->time_ns : 0;

@@ -24,6 +24,10 @@ struct LiveStacks {
 // allocations live then. Two walks: one finds the peaks, one stops at the last.
 std::map<uint32_t, LiveStacks> live_at_peaks(const trace::TraceContents& trace);
 
+// The device-memory allocations live on `device` just after the last event
+// at or before `time_ns` (the viewer's call tree at a selected moment).
+LiveStacks live_at(const trace::TraceContents& trace, uint32_t device, uint64_t time_ns);
+
 // Per device: the allocations live at the trace's end of the kinds the
 // report counts as leaked memory (counts_as_leaked_memory).
 std::map<uint32_t, LiveStacks> live_at_exit(const trace::TraceContents& trace);

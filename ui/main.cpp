@@ -18,6 +18,7 @@
 
 #include "formats/duration.h"
 #include "formats/trace_reader.h"
+#include "ui/call_tree_view.h"
 #include "ui/diagnosis_view.h"
 #include "ui/fragmentation_view.h"
 #include "ui/palette.h"
@@ -40,7 +41,8 @@ constexpr const char* kUsage =
     "                        display, so run it under xvfb-run where there is none\n"
     "  --view NAME           the view to render: timeline (the default), fragmentation\n"
     "                        (the segments at the selected moment, else at the peak)\n"
-    "                        or diagnosis (out-of-memory verdicts, leaks, advice)\n"
+    "                        calltree (live bytes by call path at the moment) or\n"
+    "                        diagnosis (out-of-memory verdicts, leaks, advice)\n"
     "  --at TIME             select the moment TIME after the trace's start (500ms, 2.5s)\n"
     "  --size WxH            the window's size in pixels (default 1280x720)\n"
     "  --bench-frames N      zoom and pan through N frames in a hidden window, print\n"
@@ -49,7 +51,7 @@ constexpr const char* kUsage =
 
 constexpr int kMaxSide = 16384;
 
-enum class View { Timeline, Fragmentation, Diagnosis };
+enum class View { Timeline, Fragmentation, CallTree, Diagnosis };
 
 struct Options {
   std::string trace;
@@ -101,10 +103,12 @@ Options parse_options(int argc, char** argv) {
         o.view = View::Timeline;
       } else if (name == "fragmentation") {
         o.view = View::Fragmentation;
+      } else if (name == "calltree") {
+        o.view = View::CallTree;
       } else if (name == "diagnosis") {
         o.view = View::Diagnosis;
       } else {
-        throw UsageError{"unknown view '" + name + "' (views: timeline, fragmentation, diagnosis)"};
+        throw UsageError{"unknown view '" + name + "' (views: timeline, fragmentation, calltree, diagnosis)"};
       }
     } else if (arg == "--at") {
       std::string text = value();
@@ -196,8 +200,8 @@ void show_moment(TimelineWindow& window, const analysis::Timeline& timeline, uin
 
 // Draws `view` into the canvas at (x, y); `interactive`: the mouse acts on
 // it. A Show button of the diagnosis switches `view` to the timeline.
-void draw_view(View& view, ViewerModel& model, TimelineWindow& window, float x, float y, float width,
-               float height, bool interactive) {
+void draw_view(View& view, ViewerModel& model, TimelineWindow& window, CallTreeChoice& tree, float x, float y,
+               float width, float height, bool interactive) {
   ImDrawList& draw = *ImGui::GetWindowDrawList();
   switch (view) {
     case View::Timeline:
@@ -207,6 +211,10 @@ void draw_view(View& view, ViewerModel& model, TimelineWindow& window, float x, 
     case View::Fragmentation:
       draw_fragmentation(model, window.selected_ns.value_or(default_moment(model)), draw, x, y, width,
                          height);
+      break;
+    case View::CallTree:
+      draw_call_tree(model, tree, window.selected_ns.value_or(default_moment(model)), x, y, width, height,
+                     interactive);
       break;
     case View::Diagnosis:
       if (std::optional<uint64_t> moment = draw_diagnosis(model, x, y, width, height)) {
@@ -219,7 +227,7 @@ void draw_view(View& view, ViewerModel& model, TimelineWindow& window, float x, 
 
 // One window that fills the canvas: the views as tabs when interactive, else
 // `view` alone (a screenshot is the view, nothing around it).
-void draw_frame(ViewerModel* model, View& view, bool& switched, TimelineWindow& window,
+void draw_frame(ViewerModel* model, View& view, bool& switched, TimelineWindow& window, CallTreeChoice& tree,
                 const std::string& error, int width, int height, bool interactive) {
   ImGui::SetNextWindowPos({0, 0});
   ImGui::SetNextWindowSize({static_cast<float>(width), static_cast<float>(height)});
@@ -247,7 +255,7 @@ void draw_frame(ViewerModel* model, View& view, bool& switched, TimelineWindow& 
       top = ImGui::GetCursorPosY();
     }
     const View before = view;
-    draw_view(view, *model, window, 0, top, static_cast<float>(width), static_cast<float>(height) - top,
+    draw_view(view, *model, window, tree, 0, top, static_cast<float>(width), static_cast<float>(height) - top,
               interactive);
     switched = view != before;
   } else {
@@ -279,6 +287,7 @@ int run(const Options& o) {
   const bool hidden = o.screenshot || o.bench_frames;
   View view = o.view;
   bool switched = true;  // the tab of --view selected at first
+  CallTreeChoice tree;
   FrameTimes bench;
 
   glfwSetErrorCallback(remember_glfw_error);
@@ -326,7 +335,7 @@ int run(const Options& o) {
     ImGui::NewFrame();
     int width = 0, height = 0;
     glfwGetFramebufferSize(window, &width, &height);
-    draw_frame(model ? &*model : nullptr, view, switched, shown, error, width, height, !hidden);
+    draw_frame(model ? &*model : nullptr, view, switched, shown, tree, error, width, height, !hidden);
     ImGui::Render();
     if (o.bench_frames) {
       bench.record(seconds_since(build_start));

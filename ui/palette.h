@@ -32,6 +32,7 @@ inline constexpr Rgb kWholeSegment{120, 120, 150};  // a segment without block d
 inline constexpr Rgb kLeakMark{255, 140, 0};        // the diagnosis view's marks
 inline constexpr Rgb kGrowthMark{255, 90, 160};
 inline constexpr Rgb kAdviceMark{60, 200, 120};
+inline constexpr Rgb kTreeBar{230, 160, 60};  // a call-tree row's share of the bytes
 inline constexpr Rgb kAxisText{200, 200, 200};
 
 }  // namespace vramscope::ui

@@ -3,8 +3,10 @@
 
 #include <exception>
 #include <future>
+#include <map>
 
 #include "analyzer/analysis.h"
+#include "analyzer/live_stacks.h"
 #include "formats/any_trace.h"
 
 namespace vramscope::ui {
@@ -74,6 +76,26 @@ const analysis::DeviceFragmentationMap& ViewerModel::fragmentation_at(uint64_t t
     fragmentation_time_ = time_ns;
   }
   return fragmentation_;
+}
+
+const CallTreeNode& ViewerModel::call_tree(bool leaked, bool bottom_up, uint64_t time_ns) {
+  const auto key = std::make_tuple(leaked, bottom_up, leaked ? 0 : time_ns);
+  if (call_tree_key_ == key) return call_tree_;
+  if (!stacks_) {
+    symbolizer_ = std::make_unique<analysis::Symbolizer>(trace.modules);
+    stacks_ = std::make_unique<analysis::StackResolver>(trace, *symbolizer_);
+  }
+  analysis::BytesByStack live;
+  if (leaked) {
+    std::map<uint32_t, analysis::LiveStacks> at_exit = analysis::live_at_exit(trace);
+    auto device = at_exit.find(timeline.device);
+    if (device != at_exit.end()) live = std::move(device->second.stacks);
+  } else {
+    live = analysis::live_at(trace, timeline.device, time_ns).stacks;
+  }
+  call_tree_ = build_call_tree(live, *stacks_, bottom_up);
+  call_tree_key_ = key;
+  return call_tree_;
 }
 
 uint64_t default_moment(const ViewerModel& model) {

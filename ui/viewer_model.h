@@ -5,13 +5,17 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "analyzer/fragmentation.h"
 #include "analyzer/report.h"
+#include "analyzer/symbolizer.h"
 #include "analyzer/timeline.h"
 #include "formats/trace_reader.h"
+#include "ui/call_tree.h"
 #include "ui/timeline_levels.h"
 
 namespace vramscope::ui {
@@ -31,8 +35,18 @@ class ViewerModel {
   // The timeline's device's segments, blocks and holes just after `time_ns`;
   // the last answer is kept, so a frame asks again for nothing.
   const analysis::DeviceFragmentationMap& fragmentation_at(uint64_t time_ns);
+  // The timeline's device's bytes by call path: live just after `time_ns`,
+  // or (`leaked`) live at the end, of the kinds counted as leaked. Kept as
+  // fragmentation_at keeps its answer.
+  const CallTreeNode& call_tree(bool leaked, bool bottom_up, uint64_t time_ns);
 
  private:
+  std::optional<std::tuple<bool, bool, uint64_t>> call_tree_key_;
+  CallTreeNode call_tree_;
+  // Made on first use, once the model is where it stays: they point into `trace`.
+  std::unique_ptr<analysis::Symbolizer> symbolizer_;
+  std::unique_ptr<analysis::StackResolver> stacks_;
+
   std::optional<uint64_t> fragmentation_time_;
   analysis::DeviceFragmentationMap fragmentation_;
 };

@@ -246,6 +246,38 @@ TEST_CASE("viewer diagnosis: one out-of-memory finding for oom; a leak, a growin
   CHECK(diagnosis_marks(leak, kAdvice) == 1);
 }
 
+TEST_CASE("viewer call tree at train_mlp's peak: each path's bar as wide as its share of the bytes") {
+  ScratchDir dir("viewer-call-tree");
+  const std::string trace = dir.path("adam.vstrace");
+  run_profiled(trace, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
+  const std::string png = dir.path("tree.png");
+  ProcessResult shot = run_process({"xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", VRAMSCOPE_BIN, "view",
+                                    trace, "--view", "calltree", "--screenshot", png, "--size", "900x400"});
+  INFO("stderr: " << shot.err);
+  REQUIRE(shot.exit_status == 0);
+  Image image(png);
+  constexpr Rgb kTreeBar{230, 160, 60};
+  // Each bar's width, read on its top row (ui/call_tree_view.h: 200 pixels for all the bytes).
+  std::multiset<int> widths;
+  for (int y = 1; y < 400; ++y) {
+    for (int x = 0; x < 900; ++x) {
+      if (!(image.at(x, y) == kTreeBar) || image.at(x, y - 1) == kTreeBar ||
+          (x > 0 && image.at(x - 1, y) == kTreeBar)) {
+        continue;
+      }
+      int width = 0;
+      while (x + width < 900 && image.at(x + width, y) == kTreeBar) ++width;
+      widths.insert(width);
+    }
+  }
+  // At the peak, 68747264 bytes: the root and _start all of it; main's
+  // line 207 and Adam's state 2P = 33587200 (97.7 px); the parameters' and
+  // the gradients' lines and functions P each (48.9 px).
+  CHECK(widths.count(200) == 2);
+  CHECK(widths.count(98) == 2);
+  CHECK(widths.count(49) == 4);
+}
+
 TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at the top's 1/1.1") {
   ScratchDir dir("viewer-snapshot");
   const std::string snapshot =
@@ -287,7 +319,8 @@ TEST_CASE("viewer: a trace it cannot read, a bad size and no display are one lin
 
   ProcessResult view = run_vramscope({"view", dir.path("none.vstrace"), "--view", "nothing"});
   CHECK(view.exit_status == 2);
-  CHECK(view.err == "vramscope view: unknown view 'nothing' (views: timeline, fragmentation, diagnosis)\n");
+  CHECK(view.err ==
+        "vramscope view: unknown view 'nothing' (views: timeline, fragmentation, calltree, diagnosis)\n");
 
   const std::string trace = dir.path("leak.vstrace");
   run_profiled(trace, {sample("leak")});
