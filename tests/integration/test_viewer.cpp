@@ -78,6 +78,8 @@ ProcessResult screenshot(const std::string& trace, const std::string& png, const
 }  // namespace
 
 TEST_CASE("viewer timeline of train_mlp (Adam) on 112 MiB: the capacity line, every category, the steps") {
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
   ScratchDir dir("viewer-adam");
   const std::string trace = dir.path("adam.vstrace");
   run_profiled(trace, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
@@ -114,7 +116,8 @@ TEST_CASE("viewer timeline of train_mlp (Adam) on 112 MiB: the capacity line, ev
 }
 
 TEST_CASE("viewer timeline of oom: the failed allocation's mark at its time") {
-  if (on_real_gpu()) return;  // simcuda's capacity sets when it fails
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
   ScratchDir dir("viewer-oom");
   const std::string trace = dir.path("oom.vstrace");
   run_profiled(trace, {sample("oom")}, {"--simulate=1124MiB"});
@@ -137,6 +140,8 @@ TEST_CASE("viewer timeline of oom: the failed allocation's mark at its time") {
 }
 
 TEST_CASE("viewer --at selects a moment: its line at that time's column") {
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
   ScratchDir dir("viewer-at");
   const std::string trace = dir.path("leak.vstrace");
   run_profiled(trace, {sample("leak")});
@@ -166,7 +171,8 @@ TEST_CASE("viewer --at selects a moment: its line at that time's column") {
 
 TEST_CASE(
     "viewer fragmentation at the caching allocator's OOM: two segment bars, 4 MiB blocks and holes in turn") {
-  if (on_real_gpu()) return;  // simcuda's capacity sets when it fails
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
   ScratchDir dir("viewer-fragmentation");
   const std::string trace = dir.path("fragment.vstrace");
   run_profiled(trace, {sample("caching_allocator"), "--workload", "fragment"}, {"--simulate=40MiB"});
@@ -221,7 +227,8 @@ int diagnosis_marks(const Image& image, Rgb colour) {
 }
 
 TEST_CASE("viewer diagnosis: one out-of-memory finding for oom; a leak, a growing site and advice for leak") {
-  if (on_real_gpu()) return;  // simcuda's capacity sets when oom fails
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
   ScratchDir dir("viewer-diagnosis");
   auto diagnosis = [&](const std::string& name, const std::vector<std::string>& command,
                        const std::vector<std::string>& run_options) {
@@ -247,6 +254,8 @@ TEST_CASE("viewer diagnosis: one out-of-memory finding for oom; a leak, a growin
 }
 
 TEST_CASE("viewer call tree at train_mlp's peak: each path's bar as wide as its share of the bytes") {
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
   ScratchDir dir("viewer-call-tree");
   const std::string trace = dir.path("adam.vstrace");
   run_profiled(trace, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
@@ -279,6 +288,8 @@ TEST_CASE("viewer call tree at train_mlp's peak: each path's bar as wide as its 
 }
 
 TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at the top's 1/1.1") {
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
   ScratchDir dir("viewer-snapshot");
   const std::string snapshot =
       std::string(VRAMSCOPE_TEST_DATA_DIR) + "/interop/pytorch-snapshots/decomfl_memory.pickle";
@@ -306,6 +317,8 @@ TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at 
 }
 
 TEST_CASE("viewer: a trace it cannot read, a bad size and no display are one line each") {
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
   ScratchDir dir("viewer-bad");
   ProcessResult missing = screenshot(dir.path("none.vstrace"), dir.path("x.png"), "800x600");
   CHECK(missing.exit_status == 1);
