@@ -5,26 +5,13 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 
+#include "ui/timeline_window.h"
 #include "ui/viewer_model.h"
 
 struct ImDrawList;
 
 namespace vramscope::ui {
-
-// What part of the trace the timeline shows, and the moment selected.
-struct TimelineWindow {
-  uint64_t from_ns = 0;
-  uint64_t to_ns = 1;
-  std::optional<uint64_t> selected_ns;
-
-  static TimelineWindow whole(const analysis::Timeline& timeline);
-  // Zooms by `factor` (under 1: in) keeping the time at `anchor` (0 to 1 across) in place.
-  void zoom(double factor, double anchor, const analysis::Timeline& timeline);
-  // Moves by `share` of the window's span (positive: later), within the trace.
-  void pan(double share, const analysis::Timeline& timeline);
-};
 
 // Where the timeline draws in a canvas of width × height pixels, and its
 // scales. Pure arithmetic, the same for the window and a screenshot.

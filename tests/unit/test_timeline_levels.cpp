@@ -1,5 +1,5 @@
-// The viewer's timeline levels: the highest value per pixel column at every
-// zoom, against a direct scan of the finest buckets.
+// The viewer's timeline levels (the highest value per pixel column at every
+// zoom, against a direct scan of the finest buckets) and its window's zoom and pan.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ui/timeline_levels.h"
+#include "ui/timeline_window.h"
 
 using namespace vramscope;
 
@@ -96,4 +97,41 @@ TEST_CASE("timeline levels: a trace of one instant (a snapshot without a trace) 
   std::vector<uint64_t> out(800);
   levels.columns(ui::TimelineLevels::kReserved, 0, 1, out);
   CHECK(std::count(out.begin(), out.end(), 9u) == 800);
+}
+
+TEST_CASE(
+    "timeline window: zoom keeps the time under the cursor, stays in the trace, stops at a microsecond") {
+  analysis::Timeline t;
+  t.start_ns = 1'000;
+  t.end_ns = 1'001'000;  // a millisecond
+  ui::TimelineWindow w = ui::TimelineWindow::whole(t);
+  CHECK(w.from_ns == 1'000);
+  CHECK(w.to_ns == 1'001'000);
+
+  // Halved at a quarter across: the time there (251000) stays a quarter across.
+  w.zoom(0.5, 0.25, t);
+  CHECK(w.from_ns == 126'000);
+  CHECK(w.to_ns == 626'000);
+  // Out past the whole trace: the whole trace, no further.
+  w.zoom(8, 0.5, t);
+  CHECK(w.from_ns == 1'000);
+  CHECK(w.to_ns == 1'001'000);
+  // In past a microsecond: a microsecond, at the cursor.
+  w.zoom(1e-9, 0.5, t);
+  CHECK(w.to_ns - w.from_ns == ui::TimelineWindow::kMinSpanNs);
+  CHECK(w.from_ns == 500'500);
+
+  // Panning: by a share of the span, never past either end.
+  w = ui::TimelineWindow::whole(t);
+  w.zoom(0.1, 0.0, t);  // the first 100 us
+  CHECK(w.from_ns == 1'000);
+  CHECK(w.to_ns == 101'000);
+  w.pan(2.5, t);
+  CHECK(w.from_ns == 251'000);
+  CHECK(w.to_ns == 351'000);
+  w.pan(-100, t);
+  CHECK(w.from_ns == 1'000);
+  w.pan(100, t);
+  CHECK(w.to_ns == 1'001'000);
+  CHECK(w.from_ns == 901'000);
 }

@@ -1,0 +1,28 @@
+// The part of the trace the timeline shows and the moment selected: what
+// the mouse wheel, dragging and a click change. Plain arithmetic, tested
+// without a window.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "analyzer/timeline.h"
+
+namespace vramscope::ui {
+
+// What part of the trace the timeline shows, and the moment selected.
+struct TimelineWindow {
+  static constexpr uint64_t kMinSpanNs = 1000;  // zoomed in no further than a microsecond
+
+  uint64_t from_ns = 0;
+  uint64_t to_ns = 1;
+  std::optional<uint64_t> selected_ns;
+
+  static TimelineWindow whole(const analysis::Timeline& timeline);
+  // Zooms by `factor` (under 1: in) keeping the time at `anchor` (0 to 1 across) in place.
+  void zoom(double factor, double anchor, const analysis::Timeline& timeline);
+  // Moves by `share` of the window's span (positive: later), within the trace.
+  void pan(double share, const analysis::Timeline& timeline);
+};
+
+}  // namespace vramscope::ui
