@@ -21,6 +21,7 @@
 #include "ui/call_tree_view.h"
 #include "ui/diagnosis_view.h"
 #include "ui/fragmentation_view.h"
+#include "ui/memory_map_view.h"
 #include "ui/palette.h"
 #include "ui/png_capture.h"
 #include "ui/timeline_view.h"
@@ -39,7 +40,8 @@ constexpr const char* kUsage =
     "options:\n"
     "  --screenshot OUT.png  render one view to a PNG file and exit; it needs a\n"
     "                        display, so run it under xvfb-run where there is none\n"
-    "  --view NAME           the view to render: timeline (the default), fragmentation\n"
+    "  --view NAME           the view to render: timeline (the default), memorymap\n"
+    "                        (address x time, by site), fragmentation\n"
     "                        (the segments at the selected moment, else at the peak)\n"
     "                        calltree (live bytes by call path at the moment) or\n"
     "                        diagnosis (out-of-memory verdicts, leaks, advice)\n"
@@ -51,7 +53,7 @@ constexpr const char* kUsage =
 
 constexpr int kMaxSide = 16384;
 
-enum class View { Timeline, Fragmentation, CallTree, Diagnosis };
+enum class View { Timeline, MemoryMap, Fragmentation, CallTree, Diagnosis };
 
 struct Options {
   std::string trace;
@@ -103,12 +105,15 @@ Options parse_options(int argc, char** argv) {
         o.view = View::Timeline;
       } else if (name == "fragmentation") {
         o.view = View::Fragmentation;
+      } else if (name == "memorymap") {
+        o.view = View::MemoryMap;
       } else if (name == "calltree") {
         o.view = View::CallTree;
       } else if (name == "diagnosis") {
         o.view = View::Diagnosis;
       } else {
-        throw UsageError{"unknown view '" + name + "' (views: timeline, fragmentation, calltree, diagnosis)"};
+        throw UsageError{"unknown view '" + name +
+                         "' (views: timeline, memorymap, fragmentation, calltree, diagnosis)"};
       }
     } else if (arg == "--at") {
       std::string text = value();
@@ -206,6 +211,10 @@ void draw_view(View& view, ViewerModel& model, TimelineWindow& window, CallTreeC
   switch (view) {
     case View::Timeline:
       draw_timeline(model, window, draw, x, y, width, height);
+      if (interactive) handle_timeline_input(model, window, x, y, width, height);
+      break;
+    case View::MemoryMap:
+      draw_memory_map(model, window, draw, x, y, width, height);
       if (interactive) handle_timeline_input(model, window, x, y, width, height);
       break;
     case View::Fragmentation:

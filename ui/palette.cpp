@@ -23,4 +23,18 @@ Rgb category_colour(std::string_view category) {
   return {127, 127, 127};
 }
 
+Rgb site_colour(uint32_t index) {
+  static constexpr std::array<Rgb, 10> kColours = {{{78, 121, 167},
+                                                    {242, 142, 43},
+                                                    {225, 87, 89},
+                                                    {118, 183, 178},
+                                                    {89, 161, 79},
+                                                    {237, 201, 72},
+                                                    {176, 122, 161},
+                                                    {255, 157, 167},
+                                                    {156, 117, 95},
+                                                    {186, 176, 172}}};
+  return kColours[index % kColours.size()];
+}
+
 }  // namespace vramscope::ui

@@ -18,6 +18,8 @@ struct Rgb {
 // A category's colour, by its name in the report ("parameters",
 // "optimizer state", ...); grey for any other name.
 Rgb category_colour(std::string_view category);
+// A site's colour in the memory map, by its index: ten in turn.
+Rgb site_colour(uint32_t index);
 
 inline constexpr Rgb kBackground{24, 24, 28};
 inline constexpr Rgb kPlotBackground{36, 36, 42};

@@ -81,10 +81,6 @@ const analysis::DeviceFragmentationMap& ViewerModel::fragmentation_at(uint64_t t
 const CallTreeNode& ViewerModel::call_tree(bool leaked, bool bottom_up, uint64_t time_ns) {
   const auto key = std::make_tuple(leaked, bottom_up, leaked ? 0 : time_ns);
   if (call_tree_key_ == key) return call_tree_;
-  if (!stacks_) {
-    symbolizer_ = std::make_unique<analysis::Symbolizer>(trace.modules);
-    stacks_ = std::make_unique<analysis::StackResolver>(trace, *symbolizer_);
-  }
   analysis::BytesByStack live;
   if (leaked) {
     std::map<uint32_t, analysis::LiveStacks> at_exit = analysis::live_at_exit(trace);
@@ -93,9 +89,22 @@ const CallTreeNode& ViewerModel::call_tree(bool leaked, bool bottom_up, uint64_t
   } else {
     live = analysis::live_at(trace, timeline.device, time_ns).stacks;
   }
-  call_tree_ = build_call_tree(live, *stacks_, bottom_up);
+  call_tree_ = build_call_tree(live, stacks(), bottom_up);
   call_tree_key_ = key;
   return call_tree_;
+}
+
+analysis::StackResolver& ViewerModel::stacks() {
+  if (!stacks_) {
+    symbolizer_ = std::make_unique<analysis::Symbolizer>(trace.modules);
+    stacks_ = std::make_unique<analysis::StackResolver>(trace, *symbolizer_);
+  }
+  return *stacks_;
+}
+
+const MemoryMap& ViewerModel::memory_map() {
+  if (!memory_map_) memory_map_ = collect_memory_map(trace, timeline.device, timeline.end_ns, stacks());
+  return *memory_map_;
 }
 
 uint64_t default_moment(const ViewerModel& model) {

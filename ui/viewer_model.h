@@ -16,6 +16,7 @@
 #include "analyzer/timeline.h"
 #include "formats/trace_reader.h"
 #include "ui/call_tree.h"
+#include "ui/memory_map.h"
 #include "ui/timeline_levels.h"
 
 namespace vramscope::ui {
@@ -39,8 +40,12 @@ class ViewerModel {
   // or (`leaked`) live at the end, of the kinds counted as leaked. Kept as
   // fragmentation_at keeps its answer.
   const CallTreeNode& call_tree(bool leaked, bool bottom_up, uint64_t time_ns);
+  // The timeline's device's allocations as address × time, collected once.
+  const MemoryMap& memory_map();
 
  private:
+  analysis::StackResolver& stacks();
+  std::optional<MemoryMap> memory_map_;
   std::optional<std::tuple<bool, bool, uint64_t>> call_tree_key_;
   CallTreeNode call_tree_;
   // Made on first use, once the model is where it stays: they point into `trace`.

@@ -287,6 +287,39 @@ TEST_CASE("viewer call tree at train_mlp's peak: each path's bar as wide as its 
   CHECK(widths.count(49) == 4);
 }
 
+TEST_CASE("viewer memory map of oom: the four 256 MiB chunks as four equal bands of one site") {
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
+  ScratchDir dir("viewer-memory-map");
+  const std::string trace = dir.path("oom.vstrace");
+  run_profiled(trace, {sample("oom")}, {"--simulate=1124MiB"});
+  const std::string png = dir.path("map.png");
+  ProcessResult shot = run_process({"xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", VRAMSCOPE_BIN, "view",
+                                    trace, "--view", "memorymap", "--screenshot", png, "--size", "900x400"});
+  INFO("stderr: " << shot.err);
+  REQUIRE(shot.exit_status == 0);
+  Image image(png);
+  constexpr Rgb kFirstSite{78, 121, 167};  // ui/palette.cpp: the first site's colour
+  // The column where most of the plot is the site's: all four chunks live.
+  int best = -1, most = 0;
+  for (int x = kLeft; x < 900 - kRight; ++x) {
+    int n = 0;
+    for (int y = kTop; y < 400 - kBottom; ++y) n += image.at(x, y) == kFirstSite;
+    if (n > most) most = n, best = x;
+  }
+  REQUIRE(best >= 0);
+  // Down that column: four runs of the site's colour, outlined apart, each a
+  // quarter of the 328 rows of packed addresses (1 GiB).
+  std::vector<int> runs;
+  for (int y = kTop; y < 400 - kBottom; ++y) {
+    if (!(image.at(best, y) == kFirstSite)) continue;
+    if (y == kTop || !(image.at(best, y - 1) == kFirstSite)) runs.push_back(0);
+    ++runs.back();
+  }
+  REQUIRE(runs.size() == 4);
+  for (int run : runs) CHECK(std::abs(run - 80) <= 2);  // 82 rows, less the outline
+}
+
 TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at the top's 1/1.1") {
   if (on_real_gpu())
     return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
@@ -333,7 +366,8 @@ TEST_CASE("viewer: a trace it cannot read, a bad size and no display are one lin
   ProcessResult view = run_vramscope({"view", dir.path("none.vstrace"), "--view", "nothing"});
   CHECK(view.exit_status == 2);
   CHECK(view.err ==
-        "vramscope view: unknown view 'nothing' (views: timeline, fragmentation, calltree, diagnosis)\n");
+        "vramscope view: unknown view 'nothing' (views: timeline, memorymap, fragmentation, calltree, "
+        "diagnosis)\n");
 
   const std::string trace = dir.path("leak.vstrace");
   run_profiled(trace, {sample("leak")});

@@ -1,0 +1,78 @@
+// One walk: each allocation a rectangle, closed by its free; then the bands.
+#include "ui/memory_map.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "analyzer/live_memory.h"
+#include "analyzer/text_layout.h"
+
+namespace vramscope::ui {
+
+uint64_t MemoryMap::packed(uint64_t address) const {
+  auto after = std::upper_bound(bands.begin(), bands.end(), address,
+                                [](uint64_t a, const AddressBand& b) { return a < b.address; });
+  if (after == bands.begin()) return 0;
+  const AddressBand& band = *(after - 1);
+  return band.packed + std::min(address - band.address, band.size);
+}
+
+MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device, uint64_t end_ns,
+                             analysis::StackResolver& stacks) {
+  MemoryMap map;
+  std::unordered_map<uint32_t, uint32_t> site_of_stack;
+  std::unordered_map<std::string, uint32_t> site_index;
+  analysis::LiveMemory live;
+  std::unordered_map<uint64_t, size_t> open;  // allocation serial → rect
+  trace::EventCursor walk = trace.events.cursor(trace::FreeFields::AsRecorded);
+  for (auto batch = walk.next(); !batch.empty(); batch = walk.next()) {
+    for (const trace::Event& e : batch) {
+      const analysis::LiveChange& change = live.apply(e);
+      auto close = [&](const analysis::Allocation& a) {
+        auto found = open.find(a.serial);
+        if (found == open.end()) return;
+        map.rects[found->second].to_ns = e.time_ns;
+        open.erase(found);
+      };
+      if (change.displaced) close(*change.displaced);
+      if (change.what == analysis::LiveChange::What::Freed) close(change.allocation);
+      if (change.what != analysis::LiveChange::What::Allocated) continue;
+      const analysis::Allocation& a = change.allocation;
+      const bool block = a.kind == trace::MemoryKind::Block;
+      if (a.device != device || (!block && !trace::occupies_device_memory(a.kind)) || a.size == 0) continue;
+      if (map.rects.size() >= MemoryMap::kMaxRects) {
+        ++map.left_out;
+        continue;
+      }
+      auto [slot, made] = site_of_stack.try_emplace(a.stack.value, 0);
+      if (made) {
+        const analysis::ResolvedStack& resolved = stacks.resolve(a.stack);
+        auto [named, added] = site_index.try_emplace(analysis::site_key(resolved.site),
+                                                     static_cast<uint32_t>(map.sites.size()));
+        if (added) map.sites.push_back(analysis::text::site_text(resolved.site));
+        slot->second = named->second;
+      }
+      open[a.serial] = map.rects.size();
+      map.rects.push_back(MapRect{e.time_ns, end_ns, a.address, a.size, slot->second, block});
+    }
+  }
+  // The bands: every range ever used, merged where they touch or overlap.
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;  // [start, end)
+  for (const MapRect& r : map.rects) ranges.emplace_back(r.address, r.address + r.size);
+  std::sort(ranges.begin(), ranges.end());
+  for (const auto& [start, end] : ranges) {
+    if (!map.bands.empty() && start <= map.bands.back().address + map.bands.back().size) {
+      AddressBand& last = map.bands.back();
+      last.size = std::max(last.size, end - last.address);
+    } else {
+      map.bands.push_back(AddressBand{start, end - start, 0});
+    }
+  }
+  for (AddressBand& band : map.bands) {
+    band.packed = map.packed_bytes;
+    map.packed_bytes += band.size;
+  }
+  return map;
+}
+
+}  // namespace vramscope::ui

@@ -1,0 +1,44 @@
+// The memory map's data: every allocation of the timeline's device as a
+// rectangle of address × time, and the addresses in use packed together (the
+// gaps between the address ranges ever used left out), as PyTorch's segment
+// timeline draws them. Collected by one walk, the first time the view opens.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "analyzer/stack_resolver.h"
+#include "formats/trace_reader.h"
+
+namespace vramscope::ui {
+
+struct MapRect {
+  uint64_t from_ns = 0, to_ns = 0;  // to_ns: the free, or the trace's end
+  uint64_t address = 0, size = 0;
+  uint32_t site = 0;   // an index into MemoryMap::sites, by first appearance
+  bool block = false;  // a tensor block inside a segment, else a segment
+};
+
+struct AddressBand {
+  uint64_t address = 0, size = 0;
+  uint64_t packed = 0;  // where the band starts once the gaps are left out
+};
+
+struct MemoryMap {
+  std::vector<MapRect> rects;      // in allocation order
+  std::vector<AddressBand> bands;  // by address, disjoint
+  uint64_t packed_bytes = 0;       // all bands together
+  std::vector<std::string> sites;  // names, in order of first appearance
+  size_t left_out = 0;             // allocations past kMaxRects, not drawn
+
+  static constexpr size_t kMaxRects = size_t{4} << 20;
+  // The packed position of `address`; addresses outside every band go to the nearest band's edge.
+  uint64_t packed(uint64_t address) const;
+};
+
+MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device, uint64_t end_ns,
+                             analysis::StackResolver& stacks);
+
+}  // namespace vramscope::ui
