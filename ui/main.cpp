@@ -211,11 +211,14 @@ void draw_view(View& view, ViewerModel& model, TimelineWindow& window, CallTreeC
   switch (view) {
     case View::Timeline:
       draw_timeline(model, window, draw, x, y, width, height);
-      if (interactive) handle_timeline_input(model, window, x, y, width, height);
+      if (interactive) handle_timeline_input(model, window, x, y, width, height, true);
       break;
     case View::MemoryMap:
       draw_memory_map(model, window, draw, x, y, width, height);
-      if (interactive) handle_timeline_input(model, window, x, y, width, height);
+      if (interactive) {
+        handle_timeline_input(model, window, x, y, width, height, false);
+        show_memory_map_tooltip(model, window, x, y, width, height);
+      }
       break;
     case View::Fragmentation:
       draw_fragmentation(model, window.selected_ns.value_or(default_moment(model)), draw, x, y, width,

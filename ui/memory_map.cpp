@@ -32,6 +32,7 @@ MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device,
         auto found = open.find(a.serial);
         if (found == open.end()) return;
         map.rects[found->second].to_ns = e.time_ns;
+        map.rects[found->second].freed = true;
         open.erase(found);
       };
       if (change.displaced) close(*change.displaced);
@@ -53,7 +54,7 @@ MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device,
         slot->second = named->second;
       }
       open[a.serial] = map.rects.size();
-      map.rects.push_back(MapRect{e.time_ns, end_ns, a.address, a.size, slot->second, block});
+      map.rects.push_back(MapRect{e.time_ns, end_ns, a.address, a.size, slot->second, a.stack, block, false});
     }
   }
   // The bands: every range ever used, merged where they touch or overlap.

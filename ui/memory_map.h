@@ -17,8 +17,10 @@ namespace vramscope::ui {
 struct MapRect {
   uint64_t from_ns = 0, to_ns = 0;  // to_ns: the free, or the trace's end
   uint64_t address = 0, size = 0;
-  uint32_t site = 0;   // an index into MemoryMap::sites, by first appearance
+  uint32_t site = 0;  // an index into MemoryMap::sites, by first appearance
+  trace::StackId stack;
   bool block = false;  // a tensor block inside a segment, else a segment
+  bool freed = false;  // else live at the end
 };
 
 struct AddressBand {

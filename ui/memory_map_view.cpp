@@ -52,4 +52,44 @@ void draw_memory_map(ViewerModel& model, const TimelineWindow& window, ImDrawLis
   }
 }
 
+void show_memory_map_tooltip(ViewerModel& model, const TimelineWindow& window, float x, float y, float width,
+                             float height) {
+  const MemoryMap& map = model.memory_map();
+  const TimelineLayout layout(model.timeline, window, width, height);
+  const ImVec2 mouse = ImGui::GetIO().MousePos;
+  const float mx = mouse.x - x, my = mouse.y - y;
+  if (!ImGui::IsWindowHovered() || mx < layout.left || mx >= layout.right || my < layout.top ||
+      my >= layout.bottom || map.packed_bytes == 0) {
+    return;
+  }
+  const uint64_t time = layout.time_at(mx);
+  const auto packed = static_cast<uint64_t>(static_cast<double>(my - layout.top) /
+                                            static_cast<double>(layout.bottom - layout.top) *
+                                            static_cast<double>(map.packed_bytes));
+  // The last one drawn there is the one on top: a block over its segment.
+  const MapRect* hit = nullptr;
+  for (const MapRect& r : map.rects) {
+    if (time < r.from_ns || time >= std::max(r.to_ns, r.from_ns + 1)) continue;
+    const uint64_t start = map.packed(r.address);
+    if (packed < start || packed >= start + r.size) continue;
+    if (!hit || r.block || !hit->block) hit = &r;
+  }
+  if (!hit) return;
+  ImGui::BeginTooltip();
+  ImGui::Text("%s %s at 0x%llx", format_size(hit->size).c_str(), hit->block ? "block" : "segment",
+              static_cast<unsigned long long>(hit->address));
+  ImGui::Text("site: %s", map.sites[hit->site].c_str());
+  const double from_s = static_cast<double>(hit->from_ns - model.timeline.start_ns) / 1e9;
+  if (hit->freed) {
+    ImGui::Text("made at %.6f s, freed %.6f s later", from_s,
+                static_cast<double>(hit->to_ns - hit->from_ns) / 1e9);
+  } else {
+    ImGui::Text("made at %.6f s, live at the end", from_s);
+  }
+  for (const analysis::StackFrame& frame : model.resolve(hit->stack).frames) {
+    ImGui::Text("  %s  %s:%u", frame.function.c_str(), frame.file.c_str(), frame.line);
+  }
+  ImGui::EndTooltip();
+}
+
 }  // namespace vramscope::ui

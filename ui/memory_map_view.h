@@ -15,4 +15,9 @@ namespace vramscope::ui {
 void draw_memory_map(ViewerModel& model, const TimelineWindow& window, ImDrawList& draw, float x, float y,
                      float width, float height);
 
+// The allocation under the mouse, if any, as a tooltip: its size, site,
+// lifetime and call stack. Call after draw_memory_map, in the same window.
+void show_memory_map_tooltip(ViewerModel& model, const TimelineWindow& window, float x, float y, float width,
+                             float height);
+
 }  // namespace vramscope::ui

@@ -168,7 +168,7 @@ void draw_timeline(const ViewerModel& model, const TimelineWindow& window, ImDra
 }
 
 void handle_timeline_input(const ViewerModel& model, TimelineWindow& window, float x, float y, float width,
-                           float height) {
+                           float height, bool tooltip) {
   const TimelineLayout layout(model.timeline, window, width, height);
   const ImGuiIO& io = ImGui::GetIO();
   const float mx = io.MousePos.x - x, my = io.MousePos.y - y;
@@ -183,6 +183,7 @@ void handle_timeline_input(const ViewerModel& model, TimelineWindow& window, flo
     window.selected_ns = layout.time_at(mx);
   }
 
+  if (!tooltip) return;
   // The bytes under the cursor: its pixel column's highest, per series.
   const uint64_t t0 = layout.time_at(std::floor(mx)),
                  t1 = std::max(t0 + 1, layout.time_at(std::floor(mx) + 1));

@@ -40,9 +40,10 @@ uint64_t timeline_top_bytes(const analysis::Timeline& timeline);
 void draw_timeline(const ViewerModel& model, const TimelineWindow& window, ImDrawList& draw, float x, float y,
                    float width, float height);
 
-// Zoom, pan, selection and the tooltip, from this frame's mouse over the
-// canvas drawn at (x, y); call after draw_timeline, inside the same window.
+// Zoom, pan, selection and (`tooltip`) the bytes under the cursor, from this
+// frame's mouse over the canvas drawn at (x, y); call after drawing, inside
+// the same window. The memory map shares it, with a tooltip of its own.
 void handle_timeline_input(const ViewerModel& model, TimelineWindow& window, float x, float y, float width,
-                           float height);
+                           float height, bool tooltip);
 
 }  // namespace vramscope::ui

@@ -42,6 +42,8 @@ class ViewerModel {
   const CallTreeNode& call_tree(bool leaked, bool bottom_up, uint64_t time_ns);
   // The timeline's device's allocations as address × time, collected once.
   const MemoryMap& memory_map();
+  // A stack id of the trace, symbolized (cached).
+  const analysis::ResolvedStack& resolve(trace::StackId stack) { return stacks().resolve(stack); }
 
  private:
   analysis::StackResolver& stacks();
