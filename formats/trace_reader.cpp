@@ -51,25 +51,27 @@ Header decode_header(std::span<const uint8_t> payload, const std::string& source
   return h;
 }
 
-// The chunk head at `offset`, read without mapping its page (see TraceFileEvents::fd).
-void read_head(const TraceFileEvents& file, uint64_t offset, layout::ChunkHead& head,
-               const std::string& source) {
-  if (!file.read_at(offset, &head, sizeof head)) {
-    throw TraceError("cannot read " + source + ": " + std::strerror(errno));
+// Every chunk head of the file, read once, without mapping their pages (see
+// TraceFileEvents::fd): the tick rate and the chunk list both need them.
+std::vector<layout::ChunkHead> read_heads(const TraceFileEvents& file, uint64_t first_chunk,
+                                          uint64_t chunk_bytes, const std::string& source) {
+  std::vector<layout::ChunkHead> heads;
+  for (uint64_t offset = first_chunk; offset + sizeof(layout::ChunkHead) <= file.size;
+       offset += chunk_bytes) {
+    if (!file.read_at(offset, &heads.emplace_back(), sizeof(layout::ChunkHead))) {
+      throw TraceError("cannot read " + source + ": " + std::strerror(errno));
+    }
   }
+  return heads;
 }
 
 // Ticks per second. The header has the injector's calibration at start; chunk
 // heads anchor both clocks again and again, and over a long run they give
 // the rate more precisely.
-double tick_rate(const TraceFileEvents& file, uint64_t first_chunk, uint64_t chunk_bytes,
-                 const Header& header, const std::string& source) {
+double tick_rate(const std::vector<layout::ChunkHead>& heads, const Header& header) {
   if (header.ticks_per_second == 0) return 0;
   uint64_t min_ns = UINT64_MAX, min_ticks = 0, max_ns = 0, max_ticks = 0;
-  for (uint64_t offset = first_chunk; offset + sizeof(layout::ChunkHead) <= file.size;
-       offset += chunk_bytes) {
-    layout::ChunkHead head;
-    read_head(file, offset, head, source);
+  for (const layout::ChunkHead& head : heads) {
     if (head.magic != layout::kChunkMagic) continue;
     if (head.base_time_ns < min_ns) min_ns = head.base_time_ns, min_ticks = head.base_ticks;
     if (head.base_time_ns > max_ns) max_ns = head.base_time_ns, max_ticks = head.base_ticks;
@@ -138,7 +140,8 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
   trace.file_bytes = bytes.size();
   trace.header = decode_header(header_payload, source);
   const uint64_t chunk_bytes = prefix.chunk_bytes;
-  file->ticks_per_second = tick_rate(*file, prefix.header_total_bytes, chunk_bytes, trace.header, source);
+  const std::vector<ChunkHead> heads = read_heads(*file, prefix.header_total_bytes, chunk_bytes, source);
+  file->ticks_per_second = tick_rate(heads, trace.header);
   file->start_ns = trace.header.start_ns;
   RecordDecoder decoder(&trace, file->ticks_per_second, file->start_ns);
   for (const auto& d : trace.header.devices) decoder.add_device(d);
@@ -154,9 +157,7 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
       if (!all_zero) cut_reason = "the file ends inside a chunk header at " + offset_text(offset);
       break;
     }
-    ++chunks_in_file;
-    ChunkHead head;
-    read_head(*file, offset, head, source);
+    const ChunkHead& head = heads[chunks_in_file++];  // the heads' offsets are these
     if (head.magic == 0) continue;  // claimed by a writer that was killed before it wrote, or never claimed
     if (head.magic != layout::kChunkMagic) {
       throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (bad chunk marker)");
