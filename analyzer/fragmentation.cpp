@@ -238,14 +238,9 @@ bool FragmentationTracker::has_block_data(uint32_t device) const {
 DeviceFragmentationMap fragmentation_at(const trace::TraceContents& trace, uint32_t device, uint64_t time_ns) {
   LiveMemory live;
   FragmentationTracker tracker;
-  trace::EventCursor walk = trace.events.cursor();
-  for (auto batch = walk.next(); !batch.empty(); batch = walk.next()) {
-    for (const trace::Event& e : batch) {
-      if (e.time_ns > time_ns) return tracker.map(device, live);
-      const LiveChange& change = live.apply(e);
-      tracker.apply(e, change, live);
-    }
-  }
+  walk_with_live_set_until(
+      trace.events, live, time_ns,
+      [&](const trace::Event& event, const LiveChange& change) { tracker.apply(event, change, live); });
   return tracker.map(device, live);
 }
 

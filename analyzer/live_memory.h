@@ -190,4 +190,19 @@ void walk_with_live_set(const trace::EventLog& events, LiveMemory& live, Visit&&
   });
 }
 
+// walk_with_live_set up to a moment: the events at or before `time_ns` are
+// applied and visited, none after (the viewer's views at a selected moment).
+template <typename Visit>
+void walk_with_live_set_until(const trace::EventLog& events, LiveMemory& live, uint64_t time_ns,
+                              Visit&& visit) {
+  trace::EventCursor walk = events.cursor(trace::FreeFields::AsRecorded);
+  for (std::span<const trace::Event> batch = walk.next(); !batch.empty(); batch = walk.next()) {
+    for (const trace::Event& event : batch) {
+      if (event.time_ns > time_ns) return;
+      const LiveChange& change = live.apply(event);
+      visit(filled(event, change), change);
+    }
+  }
+}
+
 }  // namespace vramscope::analysis

@@ -56,17 +56,7 @@ std::map<uint32_t, LiveStacks> live_at_peaks(const trace::TraceContents& trace) 
 
 LiveStacks live_at(const trace::TraceContents& trace, uint32_t device, uint64_t time_ns) {
   LiveMemory live;
-  trace::EventCursor walk = trace.events.cursor(trace::FreeFields::AsRecorded);
-  bool done = false;
-  for (auto batch = walk.next(); !batch.empty() && !done; batch = walk.next()) {
-    for (const trace::Event& e : batch) {
-      if (e.time_ns > time_ns) {
-        done = true;
-        break;
-      }
-      live.apply(e);
-    }
-  }
+  walk_with_live_set_until(trace.events, live, time_ns, [](const trace::Event&, const LiveChange&) {});
   LiveStacks result;
   result.time_ns = time_ns;
   live.for_each_live([&](const Allocation& a) {
