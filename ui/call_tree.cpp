@@ -4,19 +4,11 @@
 #include <algorithm>
 #include <map>
 
+#include "analyzer/text_layout.h"
+
 namespace vramscope::ui {
 
 namespace {
-
-std::string frame_name(const analysis::StackFrame& frame) {
-  std::string name = frame.function.empty() ? "??" : frame.function;
-  if (!frame.file.empty()) {
-    const size_t slash = frame.file.rfind('/');
-    name += " (" + frame.file.substr(slash == std::string::npos ? 0 : slash + 1) + ":" +
-            std::to_string(frame.line) + ")";
-  }
-  return name;
-}
 
 void sort_by_bytes(CallTreeNode& node) {
   std::stable_sort(node.children.begin(), node.children.end(),
@@ -38,7 +30,7 @@ CallTreeNode build_call_tree(const analysis::BytesByStack& stacks, analysis::Sta
     const analysis::ResolvedStack& resolved = resolver.resolve(trace::StackId{id});
     std::vector<std::string> path;  // innermost first
     for (const analysis::StackFrame& frame : resolved.frames) {
-      if (!analysis::is_runtime_module(frame.module)) path.push_back(frame_name(frame));
+      if (!analysis::is_runtime_module(frame.module)) path.push_back(analysis::text::site_text(frame));
     }
     if (path.empty()) path.push_back("<no stack>");
     if (!bottom_up) std::reverse(path.begin(), path.end());

@@ -13,7 +13,7 @@
 namespace vramscope::ui {
 
 struct CallTreeNode {
-  std::string name;  // a frame: function (file:line)
+  std::string name;  // a frame, as sites are written: function (file:line)
   uint64_t bytes = 0;
   uint64_t count = 0;
   std::vector<CallTreeNode> children;  // by bytes, most first

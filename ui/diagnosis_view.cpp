@@ -28,12 +28,6 @@ void marked_text(Rgb colour, const std::string& text) {
   ImGui::TextUnformatted(text.c_str());
 }
 
-std::string seconds(uint64_t ns) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6f s", static_cast<double>(ns) / 1e9);
-  return text;
-}
-
 }  // namespace
 
 std::optional<uint64_t> draw_diagnosis(const ViewerModel& model, float x, float y, float width,
@@ -51,7 +45,7 @@ std::optional<uint64_t> draw_diagnosis(const ViewerModel& model, float x, float 
     if (!analysis::ran_out_of_memory(f)) continue;
     ++failures;
     ImGui::PushID(id++);
-    marked_text(kOomMark, seconds(f.time_ns) + ": " + format_size(f.requested_bytes) +
+    marked_text(kOomMark, analysis::text::elapsed(f.time_ns) + ": " + format_size(f.requested_bytes) +
                               " requested on device " + std::to_string(f.device) + ", " +
                               std::string(to_string(f.diagnosis.verdict)));
     ImGui::SameLine();

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <string>
 
+#include "analyzer/text_layout.h"
 #include "formats/human_size.h"
 #include "ui/palette.h"
 
@@ -22,8 +23,8 @@ void draw_fragmentation(ViewerModel& model, uint64_t time_ns, ImDrawList& draw, 
   auto at = [&](float px, float py) { return ImVec2{x + px, y + py}; };
 
   char line[256];
-  std::snprintf(line, sizeof line, "at %.6f s: %llu segments, %s reserved, %s in blocks",
-                static_cast<double>(time_ns - model.timeline.start_ns) / 1e9,
+  std::snprintf(line, sizeof line, "at %s: %llu segments, %s reserved, %s in blocks",
+                analysis::text::elapsed(time_ns - model.timeline.start_ns).c_str(),
                 static_cast<unsigned long long>(f.segments), format_size(f.segment_bytes).c_str(),
                 format_size(f.block_bytes).c_str());
   draw.AddText(at(L::kLeft, 6), kAxisText.packed(), line);

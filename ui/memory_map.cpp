@@ -9,14 +9,6 @@
 
 namespace vramscope::ui {
 
-uint64_t MemoryMap::packed(uint64_t address) const {
-  auto after = std::upper_bound(bands.begin(), bands.end(), address,
-                                [](uint64_t a, const AddressBand& b) { return a < b.address; });
-  if (after == bands.begin()) return 0;
-  const AddressBand& band = *(after - 1);
-  return band.packed + std::min(address - band.address, band.size);
-}
-
 MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device, uint64_t end_ns,
                              analysis::StackResolver& stacks) {
   MemoryMap map;
@@ -54,7 +46,8 @@ MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device,
         slot->second = named->second;
       }
       open[a.serial] = map.rects.size();
-      map.rects.push_back(MapRect{e.time_ns, end_ns, a.address, a.size, slot->second, a.stack, block, false});
+      map.rects.push_back(
+          MapRect{e.time_ns, end_ns, a.address, a.size, 0, slot->second, a.stack, block, false});
     }
   }
   // The bands: every range ever used, merged where they touch or overlap.
@@ -72,6 +65,13 @@ MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device,
   for (AddressBand& band : map.bands) {
     band.packed = map.packed_bytes;
     map.packed_bytes += band.size;
+  }
+  // Each rectangle's place among them, once: every band holds whole rectangles.
+  for (MapRect& r : map.rects) {
+    auto after = std::upper_bound(map.bands.begin(), map.bands.end(), r.address,
+                                  [](uint64_t a, const AddressBand& b) { return a < b.address; });
+    const AddressBand& band = *(after - 1);
+    r.packed = band.packed + (r.address - band.address);
   }
   return map;
 }

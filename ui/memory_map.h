@@ -17,6 +17,7 @@ namespace vramscope::ui {
 struct MapRect {
   uint64_t from_ns = 0, to_ns = 0;  // to_ns: the free, or the trace's end
   uint64_t address = 0, size = 0;
+  uint64_t packed = 0;  // the address once the gaps are left out (MemoryMap::bands)
   uint32_t site = 0;  // an index into MemoryMap::sites, by first appearance
   trace::StackId stack;
   bool block = false;  // a tensor block inside a segment, else a segment
@@ -36,8 +37,6 @@ struct MemoryMap {
   size_t left_out = 0;             // allocations past kMaxRects, not drawn
 
   static constexpr size_t kMaxRects = size_t{4} << 20;
-  // The packed position of `address`; addresses outside every band go to the nearest band's edge.
-  uint64_t packed(uint64_t address) const;
 };
 
 MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device, uint64_t end_ns,

@@ -9,11 +9,16 @@
 #include <cstdio>
 #include <string>
 
+#include "analyzer/text_layout.h"
 #include "formats/human_size.h"
 #include "ui/palette.h"
 #include "ui/timeline_view.h"
 
 namespace vramscope::ui {
+
+namespace {
+constexpr size_t kFrameWidth = 100;  // characters of a stack frame in the tooltip
+}  // namespace
 
 void draw_memory_map(ViewerModel& model, const TimelineWindow& window, ImDrawList& draw, float x, float y,
                      float width, float height) {
@@ -42,8 +47,7 @@ void draw_memory_map(ViewerModel& model, const TimelineWindow& window, ImDrawLis
       if (has_blocks && (pass == 0) != !r.block) continue;
       if (!has_blocks && pass == 1) break;
       const float x0 = layout.x_of(r.from_ns), x1 = std::max(x0 + 1, layout.x_of(r.to_ns));
-      const uint64_t packed = map.packed(r.address);
-      const float y0 = y_of(packed), y1 = std::max(y0 + 1, y_of(packed + r.size));
+      const float y0 = y_of(r.packed), y1 = std::max(y0 + 1, y_of(r.packed + r.size));
       const bool segment_under_blocks = has_blocks && !r.block;
       const Rgb colour = segment_under_blocks ? kWholeSegment : site_colour(r.site);
       draw.AddRectFilled(at(x0, y0), at(x1, y1), colour.packed());
@@ -70,8 +74,7 @@ void show_memory_map_tooltip(ViewerModel& model, const TimelineWindow& window, f
   const MapRect* hit = nullptr;
   for (const MapRect& r : map.rects) {
     if (time < r.from_ns || time >= std::max(r.to_ns, r.from_ns + 1)) continue;
-    const uint64_t start = map.packed(r.address);
-    if (packed < start || packed >= start + r.size) continue;
+    if (packed < r.packed || packed >= r.packed + r.size) continue;
     if (!hit || r.block || !hit->block) hit = &r;
   }
   if (!hit) return;
@@ -79,15 +82,15 @@ void show_memory_map_tooltip(ViewerModel& model, const TimelineWindow& window, f
   ImGui::Text("%s %s at 0x%llx", format_size(hit->size).c_str(), hit->block ? "block" : "segment",
               static_cast<unsigned long long>(hit->address));
   ImGui::Text("site: %s", map.sites[hit->site].c_str());
-  const double from_s = static_cast<double>(hit->from_ns - model.timeline.start_ns) / 1e9;
+  const std::string made = analysis::text::elapsed(hit->from_ns - model.timeline.start_ns);
   if (hit->freed) {
-    ImGui::Text("made at %.6f s, freed %.6f s later", from_s,
-                static_cast<double>(hit->to_ns - hit->from_ns) / 1e9);
+    ImGui::Text("made at %s, freed %s later", made.c_str(),
+                analysis::text::elapsed(hit->to_ns - hit->from_ns).c_str());
   } else {
-    ImGui::Text("made at %.6f s, live at the end", from_s);
+    ImGui::Text("made at %s, live at the end", made.c_str());
   }
   for (const analysis::StackFrame& frame : model.resolve(hit->stack).frames) {
-    ImGui::Text("  %s  %s:%u", frame.function.c_str(), frame.file.c_str(), frame.line);
+    ImGui::Text("  %s", analysis::text::frame_label(frame, kFrameWidth).c_str());
   }
   ImGui::EndTooltip();
 }

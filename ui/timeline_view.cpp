@@ -9,11 +9,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "analyzer/text_layout.h"
 #include "formats/human_size.h"
 #include "ui/palette.h"
 
@@ -25,18 +25,8 @@ constexpr int kByteTicks = 4;
 constexpr int kTimeTicks = 5;
 constexpr double kZoomStep = 0.8;  // the span after one notch of the wheel, forward
 
-std::string time_label(uint64_t ns) {
-  char text[32];
-  if (ns == 0) return "0";
-  if (ns >= 1'000'000'000) {
-    std::snprintf(text, sizeof text, "%.2f s", static_cast<double>(ns) / 1e9);
-  } else if (ns >= 1'000'000) {
-    std::snprintf(text, sizeof text, "%.2f ms", static_cast<double>(ns) / 1e6);
-  } else {
-    std::snprintf(text, sizeof text, "%.1f us", static_cast<double>(ns) / 1e3);
-  }
-  return text;
-}
+// The time since the trace's start, as the text report writes it; the axis's origin plain "0".
+std::string time_label(uint64_t ns) { return ns == 0 ? "0" : analysis::text::elapsed(ns); }
 
 void draw_legend(const analysis::Timeline& timeline, ImDrawList& draw, float x, float y) {
   for (const analysis::TimelineSeries& group : timeline.groups) {
