@@ -69,10 +69,24 @@ class Image {
   std::vector<unsigned char> pixels_;
 };
 
-// `vramscope view TRACE --screenshot OUT --size WxH` under xvfb-run.
-ProcessResult screenshot(const std::string& trace, const std::string& png, const std::string& size) {
-  return run_process({"xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", VRAMSCOPE_BIN, "view", trace,
-                      "--screenshot", png, "--view", "timeline", "--size", size});
+// `vramscope view TRACE --screenshot PNG --view VIEW --size WxH [EXTRA...]` under xvfb-run.
+ProcessResult screenshot(const std::string& trace, const std::string& png, const std::string& view,
+                         const std::string& size, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> command = {"xvfb-run",    "-a",     "-s",  "-screen 0 1280x1024x24",
+                                      VRAMSCOPE_BIN, "view",   trace, "--screenshot",
+                                      png,           "--view", view,  "--size",
+                                      size};
+  command.insert(command.end(), extra.begin(), extra.end());
+  return run_process(command);
+}
+
+// The same, which must succeed: the image it wrote.
+Image rendered(const std::string& trace, const std::string& png, const std::string& view,
+               const std::string& size, const std::vector<std::string>& extra = {}) {
+  ProcessResult shot = screenshot(trace, png, view, size, extra);
+  INFO("stderr: " << shot.err);
+  REQUIRE(shot.exit_status == 0);
+  return Image(png);
 }
 
 }  // namespace
@@ -84,10 +98,7 @@ TEST_CASE("viewer timeline of train_mlp (Adam) on 112 MiB: the capacity line, ev
   const std::string trace = dir.path("adam.vstrace");
   run_profiled(trace, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
   const std::string png = dir.path("timeline.png");
-  ProcessResult shot = screenshot(trace, png, "800x1000");
-  INFO("stderr: " << shot.err);
-  REQUIRE(shot.exit_status == 0);
-  Image image(png);
+  const Image image = rendered(trace, png, "timeline", "800x1000");
   REQUIRE(image.width() == 800);
   REQUIRE(image.height() == 1000);
 
@@ -127,10 +138,7 @@ TEST_CASE("viewer timeline of oom: the failed allocation's mark at its time") {
   const double end = report["trace"]["duration_ns"].get<double>();
 
   const std::string png = dir.path("timeline.png");
-  ProcessResult shot = screenshot(trace, png, "1000x500");
-  INFO("stderr: " << shot.err);
-  REQUIRE(shot.exit_status == 0);
-  Image image(png);
+  const Image image = rendered(trace, png, "timeline", "1000x500");
   const int expected = static_cast<int>(std::lround(kLeft + failed_at / end * (1000 - kRight - kLeft)));
   std::set<int> columns;
   for (int x = kLeft; x < 1000 - kRight; ++x) {
@@ -149,12 +157,7 @@ TEST_CASE("viewer --at selects a moment: its line at that time's column") {
   const double end = report["trace"]["duration_ns"].get<double>();
   const uint64_t at = static_cast<uint64_t>(end * 0.4);  // 40% in
   const std::string png = dir.path("at.png");
-  ProcessResult shot =
-      run_process({"xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", VRAMSCOPE_BIN, "view", trace,
-                   "--screenshot", png, "--size", "700x300", "--at", std::to_string(at) + "ns"});
-  INFO("stderr: " << shot.err);
-  REQUIRE(shot.exit_status == 0);
-  Image image(png);
+  const Image image = rendered(trace, png, "timeline", "700x300", {"--at", std::to_string(at) + "ns"});
   constexpr Rgb kSelection{0, 220, 255};
   std::set<int> columns;
   for (int x = kLeft; x < 700 - kRight; ++x) {
@@ -180,12 +183,8 @@ TEST_CASE(
   REQUIRE(report["failed_allocations"].size() == 1);
   const uint64_t failed_at = report["failed_allocations"][0]["time_ns"];
   const std::string png = dir.path("fragmentation.png");
-  ProcessResult shot = run_process(
-      {"xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", VRAMSCOPE_BIN, "view", trace, "--view",
-       "fragmentation", "--at", std::to_string(failed_at) + "ns", "--screenshot", png, "--size", "900x300"});
-  INFO("stderr: " << shot.err);
-  REQUIRE(shot.exit_status == 0);
-  Image image(png);
+  const Image image =
+      rendered(trace, png, "fragmentation", "900x300", {"--at", std::to_string(failed_at) + "ns"});
   constexpr Rgb kBlock{70, 150, 230}, kHole{110, 40, 40};
   // Bars: runs of rows whose first plot column is a block or a hole (ui/fragmentation_view.h: from y = 52,
   // 14 rows each, 6 between).
@@ -234,12 +233,7 @@ TEST_CASE("viewer diagnosis: one out-of-memory finding for oom; a leak, a growin
                        const std::vector<std::string>& run_options) {
     const std::string trace = dir.path(name + ".vstrace"), png = dir.path(name + ".png");
     run_profiled(trace, command, run_options);
-    ProcessResult shot =
-        run_process({"xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", VRAMSCOPE_BIN, "view", trace, "--view",
-                     "diagnosis", "--screenshot", png, "--size", "1000x400"});
-    INFO("stderr: " << shot.err);
-    REQUIRE(shot.exit_status == 0);
-    return Image(png);
+    return rendered(trace, png, "diagnosis", "1000x400");
   };
   constexpr Rgb kLeak{255, 140, 0}, kGrowth{255, 90, 160}, kAdvice{60, 200, 120};
   const Image oom = diagnosis("oom", {sample("oom")}, {"--simulate=1124MiB"});
@@ -260,11 +254,7 @@ TEST_CASE("viewer call tree at train_mlp's peak: each path's bar as wide as its 
   const std::string trace = dir.path("adam.vstrace");
   run_profiled(trace, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
   const std::string png = dir.path("tree.png");
-  ProcessResult shot = run_process({"xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", VRAMSCOPE_BIN, "view",
-                                    trace, "--view", "calltree", "--screenshot", png, "--size", "900x400"});
-  INFO("stderr: " << shot.err);
-  REQUIRE(shot.exit_status == 0);
-  Image image(png);
+  const Image image = rendered(trace, png, "calltree", "900x400");
   constexpr Rgb kTreeBar{230, 160, 60};
   // Each bar's width, read on its top row (ui/call_tree_view.h: 200 pixels for all the bytes).
   std::multiset<int> widths;
@@ -294,11 +284,7 @@ TEST_CASE("viewer memory map of oom: the four 256 MiB chunks as four equal bands
   const std::string trace = dir.path("oom.vstrace");
   run_profiled(trace, {sample("oom")}, {"--simulate=1124MiB"});
   const std::string png = dir.path("map.png");
-  ProcessResult shot = run_process({"xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", VRAMSCOPE_BIN, "view",
-                                    trace, "--view", "memorymap", "--screenshot", png, "--size", "900x400"});
-  INFO("stderr: " << shot.err);
-  REQUIRE(shot.exit_status == 0);
-  Image image(png);
+  const Image image = rendered(trace, png, "memorymap", "900x400");
   constexpr Rgb kFirstSite{78, 121, 167};  // ui/palette.cpp: the first site's colour
   // The column where most of the plot is the site's: all four chunks live.
   int best = -1, most = 0;
@@ -327,10 +313,7 @@ TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at 
   const std::string snapshot =
       std::string(VRAMSCOPE_TEST_DATA_DIR) + "/interop/pytorch-snapshots/decomfl_memory.pickle";
   const std::string png = dir.path("snapshot.png");
-  ProcessResult shot = screenshot(snapshot, png, "1000x500");
-  INFO("stderr: " << shot.err);
-  REQUIRE(shot.exit_status == 0);
-  Image image(png);
+  const Image image = rendered(snapshot, png, "timeline", "1000x500");
   // No capacity in the snapshot: the top is 1.1 times the highest reserved
   // bytes, which the line reaches 428 / 1.1 = 389.1 rows above y = 456.
   constexpr Rgb kReserved{240, 240, 240};
@@ -353,7 +336,7 @@ TEST_CASE("viewer: a trace it cannot read, a bad size and no display are one lin
   if (on_real_gpu())
     return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
   ScratchDir dir("viewer-bad");
-  ProcessResult missing = screenshot(dir.path("none.vstrace"), dir.path("x.png"), "800x600");
+  ProcessResult missing = screenshot(dir.path("none.vstrace"), dir.path("x.png"), "timeline", "800x600");
   CHECK(missing.exit_status == 1);
   CHECK(missing.err ==
         "vramscope-view: cannot open " + dir.path("none.vstrace") + ": No such file or directory\n");
