@@ -229,7 +229,7 @@ class CategoryFinder {
 
   // The device's allocated bytes per category, in `buckets` buckets.
   BucketSeries finish(const trace::TraceContents& trace, StackResolver& stacks, size_t buckets,
-                      uint32_t device, bool device_has_blocks) {
+                      uint32_t device, bool device_has_blocks, const CategoryVisit& also_visit) {
     index_.finish(events_);
     FoundIterations found = iterations_.finish(trace);
     CategoryBuckets sweep(index_, buckets, device, device_has_blocks);
@@ -239,6 +239,7 @@ class CategoryFinder {
           [&](trace::StackId stack) { return site_and_callers(stacks.resolve(stack)); },
           [&](std::span<const CategorizedTensor> tensors) {
             for (const CategorizedTensor& t : tensors) sweep.observe(t.tensor, t.verdict);
+            if (also_visit) also_visit(tensors);
           });
     }
     return std::move(sweep.finish());
@@ -509,7 +510,8 @@ Timeline compute_timeline(const trace::TraceContents& trace, const TimelineQuery
       // Tensors are the blocks of other devices: none of this one's is categorized.
       add_group(values.series(kReserved, std::string(to_string(Category::Unknown))));
     } else {
-      BucketSeries by_category = categories->finish(trace, stacks, window.count, device, survey.has_blocks);
+      BucketSeries by_category =
+          categories->finish(trace, stacks, window.count, device, survey.has_blocks, query.on_tensors);
       by_category.finish(window, trace_end);
       for (int c = 0; c < kCategoryCount; ++c) {
         add_group(

@@ -7,11 +7,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "analyzer/categories.h"
 #include "analyzer/report.h"
 #include "formats/trace_reader.h"
 
@@ -35,6 +37,9 @@ struct TimelineQuery {
   // Bucket width instead of a count: the window's end moves out to a whole bucket.
   std::optional<uint64_t> resolution_ns;
   size_t top = kDefaultTimelineTop;  // by site: sites kept; the rest add up to "other"
+  // By category: also handed every tensor of the trace with its category, in
+  // allocation order (the viewer colours each allocation by it).
+  CategoryVisit on_tensors;
 };
 
 struct BucketValue {

@@ -18,6 +18,7 @@
 
 #include "formats/duration.h"
 #include "formats/trace_reader.h"
+#include "ui/allocations_view.h"
 #include "ui/call_tree_view.h"
 #include "ui/diagnosis_view.h"
 #include "ui/fragmentation_view.h"
@@ -32,7 +33,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: vramscope view TRACE [--screenshot OUT.png] [--view NAME] [--at TIME] [--size WxH]\n"
-    "                            [--bench-frames N]\n"
+    "                            [--by category|site] [--select N] [--bench-frames N]\n"
     "\n"
     "Opens a trace in a window: a vramscope trace (.vstrace), a PyTorch memory\n"
     "snapshot or a torch.profiler trace.\n"
@@ -41,11 +42,16 @@ constexpr const char* kUsage =
     "  --screenshot OUT.png  render one view to a PNG file and exit; it needs a\n"
     "                        display, so run it under xvfb-run where there is none\n"
     "  --view NAME           the view to render: timeline (the default), memorymap\n"
-    "                        (address x time, by site), fragmentation\n"
-    "                        (the segments at the selected moment, else at the peak)\n"
-    "                        calltree (live bytes by call path at the moment) or\n"
-    "                        diagnosis (out-of-memory verdicts, leaks, advice)\n"
+    "                        (address x time), fragmentation (the segments at the\n"
+    "                        selected moment, else at the peak), allocations (the\n"
+    "                        table, largest first), calltree (live bytes by call path\n"
+    "                        at the moment) or diagnosis (out-of-memory verdicts,\n"
+    "                        leaks, advice)\n"
+    "  --by category|site    colour the timeline and the memory map by category (the\n"
+    "                        default) or by site (the timeline: its top 8 sites)\n"
     "  --at TIME             select the moment TIME after the trace's start (500ms, 2.5s)\n"
+    "  --select N            select allocation number N (the table's # column): it is\n"
+    "                        marked in the timeline, the memory map and the table\n"
     "  --size WxH            the window's size in pixels (default 1280x720)\n"
     "  --bench-frames N      zoom and pan through N frames in a hidden window, print\n"
     "                        how long the trace took to open and the frames to build\n"
@@ -53,7 +59,7 @@ constexpr const char* kUsage =
 
 constexpr int kMaxSide = 16384;
 
-enum class View { Timeline, MemoryMap, Fragmentation, CallTree, Diagnosis };
+enum class View { Timeline, MemoryMap, Fragmentation, Allocations, CallTree, Diagnosis };
 
 struct Options {
   std::string trace;
@@ -62,6 +68,8 @@ struct Options {
   int width = 1280;
   int height = 720;
   std::optional<uint64_t> at_ns;
+  std::optional<size_t> select;  // 1-based, as the table numbers them
+  bool by_site = false;
   int bench_frames = 0;
 };
 
@@ -109,12 +117,26 @@ Options parse_options(int argc, char** argv) {
         o.view = View::MemoryMap;
       } else if (name == "calltree") {
         o.view = View::CallTree;
+      } else if (name == "allocations") {
+        o.view = View::Allocations;
       } else if (name == "diagnosis") {
         o.view = View::Diagnosis;
       } else {
         throw UsageError{"unknown view '" + name +
-                         "' (views: timeline, memorymap, fragmentation, calltree, diagnosis)"};
+                         "' (views: timeline, memorymap, fragmentation, allocations, calltree, diagnosis)"};
       }
+    } else if (arg == "--by") {
+      std::string by = value();
+      if (by != "category" && by != "site") throw UsageError{"--by " + by + ": give 'category' or 'site'"};
+      o.by_site = by == "site";
+    } else if (arg == "--select") {
+      std::string text = value();
+      char* end = nullptr;
+      long n = std::strtol(text.c_str(), &end, 10);
+      if (text.empty() || *end != '\0' || n < 1) {
+        throw UsageError{"--select " + text + ": give an allocation's number (1 is the first)"};
+      }
+      o.select = static_cast<size_t>(n);
     } else if (arg == "--at") {
       std::string text = value();
       o.at_ns = parse_duration(text);
@@ -203,30 +225,88 @@ void show_moment(TimelineWindow& window, const analysis::Timeline& timeline, uin
   window.selected_ns = time_ns;
 }
 
+// What the user chose in the views, kept across frames.
+struct Choices {
+  CallTreeChoice tree;
+  MemoryMapChoice map;
+  AllocationsTable table;
+  bool by_site = false;  // the timeline's bands by site, else by category
+};
+
+// An allocation shown from the table: selected, its lifetime filling the middle of the timeline.
+void show_allocation_span(TimelineWindow& window, const analysis::Timeline& timeline, const MapRect& r) {
+  const TimelineWindow all = TimelineWindow::whole(timeline);
+  const double span = static_cast<double>(std::max<uint64_t>(1, all.to_ns - all.from_ns));
+  const double lifetime =
+      static_cast<double>(std::max<uint64_t>(TimelineWindow::kMinSpanNs, r.to_ns - r.from_ns));
+  window = all;
+  window.zoom(std::min(1.0, lifetime * 2 / span), 0.0, timeline);
+  const double shown = static_cast<double>(window.to_ns - window.from_ns);
+  window.pan((static_cast<double>(r.from_ns) - lifetime / 2 - static_cast<double>(window.from_ns)) / shown,
+             timeline);
+}
+
+// "colour by" for the timeline and the map: a line above them when interactive.
+float draw_colour_choice(Choices& choices, float x, float y) {
+  ImGui::SetCursorPos({x + TimelineLayout::kLeft, y + 2});
+  ImGui::TextUnformatted("colour by");
+  ImGui::SameLine();
+  if (ImGui::RadioButton("category", !choices.by_site)) choices.by_site = false;
+  ImGui::SameLine();
+  if (ImGui::RadioButton("site", choices.by_site)) choices.by_site = true;
+  choices.map.by_site = choices.by_site;
+  return ImGui::GetFrameHeightWithSpacing() + 2;
+}
+
 // Draws `view` into the canvas at (x, y); `interactive`: the mouse acts on
-// it. A Show button of the diagnosis switches `view` to the timeline.
-void draw_view(View& view, ViewerModel& model, TimelineWindow& window, CallTreeChoice& tree, float x, float y,
+// it. A Show button of the diagnosis, or a double-clicked row of the table,
+// switches `view` to the timeline.
+void draw_view(View& view, ViewerModel& model, TimelineWindow& window, Choices& choices, float x, float y,
                float width, float height, bool interactive) {
   ImDrawList& draw = *ImGui::GetWindowDrawList();
   switch (view) {
-    case View::Timeline:
-      draw_timeline(model, window, draw, x, y, width, height);
-      if (interactive) handle_timeline_input(model, window, x, y, width, height, true);
-      break;
-    case View::MemoryMap:
-      draw_memory_map(model, window, draw, x, y, width, height);
+    case View::Timeline: {
       if (interactive) {
-        handle_timeline_input(model, window, x, y, width, height, false);
-        show_memory_map_tooltip(model, window, x, y, width, height);
+        const float line = draw_colour_choice(choices, x, y);
+        y += line;
+        height -= line;
+      }
+      const TimelineLevels* bands = choices.by_site ? model.site_levels(!interactive) : &model.levels;
+      draw_timeline(model, bands ? *bands : model.levels, window, draw, x, y, width, height);
+      if (!bands) {
+        draw.AddText({x + TimelineLayout::kLeft + 8, y + TimelineLayout::kTop + 8}, kAxisText.packed(),
+                     "computing the timeline by site...");
+      }
+      if (interactive)
+        handle_timeline_input(model, bands ? *bands : model.levels, window, x, y, width, height, true);
+      break;
+    }
+    case View::MemoryMap:
+      if (interactive) {
+        const float line = draw_colour_choice(choices, x, y);
+        y += line;
+        height -= line;
+      }
+      draw_memory_map(model, choices.map, window, draw, x, y, width, height);
+      if (interactive) {
+        handle_timeline_input(model, model.levels, window, x, y, width, height, false);
+        handle_memory_map_input(model, window, x, y, width, height);
       }
       break;
     case View::Fragmentation:
       draw_fragmentation(model, window.selected_ns.value_or(default_moment(model)), draw, x, y, width,
                          height);
       break;
+    case View::Allocations:
+      if (draw_allocations(model, choices.table, window, x, y, width, height, interactive)) {
+        if (const MapRect* r = selected_allocation(model, window))
+          show_allocation_span(window, model.timeline, *r);
+        view = View::Timeline;
+      }
+      break;
     case View::CallTree:
-      draw_call_tree(model, tree, window.selected_ns.value_or(default_moment(model)), x, y, width, height,
-                     interactive);
+      draw_call_tree(model, choices.tree, window.selected_ns.value_or(default_moment(model)), x, y, width,
+                     height, interactive);
       break;
     case View::Diagnosis:
       if (std::optional<uint64_t> moment = draw_diagnosis(model, x, y, width, height)) {
@@ -239,7 +319,7 @@ void draw_view(View& view, ViewerModel& model, TimelineWindow& window, CallTreeC
 
 // One window that fills the canvas: the views as tabs when interactive, else
 // `view` alone (a screenshot is the view, nothing around it).
-void draw_frame(ViewerModel* model, View& view, bool& switched, TimelineWindow& window, CallTreeChoice& tree,
+void draw_frame(ViewerModel* model, View& view, bool& switched, TimelineWindow& window, Choices& choices,
                 const std::string& error, int width, int height, bool interactive) {
   ImGui::SetNextWindowPos({0, 0});
   ImGui::SetNextWindowSize({static_cast<float>(width), static_cast<float>(height)});
@@ -251,9 +331,10 @@ void draw_frame(ViewerModel* model, View& view, bool& switched, TimelineWindow& 
     float top = 0;
     if (interactive && ImGui::BeginTabBar("views")) {
       // A view chosen by a button last frame is selected once; then the tabs choose.
-      static constexpr std::pair<View, const char*> kTabs[] = {{View::Timeline, "Timeline"},
-                                                               {View::Fragmentation, "Fragmentation"},
-                                                               {View::Diagnosis, "Diagnosis"}};
+      static constexpr std::pair<View, const char*> kTabs[] = {
+          {View::Timeline, "Timeline"},           {View::MemoryMap, "Memory map"},
+          {View::Fragmentation, "Fragmentation"}, {View::Allocations, "Allocations"},
+          {View::CallTree, "Call tree"},          {View::Diagnosis, "Diagnosis"}};
       const View wanted = view;
       for (const auto& [tab, name] : kTabs) {
         const ImGuiTabItemFlags flags = tab == wanted && switched ? ImGuiTabItemFlags_SetSelected : 0;
@@ -267,8 +348,8 @@ void draw_frame(ViewerModel* model, View& view, bool& switched, TimelineWindow& 
       top = ImGui::GetCursorPosY();
     }
     const View before = view;
-    draw_view(view, *model, window, tree, 0, top, static_cast<float>(width), static_cast<float>(height) - top,
-              interactive);
+    draw_view(view, *model, window, choices, 0, top, static_cast<float>(width),
+              static_cast<float>(height) - top, interactive);
     switched = view != before;
   } else {
     ImGui::SetCursorPos({16, 16});
@@ -292,14 +373,25 @@ int run(const Options& o) {
   }
   const double load_seconds = seconds_since(load_start);
   TimelineWindow shown;
+  Choices choices;
+  choices.by_site = choices.map.by_site = o.by_site;
   if (model) {
     shown = TimelineWindow::whole(model->timeline);
     if (o.at_ns) shown.selected_ns = model->timeline.start_ns + *o.at_ns;
+    if (o.select) {
+      const size_t count = model->memory_map().rects.size();
+      if (*o.select > count) {
+        std::fprintf(stderr, "vramscope-view: --select %zu: the trace has %zu allocation%s on device %u\n",
+                     *o.select, count, count == 1 ? "" : "s", model->timeline.device);
+        if (o.screenshot || o.bench_frames) return 1;
+      } else {
+        shown.selected_allocation = *o.select - 1;
+      }
+    }
   }
   const bool hidden = o.screenshot || o.bench_frames;
   View view = o.view;
   bool switched = true;  // the tab of --view selected at first
-  CallTreeChoice tree;
   FrameTimes bench;
 
   glfwSetErrorCallback(remember_glfw_error);
@@ -337,6 +429,8 @@ int run(const Options& o) {
   for (int frame = 0; !glfwWindowShouldClose(window); ++frame) {
     if (hidden) {
       glfwPollEvents();
+    } else if (choices.by_site && model && !model->site_levels(false)) {
+      glfwWaitEventsTimeout(0.1);  // the site timeline is on its way
     } else {
       glfwWaitEvents();
     }
@@ -347,7 +441,7 @@ int run(const Options& o) {
     ImGui::NewFrame();
     int width = 0, height = 0;
     glfwGetFramebufferSize(window, &width, &height);
-    draw_frame(model ? &*model : nullptr, view, switched, shown, tree, error, width, height, !hidden);
+    draw_frame(model ? &*model : nullptr, view, switched, shown, choices, error, width, height, !hidden);
     ImGui::Render();
     if (o.bench_frames) {
       bench.record(seconds_since(build_start));

@@ -9,9 +9,18 @@
 
 namespace vramscope::ui {
 
+void TensorCategories::add(std::span<const analysis::CategorizedTensor> tensors) {
+  for (const analysis::CategorizedTensor& t : tensors) {
+    if (events.size() >= MemoryMap::kMaxRects) return;
+    events.push_back(t.tensor.alloc_index);
+    categories.push_back(static_cast<uint8_t>(t.verdict.category));
+  }
+}
+
 MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device, uint64_t end_ns,
-                             analysis::StackResolver& stacks) {
+                             analysis::StackResolver& stacks, const TensorCategories& categories) {
   MemoryMap map;
+  size_t next_category = 0;  // both in allocation order: a cursor finds each
   std::unordered_map<uint32_t, uint32_t> site_of_stack;
   std::unordered_map<std::string, uint32_t> site_index;
   analysis::LiveMemory live;
@@ -45,9 +54,15 @@ MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device,
         if (added) map.sites.push_back(analysis::text::site_text(resolved.site));
         slot->second = named->second;
       }
+      while (next_category < categories.events.size() && categories.events[next_category] < a.event_index) {
+        ++next_category;
+      }
+      const bool categorized =
+          next_category < categories.events.size() && categories.events[next_category] == a.event_index;
       open[a.serial] = map.rects.size();
       map.rects.push_back(
-          MapRect{e.time_ns, end_ns, a.address, a.size, 0, slot->second, a.stack, block, false});
+          MapRect{e.time_ns, end_ns, a.address, a.size, 0, e.stream, slot->second, a.stack, a.thread.value,
+                  categorized ? categories.categories[next_category] : kNoCategory, block, false});
     }
   }
   // The bands: every range ever used, merged where they touch or overlap.

@@ -6,22 +6,38 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "analyzer/categories.h"
 #include "analyzer/stack_resolver.h"
 #include "formats/trace_reader.h"
 
 namespace vramscope::ui {
 
+// An allocation's category when the analyzer gave it none (a segment around blocks).
+inline constexpr uint8_t kNoCategory = analysis::kCategoryCount;
+
 struct MapRect {
   uint64_t from_ns = 0, to_ns = 0;  // to_ns: the free, or the trace's end
   uint64_t address = 0, size = 0;
   uint64_t packed = 0;  // the address once the gaps are left out (MemoryMap::bands)
+  uint64_t stream = 0;
   uint32_t site = 0;  // an index into MemoryMap::sites, by first appearance
   trace::StackId stack;
+  uint32_t thread = 0;
+  uint8_t category = kNoCategory;  // an analysis::Category
   bool block = false;  // a tensor block inside a segment, else a segment
   bool freed = false;  // else live at the end
+};
+
+// The categories of the trace's tensors (the timeline's, by category), each
+// by the event that made it, in that order; the first MemoryMap::kMaxRects.
+struct TensorCategories {
+  std::vector<uint64_t> events;
+  std::vector<uint8_t> categories;
+  void add(std::span<const analysis::CategorizedTensor> tensors);
 };
 
 struct AddressBand {
@@ -40,6 +56,6 @@ struct MemoryMap {
 };
 
 MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device, uint64_t end_ns,
-                             analysis::StackResolver& stacks);
+                             analysis::StackResolver& stacks, const TensorCategories& categories);
 
 }  // namespace vramscope::ui

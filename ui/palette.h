@@ -36,5 +36,8 @@ inline constexpr Rgb kGrowthMark{255, 90, 160};
 inline constexpr Rgb kAdviceMark{60, 200, 120};
 inline constexpr Rgb kTreeBar{230, 160, 60};  // a call-tree row's share of the bytes
 inline constexpr Rgb kAxisText{200, 200, 200};
+inline constexpr Rgb kHighlight{80, 255, 80};    // the selected allocation in the timeline and map
+inline constexpr Rgb kSelectedRow{20, 110, 90};  // its row in the allocations table
+inline constexpr Rgb kRangeShade{60, 60, 90};    // the time range selected by dragging
 
 }  // namespace vramscope::ui

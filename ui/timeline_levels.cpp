@@ -8,7 +8,9 @@
 namespace vramscope::ui {
 
 TimelineLevels::TimelineLevels(const analysis::Timeline& finest)
-    : start_ns_(finest.start_ns), end_ns_(std::max(finest.end_ns, finest.start_ns + 1)) {
+    : start_ns_(finest.start_ns),
+      end_ns_(std::max(finest.end_ns, finest.start_ns + 1)),
+      by_site_(finest.by == analysis::TimelineGrouping::Site) {
   const size_t n = finest.bucket_count;
   if (n == 0) return;
   Level base;

@@ -24,6 +24,7 @@ class TimelineLevels {
   static constexpr size_t kAllocated = 0, kReserved = 1, kFirstGroup = 2;
   size_t series_count() const { return names_.size(); }
   const std::string& name(size_t series) const { return names_[series]; }
+  bool by_site() const { return by_site_; }  // the groups are sites, else categories or kinds
   size_t level_count() const { return levels_.size(); }
 
   uint64_t start_ns() const { return start_ns_; }
@@ -43,6 +44,7 @@ class TimelineLevels {
   size_t bucket_of(const Level& level, uint64_t time_ns) const;
 
   uint64_t start_ns_ = 0, end_ns_ = 1;
+  bool by_site_ = false;
   std::vector<std::string> names_;
   std::vector<Level> levels_;  // finest first
 };

@@ -24,19 +24,53 @@ namespace {
 constexpr int kByteTicks = 4;
 constexpr int kTimeTicks = 5;
 constexpr double kZoomStep = 0.8;  // the span after one notch of the wheel, forward
+constexpr size_t kFrameWidth = 100;  // characters of a stack frame in a tooltip
 
 // The time since the trace's start, as the text report writes it; the axis's origin plain "0".
 std::string time_label(uint64_t ns) { return ns == 0 ? "0" : analysis::text::elapsed(ns); }
 
-void draw_legend(const analysis::Timeline& timeline, ImDrawList& draw, float x, float y) {
-  for (const analysis::TimelineSeries& group : timeline.groups) {
-    draw.AddRectFilled({x, y + 6}, {x + 12, y + 18}, category_colour(group.name).packed());
-    draw.AddText({x + 16, y + 5}, kAxisText.packed(), group.name.c_str());
-    x += 16 + ImGui::CalcTextSize(group.name.c_str()).x + 18;
+constexpr size_t kLegendName = 60;  // characters of a site's name in the legend
+
+// Categories in a row above the plot; sites, whose names are long, one per
+// line in the plot's top left corner.
+void draw_legend(const TimelineLevels& bands, ImDrawList& draw, ImVec2 row, ImVec2 corner) {
+  std::vector<std::string> names;
+  float widest = 0;
+  for (size_t series = TimelineLevels::kFirstGroup; series < bands.series_count(); ++series) {
+    std::string name = bands.name(series);
+    if (name.size() > kLegendName) name = name.substr(0, kLegendName - 3) + "...";
+    widest = std::max(widest, ImGui::CalcTextSize(name.c_str()).x);
+    names.push_back(std::move(name));
+  }
+  if (bands.by_site()) {
+    const float line = ImGui::GetTextLineHeightWithSpacing();
+    draw.AddRectFilled(corner,
+                       {corner.x + widest + 32, corner.y + line * static_cast<float>(names.size()) + 8},
+                       IM_COL32(24, 24, 28, 220));
+    for (size_t i = 0; i < names.size(); ++i) {
+      const float y = corner.y + 4 + line * static_cast<float>(i);
+      const uint32_t colour = band_colour(bands, TimelineLevels::kFirstGroup + i).packed();
+      draw.AddRectFilled({corner.x + 6, y + 2}, {corner.x + 18, y + 14}, colour);
+      draw.AddText({corner.x + 24, y}, kAxisText.packed(), names[i].c_str());
+    }
+    return;
+  }
+  float x = row.x;
+  for (size_t i = 0; i < names.size(); ++i) {
+    draw.AddRectFilled({x, row.y + 6}, {x + 12, row.y + 18},
+                       band_colour(bands, TimelineLevels::kFirstGroup + i).packed());
+    draw.AddText({x + 16, row.y + 5}, kAxisText.packed(), names[i].c_str());
+    x += 16 + ImGui::CalcTextSize(names[i].c_str()).x + 18;
   }
 }
 
 }  // namespace
+
+Rgb band_colour(const TimelineLevels& bands, size_t series) {
+  if (!bands.by_site()) return category_colour(bands.name(series));
+  if (bands.name(series) == "other") return category_colour("unknown");
+  return site_colour(static_cast<uint32_t>(series - TimelineLevels::kFirstGroup));
+}
 
 uint64_t timeline_top_bytes(const analysis::Timeline& timeline) {
   const uint64_t highest = std::max(timeline.reserved.peak_bytes, timeline.allocated.peak_bytes);
@@ -71,16 +105,16 @@ float TimelineLayout::y_of(uint64_t bytes) const {
   return std::round(bottom - static_cast<float>(share * (bottom - top)));
 }
 
-void draw_timeline(const ViewerModel& model, const TimelineWindow& window, ImDrawList& draw, float x, float y,
-                   float width, float height) {
+void draw_timeline(const ViewerModel& model, const TimelineLevels& bands, const TimelineWindow& window,
+                   ImDrawList& draw, float x, float y, float width, float height) {
   const analysis::Timeline& timeline = model.timeline;
-  const TimelineLevels& levels = model.levels;
+  const TimelineLevels& levels = bands;
   TimelineLayout layout(timeline, window, width, height);
   const ImVec2 origin{x, y};
   auto at = [&](float px, float py) { return ImVec2{origin.x + px, origin.y + py}; };
 
   draw.AddRectFilled(at(layout.left, layout.top), at(layout.right, layout.bottom), kPlotBackground.packed());
-  draw_legend(timeline, draw, origin.x + layout.left, origin.y);
+  const ImVec2 corner = at(layout.left + 8, layout.top + 8);
 
   for (int i = 0; i <= kByteTicks; ++i) {
     const uint64_t bytes = layout.top_bytes / kByteTicks * static_cast<uint64_t>(i);
@@ -111,7 +145,7 @@ void draw_timeline(const ViewerModel& model, const TimelineWindow& window, ImDra
   std::vector<uint64_t> values(static_cast<size_t>(columns));
   for (size_t series = TimelineLevels::kFirstGroup; series < levels.series_count(); ++series) {
     levels.columns(series, layout.start_ns, layout.end_ns, values);
-    const uint32_t colour = category_colour(levels.name(series)).packed();
+    const uint32_t colour = band_colour(levels, series).packed();
     for (int c = 0; c < columns; ++c) {
       const uint64_t bytes = values[static_cast<size_t>(c)];
       if (bytes == 0) continue;
@@ -155,10 +189,42 @@ void draw_timeline(const ViewerModel& model, const TimelineWindow& window, ImDra
     const float sx = layout.x_of(*window.selected_ns);
     draw.AddLine(at(sx, layout.top), at(sx, layout.bottom), kSelection.packed(), 1.0f);
   }
+
+  if (window.range) {
+    const float x0 = layout.x_of(window.range->first), x1 = layout.x_of(window.range->second);
+    draw.AddRectFilled(at(x0, layout.top), at(std::max(x0 + 1, x1), layout.bottom),
+                       IM_COL32(140, 140, 255, 48));
+    draw.AddRectFilled(at(x0, layout.top), at(x0 + 1, layout.bottom), kRangeShade.packed());
+    draw.AddRectFilled(at(x1, layout.top), at(x1 + 1, layout.bottom), kRangeShade.packed());
+  }
+
+  draw_legend(bands, draw, at(layout.left, 0), corner);
+
+  // The selected allocation: its bytes from the floor over its lifetime.
+  if (const MapRect* r = selected_allocation(model, window);
+      r && r->to_ns >= layout.start_ns && r->from_ns <= layout.end_ns) {
+    const float x0 = layout.x_of(r->from_ns), x1 = std::max(x0 + 4, layout.x_of(r->to_ns));
+    const float y0 = std::min(layout.y_of(r->size), layout.bottom - 4), y1 = layout.bottom;
+    draw_outline(draw, at(x0, y0), at(x1, y1), kHighlight);
+  }
 }
 
-void handle_timeline_input(const ViewerModel& model, TimelineWindow& window, float x, float y, float width,
-                           float height, bool tooltip) {
+void draw_outline(ImDrawList& draw, ImVec2 from, ImVec2 to, Rgb colour) {
+  const uint32_t c = colour.packed();
+  draw.AddRectFilled(from, {to.x, from.y + 2}, c);
+  draw.AddRectFilled({from.x, to.y - 2}, to, c);
+  draw.AddRectFilled(from, {from.x + 2, to.y}, c);
+  draw.AddRectFilled({to.x - 2, from.y}, to, c);
+}
+
+const MapRect* selected_allocation(const ViewerModel& model, const TimelineWindow& window) {
+  const MemoryMap* map = model.collected_memory_map();
+  if (!map || !window.selected_allocation || *window.selected_allocation >= map->rects.size()) return nullptr;
+  return &map->rects[*window.selected_allocation];
+}
+
+void handle_timeline_input(ViewerModel& model, const TimelineLevels& bands, TimelineWindow& window, float x,
+                           float y, float width, float height, bool tooltip) {
   const TimelineLayout layout(model.timeline, window, width, height);
   const ImGuiIO& io = ImGui::GetIO();
   const float mx = io.MousePos.x - x, my = io.MousePos.y - y;
@@ -166,11 +232,23 @@ void handle_timeline_input(const ViewerModel& model, TimelineWindow& window, flo
   if (!over || !ImGui::IsWindowHovered()) return;
   const double anchor = (mx - layout.left) / (layout.right - layout.left);
   if (io.MouseWheel != 0) window.zoom(std::pow(kZoomStep, io.MouseWheel), anchor, model.timeline);
-  if (ImGui::IsMouseDragging(ImGuiMouseButton_Left, 2.0f)) {
+  // A range: dragged with the right button, or the left with shift held.
+  const bool range_drag = ImGui::IsMouseDragging(ImGuiMouseButton_Right, 2.0f) ||
+                          (io.KeyShift && ImGui::IsMouseDragging(ImGuiMouseButton_Left, 2.0f));
+  if (range_drag) {
+    const ImGuiMouseButton button =
+        ImGui::IsMouseDragging(ImGuiMouseButton_Right, 2.0f) ? ImGuiMouseButton_Right : ImGuiMouseButton_Left;
+    const float start = mx - ImGui::GetMouseDragDelta(button, 2.0f).x;
+    const uint64_t a = layout.time_at(start), b = layout.time_at(mx);
+    window.range = std::pair{std::min(a, b), std::max(a, b)};
+  } else if (ImGui::IsMouseDragging(ImGuiMouseButton_Left, 2.0f)) {
     window.pan(-io.MouseDelta.x / (layout.right - layout.left), model.timeline);
   } else if (ImGui::IsMouseReleased(ImGuiMouseButton_Left) &&
              ImGui::GetMouseDragDelta(ImGuiMouseButton_Left, 2.0f).x == 0) {
     window.selected_ns = layout.time_at(mx);
+  } else if (ImGui::IsMouseReleased(ImGuiMouseButton_Right) &&
+             ImGui::GetMouseDragDelta(ImGuiMouseButton_Right, 2.0f).x == 0) {
+    window.range.reset();  // a right click clears the range
   }
 
   if (!tooltip) return;
@@ -180,12 +258,52 @@ void handle_timeline_input(const ViewerModel& model, TimelineWindow& window, flo
   uint64_t value = 0;
   ImGui::BeginTooltip();
   ImGui::Text("%s", time_label(t0 - model.timeline.start_ns).c_str());
-  for (size_t series = 0; series < model.levels.series_count(); ++series) {
-    model.levels.columns(series, t0, t1, std::span(&value, 1));
+  if (window.range) {
+    ImGui::Text("range %s to %s (%s)", time_label(window.range->first - model.timeline.start_ns).c_str(),
+                time_label(window.range->second - model.timeline.start_ns).c_str(),
+                analysis::text::elapsed(window.range->second - window.range->first).c_str());
+  }
+  // The band under the cursor: the series whose stacked bytes hold the cursor's height.
+  const float share = (layout.bottom - my) / (layout.bottom - layout.top);
+  const auto cursor_bytes =
+      static_cast<uint64_t>(std::max(0.0f, share) * static_cast<float>(layout.top_bytes));
+  uint64_t below = 0;
+  for (size_t series = 0; series < bands.series_count(); ++series) {
+    bands.columns(series, t0, t1, std::span(&value, 1));
     if (value == 0 && series >= TimelineLevels::kFirstGroup) continue;
-    ImGui::Text("%-16s %s", model.levels.name(series).c_str(), format_size(value).c_str());
+    const bool under =
+        series >= TimelineLevels::kFirstGroup && cursor_bytes >= below && cursor_bytes < below + value;
+    if (series >= TimelineLevels::kFirstGroup) below += value;
+    ImGui::Text("%s %-16s %s", under ? ">" : " ", bands.name(series).c_str(), format_size(value).c_str());
+  }
+  // The selected allocation, when the cursor is on it.
+  if (const MapRect* r = selected_allocation(model, window);
+      r && t0 >= r->from_ns && t0 < std::max(r->to_ns, r->from_ns + 1) && cursor_bytes < r->size) {
+    ImGui::Separator();
+    show_allocation(model, *r);
   }
   ImGui::EndTooltip();
+}
+
+void show_allocation(ViewerModel& model, const MapRect& r) {
+  const MemoryMap* map = model.collected_memory_map();
+  ImGui::Text("%s %s at 0x%llx", format_size(r.size).c_str(), r.block ? "block" : "segment",
+              static_cast<unsigned long long>(r.address));
+  if (map) ImGui::Text("site: %s", map->sites[r.site].c_str());
+  if (r.category != kNoCategory) {
+    ImGui::Text("category: %s", std::string(to_string(static_cast<analysis::Category>(r.category))).c_str());
+  }
+  const std::string made = analysis::text::elapsed(r.from_ns - model.timeline.start_ns);
+  if (r.freed) {
+    ImGui::Text("made at %s, freed %s later", made.c_str(),
+                analysis::text::elapsed(r.to_ns - r.from_ns).c_str());
+  } else {
+    ImGui::Text("made at %s, live at the end", made.c_str());
+  }
+  ImGui::Text("stream %llu, thread %u", static_cast<unsigned long long>(r.stream), r.thread);
+  for (const analysis::StackFrame& frame : model.resolve(r.stack).frames) {
+    ImGui::Text("  %s", analysis::text::frame_label(frame, kFrameWidth).c_str());
+  }
 }
 
 }  // namespace vramscope::ui

@@ -1,15 +1,18 @@
 // The timeline: live memory over time, stacked by category, with the
 // reserved bytes, the device's capacity, the iterations and the failed
 // allocations that ran out of memory. Mouse wheel zooms at the cursor,
-// dragging pans, a click selects a moment; hovering shows the bytes there.
+// dragging pans, a click selects a moment, dragging with the right button
+// selects a range; hovering shows the bytes there.
 #pragma once
 
 #include <cstdint>
 
+#include "ui/palette.h"
 #include "ui/timeline_window.h"
 #include "ui/viewer_model.h"
 
 struct ImDrawList;
+struct ImVec2;
 
 namespace vramscope::ui {
 
@@ -36,14 +39,25 @@ struct TimelineLayout {
 // twice as high (so that the capacity line shows when a job comes near it).
 uint64_t timeline_top_bytes(const analysis::Timeline& timeline);
 
-// Draws the timeline of `model` into the canvas at (x, y) of width × height.
-void draw_timeline(const ViewerModel& model, const TimelineWindow& window, ImDrawList& draw, float x, float y,
-                   float width, float height);
+// Draws the timeline of `model` into the canvas at (x, y) of width × height,
+// its bands from `bands`: the model's levels (by category) or its site levels.
+void draw_timeline(const ViewerModel& model, const TimelineLevels& bands, const TimelineWindow& window,
+                   ImDrawList& draw, float x, float y, float width, float height);
+// A band's colour: by its category's name, or (`by_site`) by its place, "other" grey.
+Rgb band_colour(const TimelineLevels& bands, size_t series);
 
 // Zoom, pan, selection and (`tooltip`) the bytes under the cursor, from this
 // frame's mouse over the canvas drawn at (x, y); call after drawing, inside
 // the same window. The memory map shares it, with a tooltip of its own.
-void handle_timeline_input(const ViewerModel& model, TimelineWindow& window, float x, float y, float width,
-                           float height, bool tooltip);
+void handle_timeline_input(ViewerModel& model, const TimelineLevels& bands, TimelineWindow& window, float x,
+                           float y, float width, float height, bool tooltip);
+
+// The allocation selected in the table or the map, if the map has it.
+const MapRect* selected_allocation(const ViewerModel& model, const TimelineWindow& window);
+// A 2-pixel frame inside [from, to): the selected allocation's mark.
+void draw_outline(ImDrawList& draw, ImVec2 from, ImVec2 to, Rgb colour);
+// An allocation's size, address, site, category, lifetime, stream, thread and
+// call stack, as tooltip lines.
+void show_allocation(ViewerModel& model, const MapRect& r);
 
 }  // namespace vramscope::ui

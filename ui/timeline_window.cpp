@@ -6,7 +6,10 @@
 namespace vramscope::ui {
 
 TimelineWindow TimelineWindow::whole(const analysis::Timeline& timeline) {
-  return {timeline.start_ns, std::max(timeline.end_ns, timeline.start_ns + 1), std::nullopt};
+  TimelineWindow w;
+  w.from_ns = timeline.start_ns;
+  w.to_ns = std::max(timeline.end_ns, timeline.start_ns + 1);
+  return w;
 }
 
 void TimelineWindow::zoom(double factor, double anchor, const analysis::Timeline& timeline) {

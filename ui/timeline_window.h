@@ -3,20 +3,26 @@
 // without a window.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "analyzer/timeline.h"
 
 namespace vramscope::ui {
 
-// What part of the trace the timeline shows, and the moment selected.
+// What part of the trace the timeline shows, and what is selected.
 struct TimelineWindow {
   static constexpr uint64_t kMinSpanNs = 1000;  // zoomed in no further than a microsecond
 
   uint64_t from_ns = 0;
   uint64_t to_ns = 1;
   std::optional<uint64_t> selected_ns;
+  // Dragged with the right button (or shift and the left): [from, to).
+  std::optional<std::pair<uint64_t, uint64_t>> range;
+  // An allocation chosen in the table, as an index into the memory map's rectangles.
+  std::optional<size_t> selected_allocation;
 
   static TimelineWindow whole(const analysis::Timeline& timeline);
   // Zooms by `factor` (under 1: in) keeping the time at `anchor` (0 to 1 across) in place.

@@ -1,6 +1,8 @@
 // Opens a trace for the viewer: the report and the timeline, side by side.
 #include "ui/viewer_model.h"
 
+#include <algorithm>
+#include <chrono>
 #include <exception>
 #include <future>
 #include <map>
@@ -34,6 +36,9 @@ ViewerModel load_model(const std::string& path, size_t timeline_buckets) {
   analysis::TimelineQuery query;
   query.by = analysis::TimelineGrouping::Category;
   query.buckets = timeline_buckets;
+  query.on_tensors = [&model](std::span<const analysis::CategorizedTensor> tensors) {
+    model.tensor_categories.add(tensors);
+  };
   trace::TraceContents trace;
   if (trace::trace_form(path) == trace::TraceForm::Vramscope) {
     // The report and the timeline at once, on two cores, each with a read of
@@ -53,6 +58,7 @@ ViewerModel load_model(const std::string& path, size_t timeline_buckets) {
     if (failed) std::rethrow_exception(failed);
     if (!model.report.devices.empty() && busiest_device(model.report) != model.timeline.device) {
       query.device = busiest_device(model.report);
+      model.tensor_categories = {};
       model.timeline = analysis::compute_timeline(trace, query);
     }
   } else {
@@ -103,8 +109,31 @@ analysis::StackResolver& ViewerModel::stacks() {
 }
 
 const MemoryMap& ViewerModel::memory_map() {
-  if (!memory_map_) memory_map_ = collect_memory_map(trace, timeline.device, timeline.end_ns, stacks());
+  if (!memory_map_)
+    memory_map_ = collect_memory_map(trace, timeline.device, timeline.end_ns, stacks(), tensor_categories);
   return *memory_map_;
+}
+
+const TimelineLevels* ViewerModel::site_levels(bool wait) {
+  if (site_levels_) return &*site_levels_;
+  if (!site_levels_job_.valid()) {
+    analysis::TimelineQuery query;
+    query.by = analysis::TimelineGrouping::Site;
+    query.top = kTopSites;
+    query.device = timeline.device;
+    query.buckets = std::max<size_t>(1, timeline.bucket_count);
+    // A trace file's walks keep per-read state: the job reads the file again
+    // (its chunk heads alone), as the timeline did when the trace opened.
+    const bool own_read = trace::trace_form(path) == trace::TraceForm::Vramscope;
+    site_levels_job_ = std::async(std::launch::async, [this, query, own_read] {
+      if (own_read) return TimelineLevels(analysis::compute_timeline(trace::read_trace_file(path), query));
+      return TimelineLevels(analysis::compute_timeline(trace, query));
+    });
+  }
+  if (!wait && site_levels_job_.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+    return nullptr;
+  site_levels_ = site_levels_job_.get();
+  return &*site_levels_;
 }
 
 uint64_t default_moment(const ViewerModel& model) {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,8 @@ class ViewerModel {
   // The trace itself, for what is computed at a moment the user selects
   // (a trace file's events stay in the file: this holds where they are).
   trace::TraceContents trace;
+  // The category of each tensor, from the timeline's walk.
+  TensorCategories tensor_categories;
 
   // The timeline's device's segments, blocks and holes just after `time_ns`;
   // the last answer is kept, so a frame asks again for nothing.
@@ -42,12 +45,21 @@ class ViewerModel {
   const CallTreeNode& call_tree(bool leaked, bool bottom_up, uint64_t time_ns);
   // The timeline's device's allocations as address × time, collected once.
   const MemoryMap& memory_map();
+  // The same, if collected already (nullptr before).
+  const MemoryMap* collected_memory_map() const { return memory_map_ ? &*memory_map_ : nullptr; }
+  // The timeline by its top sites (kTopSites of them, the rest "other"),
+  // computed on a thread of its own the first time it is asked for: nullptr
+  // until it is ready, unless `wait`. Throws what the computation threw.
+  const TimelineLevels* site_levels(bool wait);
+  static constexpr size_t kTopSites = 8;
   // A stack id of the trace, symbolized (cached).
   const analysis::ResolvedStack& resolve(trace::StackId stack) { return stacks().resolve(stack); }
 
  private:
   analysis::StackResolver& stacks();
   std::optional<MemoryMap> memory_map_;
+  std::future<TimelineLevels> site_levels_job_;
+  std::optional<TimelineLevels> site_levels_;
   std::optional<std::tuple<bool, bool, uint64_t>> call_tree_key_;
   CallTreeNode call_tree_;
   // Made on first use, once the model is where it stays: they point into `trace`.

@@ -284,7 +284,7 @@ TEST_CASE("viewer memory map of oom: the four 256 MiB chunks as four equal bands
   const std::string trace = dir.path("oom.vstrace");
   run_profiled(trace, {sample("oom")}, {"--simulate=1124MiB"});
   const std::string png = dir.path("map.png");
-  const Image image = rendered(trace, png, "memorymap", "900x400");
+  const Image image = rendered(trace, png, "memorymap", "900x400", {"--by", "site"});
   constexpr Rgb kFirstSite{78, 121, 167};  // ui/palette.cpp: the first site's colour
   // The column where most of the plot is the site's: all four chunks live.
   int best = -1, most = 0;
@@ -304,6 +304,94 @@ TEST_CASE("viewer memory map of oom: the four 256 MiB chunks as four equal bands
   }
   REQUIRE(runs.size() == 4);
   for (int run : runs) CHECK(std::abs(run - 80) <= 2);  // 82 rows, less the outline
+}
+
+TEST_CASE(
+    "viewer --select: the row highlighted in the table, the allocation framed in the timeline and map") {
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
+  ScratchDir dir("viewer-select");
+  const std::string trace = dir.path("adam.vstrace");
+  run_profiled(trace, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
+  // Allocation 5 is the third of the four 4 MiB parameters (1, 3, 5, 7).
+  const std::vector<std::string> select = {"--select", "5"};
+  constexpr Rgb kSelectedRow{20, 110, 90}, kBar{230, 160, 60}, kHighlight{80, 255, 80};
+
+  // The table, largest first, ties in allocation order: 1, 3, 5, ... Each
+  // row has a size bar; the highlighted band is the third bar's row.
+  const Image table = rendered(trace, dir.path("table.png"), "allocations", "1000x600", select);
+  std::vector<std::pair<int, int>> bar_rows, selected_rows;  // [first, last] row of each
+  auto add_row = [](std::vector<std::pair<int, int>>& rows, int y) {
+    if (!rows.empty() && rows.back().second == y - 1) {
+      rows.back().second = y;
+    } else {
+      rows.emplace_back(y, y);
+    }
+  };
+  for (int y = 0; y < 600; ++y) {
+    int bar = 0, selected = 0;
+    for (int x = 0; x < 1000; ++x) {
+      bar += table.at(x, y) == kBar;
+      selected += table.at(x, y) == kSelectedRow;
+    }
+    if (bar > 0) add_row(bar_rows, y);
+    if (selected > 500) add_row(selected_rows, y);
+  }
+  REQUIRE(bar_rows.size() >= 20);  // 59 allocations, as many as fit
+  REQUIRE(selected_rows.size() == 1);
+  CHECK(selected_rows[0].first < bar_rows[2].first);
+  CHECK(selected_rows[0].second > bar_rows[2].second);
+  CHECK(selected_rows[0].second < bar_rows[3].first);
+
+  // The timeline: a frame over the allocation's 4 MiB and its lifetime. The
+  // plot's top is 123.2 MiB: 4 MiB is 17.1 of the 528 rows, its top edge at
+  // y = 539 (2 rows), the bottom edge at 554.
+  const Image timeline = rendered(trace, dir.path("timeline.png"), "timeline", "1000x600", select);
+  std::vector<int> edge_rows;
+  std::vector<int> edge_columns;
+  for (int y = kTop; y < 600 - kBottom; ++y) {
+    int run = 0;
+    for (int x = kLeft; x < 1000 - kRight; ++x) run += timeline.at(x, y) == kHighlight;
+    if (run > 20) edge_rows.push_back(y);
+  }
+  for (int x = kLeft; x < 1000 - kRight; ++x) {
+    if (timeline.at(x, 547) == kHighlight) edge_columns.push_back(x);
+  }
+  CHECK(edge_rows == std::vector<int>{539, 540, 554, 555});
+  REQUIRE(edge_columns.size() == 4);
+  // Its left edge is where the parameters' band steps from 8 to 12 MiB (tops
+  // at rows 522 and 505, under the reserved line: their colour starts a row lower).
+  const int made = edge_columns[0];
+  const Rgb kParameters{31, 119, 180};
+  auto band_top = [&](int x) {
+    int y = kTop;
+    while (y < 600 - kBottom && !(timeline.at(x, y) == kParameters)) ++y;
+    return y;
+  };
+  CHECK(band_top(made - 1) == 523);
+  CHECK(band_top(made + 3) == 506);
+
+  // The memory map: the same columns, framing a rectangle 4 MiB of the 67.04 MiB of addresses high.
+  const Image map = rendered(trace, dir.path("map.png"), "memorymap", "1000x600", select);
+  std::vector<int> map_columns, map_rows;
+  for (int x = kLeft; x < 1000 - kRight; ++x) {
+    int run = 0;
+    for (int y = kTop; y < 600 - kBottom; ++y) run += map.at(x, y) == kHighlight;
+    if (run > 20) map_columns.push_back(x);
+  }
+  CHECK(map_columns == edge_columns);
+  for (int y = kTop; y < 600 - kBottom; ++y) {
+    if (map.at(made, y) == kHighlight) map_rows.push_back(y);
+  }
+  REQUIRE(!map_rows.empty());
+  const int high = map_rows.back() + 1 - map_rows.front();
+  CHECK((high == 31 || high == 32));  // 4 / 67.04 of 528 rows: 31.5
+  // Coloured by category (the default): the tensors of each kind in their colours, no site's colour.
+  for (const auto& [name, colour] : kCategories) {
+    CAPTURE(name);
+    CHECK(map.count_in_plot(colour) > 0);
+  }
+  CHECK(map.count_in_plot(Rgb{78, 121, 167}) == 0);  // the first site's colour (--by site)
 }
 
 TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at the top's 1/1.1") {
@@ -349,8 +437,8 @@ TEST_CASE("viewer: a trace it cannot read, a bad size and no display are one lin
   ProcessResult view = run_vramscope({"view", dir.path("none.vstrace"), "--view", "nothing"});
   CHECK(view.exit_status == 2);
   CHECK(view.err ==
-        "vramscope view: unknown view 'nothing' (views: timeline, memorymap, fragmentation, calltree, "
-        "diagnosis)\n");
+        "vramscope view: unknown view 'nothing' (views: timeline, memorymap, fragmentation, allocations, "
+        "calltree, diagnosis)\n");
 
   const std::string trace = dir.path("leak.vstrace");
   run_profiled(trace, {sample("leak")});
@@ -361,4 +449,13 @@ TEST_CASE("viewer: a trace it cannot read, a bad size and no display are one lin
   CHECK(headless.err.find("vramscope-view: no display to open a window on (") == 0);
   CHECK(headless.err.find("run it under xvfb-run\n") != std::string::npos);
   CHECK(std::count(headless.err.begin(), headless.err.end(), '\n') == 1);
+
+  ProcessResult by = run_vramscope({"view", trace, "--by", "stream"});
+  CHECK(by.exit_status == 2);
+  CHECK(by.err == "vramscope view: --by stream: give 'category' or 'site'\n");
+  ProcessResult select = screenshot(trace, dir.path("x.png"), "allocations", "800x600", {"--select", "1000"});
+  CHECK(select.exit_status == 1);
+  CHECK(select.err ==
+        "vramscope-view: --select 1000: the trace has 20 allocations on device 0\n");  // leak: 2 per step, 10
+                                                                                       // steps
 }
