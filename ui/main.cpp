@@ -6,6 +6,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -22,6 +23,7 @@
 #include "ui/call_tree_view.h"
 #include "ui/diagnosis_view.h"
 #include "ui/fragmentation_view.h"
+#include "ui/input_script.h"
 #include "ui/memory_map_view.h"
 #include "ui/palette.h"
 #include "ui/png_capture.h"
@@ -33,7 +35,8 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: vramscope view TRACE [--screenshot OUT.png] [--view NAME] [--at TIME] [--size WxH]\n"
-    "                            [--by category|site] [--select N] [--bench-frames N]\n"
+    "                            [--by category|site] [--select N] [--input STEPS]\n"
+    "                            [--bench-frames N]\n"
     "\n"
     "Opens a trace in a window: a vramscope trace (.vstrace), a PyTorch memory\n"
     "snapshot or a torch.profiler trace.\n"
@@ -53,6 +56,11 @@ constexpr const char* kUsage =
     "  --select N            select allocation number N (the table's # column): it is\n"
     "                        marked in the timeline, the memory map and the table\n"
     "  --size WxH            the window's size in pixels (default 1280x720)\n"
+    "  --input STEPS         with --screenshot: drive the views with the mouse and keys\n"
+    "                        first, a frame a step, separated by ';': move X Y,\n"
+    "                        press left|right, release left|right, wheel N, key 1-6,\n"
+    "                        shift on|off, drag X1 Y1 X2 Y2 [right]; the picture is\n"
+    "                        then the whole window, tabs included\n"
     "  --bench-frames N      zoom and pan through N frames in a hidden window, print\n"
     "                        how long the trace took to open and the frames to build\n"
     "  -h, --help            show this help\n";
@@ -70,6 +78,7 @@ struct Options {
   std::optional<uint64_t> at_ns;
   std::optional<size_t> select;  // 1-based, as the table numbers them
   bool by_site = false;
+  std::vector<InputFrame> input;  // --input
   int bench_frames = 0;
 };
 
@@ -141,6 +150,13 @@ Options parse_options(int argc, char** argv) {
       std::string text = value();
       o.at_ns = parse_duration(text);
       if (!o.at_ns) throw UsageError{"--at " + text + ": give a time with its unit (500ms, 2.5s)"};
+    } else if (arg == "--input") {
+      try {
+        o.input = parse_input_script(value());
+      } catch (const std::invalid_argument& e) {
+        throw UsageError{e.what()};
+      }
+      if (o.input.empty()) throw UsageError{"--input: no steps"};
     } else if (arg == "--bench-frames") {
       std::string text = value();
       char* end = nullptr;
@@ -168,6 +184,7 @@ Options parse_options(int argc, char** argv) {
   }
   if (o.trace.empty()) throw UsageError{"which trace? (vramscope view TRACE)"};
   if (o.screenshot && o.bench_frames) throw UsageError{"--screenshot or --bench-frames, not both"};
+  if (!o.input.empty() && !o.screenshot) throw UsageError{"--input goes with --screenshot"};
   return o;
 }
 
@@ -209,6 +226,18 @@ class FrameTimes {
  private:
   std::vector<double> times_;
 };
+
+// One scripted frame's mouse and keys, over what the backend read from GLFW.
+void apply_input(const InputFrame& input) {
+  ImGuiIO& io = ImGui::GetIO();
+  io.MousePos = input.x < 0 ? ImVec2(-FLT_MAX, -FLT_MAX) : ImVec2(input.x, input.y);
+  io.MouseDown[ImGuiMouseButton_Left] = input.left;
+  io.MouseDown[ImGuiMouseButton_Right] = input.right;
+  io.MouseWheel = input.wheel;
+  io.KeyShift = input.shift;
+  for (int key = GLFW_KEY_1; key <= GLFW_KEY_9; ++key)
+    io.KeysDown[key] = input.key == '1' + (key - GLFW_KEY_1);
+}
 
 std::string glfw_error;
 void remember_glfw_error(int, const char* description) { glfw_error = description; }
@@ -329,12 +358,19 @@ void draw_frame(ViewerModel* model, View& view, bool& switched, TimelineWindow& 
                    ImGuiWindowFlags_NoSavedSettings | ImGuiWindowFlags_NoBringToFrontOnFocus);
   if (model) {
     float top = 0;
+    static constexpr std::pair<View, const char*> kTabs[] = {
+        {View::Timeline, "Timeline"},           {View::MemoryMap, "Memory map"},
+        {View::Fragmentation, "Fragmentation"}, {View::Allocations, "Allocations"},
+        {View::CallTree, "Call tree"},          {View::Diagnosis, "Diagnosis"}};
+    // Keys 1 to 6 choose the tabs in their order (not while typing in a filter).
+    for (int n = 0; interactive && !ImGui::GetIO().WantTextInput && n < 6; ++n) {
+      if (ImGui::IsKeyPressed(GLFW_KEY_1 + n, false)) {
+        view = kTabs[n].first;
+        switched = true;
+      }
+    }
     if (interactive && ImGui::BeginTabBar("views")) {
       // A view chosen by a button last frame is selected once; then the tabs choose.
-      static constexpr std::pair<View, const char*> kTabs[] = {
-          {View::Timeline, "Timeline"},           {View::MemoryMap, "Memory map"},
-          {View::Fragmentation, "Fragmentation"}, {View::Allocations, "Allocations"},
-          {View::CallTree, "Call tree"},          {View::Diagnosis, "Diagnosis"}};
       const View wanted = view;
       for (const auto& [tab, name] : kTabs) {
         const ImGuiTabItemFlags flags = tab == wanted && switched ? ImGuiTabItemFlags_SetSelected : 0;
@@ -425,7 +461,10 @@ int run(const Options& o) {
   ImGui_ImplOpenGL3_Init("#version 330");
 
   int status = 0;
-  // A screenshot is the second frame: the first lays out the windows.
+  // A screenshot is the second frame (the first lays out the windows), or
+  // the second after the scripted input.
+  const bool scripted = !o.input.empty();
+  const int shot_frame = 1 + static_cast<int>(o.input.size()) + (scripted ? 1 : 0);
   for (int frame = 0; !glfwWindowShouldClose(window); ++frame) {
     if (hidden) {
       glfwPollEvents();
@@ -438,10 +477,12 @@ int run(const Options& o) {
     const auto build_start = std::chrono::steady_clock::now();
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
+    if (frame < static_cast<int>(o.input.size())) apply_input(o.input[static_cast<size_t>(frame)]);
     ImGui::NewFrame();
     int width = 0, height = 0;
     glfwGetFramebufferSize(window, &width, &height);
-    draw_frame(model ? &*model : nullptr, view, switched, shown, choices, error, width, height, !hidden);
+    draw_frame(model ? &*model : nullptr, view, switched, shown, choices, error, width, height,
+               !hidden || scripted);
     ImGui::Render();
     if (o.bench_frames) {
       bench.record(seconds_since(build_start));
@@ -456,7 +497,7 @@ int run(const Options& o) {
     glClearColor(kBackground.r / 255.0f, kBackground.g / 255.0f, kBackground.b / 255.0f, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
-    if (o.screenshot && frame == 1) {
+    if (o.screenshot && frame == shot_frame) {
       try {
         save_framebuffer_png(*o.screenshot, width, height);
       } catch (const std::exception& e) {

@@ -394,6 +394,71 @@ TEST_CASE(
   CHECK(map.count_in_plot(Rgb{78, 121, 167}) == 0);  // the first site's colour (--by site)
 }
 
+TEST_CASE("viewer driven by the mouse: click, wheel, drag, a range; a map click selects the table's row") {
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
+  ScratchDir dir("viewer-input");
+  const std::string trace = dir.path("adam.vstrace");
+  run_profiled(trace, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
+  constexpr Rgb kSelection{0, 220, 255}, kRange{60, 60, 90};
+  // Row 150 is inside the plot with or without the tabs above it, above the bands.
+  auto columns_of = [](const Image& image, Rgb colour) {
+    std::vector<int> columns;
+    for (int x = kLeft; x < image.width() - kRight; ++x) {
+      if (image.at(x, 150) == colour) columns.push_back(x);
+    }
+    return columns;
+  };
+  auto near = [](int x, double want) { return std::abs(x - want) <= 1.5; };
+
+  const Image plain = rendered(trace, dir.path("plain.png"), "timeline", "1000x600");
+  const std::vector<int> marks = columns_of(plain, kIteration);
+  REQUIRE(!marks.empty());
+
+  // A click at x = 500 selects that moment; three notches of the wheel there
+  // zoom to 0.8^3 of the span, the moment staying under the cursor; dragging
+  // 200 pixels left pans by as much; a right-button drag from 600 to 800 is a range.
+  const Image driven = rendered(
+      trace, dir.path("driven.png"), "timeline", "1000x600",
+      {"--input",
+       "move 500 300; press left; release left; wheel 3; drag 500 300 300 300; drag 600 300 800 300 right"});
+  const std::vector<int> selected = columns_of(driven, kSelection);
+  REQUIRE(selected.size() == 1);
+  CHECK(near(selected[0], 300));
+  const std::vector<int> driven_marks = columns_of(driven, kIteration);
+  REQUIRE(!driven_marks.empty());
+  CHECK(near(driven_marks[0], 500 + (marks[0] - 500) / 0.512 - 200));
+  const std::vector<int> range = columns_of(driven, kRange);
+  REQUIRE(range.size() == 2);
+  CHECK(near(range[0], 600));
+  CHECK(near(range[1], 800));
+
+  // Key 2 opens the memory map; a click on the lowest rectangle (the highest
+  // address: the first parameter) selects it; key 4 opens the table, its row
+  // (the first: 4 MiB, allocation 1) highlighted.
+  const Image table = rendered(trace, dir.path("table.png"), "timeline", "1000x600",
+                               {"--input", "key 2; move 900 550; press left; release left; key 4"});
+  constexpr Rgb kSelectedRow{20, 110, 90}, kBar{230, 160, 60};
+  int first_bar = -1, highlighted = 0, highlight_top = -1;
+  for (int y = 0; y < 600; ++y) {
+    int bar = 0, row = 0;
+    for (int x = 0; x < 1000; ++x) {
+      bar += table.at(x, y) == kBar;
+      row += table.at(x, y) == kSelectedRow;
+    }
+    if (bar > 0 && first_bar < 0) first_bar = y;
+    if (row > 500) {
+      if (highlight_top < 0) highlight_top = y;
+      ++highlighted;
+    }
+  }
+  REQUIRE(first_bar > 0);
+  CHECK(highlighted >= 12);
+  CHECK(highlighted <= 20);
+  CHECK(highlight_top < first_bar);
+  CHECK(highlight_top + highlighted > first_bar + 9);  // the bar's 9 rows inside the band
+}
+
 TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at the top's 1/1.1") {
   if (on_real_gpu())
     return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
@@ -449,6 +514,15 @@ TEST_CASE("viewer: a trace it cannot read, a bad size and no display are one lin
   CHECK(headless.err.find("vramscope-view: no display to open a window on (") == 0);
   CHECK(headless.err.find("run it under xvfb-run\n") != std::string::npos);
   CHECK(std::count(headless.err.begin(), headless.err.end(), '\n') == 1);
+
+  ProcessResult input =
+      run_vramscope({"view", trace, "--screenshot", dir.path("x.png"), "--input", "jump 1 2"});
+  CHECK(input.exit_status == 2);
+  CHECK(input.err ==
+        "vramscope view: --input: unknown step 'jump 1 2' (move, press, release, wheel, key, shift, drag)\n");
+  ProcessResult unshot = run_vramscope({"view", trace, "--input", "wheel 1"});
+  CHECK(unshot.exit_status == 2);
+  CHECK(unshot.err == "vramscope view: --input goes with --screenshot\n");
 
   ProcessResult by = run_vramscope({"view", trace, "--by", "stream"});
   CHECK(by.exit_status == 2);
