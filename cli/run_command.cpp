@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/run_summary.h"
 #include "formats/human_size.h"
+#include "formats/live_protocol.h"
 
 namespace vramscope::cli {
 
@@ -42,6 +43,10 @@ constexpr const char* kRunUsage =
     "                         one used where libunwind cannot be loaded)\n"
     "  --simulate[=SIZE]      run on simcuda, the simulated GPU, with SIZE of memory\n"
     "                         (default 16GiB); the default when no GPU driver is found\n"
+    "  --live                 stream the trace while the job runs, for\n"
+    "                         'vramscope view --attach' (a Unix socket in\n"
+    "                         $VRAMSCOPE_LIVE_DIR, else $XDG_RUNTIME_DIR/vramscope,\n"
+    "                         else /tmp/vramscope-UID; only this user can open it)\n"
     "  -q, --quiet            print no summary\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -53,6 +58,7 @@ struct RunOptions {
   bool simulate = false;
   std::optional<uint64_t> simulated_capacity;
   bool quiet = false;
+  bool live = false;
   std::vector<std::string> command;
 };
 
@@ -91,6 +97,8 @@ RunOptions parse_run_options(const Args& args) {
       if (!options.simulated_capacity || *options.simulated_capacity == 0) {
         throw UsageError{"bad size '" + size + "' for --simulate (examples: 16GiB, 512MiB)"};
       }
+    } else if (a == "--live") {
+      options.live = true;
     } else if (a == "-q" || a == "--quiet") {
       options.quiet = true;
     } else if (!a.empty() && a[0] == '-') {
@@ -207,6 +215,11 @@ int run_command(const Args& args) {
     throw UsageError{"simcuda is not installed in " + (libraries / "simcuda").string(), 1};
   }
 
+  if (options.live) {
+    const std::string dir = live::default_directory();
+    if (std::string why = live::prepare_directory(dir); !why.empty()) throw UsageError{"--live: " + why, 1};
+  }
+
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) != 0) throw UsageError{std::string("cannot start the job: ") + std::strerror(errno), 1};
   std::fflush(nullptr);
@@ -218,6 +231,7 @@ int run_command(const Args& args) {
     setenv("VRAMSCOPE_OUTPUT", trace_path(options, getpid()).c_str(), 1);
     setenv("VRAMSCOPE_MAIN_PID", std::to_string(getpid()).c_str(), 1);
     setenv("VRAMSCOPE_STACKS", options.stacks.c_str(), 1);
+    if (options.live) setenv("VRAMSCOPE_LIVE", "1", 1);
     // The injector is also the NVTX tool (ranges, marks, allocators' blocks),
     // unless the user already attached another one.
     setenv("NVTX_INJECTION64_PATH", (libraries / "libvramscope_inject.so").c_str(), 0);
@@ -245,6 +259,11 @@ int run_command(const Args& args) {
     waitpid(pid, nullptr, 0);
     std::fprintf(stderr, "vramscope: cannot run '%s': %s\n", options.command[0].c_str(), std::strerror(exec_error));
     return 127;
+  }
+
+  if (options.live && !options.quiet) {
+    std::fprintf(stderr, "vramscope: live: vramscope view --attach %s\n",
+                 live::socket_path(live::default_directory(), pid).c_str());
   }
 
   // The terminal sends ^C to the job as well; the job decides what it means.

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "injector/live_stream.h"
 #include "injector/modules.h"
 #include "injector/real_functions.h"
 #include "injector/recorder.h"
@@ -83,6 +84,7 @@ void on_end_of_process() {
   write_end(EndReason::Exit, st.exit_status);
   if (ThreadState* ts = thread_state()) seal_thread_chunk(ts);
   if (auto* writer = st.writer.load()) writer->stop_claims();
+  stop_live_stream();
 }
 
 __attribute__((constructor(101))) void on_load() {

@@ -70,6 +70,8 @@ struct InjectorState {
   std::atomic<bool> end_written{false};
   int exit_status = -1;  // from exit() or main's return; -1 when unknown
   pid_t owner_pid = 0;   // the process the open trace belongs to
+  char live_socket[108] = {};  // vramscope run --live: this process's socket, removed at its end
+  pid_t live_owner = 0;
 
   StackTree stacks;
   StringTable strings;  // NVTX names

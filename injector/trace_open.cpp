@@ -14,6 +14,7 @@
 #include <string>
 
 #include "injector/clock.h"
+#include "injector/live_stream.h"
 #include "injector/recorder.h"
 #include "injector/state.h"
 
@@ -130,6 +131,7 @@ TraceFileWriter* open_trace() {
   }
   st.owner_pid = getpid();
   st.end_written.store(false);
+  start_live_stream(writer);
   return writer;
 }
 

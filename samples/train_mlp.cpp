@@ -36,13 +36,15 @@
 // segment: 4 segments; every small tensor (biases, gradients and states of
 // 4 KiB, at most 6 activations of 256 KiB live) in one 2 MiB segment:
 // 5 segments, 85983232 bytes, all made by step 1 and freed at the end.
+#include <nvtx3/nvToolsExt.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
-
-#include <nvtx3/nvToolsExt.h>
 
 #include "common/caching_allocator.h"
 #include "common/sample_support.h"
@@ -51,10 +53,11 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: train_mlp [--optimizer adam|sgd] [--momentum] [--layers L] [--width W] [--batch B] [--steps S]\n"
-    "                 [--allocator direct|caching]\n"
+    "                 [--allocator direct|caching] [--pause-ms T]\n"
     "Trains nothing, but allocates and frees GPU memory exactly like an L-layer MLP\n"
     "of width W on batches of B (float32). Defaults: adam, L=4, W=1024, B=64, S=3.\n"
-    "--allocator caching: tensors come from a caching allocator annotated with NVTX.\n";
+    "--allocator caching: tensors come from a caching allocator annotated with NVTX.\n"
+    "--pause-ms T: sleep T ms after each step (a job that runs a while, for --live).\n";
 
 struct Config {
   std::string optimizer;
@@ -174,6 +177,7 @@ int main(int argc, char** argv) {
   c.width = args.count("--width", 1024);
   c.batch = args.count("--batch", 64);
   c.steps = args.count("--steps", 3);
+  const uint64_t pause_ms = args.count("--pause-ms", 0, 0);
   bool caching = args.choice("--allocator", "direct", {"direct", "caching"}) == "caching";
   args.finish();
   if (c.momentum && c.optimizer != "sgd") {
@@ -211,6 +215,8 @@ int main(int argc, char** argv) {
     sample::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
     nvtxRangePop();
     std::printf("train_mlp: step %llu done\n", static_cast<unsigned long long>(step));
+    std::fflush(stdout);
+    if (pause_ms) std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
   }
 
   const uint64_t s = static_cast<uint64_t>(state_per_parameter(c));

@@ -30,10 +30,9 @@ void marked_text(Rgb colour, const std::string& text) {
 
 }  // namespace
 
-std::optional<uint64_t> draw_diagnosis(const ViewerModel& model, float x, float y, float width,
-                                       float height) {
+DiagnosisAction draw_diagnosis(const ViewerModel& model, float x, float y, float width, float height) {
   const analysis::Report& report = model.report;
-  std::optional<uint64_t> show;
+  DiagnosisAction action;
   ImGui::SetCursorPos({x + kMargin, y + kMargin});
   ImGui::BeginChild("diagnosis", {width - 2 * kMargin, height - 2 * kMargin});
   ImGui::PushTextWrapPos(width - 3 * kMargin);
@@ -49,7 +48,7 @@ std::optional<uint64_t> draw_diagnosis(const ViewerModel& model, float x, float 
                               " requested on device " + std::to_string(f.device) + ", " +
                               std::string(to_string(f.diagnosis.verdict)));
     ImGui::SameLine();
-    if (ImGui::SmallButton("Show")) show = f.time_ns;
+    if (ImGui::SmallButton("Show")) action.moment = f.time_ns;
     ImGui::Indent(kMark + 6);
     ImGui::TextUnformatted(f.diagnosis.explanation.c_str());
     ImGui::Unindent(kMark + 6);
@@ -61,8 +60,14 @@ std::optional<uint64_t> draw_diagnosis(const ViewerModel& model, float x, float 
   ImGui::TextColored({1, 1, 1, 1}, "Leaks");
   if (report.leaks.groups.empty()) ImGui::TextUnformatted("Nothing was live at exit.");
   for (const analysis::LeakGroup& g : report.leaks.groups) {
+    ImGui::PushID(id++);
     marked_text(kLeakMark, format_size(g.bytes) + " in " + std::to_string(g.count) +
                                " allocations live at exit: " + analysis::text::site_text(g.site));
+    if (g.device == model.timeline.device) {
+      ImGui::SameLine();
+      if (ImGui::SmallButton("List")) action.leaked_site = analysis::text::site_text(g.site);
+    }
+    ImGui::PopID();
   }
   for (const analysis::GrowthLeak& g : report.growth_leaks) {
     ImGui::PushID(id++);
@@ -71,7 +76,7 @@ std::optional<uint64_t> draw_diagnosis(const ViewerModel& model, float x, float 
                                  " iterations: " + analysis::text::site_text(g.site));
     if (!report.iterations.list.empty()) {
       ImGui::SameLine();
-      if (ImGui::SmallButton("Show")) show = report.iterations.list.back().start_ns;
+      if (ImGui::SmallButton("Show")) action.moment = report.iterations.list.back().start_ns;
     }
     ImGui::PopID();
   }
@@ -87,7 +92,7 @@ std::optional<uint64_t> draw_diagnosis(const ViewerModel& model, float x, float 
   }
   ImGui::PopTextWrapPos();
   ImGui::EndChild();
-  return show;
+  return action;
 }
 
 }  // namespace vramscope::ui

@@ -18,12 +18,14 @@
 #include <vector>
 
 #include "formats/duration.h"
+#include "formats/live_protocol.h"
 #include "formats/trace_reader.h"
 #include "ui/allocations_view.h"
 #include "ui/call_tree_view.h"
 #include "ui/diagnosis_view.h"
 #include "ui/fragmentation_view.h"
 #include "ui/input_script.h"
+#include "ui/live_feed.h"
 #include "ui/memory_map_view.h"
 #include "ui/palette.h"
 #include "ui/png_capture.h"
@@ -34,7 +36,8 @@ namespace vramscope::ui {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: vramscope view TRACE [--screenshot OUT.png] [--view NAME] [--at TIME] [--size WxH]\n"
+    "usage: vramscope view TRACE|--attach [SOCKET|PID] [--screenshot OUT.png] [--view NAME]\n"
+    "                            [--at TIME] [--size WxH]\n"
     "                            [--by category|site] [--select N] [--input STEPS]\n"
     "                            [--bench-frames N]\n"
     "\n"
@@ -42,6 +45,9 @@ constexpr const char* kUsage =
     "snapshot or a torch.profiler trace.\n"
     "\n"
     "options:\n"
+    "  --attach [SOCKET|PID] follow a job started with 'vramscope run --live' as its\n"
+    "                        events arrive: the newest such job of this user, or the\n"
+    "                        one with this socket or process id\n"
     "  --screenshot OUT.png  render one view to a PNG file and exit; it needs a\n"
     "                        display, so run it under xvfb-run where there is none\n"
     "  --view NAME           the view to render: timeline (the default), memorymap\n"
@@ -66,11 +72,13 @@ constexpr const char* kUsage =
     "  -h, --help            show this help\n";
 
 constexpr int kMaxSide = 16384;
+constexpr int kAttachWaitSeconds = 60;  // a headless --attach gives up when nothing comes
 
 enum class View { Timeline, MemoryMap, Fragmentation, Allocations, CallTree, Diagnosis };
 
 struct Options {
   std::string trace;
+  std::optional<std::string> attach;  // "" for the newest job
   std::optional<std::string> screenshot;
   View view = View::Timeline;
   int width = 1280;
@@ -150,6 +158,8 @@ Options parse_options(int argc, char** argv) {
       std::string text = value();
       o.at_ns = parse_duration(text);
       if (!o.at_ns) throw UsageError{"--at " + text + ": give a time with its unit (500ms, 2.5s)"};
+    } else if (arg == "--attach") {
+      o.attach = i + 1 < argc && argv[i + 1][0] != '-' ? argv[++i] : "";
     } else if (arg == "--input") {
       try {
         o.input = parse_input_script(value());
@@ -182,7 +192,11 @@ Options parse_options(int argc, char** argv) {
       throw UsageError{"one trace at a time (got " + o.trace + " and " + std::string(arg) + ")"};
     }
   }
-  if (o.trace.empty()) throw UsageError{"which trace? (vramscope view TRACE)"};
+  if (o.attach && !o.trace.empty()) throw UsageError{"a trace or --attach, not both"};
+  if (o.trace.empty() && !o.attach) {
+    throw UsageError{"which trace? (vramscope view TRACE, or --attach to a job run with --live)"};
+  }
+  if (o.attach && o.bench_frames) throw UsageError{"--bench-frames opens a trace file, not a live job"};
   if (o.screenshot && o.bench_frames) throw UsageError{"--screenshot or --bench-frames, not both"};
   if (!o.input.empty() && !o.screenshot) throw UsageError{"--input goes with --screenshot"};
   return o;
@@ -337,19 +351,32 @@ void draw_view(View& view, ViewerModel& model, TimelineWindow& window, Choices& 
       draw_call_tree(model, choices.tree, window.selected_ns.value_or(default_moment(model)), x, y, width,
                      height, interactive);
       break;
-    case View::Diagnosis:
-      if (std::optional<uint64_t> moment = draw_diagnosis(model, x, y, width, height)) {
-        show_moment(window, model.timeline, *moment);
+    case View::Diagnosis: {
+      const DiagnosisAction action = draw_diagnosis(model, x, y, width, height);
+      if (action.moment) {
+        show_moment(window, model.timeline, *action.moment);
         view = View::Timeline;
+      } else if (action.leaked_site) {
+        // The table, filtered to the site, of what is live at the end, largest first.
+        AllocationsTable& table = choices.table;
+        std::snprintf(table.filter, sizeof table.filter, "%s", action.leaked_site->c_str());
+        table.live_at_moment = true;
+        table.in_range = false;
+        table.sort = AllocationColumn::Size;
+        table.ascending = false;
+        window.selected_ns = model.timeline.end_ns;
+        view = View::Allocations;
       }
       break;
+    }
   }
 }
 
 // One window that fills the canvas: the views as tabs when interactive, else
 // `view` alone (a screenshot is the view, nothing around it).
 void draw_frame(ViewerModel* model, View& view, bool& switched, TimelineWindow& window, Choices& choices,
-                const std::string& error, int width, int height, bool interactive) {
+                const std::string& error, const std::string& live_status, int width, int height,
+                bool interactive) {
   ImGui::SetNextWindowPos({0, 0});
   ImGui::SetNextWindowSize({static_cast<float>(width), static_cast<float>(height)});
   ImGui::PushStyleVar(ImGuiStyleVar_WindowPadding, {0, 0});
@@ -391,21 +418,56 @@ void draw_frame(ViewerModel* model, View& view, bool& switched, TimelineWindow& 
     ImGui::SetCursorPos({16, 16});
     ImGui::TextColored({1.0f, 0.4f, 0.4f, 1.0f}, "%s", error.c_str());
   }
+  if (!live_status.empty() && interactive) {
+    const float wide = ImGui::CalcTextSize(live_status.c_str()).x;
+    ImGui::GetWindowDrawList()->AddText({static_cast<float>(width) - wide - 8, 3}, kAxisText.packed(),
+                                        live_status.c_str());
+  }
   ImGui::End();
   ImGui::PopStyleVar();
+}
+
+// The socket --attach names: a path, a process id in the live directory, or
+// the newest job there. Throws std::runtime_error when there is none.
+std::string attach_socket(const std::string& given) {
+  const std::string directory = live::default_directory();
+  if (!given.empty() &&
+      std::all_of(given.begin(), given.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return live::socket_path(directory, std::stol(given));
+  }
+  if (!given.empty()) return given;
+  std::string newest = live::newest_socket(directory);
+  if (newest.empty()) {
+    throw std::runtime_error("no job to attach to in " + directory +
+                             ": start one with 'vramscope run --live -- COMMAND'");
+  }
+  return newest;
+}
+
+// Whether the window shows all of `model`'s trace (nothing zoomed).
+bool shows_whole(const std::optional<ViewerModel>& model, const TimelineWindow& shown) {
+  if (!model) return true;
+  const TimelineWindow whole = TimelineWindow::whole(model->timeline);
+  return shown.from_ns == whole.from_ns && shown.to_ns == whole.to_ns;
 }
 
 int run(const Options& o) {
   // The trace first: a screenshot of one that cannot be read is an error line alone.
   std::optional<ViewerModel> model;
+  std::unique_ptr<LiveModel> live;
   std::string error;
   const auto load_start = std::chrono::steady_clock::now();
   try {
-    model = load_model(o.trace);
+    if (o.attach) {
+      live = std::make_unique<LiveModel>(attach_socket(*o.attach));
+      error = "waiting for the job's first events (" + live->socket() + ")";
+    } else {
+      model = load_model(o.trace);
+    }
   } catch (const std::exception& e) {
     error = e.what();
     std::fprintf(stderr, "vramscope-view: %s\n", error.c_str());
-    if (o.screenshot || o.bench_frames) return 1;
+    if (o.attach || o.screenshot || o.bench_frames) return 1;
   }
   const double load_seconds = seconds_since(load_start);
   TimelineWindow shown;
@@ -440,7 +502,7 @@ int run(const Options& o) {
   glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
   glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
   if (hidden) glfwWindowHint(GLFW_VISIBLE, GLFW_FALSE);
-  std::string title = "vramscope - " + o.trace;
+  std::string title = "vramscope - " + (live ? "live " + live->socket() : o.trace);
   GLFWwindow* window = glfwCreateWindow(o.width, o.height, title.c_str(), nullptr, nullptr);
   if (!window) {
     std::fprintf(stderr, "vramscope-view: cannot open a window with OpenGL 3.3 (%s)\n", glfw_error.c_str());
@@ -465,9 +527,42 @@ int run(const Options& o) {
   // the second after the scripted input.
   const bool scripted = !o.input.empty();
   const int shot_frame = 1 + static_cast<int>(o.input.size()) + (scripted ? 1 : 0);
+  int first_frame = 0;  // a live screenshot counts from the first trace that came
+  const auto started = std::chrono::steady_clock::now();
   for (int frame = 0; !glfwWindowShouldClose(window); ++frame) {
+    if (live) {
+      const bool following = shows_whole(model, shown);
+      const bool first = !model;
+      if (live->update(model)) {
+        if (following) {
+          const TimelineWindow whole = TimelineWindow::whole(model->timeline);
+          shown.from_ns = whole.from_ns;
+          shown.to_ns = whole.to_ns;
+        }
+        choices.table.rows_key.reset();
+        if (first) first_frame = frame;
+      }
+      if (!model) error = "waiting for the job's first events: " + live->status();
+      if (!model && hidden) {
+        if (live->exhausted()) {
+          std::fprintf(stderr, "vramscope-view: %s\n", live->status().c_str());
+          status = 1;
+          break;
+        }
+        if (seconds_since(started) > kAttachWaitSeconds) {
+          std::fprintf(stderr, "vramscope-view: nothing came from %s in %d s\n", live->socket().c_str(),
+                       kAttachWaitSeconds);
+          status = 1;
+          break;
+        }
+        glfwWaitEventsTimeout(0.02);
+        continue;
+      }
+    }
     if (hidden) {
       glfwPollEvents();
+    } else if (live && !live->finished()) {
+      glfwWaitEventsTimeout(0.1);  // the next update may come any moment
     } else if (choices.by_site && model && !model->site_levels(false)) {
       glfwWaitEventsTimeout(0.1);  // the site timeline is on its way
     } else {
@@ -481,8 +576,8 @@ int run(const Options& o) {
     ImGui::NewFrame();
     int width = 0, height = 0;
     glfwGetFramebufferSize(window, &width, &height);
-    draw_frame(model ? &*model : nullptr, view, switched, shown, choices, error, width, height,
-               !hidden || scripted);
+    draw_frame(model ? &*model : nullptr, view, switched, shown, choices, error, live ? live->status() : "",
+               width, height, !hidden || scripted);
     ImGui::Render();
     if (o.bench_frames) {
       bench.record(seconds_since(build_start));
@@ -497,7 +592,12 @@ int run(const Options& o) {
     glClearColor(kBackground.r / 255.0f, kBackground.g / 255.0f, kBackground.b / 255.0f, 1.0f);
     glClear(GL_COLOR_BUFFER_BIT);
     ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
-    if (o.screenshot && frame == shot_frame) {
+    if (o.screenshot && frame - first_frame == shot_frame) {
+      if (live) {
+        std::printf("drew %llu events from %s; %s\n",
+                    static_cast<unsigned long long>(model->report.counts.events), live->socket().c_str(),
+                    live->finished() ? "the job had ended" : "the job was running");
+      }
       try {
         save_framebuffer_png(*o.screenshot, width, height);
       } catch (const std::exception& e) {
@@ -509,6 +609,7 @@ int run(const Options& o) {
     glfwSwapBuffers(window);
   }
 
+  choices.map.raster.release();
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplGlfw_Shutdown();
   ImGui::DestroyContext();

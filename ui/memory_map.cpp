@@ -87,8 +87,48 @@ MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device,
                                   [](uint64_t a, const AddressBand& b) { return a < b.address; });
     const AddressBand& band = *(after - 1);
     r.packed = band.packed + (r.address - band.address);
+    map.has_blocks |= r.block;
+  }
+  for (size_t i = 0; i < map.rects.size(); i += MemoryMap::kRun) {
+    uint64_t end = 0;
+    for (size_t j = i; j < std::min(map.rects.size(), i + MemoryMap::kRun); ++j)
+      end = std::max(end, map.rects[j].to_ns);
+    map.run_end_ns.push_back(end);
   }
   return map;
+}
+
+MapRaster rasterize(const MemoryMap& map, uint64_t start_ns, uint64_t end_ns, size_t columns, size_t rows,
+                    const std::function<uint32_t(const MapRect&)>& colour) {
+  MapRaster raster;
+  raster.columns = columns;
+  raster.rows = rows;
+  raster.start_ns = start_ns;
+  raster.end_ns = std::max(end_ns, start_ns + 1);
+  raster.cells.assign(columns * rows, 0);
+  if (columns == 0 || rows == 0 || map.packed_bytes == 0) return raster;
+  const double column_ns = static_cast<double>(raster.end_ns - start_ns) / static_cast<double>(columns);
+  const double row_bytes = static_cast<double>(map.packed_bytes) / static_cast<double>(rows);
+  auto column_of = [&](uint64_t t) {
+    const double c = static_cast<double>(std::clamp(t, start_ns, raster.end_ns) - start_ns) / column_ns;
+    return std::min(columns - 1, static_cast<size_t>(c));
+  };
+  auto row_of = [&](uint64_t packed) {
+    return std::min(rows - 1, static_cast<size_t>(static_cast<double>(packed) / row_bytes));
+  };
+  // Each rectangle covers the cells its span touches, one at least; the
+  // rectangles of one layer never overlap, so the work is about the cells.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const MapRect& r : map.rects) {
+      if (map.has_blocks ? (pass == 0) == r.block : pass == 1) continue;
+      if (r.to_ns < start_ns || r.from_ns > raster.end_ns) continue;
+      const uint32_t c = colour(r);
+      const size_t x0 = column_of(r.from_ns), x1 = std::max(x0, column_of(r.to_ns - (r.to_ns > r.from_ns)));
+      const size_t y0 = row_of(r.packed), y1 = std::max(y0, row_of(r.packed + r.size - 1));
+      for (size_t y = y0; y <= y1; ++y) std::fill_n(raster.cells.begin() + y * columns + x0, x1 - x0 + 1, c);
+    }
+  }
+  return raster;
 }
 
 }  // namespace vramscope::ui

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -51,9 +52,27 @@ struct MemoryMap {
   uint64_t packed_bytes = 0;       // all bands together
   std::vector<std::string> sites;  // names, in order of first appearance
   size_t left_out = 0;             // allocations past kMaxRects, not drawn
+  bool has_blocks = false;         // some rectangles are tensor blocks inside segments
+  // The latest end (to_ns) of each run of kRun rectangles: a frame skips the
+  // runs that ended before its window (most of a long training job's).
+  std::vector<uint64_t> run_end_ns;
 
   static constexpr size_t kMaxRects = size_t{4} << 20;
+  static constexpr size_t kRun = 1024;
 };
+
+// The map at a fixed resolution, for a window so wide that rectangles are
+// narrower than a pixel: cells of time × packed address, each the colour of
+// the last rectangle drawn over it (segments first, blocks over them), 0
+// where none. Built once per colouring; the view draws it as one texture.
+struct MapRaster {
+  size_t columns = 0, rows = 0;
+  uint64_t start_ns = 0, end_ns = 1;
+  std::vector<uint32_t> cells;  // [row * columns + column], colours packed as Dear ImGui's
+};
+
+MapRaster rasterize(const MemoryMap& map, uint64_t start_ns, uint64_t end_ns, size_t columns, size_t rows,
+                    const std::function<uint32_t(const MapRect&)>& colour);
 
 MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device, uint64_t end_ns,
                              analysis::StackResolver& stacks, const TensorCategories& categories);

@@ -2,12 +2,15 @@
 // from its neighbours of the same site.
 #include "ui/memory_map_view.h"
 
+#include <GL/gl.h>
 #include <imgui.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "analyzer/text_layout.h"
 #include "formats/human_size.h"
@@ -44,7 +47,43 @@ Rgb colour_of(const MapRect& r, const MemoryMapChoice& choice, bool has_blocks) 
 
 }  // namespace
 
-void draw_memory_map(ViewerModel& model, const MemoryMapChoice& choice, const TimelineWindow& window,
+MapTexture::~MapTexture() { release(); }
+
+void MapTexture::release() {
+  if (texture) glDeleteTextures(1, &texture);
+  texture = 0;
+  map = nullptr;
+}
+
+namespace {
+
+// The texture of `map` coloured as `choice` says, made (or made again) when either changed.
+const MapTexture& raster_texture(const ViewerModel& model, const MemoryMap& map, MemoryMapChoice& choice) {
+  MapTexture& t = choice.raster;
+  if (t.texture && t.map == &map && t.by_site == choice.by_site) return t;
+  const MapRaster raster =
+      rasterize(map, model.timeline.start_ns, model.timeline.end_ns, kRasterColumns, kRasterRows,
+                [&](const MapRect& r) { return colour_of(r, choice, map.has_blocks).packed(); });
+  if (!t.texture) glGenTextures(1, &t.texture);
+  glBindTexture(GL_TEXTURE_2D, t.texture);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+  glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
+  // The cells are Dear ImGui's packed colours: bytes R, G, B, A in memory.
+  glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, static_cast<GLsizei>(raster.columns),
+               static_cast<GLsizei>(raster.rows), 0, GL_RGBA, GL_UNSIGNED_BYTE, raster.cells.data());
+  t.map = &map;
+  t.by_site = choice.by_site;
+  t.start_ns = raster.start_ns;
+  t.end_ns = raster.end_ns;
+  return t;
+}
+
+}  // namespace
+
+void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const TimelineWindow& window,
                      ImDrawList& draw, float x, float y, float width, float height) {
   const MemoryMap& map = model.memory_map();
   const TimelineLayout layout(model.timeline, window, width, height);
@@ -59,17 +98,51 @@ void draw_memory_map(ViewerModel& model, const MemoryMapChoice& choice, const Ti
   draw.AddText(at(layout.left, 6), kAxisText.packed(), line);
 
   const AddressScale scale = address_scale(map, layout);
-  const bool has_blocks =
-      std::any_of(map.rects.begin(), map.rects.end(), [](const MapRect& r) { return r.block; });
-  for (int pass = 0; pass < 2; ++pass) {  // segments under their blocks
-    for (const MapRect& r : map.rects) {
-      if (r.to_ns < layout.start_ns || r.from_ns > layout.end_ns) continue;
-      if (has_blocks && (pass == 0) != !r.block) continue;
-      if (!has_blocks && pass == 1) break;
-      const float x0 = layout.x_of(r.from_ns), x1 = std::max(x0 + 1, layout.x_of(r.to_ns));
-      const float y0 = scale.y_of(r.packed), y1 = std::max(y0 + 1, scale.y_of(r.packed + r.size));
-      draw.AddRectFilled(at(x0, y0), at(x1, y1), colour_of(r, choice, has_blocks).packed());
-      if (x1 - x0 >= 4 && y1 - y0 >= 4) draw.AddRect(at(x0, y0), at(x1, y1), kPlotBackground.packed());
+  const double column_ns =
+      static_cast<double>(layout.end_ns - layout.start_ns) / static_cast<double>(layout.columns());
+  const double raster_column_ns = static_cast<double>(model.timeline.end_ns - model.timeline.start_ns) /
+                                  static_cast<double>(kRasterColumns);
+  if (map.rects.size() > kRasterAbove && column_ns >= raster_column_ns) {
+    // Wider than the raster's columns: the raster, scaled by the GPU, one quad.
+    const MapTexture& t = raster_texture(model, map, choice);
+    const double span = static_cast<double>(t.end_ns - t.start_ns);
+    const float u0 = static_cast<float>(static_cast<double>(layout.start_ns - t.start_ns) / span);
+    const float u1 = static_cast<float>(static_cast<double>(layout.end_ns - t.start_ns) / span);
+    draw.AddImage(reinterpret_cast<ImTextureID>(static_cast<intptr_t>(t.texture)),
+                  at(layout.left, layout.top), at(layout.right, layout.bottom), {u0, 0}, {u1, 1});
+  } else {
+    // One rectangle each, culled by time: runs that ended before the window
+    // are skipped whole, and the allocations after it are never reached.
+    // Rectangles of one pixel are drawn once per pixel.
+    const size_t columns = static_cast<size_t>(layout.columns());
+    const size_t plot_rows = static_cast<size_t>(layout.bottom - layout.top);
+    std::vector<bool> dotted(columns * plot_rows, false);
+    const auto past = std::upper_bound(map.rects.begin(), map.rects.end(), layout.end_ns,
+                                       [](uint64_t t, const MapRect& r) { return t < r.from_ns; });
+    const size_t count = static_cast<size_t>(past - map.rects.begin());
+    for (int pass = 0; pass < 2; ++pass) {  // segments under their blocks
+      if (!map.has_blocks && pass == 1) break;
+      std::fill(dotted.begin(), dotted.end(), false);
+      for (size_t run = 0; run * MemoryMap::kRun < count; ++run) {
+        if (map.run_end_ns[run] < layout.start_ns) continue;
+        for (size_t i = run * MemoryMap::kRun; i < std::min(count, (run + 1) * MemoryMap::kRun); ++i) {
+          const MapRect& r = map.rects[i];
+          if (r.to_ns < layout.start_ns) continue;
+          if (map.has_blocks && (pass == 0) != !r.block) continue;
+          const float x0 = layout.x_of(r.from_ns), x1 = std::max(x0 + 1, layout.x_of(r.to_ns));
+          const float y0 = scale.y_of(r.packed), y1 = std::max(y0 + 1, scale.y_of(r.packed + r.size));
+          if (x1 - x0 <= 1 && y1 - y0 <= 1) {
+            const auto cx =
+                static_cast<size_t>(std::clamp(x0 - layout.left, 0.0f, static_cast<float>(columns - 1)));
+            const auto cy =
+                static_cast<size_t>(std::clamp(y0 - layout.top, 0.0f, static_cast<float>(plot_rows - 1)));
+            if (dotted[cy * columns + cx]) continue;
+            dotted[cy * columns + cx] = true;
+          }
+          draw.AddRectFilled(at(x0, y0), at(x1, y1), colour_of(r, choice, map.has_blocks).packed());
+          if (x1 - x0 >= 4 && y1 - y0 >= 4) draw.AddRect(at(x0, y0), at(x1, y1), kPlotBackground.packed());
+        }
+      }
     }
   }
   if (const MapRect* r = selected_allocation(model, window);
@@ -91,10 +164,17 @@ const MapRect* memory_map_hit(ViewerModel& model, const TimelineWindow& window, 
   const uint64_t packed = address_scale(map, layout).packed_at(my);
   // The last one drawn there is the one on top: a block over its segment.
   const MapRect* hit = nullptr;
-  for (const MapRect& r : map.rects) {
-    if (time < r.from_ns || time >= std::max(r.to_ns, r.from_ns + 1)) continue;
-    if (packed < r.packed || packed >= r.packed + r.size) continue;
-    if (!hit || r.block || !hit->block) hit = &r;
+  const auto past = std::upper_bound(map.rects.begin(), map.rects.end(), time,
+                                     [](uint64_t t, const MapRect& r) { return t < r.from_ns; });
+  const size_t count = static_cast<size_t>(past - map.rects.begin());
+  for (size_t run = 0; run * MemoryMap::kRun < count; ++run) {
+    if (map.run_end_ns[run] < time) continue;
+    for (size_t i = run * MemoryMap::kRun; i < std::min(count, (run + 1) * MemoryMap::kRun); ++i) {
+      const MapRect& r = map.rects[i];
+      if (time < r.from_ns || time >= std::max(r.to_ns, r.from_ns + 1)) continue;
+      if (packed < r.packed || packed >= r.packed + r.size) continue;
+      if (!hit || r.block || !hit->block) hit = &r;
+    }
   }
   return hit;
 }

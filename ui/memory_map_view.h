@@ -13,11 +13,30 @@ namespace vramscope::ui {
 
 // The plot's place is the timeline's (TimelineLayout's margins); addresses
 // go down from the lowest at the top, the gaps between used ranges left out.
-struct MemoryMapChoice {
-  bool by_site = false;  // else by category
+// The map's raster (MapRaster) as an OpenGL texture, made for one map and colouring.
+struct MapTexture {
+  unsigned int texture = 0;  // 0: none yet
+  const MemoryMap* map = nullptr;
+  bool by_site = false;
+  uint64_t start_ns = 0, end_ns = 1;
+  MapTexture() = default;
+  MapTexture(const MapTexture&) = delete;
+  MapTexture& operator=(const MapTexture&) = delete;
+  ~MapTexture();
+  void release();  // while the OpenGL context is current
 };
 
-void draw_memory_map(ViewerModel& model, const MemoryMapChoice& choice, const TimelineWindow& window,
+struct MemoryMapChoice {
+  bool by_site = false;  // else by category
+  MapTexture raster;     // for the widest windows of a large map
+};
+
+// A map of more rectangles than this is drawn from its raster wherever a
+// pixel column is at least one of the raster's columns wide.
+inline constexpr size_t kRasterAbove = 50'000;
+inline constexpr size_t kRasterColumns = 8192, kRasterRows = 1024;
+
+void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const TimelineWindow& window,
                      ImDrawList& draw, float x, float y, float width, float height);
 
 // The rectangle drawn at the canvas point (mx, my), if any: a block before its segment.

@@ -459,6 +459,30 @@ TEST_CASE("viewer driven by the mouse: click, wheel, drag, a range; a map click 
   CHECK(highlight_top + highlighted > first_bar + 9);  // the bar's 9 rows inside the band
 }
 
+TEST_CASE("viewer with the mouse alone: the leak's List button lists the ten allocations live at exit") {
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
+  ScratchDir dir("viewer-leak-list");
+  const std::string trace = dir.path("leak.vstrace");
+  run_profiled(trace, {sample("leak")});
+  // Key 6 opens the diagnosis; its first leak line's List button is at
+  // (603, 97) in a 1000x500 window: the table then holds the site's
+  // allocations live at the end, ten of the twenty, one bar each.
+  const Image table = rendered(trace, dir.path("list.png"), "timeline", "1000x500",
+                               {"--input", "key 6; move 603 97; press left; release left; move 900 480"});
+  constexpr Rgb kBar{230, 160, 60};
+  int bars = 0;
+  for (int y = 1; y < 500; ++y) {
+    bool bar = false, above = false;
+    for (int x = 0; x < 300; ++x) {
+      bar |= table.at(x, y) == kBar;
+      above |= table.at(x, y - 1) == kBar;
+    }
+    bars += bar && !above;
+  }
+  CHECK(bars == 10);
+}
+
 TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at the top's 1/1.1") {
   if (on_real_gpu())
     return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)

@@ -1,0 +1,244 @@
+// The sending thread: every round (100 ms) it reads each chunk claimed so far
+// with its own file descriptor, sends those new or changed since this viewer
+// last got them, then a round's end. A viewer that stops reading only stalls
+// this thread, and one that stalls it for kSendTimeout is dropped.
+#include "injector/live_stream.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "formats/live_protocol.h"
+#include "formats/trace_layout.h"
+#include "injector/state.h"
+
+namespace vramscope::inject {
+
+namespace {
+
+constexpr int kRoundMs = 100;
+constexpr timeval kSendTimeout{2, 0};  // a viewer that reads nothing for this long is dropped
+constexpr size_t kMaxViewers = 4;
+
+struct Viewer {
+  int fd = -1;
+  bool greeted = false;  // sent its path and header
+  // Per chunk: what was last sent (a checksum of the bytes), kSealed once
+  // sent sealed (final), 0 never.
+  std::vector<uint64_t> sent;
+  static constexpr uint64_t kSealed = ~uint64_t{0};
+};
+
+struct Stream {
+  trace::TraceFileWriter* writer = nullptr;
+  std::string trace_path;
+  int listen_fd = -1;
+  int trace_fd = -1;
+  uint64_t header_bytes = 0;
+  uint32_t chunk_bytes = 0;
+  uint64_t chunks = 0;  // claimed so far (the writer stops counting once claims stop)
+};
+
+uint64_t checksum(const std::vector<char>& bytes) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (char c : bytes) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+  return h | 1;  // never 0 (never sent) nor kSealed by accident
+}
+
+bool send_all(int fd, const void* data, size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = send(fd, p, size, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;  // gone, or stalled past kSendTimeout
+    p += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool send_message(int fd, uint64_t offset, uint32_t flags, const void* data, size_t size) {
+  live::MessageHead head{offset, static_cast<uint32_t>(size), flags};
+  return send_all(fd, &head, sizeof head) && (size == 0 || send_all(fd, data, size));
+}
+
+bool read_at(int fd, std::vector<char>& into, uint64_t offset, size_t size) {
+  into.resize(size);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = pread(fd, into.data() + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+void accept_viewers(Stream& s, std::vector<Viewer>& viewers) {
+  for (;;) {
+    int fd = accept4(s.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    ucred peer{};
+    socklen_t size = sizeof peer;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &size) != 0 || peer.uid != geteuid() ||
+        viewers.size() >= kMaxViewers) {
+      close(fd);
+      continue;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &kSendTimeout, sizeof kSendTimeout);
+    viewers.push_back(Viewer{fd, false, {}});
+  }
+}
+
+// One round for every viewer; false for a viewer to drop.
+bool serve(Stream& s, Viewer& v, const std::vector<std::vector<char>>& chunks, uint64_t first) {
+  if (!v.greeted) {
+    std::vector<char> header;
+    if (!read_at(s.trace_fd, header, 0, s.header_bytes)) return false;
+    if (!send_message(v.fd, 0, live::kPath, s.trace_path.data(), s.trace_path.size()) ||
+        !send_message(v.fd, 0, live::kBytes, header.data(), header.size())) {
+      return false;
+    }
+    v.greeted = true;
+  }
+  if (v.sent.size() < s.chunks) v.sent.resize(s.chunks, 0);
+  for (uint64_t i = first; i < s.chunks; ++i) {
+    const std::vector<char>& bytes = chunks[i - first];
+    if (bytes.empty() || v.sent[i] == Viewer::kSealed) continue;
+    trace::layout::ChunkHead head;
+    std::memcpy(&head, bytes.data(), sizeof head);
+    if (head.magic != trace::layout::kChunkMagic) continue;  // claimed, not yet started
+    const uint64_t mark = head.sealed_length != 0 ? Viewer::kSealed : checksum(bytes);
+    if (mark == v.sent[i]) continue;
+    if (!send_message(v.fd, s.header_bytes + i * s.chunk_bytes, live::kBytes, bytes.data(), bytes.size())) {
+      return false;
+    }
+    v.sent[i] = mark;
+  }
+  return send_message(v.fd, 0, live::kRoundEnd, nullptr, 0);
+}
+
+void* run_stream(void* data) {
+  Stream& s = *static_cast<Stream*>(data);
+  std::vector<Viewer> viewers;
+  std::vector<std::vector<char>> chunks;
+  for (;;) {
+    pollfd p{s.listen_fd, POLLIN, 0};
+    poll(&p, 1, kRoundMs);
+    accept_viewers(s, viewers);
+    if (viewers.empty()) continue;
+    s.chunks = std::max(s.chunks, s.writer->claimed_chunks());
+    // The chunks some viewer still lacks in final form, read once for all.
+    uint64_t first = s.chunks;
+    for (const Viewer& v : viewers) {
+      uint64_t i = 0;
+      while (i < v.sent.size() && v.sent[i] == Viewer::kSealed) ++i;
+      first = std::min(first, i);
+    }
+    chunks.resize(s.chunks - first);
+    for (uint64_t i = first; i < s.chunks; ++i) {
+      if (!read_at(s.trace_fd, chunks[i - first], s.header_bytes + i * s.chunk_bytes, s.chunk_bytes)) {
+        chunks[i - first].clear();  // not in the file yet
+      }
+    }
+    for (size_t k = 0; k < viewers.size();) {
+      if (serve(s, viewers[k], chunks, first)) {
+        ++k;
+      } else {
+        close(viewers[k].fd);
+        viewers.erase(viewers.begin() + static_cast<ptrdiff_t>(k));
+      }
+    }
+  }
+  return nullptr;
+}
+
+void live_off(const std::string& why) { std::fprintf(stderr, "vramscope: live off: %s\n", why.c_str()); }
+
+}  // namespace
+
+void start_live_stream(trace::TraceFileWriter* writer) {
+  const char* live = std::getenv("VRAMSCOPE_LIVE");
+  if (!live || std::strcmp(live, "1") != 0 || !writer) return;
+  const std::string dir = live::default_directory();
+  if (std::string why = live::prepare_directory(dir); !why.empty()) return live_off(why);
+
+  auto* s = new Stream();  // the thread's, for the life of the process
+  s->writer = writer;
+  char resolved[PATH_MAX];
+  s->trace_path = realpath(writer->path().c_str(), resolved) ? resolved : writer->path();
+  s->trace_fd = open(writer->path().c_str(), O_RDONLY | O_CLOEXEC);
+  trace::layout::FilePrefix prefix{};
+  if (s->trace_fd < 0 ||
+      pread(s->trace_fd, &prefix, sizeof prefix, 0) != static_cast<ssize_t>(sizeof prefix)) {
+    live_off("cannot read the trace back: " + std::string(std::strerror(errno)));
+    if (s->trace_fd >= 0) close(s->trace_fd);
+    delete s;
+    return;
+  }
+  s->header_bytes = prefix.header_total_bytes;
+  s->chunk_bytes = prefix.chunk_bytes;
+
+  const std::string path = live::socket_path(dir, getpid());
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) {
+    close(s->trace_fd);
+    delete s;
+    return live_off("the socket's path is too long: " + path);
+  }
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  unlink(path.c_str());  // a socket left by an earlier process of this id
+  s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (s->listen_fd < 0 || bind(s->listen_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      listen(s->listen_fd, 4) != 0) {
+    live_off("cannot listen at " + path + ": " + std::strerror(errno));
+    if (s->listen_fd >= 0) close(s->listen_fd);
+    close(s->trace_fd);
+    delete s;
+    return;
+  }
+  // The job's signals go to its own threads, never to this one.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &previous);
+  pthread_t thread;
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+  const int error = pthread_create(&thread, &attributes, run_stream, s);
+  pthread_attr_destroy(&attributes);
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (error != 0) {
+    live_off("cannot start its thread: " + std::string(std::strerror(error)));
+    unlink(path.c_str());
+    close(s->listen_fd);
+    close(s->trace_fd);
+    delete s;
+    return;
+  }
+  InjectorState& st = state();
+  std::snprintf(st.live_socket, sizeof st.live_socket, "%s", path.c_str());
+  st.live_owner = getpid();
+}
+
+void stop_live_stream() {
+  InjectorState& st = state();
+  if (st.live_socket[0] && st.live_owner == getpid()) unlink(st.live_socket);
+  st.live_socket[0] = 0;
+}
+
+}  // namespace vramscope::inject

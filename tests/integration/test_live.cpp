@@ -1,0 +1,178 @@
+// vramscope run --live and vramscope view --attach: a viewer draws a job
+// while it runs; a viewer that never reads does not stop the job nor cost it
+// an event; an unsafe socket directory is refused. The trace file is the
+// same as without --live, event for event.
+#include <doctest/doctest.h>
+#include <stb_image.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "formats/live_protocol.h"
+#include "tests/integration/harness.h"
+
+using namespace vramscope::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The first "*.sock" to appear in `dir`, waiting up to 20 s; "" if none.
+std::string wait_for_socket(const std::string& dir) {
+  for (int i = 0; i < 2000; ++i) {
+    std::error_code missing;
+    for (const auto& entry : fs::directory_iterator(dir, missing)) {
+      if (entry.path().extension() == ".sock") return entry.path().string();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return "";
+}
+
+ProcessOptions live_env(const std::string& dir) {
+  ProcessOptions options;
+  options.set_env["VRAMSCOPE_LIVE_DIR"] = dir;
+  return options;
+}
+
+uint64_t count(const nlohmann::json& report, const char* what) {
+  return report["counts"][what].get<uint64_t>();
+}
+
+}  // namespace
+
+TEST_CASE("live: a viewer attached to a running job draws what has come; the trace is as without --live") {
+  if (on_real_gpu()) return;  // the viewer is tested on simcuda traces alone
+  ScratchDir scratch("live-attach");
+  const std::string live_dir = scratch.path("sockets");  // made by vramscope run, 0700
+  const std::string trace = scratch.path("live.vstrace");
+  const std::vector<std::string> job = {sample("train_mlp"), "--steps", "10", "--pause-ms", "300"};
+  auto running = std::async(std::launch::async, [&] {
+    return run_profiled(trace, job, {"--simulate=112MiB", "--live"}, live_env(live_dir));
+  });
+  const std::string socket = wait_for_socket(live_dir);
+  REQUIRE(!socket.empty());
+  struct stat dir_stat {};
+  REQUIRE(stat(live_dir.c_str(), &dir_stat) == 0);
+  CHECK((dir_stat.st_mode & 0777) == 0700);
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // a step or two in: some events, not all
+
+  const std::string png = scratch.path("live.png");
+  ProcessResult view = run_process({"xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", VRAMSCOPE_BIN, "view",
+                                    "--attach", "--screenshot", png, "--size", "800x400"},
+                                   live_env(live_dir));
+  INFO("stderr: " << view.err);
+  REQUIRE(view.exit_status == 0);
+  const ProcessResult ran = running.get();
+  CHECK(ran.exit_status == 0);
+
+  // "drew N events from SOCKET; the job was running"
+  const std::string prefix = "drew ";
+  REQUIRE(view.out.rfind(prefix, 0) == 0);
+  const uint64_t drawn = std::stoull(view.out.substr(prefix.size()));
+  CHECK(view.out == "drew " + std::to_string(drawn) + " events from " + socket + "; the job was running\n");
+
+  const nlohmann::json live_report = report_json(trace);
+  CHECK(drawn > 0);
+  CHECK(drawn < count(live_report, "events"));
+  // The picture: the parameters' colour (the first tensors made) is there.
+  int width = 0, height = 0, channels = 0;
+  unsigned char* pixels = stbi_load(png.c_str(), &width, &height, &channels, 3);
+  REQUIRE(pixels != nullptr);
+  size_t parameters = 0;
+  for (int i = 0; i < width * height; ++i) {
+    parameters += pixels[3 * i] == 31 && pixels[3 * i + 1] == 119 && pixels[3 * i + 2] == 180;
+  }
+  stbi_image_free(pixels);
+  CHECK(parameters > 100);
+
+  // The same job without --live: the same events, one for one.
+  const std::string plain = scratch.path("plain.vstrace");
+  run_profiled(plain, job, {"--simulate=112MiB"});
+  const nlohmann::json plain_report = report_json(plain);
+  for (const char* what : {"events", "allocations", "frees", "markers"}) {
+    CAPTURE(what);
+    CHECK(count(live_report, what) == count(plain_report, what));
+  }
+  CHECK(live_report["devices"][0]["peak"]["bytes"] == plain_report["devices"][0]["peak"]["bytes"]);
+  CHECK(!fs::exists(socket));  // removed when the job ended
+}
+
+TEST_CASE("live: a viewer that connects and never reads neither stops the job nor costs it an event") {
+  if (on_real_gpu()) return;
+  ScratchDir scratch("live-stalled");
+  const std::string live_dir = scratch.path("sockets");
+  const std::string trace = scratch.path("stalled.vstrace");
+  // 2 M events, some 20 MB of trace: the socket's buffers fill many times over.
+  auto running = std::async(std::launch::async, [&] {
+    return run_profiled(trace, {sample("alloc_loop"), "--iterations", "1000000", "--wait-ms", "1000"},
+                        {"--live"}, live_env(live_dir));
+  });
+  const std::string socket = wait_for_socket(live_dir);
+  REQUIRE(!socket.empty());
+  vramscope::live::Client stalled(socket);  // connected, never read
+  const ProcessResult ran = running.get();
+  CHECK(ran.exit_status == 0);
+  CHECK(ran.out == "alloc_loop: 1000000 iterations\n");
+  const nlohmann::json report = report_json(trace);
+  CHECK(count(report, "allocations") == 1000000);
+  CHECK(count(report, "frees") == 1000000);
+  CHECK(report["trace"]["end"]["reason"] == "exit");
+}
+
+TEST_CASE("live: a socket directory others can open is refused; the job then runs and records as ever") {
+  if (on_real_gpu()) return;
+  ScratchDir scratch("live-unsafe");
+  const std::string live_dir = scratch.path("open-to-all");
+  fs::create_directory(live_dir);
+  fs::permissions(live_dir, fs::perms::all);
+
+  ProcessResult refused =
+      run_vramscope({"run", "--live", "--simulate", "-o", scratch.path("x.vstrace"), "--", sample("leak")},
+                    live_env(live_dir));
+  CHECK(refused.exit_status == 1);
+  CHECK(refused.err ==
+        "vramscope: --live: " + live_dir + " can be opened by other users (mode 777; it must be 700)\n");
+  CHECK(!fs::exists(scratch.path("x.vstrace")));
+
+  // The injector asked directly (VRAMSCOPE_LIVE=1): one line, and the trace as ever.
+  ProcessOptions options = live_env(live_dir);
+  options.set_env["VRAMSCOPE_LIVE"] = "1";
+  const std::string trace = scratch.path("leak.vstrace");
+  ProcessResult ran = run_profiled(trace, {sample("leak")}, {}, options);
+  CHECK(ran.err.find("vramscope: live off: " + live_dir +
+                     " can be opened by other users (mode 777; it must be 700)\n") != std::string::npos);
+  const nlohmann::json report = report_json(trace);
+  CHECK(count(report, "allocations") == 20);
+  CHECK(report["leaks"]["bytes"] == 10485760);
+
+  // A symbolic link in the directory's place is refused too.
+  const std::string link = scratch.path("link");
+  fs::create_directory_symlink(scratch.path("sockets-real"), link);
+  ProcessResult linked = run_vramscope({"run", "--live", "--simulate", "--", sample("leak")}, live_env(link));
+  CHECK(linked.exit_status == 1);
+  CHECK(linked.err == "vramscope: --live: " + link + " is a symbolic link, not a directory of this user's\n");
+}
+
+TEST_CASE("live: attaching where no job runs is one line") {
+  if (on_real_gpu()) return;
+  ScratchDir scratch("live-none");
+  const std::string live_dir = scratch.path("sockets");
+  fs::create_directory(live_dir);
+  ProcessResult none =
+      run_vramscope({"view", "--attach", "--screenshot", scratch.path("x.png")}, live_env(live_dir));
+  CHECK(none.exit_status == 1);
+  CHECK(none.err == "vramscope-view: no job to attach to in " + live_dir +
+                        ": start one with 'vramscope run --live -- COMMAND'\n");
+  ProcessResult missing =
+      run_vramscope({"view", "--attach", scratch.path("gone.sock"), "--screenshot", scratch.path("x.png")});
+  CHECK(missing.exit_status == 1);
+  CHECK(missing.err == "vramscope-view: no live job at " + scratch.path("gone.sock") + " (no such socket)\n");
+  ProcessResult both = run_vramscope({"view", "t.vstrace", "--attach"});
+  CHECK(both.exit_status == 2);
+  CHECK(both.err == "vramscope view: a trace or --attach, not both\n");
+}

@@ -1,0 +1,51 @@
+// The memory map's raster: each cell the colour of the last rectangle over
+// it, blocks over their segments, a rectangle narrower than a cell in one cell.
+#include <doctest/doctest.h>
+
+#include "ui/memory_map.h"
+
+using namespace vramscope::ui;
+
+namespace {
+
+MapRect rect(uint64_t from, uint64_t to, uint64_t packed, uint64_t size, bool block) {
+  MapRect r;
+  r.from_ns = from;
+  r.to_ns = to;
+  r.packed = packed;
+  r.size = size;
+  r.block = block;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("map raster: segments first, blocks over them, every rectangle in a cell at least") {
+  MemoryMap map;
+  map.packed_bytes = 400;
+  map.has_blocks = true;
+  // A segment over the whole time and the first half of the addresses; a
+  // block in its top quarter for the middle half of the time; a block of one
+  // nanosecond and one byte in the last quarter of the addresses.
+  map.rects = {rect(0, 100, 0, 200, false), rect(25, 75, 0, 100, true), rect(60, 61, 300, 1, true)};
+  const MapRaster raster = rasterize(map, 0, 100, 4, 4, [](const MapRect& r) { return r.block ? 2u : 1u; });
+  REQUIRE(raster.cells.size() == 16);
+  const std::vector<uint32_t> want = {
+      1, 2, 2, 1,  // addresses 0-99: the block from 25 to 75 over its segment
+      1, 1, 1, 1,  // 100-199: the segment
+      0, 0, 0, 0,  // 200-299: nothing
+      0, 0, 2, 0,  // 300-399: the tiny block, at 60 ns
+  };
+  CHECK(raster.cells == want);
+}
+
+TEST_CASE("map raster: without blocks every rectangle is drawn, in order; outside the window none") {
+  MemoryMap map;
+  map.packed_bytes = 100;
+  map.rects = {rect(0, 50, 0, 50, false), rect(50, 100, 0, 50, false), rect(200, 300, 50, 50, false)};
+  uint32_t next = 0;
+  std::vector<uint32_t> colours = {7, 8, 9};
+  const MapRaster raster = rasterize(map, 0, 100, 2, 2, [&](const MapRect&) { return colours[next++]; });
+  CHECK(raster.cells == std::vector<uint32_t>{7, 8, 0, 0});
+  CHECK(next == 2);  // the third starts after the window: never coloured
+}
