@@ -559,12 +559,19 @@ int run(const Options& o) {
         continue;
       }
     }
+    // The memory map (the leak marks, the map, the table) is collected in
+    // the background once a trace is open; a picture waits for it.
+    bool map_ready = true;
+    if (model) {
+      model->start_memory_map();
+      map_ready = model->poll_memory_map();
+      if (o.screenshot && !map_ready) map_ready = (model->memory_map(), true);
+    }
     if (hidden) {
       glfwPollEvents();
-    } else if (live && !live->finished()) {
-      glfwWaitEventsTimeout(0.1);  // the next update may come any moment
-    } else if (choices.by_site && model && !model->site_levels(false)) {
-      glfwWaitEventsTimeout(0.1);  // the site timeline is on its way
+    } else if ((live && !live->finished()) || !map_ready ||
+               (choices.by_site && model && !model->site_levels(false))) {
+      glfwWaitEventsTimeout(0.1);  // something is on its way
     } else {
       glfwWaitEvents();
     }

@@ -89,6 +89,9 @@ MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device,
     r.packed = band.packed + (r.address - band.address);
     map.has_blocks |= r.block;
   }
+  for (const MapRect& r : map.rects) {
+    if (!r.freed && r.block == map.has_blocks) map.live_at_end_ns.push_back(r.from_ns);
+  }
   for (size_t i = 0; i < map.rects.size(); i += MemoryMap::kRun) {
     uint64_t end = 0;
     for (size_t j = i; j < std::min(map.rects.size(), i + MemoryMap::kRun); ++j)

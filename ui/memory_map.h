@@ -56,6 +56,9 @@ struct MemoryMap {
   // The latest end (to_ns) of each run of kRun rectangles: a frame skips the
   // runs that ended before its window (most of a long training job's).
   std::vector<uint64_t> run_end_ns;
+  // When each tensor still live at the end was made, in time order: the
+  // timeline's leak marks.
+  std::vector<uint64_t> live_at_end_ns;
 
   static constexpr size_t kMaxRects = size_t{4} << 20;
   static constexpr size_t kRun = 1024;

@@ -25,6 +25,7 @@ constexpr int kByteTicks = 4;
 constexpr int kTimeTicks = 5;
 constexpr double kZoomStep = 0.8;  // the span after one notch of the wheel, forward
 constexpr size_t kFrameWidth = 100;  // characters of a stack frame in a tooltip
+constexpr float kLeakTick = 8;       // pixels high
 
 // The time since the trace's start, as the text report writes it; the axis's origin plain "0".
 std::string time_label(uint64_t ns) { return ns == 0 ? "0" : analysis::text::elapsed(ns); }
@@ -183,6 +184,20 @@ void draw_timeline(const ViewerModel& model, const TimelineLevels& bands, const 
     draw.AddLine(at(fx, layout.top), at(fx, layout.bottom), kOomMark.packed(), 2.0f);
     draw.AddTriangleFilled(at(fx - 6, layout.top - 10), at(fx + 6, layout.top - 10), at(fx, layout.top),
                            kOomMark.packed());
+  }
+
+  // Leak marks: under the plot, a tick at each pixel where something still
+  // live at the end was made (once the memory map, collected after the
+  // trace opens, is there).
+  if (const MemoryMap* map = model.collected_memory_map()) {
+    const std::vector<uint64_t>& made = map->live_at_end_ns;
+    auto next = std::lower_bound(made.begin(), made.end(), layout.start_ns);
+    while (next != made.end() && *next <= layout.end_ns) {
+      const float lx = layout.x_of(*next);
+      draw.AddRectFilled(at(lx, layout.bottom - kLeakTick), at(lx + 1, layout.bottom), kLeakMark.packed());
+      next = std::lower_bound(next, made.end(), layout.time_at(lx + 1));  // one tick a pixel
+      if (next != made.end() && layout.x_of(*next) <= lx) ++next;
+    }
   }
 
   if (window.selected_ns && visible(*window.selected_ns)) {

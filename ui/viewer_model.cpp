@@ -109,9 +109,33 @@ analysis::StackResolver& ViewerModel::stacks() {
 }
 
 const MemoryMap& ViewerModel::memory_map() {
-  if (!memory_map_)
-    memory_map_ = collect_memory_map(trace, timeline.device, timeline.end_ns, stacks(), tensor_categories);
+  if (!memory_map_) {
+    start_memory_map();
+    memory_map_ = memory_map_job_.get();
+  }
   return *memory_map_;
+}
+
+void ViewerModel::start_memory_map() {
+  if (memory_map_ || memory_map_job_.valid()) return;
+  // A read and a symbolizer of its own: the window's thread goes on using the model's.
+  const bool own_read = trace::trace_form(path) == trace::TraceForm::Vramscope;
+  memory_map_job_ = std::async(std::launch::async, [this, own_read] {
+    trace::TraceContents read;
+    if (own_read) read = trace::read_trace_file(path);  // checked: the walk resolves stacks as it goes
+    const trace::TraceContents& walked = own_read ? read : trace;
+    analysis::Symbolizer symbolizer(walked.modules);
+    analysis::StackResolver resolver(walked, symbolizer);
+    return collect_memory_map(walked, timeline.device, timeline.end_ns, resolver, tensor_categories);
+  });
+}
+
+bool ViewerModel::poll_memory_map() {
+  if (!memory_map_ && memory_map_job_.valid() &&
+      memory_map_job_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+    memory_map_ = memory_map_job_.get();
+  }
+  return memory_map_.has_value();
 }
 
 const TimelineLevels* ViewerModel::site_levels(bool wait) {

@@ -43,9 +43,13 @@ class ViewerModel {
   // or (`leaked`) live at the end, of the kinds counted as leaked. Kept as
   // fragmentation_at keeps its answer.
   const CallTreeNode& call_tree(bool leaked, bool bottom_up, uint64_t time_ns);
-  // The timeline's device's allocations as address × time, collected once.
+  // The timeline's device's allocations as address × time, collected once,
+  // on a thread of its own from start_memory_map() on (waits for it).
   const MemoryMap& memory_map();
-  // The same, if collected already (nullptr before).
+  void start_memory_map();
+  // Takes the map if its thread has finished; true when it is there.
+  bool poll_memory_map();
+  // The map, if collected already (nullptr before).
   const MemoryMap* collected_memory_map() const { return memory_map_ ? &*memory_map_ : nullptr; }
   // The timeline by its top sites (kTopSites of them, the rest "other"),
   // computed on a thread of its own the first time it is asked for: nullptr
@@ -58,6 +62,7 @@ class ViewerModel {
  private:
   analysis::StackResolver& stacks();
   std::optional<MemoryMap> memory_map_;
+  std::future<MemoryMap> memory_map_job_;
   std::future<TimelineLevels> site_levels_job_;
   std::optional<TimelineLevels> site_levels_;
   std::optional<std::tuple<bool, bool, uint64_t>> call_tree_key_;

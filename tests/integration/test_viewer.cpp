@@ -483,6 +483,32 @@ TEST_CASE("viewer with the mouse alone: the leak's List button lists the ten all
   CHECK(bars == 10);
 }
 
+TEST_CASE("viewer timeline leak marks: a tick where each allocation live at the end was made") {
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
+  ScratchDir dir("viewer-leak-marks");
+  constexpr Rgb kLeak{255, 140, 0};
+  // The marks: the 8 rows above the plot's bottom edge.
+  auto mark_columns = [&](const Image& image) {
+    std::set<int> columns;
+    for (int x = kLeft; x < image.width() - kRight; ++x) {
+      for (int y = image.height() - kBottom - 8; y < image.height() - kBottom; ++y) {
+        if (image.at(x, y) == kLeak) columns.insert(x);
+      }
+    }
+    return columns;
+  };
+  // leak: ten allocations never freed, a few microseconds apart; 16000
+  // pixels across its few milliseconds put each in a column of its own.
+  const std::string leak = dir.path("leak.vstrace");
+  run_profiled(leak, {sample("leak")});
+  CHECK(mark_columns(rendered(leak, dir.path("leak.png"), "timeline", "16000x200")).size() == 10);
+  // train_mlp frees everything: no mark.
+  const std::string adam = dir.path("adam.vstrace");
+  run_profiled(adam, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
+  CHECK(mark_columns(rendered(adam, dir.path("adam.png"), "timeline", "1000x400")).empty());
+}
+
 TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at the top's 1/1.1") {
   if (on_real_gpu())
     return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
