@@ -66,7 +66,8 @@ constexpr const char* kUsage =
     "                        first, a frame a step, separated by ';': move X Y,\n"
     "                        press left|right, release left|right, wheel N, key 1-6,\n"
     "                        shift on|off, drag X1 Y1 X2 Y2 [right]; the picture is\n"
-    "                        then the whole window, tabs included\n"
+    "                        then the whole window, tabs included, the mouse where\n"
+    "                        the steps left it\n"
     "  --bench-frames N      zoom and pan through N frames in a hidden window, print\n"
     "                        how long the trace took to open and the frames to build\n"
     "  -h, --help            show this help\n";
@@ -579,7 +580,12 @@ int run(const Options& o) {
     const auto build_start = std::chrono::steady_clock::now();
     ImGui_ImplOpenGL3_NewFrame();
     ImGui_ImplGlfw_NewFrame();
-    if (frame < static_cast<int>(o.input.size())) apply_input(o.input[static_cast<size_t>(frame)]);
+    if (scripted) {
+      // After the script the mouse stays where it ended (a tooltip shows); keys and the wheel are let go.
+      InputFrame input = o.input[std::min(static_cast<size_t>(frame), o.input.size() - 1)];
+      if (frame >= static_cast<int>(o.input.size())) input.key = 0, input.wheel = 0;
+      apply_input(input);
+    }
     ImGui::NewFrame();
     int width = 0, height = 0;
     glfwGetFramebufferSize(window, &width, &height);

@@ -92,13 +92,42 @@ MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device,
   for (const MapRect& r : map.rects) {
     if (!r.freed && r.block == map.has_blocks) map.live_at_end_ns.push_back(r.from_ns);
   }
+  index_runs(map);
+  return map;
+}
+
+void index_runs(MemoryMap& map) {
+  map.run_end_ns.clear();
   for (size_t i = 0; i < map.rects.size(); i += MemoryMap::kRun) {
     uint64_t end = 0;
-    for (size_t j = i; j < std::min(map.rects.size(), i + MemoryMap::kRun); ++j)
+    for (size_t j = i; j < std::min(map.rects.size(), i + MemoryMap::kRun); ++j) {
       end = std::max(end, map.rects[j].to_ns);
+    }
     map.run_end_ns.push_back(end);
   }
-  return map;
+}
+
+std::vector<size_t> live_allocations_at(const MemoryMap& map, uint64_t time_ns,
+                                        const std::function<bool(const MapRect&)>& keep, size_t most) {
+  std::vector<size_t> live;
+  const auto past = std::upper_bound(map.rects.begin(), map.rects.end(), time_ns,
+                                     [](uint64_t t, const MapRect& r) { return t < r.from_ns; });
+  const size_t count = static_cast<size_t>(past - map.rects.begin());
+  for (size_t run = 0; run * MemoryMap::kRun < count; ++run) {
+    if (map.run_end_ns[run] < time_ns) continue;  // all of it over before
+    for (size_t i = run * MemoryMap::kRun; i < std::min(count, (run + 1) * MemoryMap::kRun); ++i) {
+      const MapRect& r = map.rects[i];
+      const bool alive = time_ns < std::max(r.to_ns, r.from_ns + 1) || !r.freed;
+      if (alive && keep(r)) live.push_back(i);
+    }
+  }
+  const size_t kept = std::min(most, live.size());
+  std::partial_sort(
+      live.begin(), live.begin() + static_cast<ptrdiff_t>(kept), live.end(), [&](size_t a, size_t b) {
+        return map.rects[a].size != map.rects[b].size ? map.rects[a].size > map.rects[b].size : a < b;
+      });
+  live.resize(kept);
+  return live;
 }
 
 MapRaster rasterize(const MemoryMap& map, uint64_t start_ns, uint64_t end_ns, size_t columns, size_t rows,

@@ -64,6 +64,14 @@ struct MemoryMap {
   static constexpr size_t kRun = 1024;
 };
 
+// Fills map.run_end_ns from map.rects (collect_memory_map does).
+void index_runs(MemoryMap& map);
+
+// The allocations live at `time_ns` that `keep` accepts, largest first (ties
+// in allocation order), at most `most`: indices into map.rects.
+std::vector<size_t> live_allocations_at(const MemoryMap& map, uint64_t time_ns,
+                                        const std::function<bool(const MapRect&)>& keep, size_t most);
+
 // The map at a fixed resolution, for a window so wide that rectangles are
 // narrower than a pixel: cells of time × packed address, each the colour of
 // the last rectangle drawn over it (segments first, blocks over them), 0

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -26,6 +28,7 @@ constexpr int kTimeTicks = 5;
 constexpr double kZoomStep = 0.8;  // the span after one notch of the wheel, forward
 constexpr size_t kFrameWidth = 100;  // characters of a stack frame in a tooltip
 constexpr float kLeakTick = 8;       // pixels high
+constexpr size_t kBandAllocations = 3;  // listed when hovering a band
 
 // The time since the trace's start, as the text report writes it; the axis's origin plain "0".
 std::string time_label(uint64_t ns) { return ns == 0 ? "0" : analysis::text::elapsed(ns); }
@@ -66,6 +69,26 @@ void draw_legend(const TimelineLevels& bands, ImDrawList& draw, ImVec2 row, ImVe
 }
 
 }  // namespace
+
+std::vector<size_t> band_allocations_at(const MemoryMap& map, const TimelineLevels& bands, size_t series,
+                                        uint64_t time_ns, size_t most) {
+  const std::string& name = bands.name(series);
+  std::function<bool(const MapRect&)> keep;
+  if (bands.by_site()) {
+    auto site = std::find(map.sites.begin(), map.sites.end(), name);
+    if (site == map.sites.end()) return {};  // "other"
+    const auto index = static_cast<uint32_t>(site - map.sites.begin());
+    keep = [&map, index](const MapRect& r) { return r.site == index && r.block == map.has_blocks; };
+  } else {
+    uint8_t category = kNoCategory;
+    for (int c = 0; c < analysis::kCategoryCount; ++c) {
+      if (to_string(static_cast<analysis::Category>(c)) == name) category = static_cast<uint8_t>(c);
+    }
+    if (category == kNoCategory) return {};
+    keep = [category](const MapRect& r) { return r.category == category; };
+  }
+  return live_allocations_at(map, time_ns, keep, most);
+}
 
 Rgb band_colour(const TimelineLevels& bands, size_t series) {
   if (!bands.by_site()) return category_colour(bands.name(series));
@@ -283,13 +306,30 @@ void handle_timeline_input(ViewerModel& model, const TimelineLevels& bands, Time
   const auto cursor_bytes =
       static_cast<uint64_t>(std::max(0.0f, share) * static_cast<float>(layout.top_bytes));
   uint64_t below = 0;
+  std::optional<size_t> band;
   for (size_t series = 0; series < bands.series_count(); ++series) {
     bands.columns(series, t0, t1, std::span(&value, 1));
     if (value == 0 && series >= TimelineLevels::kFirstGroup) continue;
     const bool under =
         series >= TimelineLevels::kFirstGroup && cursor_bytes >= below && cursor_bytes < below + value;
+    if (under) band = series;
     if (series >= TimelineLevels::kFirstGroup) below += value;
     ImGui::Text("%s %-16s %s", under ? ">" : " ", bands.name(series).c_str(), format_size(value).c_str());
+  }
+  // The band's largest allocations live there, once the memory map is collected.
+  if (const MemoryMap* map = model.collected_memory_map(); map && band) {
+    const std::vector<size_t> largest = band_allocations_at(*map, bands, *band, t0, kBandAllocations);
+    for (size_t k = 0; k < largest.size(); ++k) {
+      const MapRect& r = map->rects[largest[k]];
+      ImGui::Separator();
+      if (k == 0) {
+        ImGui::Text("the largest of %s live here:", bands.name(*band).c_str());
+        show_allocation(model, r);
+      } else {
+        ImGui::Text("%s, made at %s: %s", format_size(r.size).c_str(),
+                    time_label(r.from_ns - model.timeline.start_ns).c_str(), map->sites[r.site].c_str());
+      }
+    }
   }
   // The selected allocation, when the cursor is on it.
   if (const MapRect* r = selected_allocation(model, window);

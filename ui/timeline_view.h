@@ -5,7 +5,9 @@
 // selects a range; hovering shows the bytes there.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "ui/palette.h"
 #include "ui/timeline_window.h"
@@ -43,6 +45,10 @@ uint64_t timeline_top_bytes(const analysis::Timeline& timeline);
 // its bands from `bands`: the model's levels (by category) or its site levels.
 void draw_timeline(const ViewerModel& model, const TimelineLevels& bands, const TimelineWindow& window,
                    ImDrawList& draw, float x, float y, float width, float height);
+// The largest allocations of the band `series` of `bands` live at `time_ns`,
+// at most `most`, from the memory map (indices into its rectangles).
+std::vector<size_t> band_allocations_at(const MemoryMap& map, const TimelineLevels& bands, size_t series,
+                                        uint64_t time_ns, size_t most);
 // A band's colour: by its category's name, or (`by_site`) by its place, "other" grey.
 Rgb band_colour(const TimelineLevels& bands, size_t series);
 

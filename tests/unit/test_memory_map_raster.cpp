@@ -49,3 +49,28 @@ TEST_CASE("map raster: without blocks every rectangle is drawn, in order; outsid
   CHECK(raster.cells == std::vector<uint32_t>{7, 8, 0, 0});
   CHECK(next == 2);  // the third starts after the window: never coloured
 }
+
+TEST_CASE("live allocations at a moment: largest first, ties in allocation order, the filter applied") {
+  MemoryMap map;
+  map.packed_bytes = 1 << 20;
+  // Over 1024 rectangles so that a whole run (the first 1024, freed by 10 ns) is skipped.
+  for (int i = 0; i < 1024; ++i) map.rects.push_back(rect(0, 10, 0, 1, false));
+  map.rects.push_back(rect(5, 100, 0, 300, false));      // 1024
+  map.rects.push_back(rect(20, 30, 300, 500, false));    // 1025: freed before 50
+  map.rects.push_back(rect(40, 100, 800, 300, true));    // 1026
+  map.rects.push_back(rect(45, 100, 1100, 700, false));  // 1027
+  MapRect kept = rect(48, 100, 1800, 50, false);         // 1028: live at the end
+  kept.freed = false;
+  map.rects.push_back(kept);
+  map.rects.push_back(rect(60, 70, 2000, 900, false));  // 1029: made after 50
+  index_runs(map);
+  for (MapRect& r : map.rects) r.freed = r.freed || r.from_ns != 48;  // every other one was freed
+  auto all = [](const MapRect&) { return true; };
+  CHECK(live_allocations_at(map, 50, all, 10) == std::vector<size_t>{1027, 1024, 1026, 1028});
+  CHECK(live_allocations_at(map, 50, all, 2) == std::vector<size_t>{1027, 1024});
+  auto blocks = [](const MapRect& r) { return r.block; };
+  CHECK(live_allocations_at(map, 50, blocks, 10) == std::vector<size_t>{1026});
+  CHECK(live_allocations_at(map, 5, all, 3) == std::vector<size_t>{1024, 0, 1});  // the first run, live then
+  CHECK(live_allocations_at(map, 100, all, 3) ==
+        std::vector<size_t>{1028});  // at the end: what was never freed
+}
