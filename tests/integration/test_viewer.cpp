@@ -89,6 +89,38 @@ Image rendered(const std::string& trace, const std::string& png, const std::stri
   return Image(png);
 }
 
+// The centre of the button (Dear ImGui's button colour) on the row of a
+// diagnosis line's mark of `mark` colour; its place depends on the text before it.
+std::pair<int, int> button_by_mark(const Image& image, Rgb mark) {
+  constexpr Rgb kButton{40, 74, 117};
+  int top = -1, bottom = -1;
+  for (int y = 0; y < image.height(); ++y) {
+    for (int x = 0; x < 40; ++x) {
+      if (image.at(x, y) == mark) {
+        if (top < 0) top = y;
+        bottom = y;
+      }
+    }
+  }
+  REQUIRE(top > 0);
+  const int row = (top + bottom) / 2;
+  int first = -1, last = -1;
+  for (int x = 40; x < image.width(); ++x) {
+    if (image.at(x, row) == kButton) {
+      if (first < 0) first = x;
+      last = x;
+    }
+  }
+  REQUIRE(first > 0);
+  return {(first + last) / 2, row};
+}
+
+// Script steps: key 6 (the diagnosis), a click at `at`, the mouse moved away.
+std::string click_in_diagnosis(std::pair<int, int> at) {
+  return "key 6; move " + std::to_string(at.first) + " " + std::to_string(at.second) +
+         "; press left; release left; move 990 490";
+}
+
 }  // namespace
 
 TEST_CASE("viewer timeline of train_mlp (Adam) on 112 MiB: the capacity line, every category, the steps") {
@@ -465,11 +497,12 @@ TEST_CASE("viewer with the mouse alone: the leak's List button lists the ten all
   ScratchDir dir("viewer-leak-list");
   const std::string trace = dir.path("leak.vstrace");
   run_profiled(trace, {sample("leak")});
-  // Key 6 opens the diagnosis; its first leak line's List button is at
-  // (603, 97) in a 1000x500 window: the table then holds the site's
-  // allocations live at the end, ten of the twenty, one bar each.
+  // Key 6 opens the diagnosis; its leak line's List button opens the table
+  // of the site's allocations live at the end: ten of the twenty, a bar each.
+  const Image diagnosis =
+      rendered(trace, dir.path("diagnosis.png"), "timeline", "1000x500", {"--input", "key 6; move 990 490"});
   const Image table = rendered(trace, dir.path("list.png"), "timeline", "1000x500",
-                               {"--input", "key 6; move 603 97; press left; release left; move 900 480"});
+                               {"--input", click_in_diagnosis(button_by_mark(diagnosis, Rgb{255, 140, 0}))});
   constexpr Rgb kBar{230, 160, 60};
   int bars = 0;
   for (int y = 1; y < 500; ++y) {
@@ -507,6 +540,28 @@ TEST_CASE("viewer timeline leak marks: a tick where each allocation live at the 
   const std::string adam = dir.path("adam.vstrace");
   run_profiled(adam, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
   CHECK(mark_columns(rendered(adam, dir.path("adam.png"), "timeline", "1000x400")).empty());
+}
+
+TEST_CASE("viewer with the mouse alone: the out-of-memory finding's Show button selects its moment") {
+  if (on_real_gpu())
+    return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
+  ScratchDir dir("viewer-oom-show");
+  const std::string trace = dir.path("oom.vstrace");
+  run_profiled(trace, {sample("oom")}, {"--simulate=1124MiB"});
+  const Image diagnosis =
+      rendered(trace, dir.path("diagnosis.png"), "timeline", "1000x500", {"--input", "key 6; move 990 490"});
+  const std::string click = click_in_diagnosis(button_by_mark(diagnosis, kOom));
+  // Then the timeline, the moment selected: its cyan line on the magenta mark.
+  const Image shown = rendered(trace, dir.path("shown.png"), "timeline", "1000x500", {"--input", click});
+  std::vector<int> selected, oom;
+  for (int x = kLeft; x < 1000 - kRight; ++x) {
+    if (shown.at(x, 200) == Rgb{0, 220, 255}) selected.push_back(x);
+    if (shown.at(x, 200) == kOom) oom.push_back(x);
+  }
+  REQUIRE(selected.size() == 1);
+  REQUIRE(!oom.empty());
+  CHECK(selected[0] >= oom.front() - 1);
+  CHECK(selected[0] <= oom.back() + 1);
 }
 
 TEST_CASE("viewer reads a PyTorch snapshot directly: its reserved line peaks at the top's 1/1.1") {
