@@ -115,6 +115,13 @@ std::pair<int, int> button_by_mark(const Image& image, Rgb mark) {
   return {(first + last) / 2, row};
 }
 
+// train_mlp with Adam on 112 MiB, profiled into `dir`: the trace's path.
+std::string adam_trace(const ScratchDir& dir) {
+  const std::string trace = dir.path("adam.vstrace");
+  run_profiled(trace, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
+  return trace;
+}
+
 // Script steps: key 6 (the diagnosis), a click at `at`, the mouse moved away.
 std::string click_in_diagnosis(std::pair<int, int> at) {
   return "key 6; move " + std::to_string(at.first) + " " + std::to_string(at.second) +
@@ -127,8 +134,7 @@ TEST_CASE("viewer timeline of train_mlp (Adam) on 112 MiB: the capacity line, ev
   if (on_real_gpu())
     return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
   ScratchDir dir("viewer-adam");
-  const std::string trace = dir.path("adam.vstrace");
-  run_profiled(trace, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
+  const std::string trace = adam_trace(dir);
   const std::string png = dir.path("timeline.png");
   const Image image = rendered(trace, png, "timeline", "800x1000");
   REQUIRE(image.width() == 800);
@@ -156,6 +162,15 @@ TEST_CASE("viewer timeline of train_mlp (Adam) on 112 MiB: the capacity line, ev
   }
   CHECK(step_columns.size() == 3);
   CHECK(image.count_in_plot(kOom) == 0);  // nothing failed
+
+  // By site (the top 8 and "other"): the sites' colours in turn, no category's.
+  const Image by_site = rendered(trace, dir.path("sites.png"), "timeline", "800x1000", {"--by", "site"});
+  const Rgb kSites[] = {{78, 121, 167}, {242, 142, 43}, {225, 87, 89}, {118, 183, 178}};
+  for (const Rgb& colour : kSites) CHECK(by_site.count_in_plot(colour) > 0);
+  for (const auto& [name, colour] : kCategories) {
+    CAPTURE(name);
+    CHECK(by_site.count_in_plot(colour) == 0);
+  }
 }
 
 TEST_CASE("viewer timeline of oom: the failed allocation's mark at its time") {
@@ -283,8 +298,7 @@ TEST_CASE("viewer call tree at train_mlp's peak: each path's bar as wide as its 
   if (on_real_gpu())
     return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
   ScratchDir dir("viewer-call-tree");
-  const std::string trace = dir.path("adam.vstrace");
-  run_profiled(trace, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
+  const std::string trace = adam_trace(dir);
   const std::string png = dir.path("tree.png");
   const Image image = rendered(trace, png, "calltree", "900x400");
   constexpr Rgb kTreeBar{230, 160, 60};
@@ -343,8 +357,7 @@ TEST_CASE(
   if (on_real_gpu())
     return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
   ScratchDir dir("viewer-select");
-  const std::string trace = dir.path("adam.vstrace");
-  run_profiled(trace, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
+  const std::string trace = adam_trace(dir);
   // Allocation 5 is the third of the four 4 MiB parameters (1, 3, 5, 7).
   const std::vector<std::string> select = {"--select", "5"};
   constexpr Rgb kSelectedRow{20, 110, 90}, kBar{230, 160, 60}, kHighlight{80, 255, 80};
@@ -430,8 +443,7 @@ TEST_CASE("viewer driven by the mouse: click, wheel, drag, a range; a map click 
   if (on_real_gpu())
     return;  // the viewer is tested on simcuda traces alone (scripts/gpu_check.sh has no Xvfb)
   ScratchDir dir("viewer-input");
-  const std::string trace = dir.path("adam.vstrace");
-  run_profiled(trace, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
+  const std::string trace = adam_trace(dir);
   constexpr Rgb kSelection{0, 220, 255}, kRange{60, 60, 90};
   // Row 150 is inside the plot with or without the tabs above it, above the bands.
   auto columns_of = [](const Image& image, Rgb colour) {
@@ -537,8 +549,7 @@ TEST_CASE("viewer timeline leak marks: a tick where each allocation live at the 
   run_profiled(leak, {sample("leak")});
   CHECK(mark_columns(rendered(leak, dir.path("leak.png"), "timeline", "16000x200")).size() == 10);
   // train_mlp frees everything: no mark.
-  const std::string adam = dir.path("adam.vstrace");
-  run_profiled(adam, {sample("train_mlp"), "--optimizer", "adam"}, {"--simulate=112MiB"});
+  const std::string adam = adam_trace(dir);
   CHECK(mark_columns(rendered(adam, dir.path("adam.png"), "timeline", "1000x400")).empty());
 }
 
