@@ -50,7 +50,8 @@ TEST_CASE("live: a viewer attached to a running job draws what has come; the tra
   ScratchDir scratch("live-attach");
   const std::string live_dir = scratch.path("sockets");  // made by vramscope run, 0700
   const std::string trace = scratch.path("live.vstrace");
-  const std::vector<std::string> job = {sample("train_mlp"), "--steps", "10", "--pause-ms", "300"};
+  // Twenty steps 400 ms apart: time for Xvfb and the viewer to start, even under a sanitizer.
+  const std::vector<std::string> job = {sample("train_mlp"), "--steps", "20", "--pause-ms", "400"};
   auto running = std::async(std::launch::async, [&] {
     return run_profiled(trace, job, {"--simulate=112MiB", "--live"}, live_env(live_dir));
   });
@@ -90,9 +91,9 @@ TEST_CASE("live: a viewer attached to a running job draws what has come; the tra
   stbi_image_free(pixels);
   CHECK(parameters > 100);
 
-  // The same job without --live: the same events, one for one.
+  // The same job without --live (nor pauses): the same events, one for one.
   const std::string plain = scratch.path("plain.vstrace");
-  run_profiled(plain, job, {"--simulate=112MiB"});
+  run_profiled(plain, {sample("train_mlp"), "--steps", "20"}, {"--simulate=112MiB"});
   const nlohmann::json plain_report = report_json(plain);
   for (const char* what : {"events", "allocations", "frees", "markers"}) {
     CAPTURE(what);
