@@ -98,12 +98,45 @@ MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device,
 
 void index_runs(MemoryMap& map) {
   map.run_end_ns.clear();
+  map.run_first_end_ns.clear();
+  map.run_last_start_ns.clear();
+  map.run_rows.clear();
+  constexpr uint32_t kNone = UINT32_MAX;
+  std::vector<uint32_t> top(MemoryMap::kSpanRows);
+  const double row_bytes = static_cast<double>(std::max<uint64_t>(1, map.packed_bytes)) /
+                           static_cast<double>(MemoryMap::kSpanRows);
+  auto row_of = [&](uint64_t packed) {
+    return std::min(MemoryMap::kSpanRows - 1, static_cast<size_t>(static_cast<double>(packed) / row_bytes));
+  };
   for (size_t i = 0; i < map.rects.size(); i += MemoryMap::kRun) {
-    uint64_t end = 0;
-    for (size_t j = i; j < std::min(map.rects.size(), i + MemoryMap::kRun); ++j) {
-      end = std::max(end, map.rects[j].to_ns);
+    const size_t end = std::min(map.rects.size(), i + MemoryMap::kRun);
+    uint64_t last_end = 0, first_end = UINT64_MAX, last_start = 0;
+    std::fill(top.begin(), top.end(), kNone);
+    for (int pass = 0; pass < 2; ++pass) {  // segments under their blocks
+      for (size_t j = i; j < end; ++j) {
+        const MapRect& r = map.rects[j];
+        if (map.has_blocks ? (pass == 0) == r.block : pass == 1) continue;
+        last_end = std::max(last_end, r.to_ns);
+        first_end = std::min(first_end, r.to_ns);
+        last_start = std::max(last_start, r.from_ns);
+        if (r.size == 0) continue;
+        std::fill(top.begin() + static_cast<ptrdiff_t>(row_of(r.packed)),
+                  top.begin() + static_cast<ptrdiff_t>(row_of(r.packed + r.size - 1)) + 1,
+                  static_cast<uint32_t>(j));
+      }
     }
-    map.run_end_ns.push_back(end);
+    std::vector<RowSpan>& rows = map.run_rows.emplace_back();
+    for (size_t row = 0; row < MemoryMap::kSpanRows; ++row) {
+      if (top[row] == kNone) continue;
+      if (!rows.empty() && rows.back().rect == top[row] && rows.back().last_row + 1u == row) {
+        rows.back().last_row = static_cast<uint16_t>(row);
+      } else {
+        rows.push_back(RowSpan{static_cast<uint16_t>(row), static_cast<uint16_t>(row), top[row]});
+      }
+    }
+    map.run_end_ns.push_back(last_end);
+    map.run_first_end_ns.push_back(first_end);
+    map.run_last_start_ns.push_back(last_start);
   }
 }
 

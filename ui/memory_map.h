@@ -46,6 +46,13 @@ struct AddressBand {
   uint64_t packed = 0;  // where the band starts once the gaps are left out
 };
 
+// Rows [first_row, last_row] of a run of rectangles (of MemoryMap::kSpanRows
+// across the packed addresses) where `rect` is the one drawn on top.
+struct RowSpan {
+  uint16_t first_row = 0, last_row = 0;
+  uint32_t rect = 0;
+};
+
 struct MemoryMap {
   std::vector<MapRect> rects;      // in allocation order
   std::vector<AddressBand> bands;  // by address, disjoint
@@ -56,15 +63,23 @@ struct MemoryMap {
   // The latest end (to_ns) of each run of kRun rectangles: a frame skips the
   // runs that ended before its window (most of a long training job's).
   std::vector<uint64_t> run_end_ns;
+  // And the earliest end and latest start of each run: a run whose
+  // rectangles all span a window is drawn from its rows (run_rows), a bar
+  // per rectangle on top, however many it has (a job's long-lived memory).
+  std::vector<uint64_t> run_first_end_ns;
+  std::vector<uint64_t> run_last_start_ns;
+  std::vector<std::vector<RowSpan>> run_rows;
   // When each tensor still live at the end was made, in time order: the
   // timeline's leak marks.
   std::vector<uint64_t> live_at_end_ns;
 
   static constexpr size_t kMaxRects = size_t{4} << 20;
   static constexpr size_t kRun = 1024;
+  static constexpr size_t kSpanRows = 1024;  // rows of the packed addresses in run_rows
 };
 
-// Fills map.run_end_ns from map.rects (collect_memory_map does).
+// Fills the runs' facts (run_end_ns, run_first_end_ns, run_last_start_ns,
+// run_rows) from map.rects and map.packed_bytes (collect_memory_map does).
 void index_runs(MemoryMap& map);
 
 // The allocations live at `time_ns` that `keep` accepts, largest first (ties

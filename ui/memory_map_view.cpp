@@ -81,6 +81,13 @@ const MapTexture& raster_texture(const ViewerModel& model, const MemoryMap& map,
   return t;
 }
 
+// Whether every rectangle of run `run` (a whole one, before `count`) spans
+// the layout's window, in a map large enough to be drawn that way.
+bool spans_window(const MemoryMap& map, size_t run, size_t count, const TimelineLayout& layout) {
+  return map.rects.size() > kRasterAbove && (run + 1) * MemoryMap::kRun <= count &&
+         map.run_last_start_ns[run] <= layout.start_ns && map.run_first_end_ns[run] >= layout.end_ns;
+}
+
 }  // namespace
 
 void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const TimelineWindow& window,
@@ -125,6 +132,22 @@ void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const Timeline
       std::fill(dotted.begin(), dotted.end(), false);
       for (size_t run = 0; run * MemoryMap::kRun < count; ++run) {
         if (map.run_end_ns[run] < layout.start_ns) continue;
+        if (spans_window(map, run, count, layout)) {
+          // Every rectangle of the run spans the window: a bar a row span, once.
+          if (pass == 0) {
+            const float rows_per_span_row =
+                static_cast<float>(plot_rows) / static_cast<float>(MemoryMap::kSpanRows);
+            for (const RowSpan& span : map.run_rows[run]) {
+              const float y0 =
+                  std::round(layout.top + static_cast<float>(span.first_row) * rows_per_span_row);
+              const float y1 = std::max(
+                  y0 + 1, std::round(layout.top + static_cast<float>(span.last_row + 1) * rows_per_span_row));
+              draw.AddRectFilled(at(layout.left, y0), at(layout.right, y1),
+                                 colour_of(map.rects[span.rect], choice, map.has_blocks).packed());
+            }
+          }
+          continue;
+        }
         for (size_t i = run * MemoryMap::kRun; i < std::min(count, (run + 1) * MemoryMap::kRun); ++i) {
           const MapRect& r = map.rects[i];
           if (r.to_ns < layout.start_ns) continue;
@@ -162,19 +185,13 @@ const MapRect* memory_map_hit(ViewerModel& model, const TimelineWindow& window, 
     return nullptr;
   const uint64_t time = layout.time_at(mx);
   const uint64_t packed = address_scale(map, layout).packed_at(my);
-  // The last one drawn there is the one on top: a block over its segment.
+  // The one drawn last there is on top: the latest block, else the latest segment.
   const MapRect* hit = nullptr;
-  const auto past = std::upper_bound(map.rects.begin(), map.rects.end(), time,
-                                     [](uint64_t t, const MapRect& r) { return t < r.from_ns; });
-  const size_t count = static_cast<size_t>(past - map.rects.begin());
-  for (size_t run = 0; run * MemoryMap::kRun < count; ++run) {
-    if (map.run_end_ns[run] < time) continue;
-    for (size_t i = run * MemoryMap::kRun; i < std::min(count, (run + 1) * MemoryMap::kRun); ++i) {
-      const MapRect& r = map.rects[i];
-      if (time < r.from_ns || time >= std::max(r.to_ns, r.from_ns + 1)) continue;
-      if (packed < r.packed || packed >= r.packed + r.size) continue;
-      if (!hit || r.block || !hit->block) hit = &r;
-    }
+  for (size_t i : live_allocations_at(
+           map, time, [&](const MapRect& r) { return packed >= r.packed && packed < r.packed + r.size; },
+           SIZE_MAX)) {
+    const MapRect& r = map.rects[i];
+    if (!hit || (r.block && !hit->block) || (r.block == hit->block && &r > hit)) hit = &r;
   }
   return hit;
 }

@@ -74,3 +74,22 @@ TEST_CASE("live allocations at a moment: largest first, ties in allocation order
   CHECK(live_allocations_at(map, 100, all, 3) ==
         std::vector<size_t>{1028});  // at the end: what was never freed
 }
+
+TEST_CASE("map runs: their ends and starts, and their rows as spans of the rectangle on top") {
+  MemoryMap map;
+  map.packed_bytes = 1024 * 16;  // 16 bytes a row
+  map.has_blocks = true;
+  map.rects = {rect(0, 100, 0, 512 * 16, false),         // a segment over rows 0-511
+               rect(10, 90, 0, 256 * 16, true),          // a block over rows 0-255, over the segment
+               rect(5, 80, 768 * 16, 256 * 16, false)};  // a segment over rows 768-1023, no block in it
+  index_runs(map);
+  REQUIRE(map.run_rows.size() == 1);
+  CHECK(map.run_end_ns == std::vector<uint64_t>{100});
+  CHECK(map.run_first_end_ns == std::vector<uint64_t>{80});
+  CHECK(map.run_last_start_ns == std::vector<uint64_t>{10});
+  const std::vector<RowSpan>& rows = map.run_rows[0];
+  REQUIRE(rows.size() == 3);
+  CHECK((rows[0].first_row == 0 && rows[0].last_row == 255 && rows[0].rect == 1));
+  CHECK((rows[1].first_row == 256 && rows[1].last_row == 511 && rows[1].rect == 0));
+  CHECK((rows[2].first_row == 768 && rows[2].last_row == 1023 && rows[2].rect == 2));
+}
