@@ -6,6 +6,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -38,11 +39,24 @@ AddressScale address_scale(const MemoryMap& map, const TimelineLayout& layout) {
   return {layout.top, layout.bottom - layout.top, map.packed_bytes};
 }
 
+// The categories' colours by index (kNoCategory last: "unknown"'s), looked up
+// by name once rather than per rectangle.
+const std::array<Rgb, analysis::kCategoryCount + 1>& category_colours() {
+  static const std::array<Rgb, analysis::kCategoryCount + 1> colours = [] {
+    std::array<Rgb, analysis::kCategoryCount + 1> c;
+    for (int i = 0; i < analysis::kCategoryCount; ++i) {
+      c[static_cast<size_t>(i)] = category_colour(to_string(static_cast<analysis::Category>(i)));
+    }
+    c[kNoCategory] = category_colour("unknown");
+    return c;
+  }();
+  return colours;
+}
+
 Rgb colour_of(const MapRect& r, const MemoryMapChoice& choice, bool has_blocks) {
   if (has_blocks && !r.block) return kWholeSegment;  // a segment under its blocks
   if (choice.by_site) return site_colour(r.site);
-  return category_colour(r.category == kNoCategory ? "unknown"
-                                                   : to_string(static_cast<analysis::Category>(r.category)));
+  return category_colours()[r.category];
 }
 
 }  // namespace
@@ -57,12 +71,22 @@ void MapTexture::release() {
 
 namespace {
 
+// kRasterColumns, or fewer where the OpenGL implementation takes no texture so wide.
+size_t raster_columns() {
+  static const size_t columns = [] {
+    GLint widest = 0;
+    glGetIntegerv(GL_MAX_TEXTURE_SIZE, &widest);
+    return std::min(kRasterColumns, static_cast<size_t>(std::max(widest, 1024)));
+  }();
+  return columns;
+}
+
 // The texture of `map` coloured as `choice` says, made (or made again) when either changed.
 const MapTexture& raster_texture(const ViewerModel& model, const MemoryMap& map, MemoryMapChoice& choice) {
   MapTexture& t = choice.raster;
   if (t.texture && t.map == &map && t.by_site == choice.by_site) return t;
   const MapRaster raster =
-      rasterize(map, model.timeline.start_ns, model.timeline.end_ns, kRasterColumns, kRasterRows,
+      rasterize(map, model.timeline.start_ns, model.timeline.end_ns, raster_columns(), kRasterRows,
                 [&](const MapRect& r) { return colour_of(r, choice, map.has_blocks).packed(); });
   if (!t.texture) glGenTextures(1, &t.texture);
   glBindTexture(GL_TEXTURE_2D, t.texture);
@@ -108,7 +132,7 @@ void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const Timeline
   const double column_ns =
       static_cast<double>(layout.end_ns - layout.start_ns) / static_cast<double>(layout.columns());
   const double raster_column_ns = static_cast<double>(model.timeline.end_ns - model.timeline.start_ns) /
-                                  static_cast<double>(kRasterColumns);
+                                  static_cast<double>(raster_columns());
   if (map.rects.size() > kRasterAbove && column_ns >= raster_column_ns) {
     // Wider than the raster's columns: the raster, scaled by the GPU, one quad.
     const MapTexture& t = raster_texture(model, map, choice);
@@ -127,6 +151,19 @@ void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const Timeline
     const auto past = std::upper_bound(map.rects.begin(), map.rects.end(), layout.end_ns,
                                        [](uint64_t t, const MapRect& r) { return t < r.from_ns; });
     const size_t count = static_cast<size_t>(past - map.rects.begin());
+    const double x_per_ns = static_cast<double>(layout.right - layout.left) /
+                            static_cast<double>(layout.end_ns - layout.start_ns);
+    const double y_per_byte =
+        static_cast<double>(scale.rows) / static_cast<double>(std::max<uint64_t>(1, scale.bytes));
+    auto x_of = [&](uint64_t t) {
+      return std::round(layout.left +
+                        static_cast<float>(static_cast<double>(std::clamp(t, layout.start_ns, layout.end_ns) -
+                                                               layout.start_ns) *
+                                           x_per_ns));
+    };
+    auto y_of = [&](uint64_t packed) {
+      return std::round(scale.top + static_cast<float>(static_cast<double>(packed) * y_per_byte));
+    };
     for (int pass = 0; pass < 2; ++pass) {  // segments under their blocks
       if (!map.has_blocks && pass == 1) break;
       std::fill(dotted.begin(), dotted.end(), false);
@@ -152,8 +189,9 @@ void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const Timeline
           const MapRect& r = map.rects[i];
           if (r.to_ns < layout.start_ns) continue;
           if (map.has_blocks && (pass == 0) != !r.block) continue;
-          const float x0 = layout.x_of(r.from_ns), x1 = std::max(x0 + 1, layout.x_of(r.to_ns));
-          const float y0 = scale.y_of(r.packed), y1 = std::max(y0 + 1, scale.y_of(r.packed + r.size));
+          // As layout.x_of and scale.y_of, with a product for their quotient: this loop may see millions.
+          const float x0 = x_of(r.from_ns), x1 = std::max(x0 + 1, x_of(r.to_ns));
+          const float y0 = y_of(r.packed), y1 = std::max(y0 + 1, y_of(r.packed + r.size));
           if (x1 - x0 <= 1 && y1 - y0 <= 1) {
             const auto cx =
                 static_cast<size_t>(std::clamp(x0 - layout.left, 0.0f, static_cast<float>(columns - 1)));

@@ -32,9 +32,10 @@ struct MemoryMapChoice {
 };
 
 // A map of more rectangles than this is drawn from its raster wherever a
-// pixel column is at least one of the raster's columns wide.
+// pixel column is at least one of the raster's columns wide (kRasterColumns,
+// or the widest texture the OpenGL implementation takes, if less).
 inline constexpr size_t kRasterAbove = 50'000;
-inline constexpr size_t kRasterColumns = 8192, kRasterRows = 1024;
+inline constexpr size_t kRasterColumns = 16384, kRasterRows = 1024;
 
 void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const TimelineWindow& window,
                      ImDrawList& draw, float x, float y, float width, float height);
