@@ -13,6 +13,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -47,6 +49,9 @@ struct Stream {
   std::string trace_path;
   int listen_fd = -1;
   int trace_fd = -1;
+  // The viewers' sockets as the thread keeps them, for a forked child to
+  // close (it has the descriptors, not the thread): -1 where none.
+  std::atomic<int> viewer_fds[kMaxViewers];
   uint64_t header_bytes = 0;
   uint32_t chunk_bytes = 0;
   uint64_t chunks = 0;  // claimed so far (the writer stops counting once claims stop)
@@ -87,6 +92,11 @@ bool read_at(int fd, std::vector<char>& into, uint64_t offset, size_t size) {
   return true;
 }
 
+// Keeps Stream::viewer_fds as `viewers` are.
+void publish_viewers(Stream& s, const std::vector<Viewer>& viewers) {
+  for (size_t k = 0; k < kMaxViewers; ++k) s.viewer_fds[k].store(k < viewers.size() ? viewers[k].fd : -1);
+}
+
 void accept_viewers(Stream& s, std::vector<Viewer>& viewers) {
   for (;;) {
     int fd = accept4(s.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
@@ -100,11 +110,14 @@ void accept_viewers(Stream& s, std::vector<Viewer>& viewers) {
     }
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &kSendTimeout, sizeof kSendTimeout);
     viewers.push_back(Viewer{fd, false, {}});
+    publish_viewers(s, viewers);
   }
 }
 
-// One round for every viewer; false for a viewer to drop.
-bool serve(Stream& s, Viewer& v, const std::vector<std::vector<char>>& chunks, uint64_t first) {
+// One round for a viewer: `chunks[i]` holds chunk i's bytes when a viewer
+// needs it this round and it read the same twice, else nothing. False for a
+// viewer to drop.
+bool serve(Stream& s, Viewer& v, const std::vector<std::vector<char>>& chunks) {
   if (!v.greeted) {
     std::vector<char> header;
     if (!read_at(s.trace_fd, header, 0, s.header_bytes)) return false;
@@ -115,8 +128,8 @@ bool serve(Stream& s, Viewer& v, const std::vector<std::vector<char>>& chunks, u
     v.greeted = true;
   }
   if (v.sent.size() < s.chunks) v.sent.resize(s.chunks, 0);
-  for (uint64_t i = first; i < s.chunks; ++i) {
-    const std::vector<char>& bytes = chunks[i - first];
+  for (uint64_t i = 0; i < s.chunks; ++i) {
+    const std::vector<char>& bytes = chunks[i];
     if (bytes.empty() || v.sent[i] == Viewer::kSealed) continue;
     trace::layout::ChunkHead head;
     std::memcpy(&head, bytes.data(), sizeof head);
@@ -135,31 +148,37 @@ void* run_stream(void* data) {
   Stream& s = *static_cast<Stream*>(data);
   std::vector<Viewer> viewers;
   std::vector<std::vector<char>> chunks;
+  std::vector<char> again;
   for (;;) {
     pollfd p{s.listen_fd, POLLIN, 0};
     poll(&p, 1, kRoundMs);
     accept_viewers(s, viewers);
     if (viewers.empty()) continue;
     s.chunks = std::max(s.chunks, s.writer->claimed_chunks());
-    // The chunks some viewer still lacks in final form, read once for all.
-    uint64_t first = s.chunks;
-    for (const Viewer& v : viewers) {
-      uint64_t i = 0;
-      while (i < v.sent.size() && v.sent[i] == Viewer::kSealed) ++i;
-      first = std::min(first, i);
-    }
-    chunks.resize(s.chunks - first);
-    for (uint64_t i = first; i < s.chunks; ++i) {
-      if (!read_at(s.trace_fd, chunks[i - first], s.header_bytes + i * s.chunk_bytes, s.chunk_bytes)) {
-        chunks[i - first].clear();  // not in the file yet
+    // The chunks some viewer still lacks in final form, read for all at once;
+    // the rest (most of a long trace, sealed and sent) not read at all.
+    chunks.resize(s.chunks);
+    for (uint64_t i = 0; i < s.chunks; ++i) {
+      chunks[i].clear();
+      const bool needed = std::any_of(viewers.begin(), viewers.end(), [&](const Viewer& v) {
+        return i >= v.sent.size() || v.sent[i] != Viewer::kSealed;
+      });
+      if (!needed) continue;
+      // A chunk a writer is filling can be copied half-changed (a copy's loads
+      // need not go in order): it is sent only when two reads agree, else next round.
+      const uint64_t offset = s.header_bytes + i * s.chunk_bytes;
+      if (!read_at(s.trace_fd, chunks[i], offset, s.chunk_bytes) ||
+          !read_at(s.trace_fd, again, offset, s.chunk_bytes) || again != chunks[i]) {
+        chunks[i].clear();
       }
     }
     for (size_t k = 0; k < viewers.size();) {
-      if (serve(s, viewers[k], chunks, first)) {
+      if (serve(s, viewers[k], chunks)) {
         ++k;
       } else {
         close(viewers[k].fd);
         viewers.erase(viewers.begin() + static_cast<ptrdiff_t>(k));
+        publish_viewers(s, viewers);
       }
     }
   }
@@ -177,6 +196,7 @@ void start_live_stream(trace::TraceFileWriter* writer) {
   if (std::string why = live::prepare_directory(dir); !why.empty()) return live_off(why);
 
   auto* s = new Stream();  // the thread's, for the life of the process
+  for (auto& fd : s->viewer_fds) fd.store(-1);
   s->writer = writer;
   char resolved[PATH_MAX];
   s->trace_path = realpath(writer->path().c_str(), resolved) ? resolved : writer->path();
@@ -233,6 +253,21 @@ void start_live_stream(trace::TraceFileWriter* writer) {
   InjectorState& st = state();
   std::snprintf(st.live_socket, sizeof st.live_socket, "%s", path.c_str());
   st.live_owner = getpid();
+  st.live_stream = s;
+}
+
+void forget_live_stream_after_fork() {
+  InjectorState& st = state();
+  auto* s = static_cast<Stream*>(st.live_stream);
+  st.live_stream = nullptr;
+  if (!s) return;
+  // The parent's thread is not here; its descriptors are. Closed, so that
+  // a viewer sees the stream end when the parent does, whatever the child does.
+  close(s->listen_fd);
+  close(s->trace_fd);
+  for (auto& fd : s->viewer_fds) {
+    if (fd.load() >= 0) close(fd.load());
+  }
 }
 
 void stop_live_stream() {

@@ -14,5 +14,8 @@ namespace vramscope::inject {
 void start_live_stream(trace::TraceFileWriter* writer);
 // Removes this process's socket (at its end; not a parent's after fork).
 void stop_live_stream();
+// In a forked child: closes the parent's listening socket, trace descriptor
+// and viewers' connections, which the child inherited without the thread.
+void forget_live_stream_after_fork();
 
 }  // namespace vramscope::inject

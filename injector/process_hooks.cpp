@@ -66,6 +66,7 @@ void on_fork_child() {
   // touching it; the child opens its own when it first records.
   if (auto* writer = st.writer.load()) writer->detach();
   st.writer.store(nullptr);
+  forget_live_stream_after_fork();
   st.end_chunk = {};
   st.end_written.store(false);
   st.open_failed.store(false);

@@ -72,6 +72,7 @@ struct InjectorState {
   pid_t owner_pid = 0;   // the process the open trace belongs to
   char live_socket[108] = {};  // vramscope run --live: this process's socket, removed at its end
   pid_t live_owner = 0;
+  void* live_stream = nullptr;  // the sending thread's state (live_stream.cpp)
 
   StackTree stacks;
   StringTable strings;  // NVTX names

@@ -126,6 +126,7 @@ bool LiveModel::update(std::optional<ViewerModel>& model) {
       shown_trace_.emplace(std::move(*loading_trace_));
       ++updates_;
       replaced = true;
+      error_.clear();  // a round that could not be read is behind us
       finished_ = final;
     } catch (const std::exception& e) {
       error_ = e.what();
