@@ -10,18 +10,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "common/sample_support.h"
 
 namespace {
 
 constexpr const char* kUsage =
-    "usage: fork\n"
+    "usage: fork [--wait-ms T] [--child-lingers-ms T]\n"
     "Forks before any CUDA call. The child allocates 3 x 8 MiB and frees 2 (one\n"
-    "leaks); the parent allocates 2 x 16 MiB and frees both.\n";
+    "leaks); the parent allocates 2 x 16 MiB and frees both.\n"
+    "--wait-ms T: sleep T ms before forking (time for a live viewer to attach).\n"
+    "--child-lingers-ms T: the child sleeps T ms before it exits, and the parent\n"
+    "does not wait for it (it ends first).\n";
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 
@@ -37,12 +42,14 @@ __attribute__((noinline)) void* parent_allocate() {
   return p;
 }
 
-[[noreturn]] void run_child() {
+[[noreturn]] void run_child(uint64_t linger_ms) {
   void* buffers[3];
   for (auto& b : buffers) b = child_allocate();
   sample::check(cudaFree(buffers[0]), "cudaFree");
   sample::check(cudaFree(buffers[1]), "cudaFree");
   std::printf("fork: child allocated 3 x %llu bytes, freed 2\n", static_cast<unsigned long long>(8 * kMiB));
+  std::fflush(stdout);
+  if (linger_ms) std::this_thread::sleep_for(std::chrono::milliseconds(linger_ms));
   std::exit(0);  // a normal exit, with atexit handlers: a profiler writes the child's trace
 }
 
@@ -50,19 +57,27 @@ __attribute__((noinline)) void* parent_allocate() {
 
 int main(int argc, char** argv) {
   sample::CommandLine args(argc, argv, kUsage);
+  const uint64_t wait_ms = args.count("--wait-ms", 0, 0);
+  const uint64_t linger_ms = args.count("--child-lingers-ms", 0, 0);
   args.finish();
 
+  if (wait_ms) std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
   std::fflush(stdout);
   pid_t child = fork();
   if (child < 0) {
     std::perror("fork: fork");
     return 1;
   }
-  if (child == 0) run_child();
+  if (child == 0) run_child(linger_ms);
 
   void* buffers[2];
   for (auto& b : buffers) b = parent_allocate();
   for (auto b : buffers) sample::check(cudaFree(b), "cudaFree");
+  if (linger_ms) {
+    std::printf("fork: parent allocated 2 x %llu bytes, freed 2; exits before its child\n",
+                static_cast<unsigned long long>(16 * kMiB));
+    return 0;
+  }
 
   int status = 0;
   if (waitpid(child, &status, 0) != child) {

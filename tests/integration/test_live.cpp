@@ -177,3 +177,47 @@ TEST_CASE("live: attaching where no job runs is one line") {
   CHECK(both.exit_status == 2);
   CHECK(both.err == "vramscope view: a trace or --attach, not both\n");
 }
+
+TEST_CASE("live: a child forked after a viewer attached does not hold the parent's stream open") {
+  if (on_real_gpu()) return;
+  ScratchDir scratch("live-fork");
+  const std::string live_dir = scratch.path("sockets");
+  const std::string trace = scratch.path("fork.vstrace");
+  // The parent waits 1.5 s (the viewer attaches), forks, and ends; the
+  // child, with the viewer's connection among what it inherited, lingers 4 s.
+  auto running = std::async(std::launch::async, [&] {
+    return run_profiled(trace, {sample("fork"), "--wait-ms", "1500", "--child-lingers-ms", "4000"},
+                        {"--live"}, live_env(live_dir));
+  });
+  const std::string parent_socket = wait_for_socket(live_dir);
+  REQUIRE(!parent_socket.empty());
+  vramscope::live::Client viewer(parent_socket);
+  vramscope::live::MessageHead head{};
+  std::string payload;
+  using Clock = std::chrono::steady_clock;
+  const auto give_up = Clock::now() + std::chrono::seconds(30);
+  bool ended = false;
+  while (!ended && Clock::now() < give_up) {
+    ended = viewer.next(head, payload, 200) == vramscope::live::Client::Next::End;
+  }
+  const auto stream_ended = Clock::now();
+  REQUIRE(ended);
+  // The child's own socket (it traces too) goes when the child ends, 4 s after the fork.
+  auto child_socket_there = [&] {
+    std::error_code missing;
+    for (const auto& entry : fs::directory_iterator(live_dir, missing)) {
+      if (entry.path().extension() == ".sock" && entry.path().string() != parent_socket) return true;
+    }
+    return false;
+  };
+  bool seen = false;
+  while (Clock::now() < give_up && !(seen && !child_socket_there())) {
+    seen |= child_socket_there();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const auto child_ended = Clock::now();
+  CHECK(seen);
+  // The parent's stream ended with the parent, seconds before the child.
+  CHECK(std::chrono::duration<double>(child_ended - stream_ended).count() > 2.0);
+  CHECK(running.get().exit_status == 0);
+}
