@@ -259,13 +259,7 @@ void remember_glfw_error(int, const char* description) { glfw_error = descriptio
 
 // A moment shown from the diagnosis: selected, in a tenth of the trace around it.
 void show_moment(TimelineWindow& window, const analysis::Timeline& timeline, uint64_t time_ns) {
-  window = TimelineWindow::whole(timeline);
-  window.zoom(0.1, 0.0, timeline);
-  const uint64_t span = window.to_ns - window.from_ns;
-  window.pan(
-      (static_cast<double>(time_ns) - static_cast<double>(window.from_ns) - static_cast<double>(span) / 2) /
-          static_cast<double>(span),
-      timeline);
+  window.centre_on(static_cast<double>(time_ns), 0.1, timeline);
   window.selected_ns = time_ns;
 }
 
@@ -277,17 +271,13 @@ struct Choices {
   bool by_site = false;  // the timeline's bands by site, else by category
 };
 
-// An allocation shown from the table: selected, its lifetime filling the middle of the timeline.
+// An allocation shown from the table: its lifetime filling the middle half of the timeline.
 void show_allocation_span(TimelineWindow& window, const analysis::Timeline& timeline, const MapRect& r) {
-  const TimelineWindow all = TimelineWindow::whole(timeline);
-  const double span = static_cast<double>(std::max<uint64_t>(1, all.to_ns - all.from_ns));
+  const double span = static_cast<double>(std::max<uint64_t>(1, timeline.end_ns - timeline.start_ns));
   const double lifetime =
       static_cast<double>(std::max<uint64_t>(TimelineWindow::kMinSpanNs, r.to_ns - r.from_ns));
-  window = all;
-  window.zoom(std::min(1.0, lifetime * 2 / span), 0.0, timeline);
-  const double shown = static_cast<double>(window.to_ns - window.from_ns);
-  window.pan((static_cast<double>(r.from_ns) - lifetime / 2 - static_cast<double>(window.from_ns)) / shown,
-             timeline);
+  window.centre_on(static_cast<double>(r.from_ns) + lifetime / 2, std::min(1.0, lifetime * 2 / span),
+                   timeline);
 }
 
 // "colour by" for the timeline and the map: a line above them when interactive.

@@ -33,4 +33,13 @@ void TimelineWindow::pan(double share, const analysis::Timeline& timeline) {
   to_ns = from_ns + span;
 }
 
+void TimelineWindow::centre_on(double centre_ns, double share, const analysis::Timeline& timeline) {
+  const TimelineWindow all = whole(timeline);
+  from_ns = all.from_ns;
+  to_ns = all.to_ns;
+  zoom(share, 0.0, timeline);
+  const double span = static_cast<double>(to_ns - from_ns);
+  pan((centre_ns - static_cast<double>(from_ns) - span / 2) / span, timeline);
+}
+
 }  // namespace vramscope::ui

@@ -29,6 +29,9 @@ struct TimelineWindow {
   void zoom(double factor, double anchor, const analysis::Timeline& timeline);
   // Moves by `share` of the window's span (positive: later), within the trace.
   void pan(double share, const analysis::Timeline& timeline);
+  // Shows `share` of the whole trace around `centre_ns` (within the trace);
+  // what is selected stays selected.
+  void centre_on(double centre_ns, double share, const analysis::Timeline& timeline);
 };
 
 }  // namespace vramscope::ui

@@ -501,6 +501,14 @@ TEST_CASE("viewer driven by the mouse: click, wheel, drag, a range; a map click 
   CHECK(highlighted <= 20);
   CHECK(highlight_top < first_bar);
   CHECK(highlight_top + highlighted > first_bar + 9);  // the bar's 9 rows inside the band
+
+  // A double click on the table's first row shows allocation 1 in the
+  // timeline, still selected: its green frame there.
+  const Image shown = rendered(trace, dir.path("shown.png"), "timeline", "1000x600",
+                               {"--input",
+                                "key 4; move 300 80; press left; release left; press left; "
+                                "release left; move 990 590"});
+  CHECK(shown.count_in_plot(Rgb{80, 255, 80}) > 0);
 }
 
 TEST_CASE("viewer with the mouse alone: the leak's List button lists the ten allocations live at exit") {

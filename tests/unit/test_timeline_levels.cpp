@@ -135,3 +135,23 @@ TEST_CASE(
   CHECK(w.to_ns == 1'001'000);
   CHECK(w.from_ns == 901'000);
 }
+
+TEST_CASE("timeline window: centred on a time, a share of the trace, the selections kept") {
+  analysis::Timeline t;
+  t.start_ns = 1'000;
+  t.end_ns = 1'001'000;  // a millisecond
+  ui::TimelineWindow w = ui::TimelineWindow::whole(t);
+  w.zoom(0.01, 0.9, t);
+  w.selected_ns = 5'000;
+  w.selected_allocation = 7;
+  w.range = std::pair<uint64_t, uint64_t>{2'000, 3'000};
+  w.centre_on(501'000, 0.1, t);  // a tenth around the middle
+  CHECK(w.from_ns == 451'000);
+  CHECK(w.to_ns == 551'000);
+  CHECK(w.selected_ns == 5'000);
+  CHECK(w.selected_allocation == 7);
+  CHECK(w.range == std::pair<uint64_t, uint64_t>{2'000, 3'000});
+  w.centre_on(10'000, 0.1, t);  // near the start: the first tenth
+  CHECK(w.from_ns == 1'000);
+  CHECK(w.to_ns == 101'000);
+}
