@@ -266,7 +266,7 @@ void show_moment(TimelineWindow& window, const analysis::Timeline& timeline, uin
 // What the user chose in the views, kept across frames.
 struct Choices {
   CallTreeChoice tree;
-  MemoryMapChoice map;
+  MapTexture map_raster;  // the memory map's, for wide windows of a large map
   AllocationsTable table;
   bool by_site = false;  // the timeline's bands by site, else by category
 };
@@ -288,7 +288,6 @@ float draw_colour_choice(Choices& choices, float x, float y) {
   if (ImGui::RadioButton("category", !choices.by_site)) choices.by_site = false;
   ImGui::SameLine();
   if (ImGui::RadioButton("site", choices.by_site)) choices.by_site = true;
-  choices.map.by_site = choices.by_site;
   return ImGui::GetFrameHeightWithSpacing() + 2;
 }
 
@@ -321,7 +320,7 @@ void draw_view(View& view, ViewerModel& model, TimelineWindow& window, Choices& 
         y += line;
         height -= line;
       }
-      draw_memory_map(model, choices.map, window, draw, x, y, width, height);
+      draw_memory_map(model, choices.by_site, choices.map_raster, window, draw, x, y, width, height);
       if (interactive) {
         handle_timeline_input(model, model.levels, window, x, y, width, height, false);
         handle_memory_map_input(model, window, x, y, width, height);
@@ -463,7 +462,7 @@ int run(const Options& o) {
   const double load_seconds = seconds_since(load_start);
   TimelineWindow shown;
   Choices choices;
-  choices.by_site = choices.map.by_site = o.by_site;
+  choices.by_site = o.by_site;
   if (model) {
     shown = TimelineWindow::whole(model->timeline);
     if (o.at_ns) shown.selected_ns = model->timeline.start_ns + *o.at_ns;
@@ -530,7 +529,9 @@ int run(const Options& o) {
           shown.from_ns = whole.from_ns;
           shown.to_ns = whole.to_ns;
         }
+        // What the views keep of the last trace goes with it.
         choices.table.rows_key.reset();
+        choices.map_raster.release();
         if (first) first_frame = frame;
       }
       if (!model) error = "waiting for the job's first events: " + live->status();
@@ -612,7 +613,7 @@ int run(const Options& o) {
     glfwSwapBuffers(window);
   }
 
-  choices.map.raster.release();
+  choices.map_raster.release();
   ImGui_ImplOpenGL3_Shutdown();
   ImGui_ImplGlfw_Shutdown();
   ImGui::DestroyContext();

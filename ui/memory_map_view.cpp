@@ -53,9 +53,9 @@ const std::array<Rgb, analysis::kCategoryCount + 1>& category_colours() {
   return colours;
 }
 
-Rgb colour_of(const MapRect& r, const MemoryMapChoice& choice, bool has_blocks) {
+Rgb colour_of(const MapRect& r, bool by_site, bool has_blocks) {
   if (has_blocks && !r.block) return kWholeSegment;  // a segment under its blocks
-  if (choice.by_site) return site_colour(r.site);
+  if (by_site) return site_colour(r.site);
   return category_colours()[r.category];
 }
 
@@ -66,7 +66,6 @@ MapTexture::~MapTexture() { release(); }
 void MapTexture::release() {
   if (texture) glDeleteTextures(1, &texture);
   texture = 0;
-  map = nullptr;
 }
 
 namespace {
@@ -81,13 +80,14 @@ size_t raster_columns() {
   return columns;
 }
 
-// The texture of `map` coloured as `choice` says, made (or made again) when either changed.
-const MapTexture& raster_texture(const ViewerModel& model, const MemoryMap& map, MemoryMapChoice& choice) {
-  MapTexture& t = choice.raster;
-  if (t.texture && t.map == &map && t.by_site == choice.by_site) return t;
+// `t`, the texture of `map` coloured by site or category, made (again) when
+// there is none or the colouring changed.
+const MapTexture& raster_texture(const ViewerModel& model, const MemoryMap& map, bool by_site,
+                                 MapTexture& t) {
+  if (t.texture && t.by_site == by_site) return t;
   const MapRaster raster =
       rasterize(map, model.timeline.start_ns, model.timeline.end_ns, raster_columns(), kRasterRows,
-                [&](const MapRect& r) { return colour_of(r, choice, map.has_blocks).packed(); });
+                [&](const MapRect& r) { return colour_of(r, by_site, map.has_blocks).packed(); });
   if (!t.texture) glGenTextures(1, &t.texture);
   glBindTexture(GL_TEXTURE_2D, t.texture);
   glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
@@ -98,8 +98,7 @@ const MapTexture& raster_texture(const ViewerModel& model, const MemoryMap& map,
   // The cells are Dear ImGui's packed colours: bytes R, G, B, A in memory.
   glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, static_cast<GLsizei>(raster.columns),
                static_cast<GLsizei>(raster.rows), 0, GL_RGBA, GL_UNSIGNED_BYTE, raster.cells.data());
-  t.map = &map;
-  t.by_site = choice.by_site;
+  t.by_site = by_site;
   t.start_ns = raster.start_ns;
   t.end_ns = raster.end_ns;
   return t;
@@ -114,7 +113,7 @@ bool spans_window(const MemoryMap& map, size_t run, size_t count, const Timeline
 
 }  // namespace
 
-void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const TimelineWindow& window,
+void draw_memory_map(ViewerModel& model, bool by_site, MapTexture& raster, const TimelineWindow& window,
                      ImDrawList& draw, float x, float y, float width, float height) {
   const MemoryMap& map = model.memory_map();
   const TimelineLayout layout(model.timeline, window, width, height);
@@ -125,7 +124,7 @@ void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const Timeline
   std::snprintf(line, sizeof line, "%zu allocations over %s of addresses in use%s, by %s", map.rects.size(),
                 format_size(map.packed_bytes).c_str(),
                 map.left_out ? (", " + std::to_string(map.left_out) + " more not drawn").c_str() : "",
-                choice.by_site ? "site" : "category");
+                by_site ? "site" : "category");
   draw.AddText(at(layout.left, 6), kAxisText.packed(), line);
 
   const AddressScale scale = address_scale(map, layout);
@@ -135,7 +134,7 @@ void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const Timeline
                                   static_cast<double>(raster_columns());
   if (map.rects.size() > kRasterAbove && column_ns >= raster_column_ns) {
     // Wider than the raster's columns: the raster, scaled by the GPU, one quad.
-    const MapTexture& t = raster_texture(model, map, choice);
+    const MapTexture& t = raster_texture(model, map, by_site, raster);
     const double span = static_cast<double>(t.end_ns - t.start_ns);
     const float u0 = static_cast<float>(static_cast<double>(layout.start_ns - t.start_ns) / span);
     const float u1 = static_cast<float>(static_cast<double>(layout.end_ns - t.start_ns) / span);
@@ -180,7 +179,7 @@ void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const Timeline
               const float y1 = std::max(
                   y0 + 1, std::round(layout.top + static_cast<float>(span.last_row + 1) * rows_per_span_row));
               draw.AddRectFilled(at(layout.left, y0), at(layout.right, y1),
-                                 colour_of(map.rects[span.rect], choice, map.has_blocks).packed());
+                                 colour_of(map.rects[span.rect], by_site, map.has_blocks).packed());
             }
           }
           continue;
@@ -200,7 +199,7 @@ void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const Timeline
             if (dotted[cy * columns + cx]) continue;
             dotted[cy * columns + cx] = true;
           }
-          draw.AddRectFilled(at(x0, y0), at(x1, y1), colour_of(r, choice, map.has_blocks).packed());
+          draw.AddRectFilled(at(x0, y0), at(x1, y1), colour_of(r, by_site, map.has_blocks).packed());
           if (x1 - x0 >= 4 && y1 - y0 >= 4) draw.AddRect(at(x0, y0), at(x1, y1), kPlotBackground.packed());
         }
       }

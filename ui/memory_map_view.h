@@ -11,12 +11,10 @@ struct ImDrawList;
 
 namespace vramscope::ui {
 
-// The plot's place is the timeline's (TimelineLayout's margins); addresses
-// go down from the lowest at the top, the gaps between used ranges left out.
-// The map's raster (MapRaster) as an OpenGL texture, made for one map and colouring.
+// The map's raster (MapRaster) as an OpenGL texture, made for one colouring;
+// released (and so made again) when the map changes: a live job's newer trace.
 struct MapTexture {
   unsigned int texture = 0;  // 0: none yet
-  const MemoryMap* map = nullptr;
   bool by_site = false;
   uint64_t start_ns = 0, end_ns = 1;
   MapTexture() = default;
@@ -26,18 +24,16 @@ struct MapTexture {
   void release();  // while the OpenGL context is current
 };
 
-struct MemoryMapChoice {
-  bool by_site = false;  // else by category
-  MapTexture raster;     // for the widest windows of a large map
-};
-
 // A map of more rectangles than this is drawn from its raster wherever a
 // pixel column is at least one of the raster's columns wide (kRasterColumns,
 // or the widest texture the OpenGL implementation takes, if less).
 inline constexpr size_t kRasterAbove = 50'000;
 inline constexpr size_t kRasterColumns = 16384, kRasterRows = 1024;
 
-void draw_memory_map(ViewerModel& model, MemoryMapChoice& choice, const TimelineWindow& window,
+// The plot's place is the timeline's (TimelineLayout's margins); addresses
+// go down from the lowest at the top, the gaps between used ranges left out.
+// Coloured by site, else by category; `raster` is kept for the next frames.
+void draw_memory_map(ViewerModel& model, bool by_site, MapTexture& raster, const TimelineWindow& window,
                      ImDrawList& draw, float x, float y, float width, float height);
 
 // The rectangle drawn at the canvas point (mx, my), if any: a block before its segment.
