@@ -40,7 +40,8 @@ ViewerModel load_model(const std::string& path, size_t timeline_buckets) {
     model.tensor_categories.add(tensors);
   };
   trace::TraceContents trace;
-  if (trace::trace_form(path) == trace::TraceForm::Vramscope) {
+  model.from_file = trace::trace_form(path) == trace::TraceForm::Vramscope;
+  if (model.from_file) {
     // The report and the timeline at once, on two cores, each with a read of
     // its own (a trace file's walks share state): the timeline's of the
     // lowest device, the one a job of one GPU has.
@@ -116,14 +117,19 @@ const MemoryMap& ViewerModel::memory_map() {
   return *memory_map_;
 }
 
+template <typename Work>
+auto ViewerModel::in_background(Work work) -> std::future<decltype(work(trace))> {
+  return std::async(std::launch::async, [this, work] {
+    if (!from_file) return work(static_cast<const trace::TraceContents&>(trace));
+    const trace::TraceContents read = trace::read_trace_file(path);  // checked, as the model's
+    return work(read);
+  });
+}
+
 void ViewerModel::start_memory_map() {
   if (memory_map_ || memory_map_job_.valid()) return;
-  // A read and a symbolizer of its own: the window's thread goes on using the model's.
-  const bool own_read = trace::trace_form(path) == trace::TraceForm::Vramscope;
-  memory_map_job_ = std::async(std::launch::async, [this, own_read] {
-    trace::TraceContents read;
-    if (own_read) read = trace::read_trace_file(path);  // checked: the walk resolves stacks as it goes
-    const trace::TraceContents& walked = own_read ? read : trace;
+  // A symbolizer of its own too: the window's thread goes on using the model's.
+  memory_map_job_ = in_background([this](const trace::TraceContents& walked) {
     analysis::Symbolizer symbolizer(walked.modules);
     analysis::StackResolver resolver(walked, symbolizer);
     return collect_memory_map(walked, timeline.device, timeline.end_ns, resolver, tensor_categories);
@@ -146,12 +152,8 @@ const TimelineLevels* ViewerModel::site_levels(bool wait) {
     query.top = kTopSites;
     query.device = timeline.device;
     query.buckets = std::max<size_t>(1, timeline.bucket_count);
-    // A trace file's walks keep per-read state: the job reads the file again
-    // (its chunk heads alone), as the timeline did when the trace opened.
-    const bool own_read = trace::trace_form(path) == trace::TraceForm::Vramscope;
-    site_levels_job_ = std::async(std::launch::async, [this, query, own_read] {
-      if (own_read) return TimelineLevels(analysis::compute_timeline(trace::read_trace_file(path), query));
-      return TimelineLevels(analysis::compute_timeline(trace, query));
+    site_levels_job_ = in_background([query](const trace::TraceContents& walked) {
+      return TimelineLevels(analysis::compute_timeline(walked, query));
     });
   }
   if (!wait && site_levels_job_.wait_for(std::chrono::seconds(0)) != std::future_status::ready)

@@ -33,6 +33,7 @@ class ViewerModel {
   // The trace itself, for what is computed at a moment the user selects
   // (a trace file's events stay in the file: this holds where they are).
   trace::TraceContents trace;
+  bool from_file = false;  // a vramscope trace file (else a trace imported into memory)
   // The category of each tensor, from the timeline's walk.
   TensorCategories tensor_categories;
 
@@ -61,6 +62,10 @@ class ViewerModel {
 
  private:
   analysis::StackResolver& stacks();
+  // Runs `work(trace)` on a thread of its own, over a read of its own for a
+  // trace file (a file's walks keep per-read state), else over `trace`.
+  template <typename Work>
+  auto in_background(Work work) -> std::future<decltype(work(trace))>;
   std::optional<MemoryMap> memory_map_;
   std::future<MemoryMap> memory_map_job_;
   std::future<TimelineLevels> site_levels_job_;
