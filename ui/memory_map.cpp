@@ -115,7 +115,7 @@ void index_runs(MemoryMap& map) {
     for (int pass = 0; pass < 2; ++pass) {  // segments under their blocks
       for (size_t j = i; j < end; ++j) {
         const MapRect& r = map.rects[j];
-        if (map.has_blocks ? (pass == 0) == r.block : pass == 1) continue;
+        if (!drawn_in_pass(map, r, pass)) continue;
         last_end = std::max(last_end, r.to_ns);
         first_end = std::min(first_end, r.to_ns);
         last_start = std::max(last_start, r.from_ns);
@@ -185,7 +185,7 @@ MapRaster rasterize(const MemoryMap& map, uint64_t start_ns, uint64_t end_ns, si
   // rectangles of one layer never overlap, so the work is about the cells.
   for (int pass = 0; pass < 2; ++pass) {
     for (const MapRect& r : map.rects) {
-      if (map.has_blocks ? (pass == 0) == r.block : pass == 1) continue;
+      if (!drawn_in_pass(map, r, pass)) continue;
       if (r.to_ns < start_ns || r.from_ns > raster.end_ns) continue;
       const uint32_t c = colour(r);
       const size_t x0 = column_of(r.from_ns), x1 = std::max(x0, column_of(r.to_ns - (r.to_ns > r.from_ns)));

@@ -78,6 +78,12 @@ struct MemoryMap {
   static constexpr size_t kSpanRows = 1024;  // rows of the packed addresses in run_rows
 };
 
+// The two passes that draw a map, segments first and their blocks over them
+// (a map without blocks is drawn in the first): whether `r` is drawn in `pass`.
+inline bool drawn_in_pass(const MemoryMap& map, const MapRect& r, int pass) {
+  return map.has_blocks ? r.block == (pass == 1) : pass == 0;
+}
+
 // Fills the runs' facts (run_end_ns, run_first_end_ns, run_last_start_ns,
 // run_rows) from map.rects and map.packed_bytes (collect_memory_map does).
 void index_runs(MemoryMap& map);

@@ -164,7 +164,7 @@ void draw_memory_map(ViewerModel& model, bool by_site, MapTexture& raster, const
       return std::round(scale.top + static_cast<float>(static_cast<double>(packed) * y_per_byte));
     };
     for (int pass = 0; pass < 2; ++pass) {  // segments under their blocks
-      if (!map.has_blocks && pass == 1) break;
+      if (pass == 1 && !map.has_blocks) break;  // nothing is drawn in it: skip the walk
       std::fill(dotted.begin(), dotted.end(), false);
       for (size_t run = 0; run * MemoryMap::kRun < count; ++run) {
         if (map.run_end_ns[run] < layout.start_ns) continue;
@@ -186,8 +186,7 @@ void draw_memory_map(ViewerModel& model, bool by_site, MapTexture& raster, const
         }
         for (size_t i = run * MemoryMap::kRun; i < std::min(count, (run + 1) * MemoryMap::kRun); ++i) {
           const MapRect& r = map.rects[i];
-          if (r.to_ns < layout.start_ns) continue;
-          if (map.has_blocks && (pass == 0) != !r.block) continue;
+          if (r.to_ns < layout.start_ns || !drawn_in_pass(map, r, pass)) continue;
           // As layout.x_of and scale.y_of, with a product for their quotient: this loop may see millions.
           const float x0 = x_of(r.from_ns), x1 = std::max(x0 + 1, x_of(r.to_ns));
           const float y0 = y_of(r.packed), y1 = std::max(y0 + 1, y_of(r.packed + r.size));
