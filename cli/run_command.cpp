@@ -215,9 +215,10 @@ int run_command(const Args& args) {
     throw UsageError{"simcuda is not installed in " + (libraries / "simcuda").string(), 1};
   }
 
+  const std::string live_dir = options.live ? live::default_directory() : "";
   if (options.live) {
-    const std::string dir = live::default_directory();
-    if (std::string why = live::prepare_directory(dir); !why.empty()) throw UsageError{"--live: " + why, 1};
+    if (std::string why = live::prepare_directory(live_dir); !why.empty())
+      throw UsageError{"--live: " + why, 1};
   }
 
   int exec_pipe[2];
@@ -263,7 +264,7 @@ int run_command(const Args& args) {
 
   if (options.live && !options.quiet) {
     std::fprintf(stderr, "vramscope: live: vramscope view --attach %s\n",
-                 live::socket_path(live::default_directory(), pid).c_str());
+                 live::socket_path(live_dir, pid).c_str());
   }
 
   // The terminal sends ^C to the job as well; the job decides what it means.

@@ -131,6 +131,24 @@ std::string newest_socket(const std::string& dir) {
   return "";
 }
 
+int listen_at(const std::string& path) {
+  sockaddr_un address;
+  if (!make_address(path, address)) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  unlink(path.c_str());  // a socket left by an earlier process of this id
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || listen(fd, 4) != 0) {
+    const int error = errno;
+    close(fd);
+    errno = error;
+    return -1;
+  }
+  return fd;
+}
+
 Client::Client(const std::string& socket_path) {
   fd_ = connect_to(socket_path);
   if (fd_ < 0) {

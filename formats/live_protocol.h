@@ -31,6 +31,9 @@ std::string prepare_directory(const std::string& dir);
 std::string socket_path(const std::string& dir, long pid);  // dir/PID.sock
 // The newest "*.sock" in `dir` that accepts a connection, or "".
 std::string newest_socket(const std::string& dir);
+// A listening socket at `path` (one left there before is removed first),
+// non-blocking and closed on exec; -1 with errno when it cannot be made.
+int listen_at(const std::string& path);
 
 class Client {
  public:

@@ -10,7 +10,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -213,20 +212,9 @@ void start_live_stream(trace::TraceFileWriter* writer) {
   s->chunk_bytes = prefix.chunk_bytes;
 
   const std::string path = live::socket_path(dir, getpid());
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) {
-    close(s->trace_fd);
-    delete s;
-    return live_off("the socket's path is too long: " + path);
-  }
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  unlink(path.c_str());  // a socket left by an earlier process of this id
-  s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (s->listen_fd < 0 || bind(s->listen_fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      listen(s->listen_fd, 4) != 0) {
+  s->listen_fd = live::listen_at(path);
+  if (s->listen_fd < 0) {
     live_off("cannot listen at " + path + ": " + std::strerror(errno));
-    if (s->listen_fd >= 0) close(s->listen_fd);
     close(s->trace_fd);
     delete s;
     return;

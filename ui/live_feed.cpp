@@ -106,10 +106,6 @@ std::string LiveFeed::error() const {
   return error_;
 }
 
-}  // namespace vramscope::ui
-
-namespace vramscope::ui {
-
 LiveModel::~LiveModel() {
   if (loading_.valid()) loading_.wait();
 }

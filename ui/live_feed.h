@@ -71,10 +71,6 @@ class LiveFeed {
   std::string error_;
 };
 
-}  // namespace vramscope::ui
-
-namespace vramscope::ui {
-
 // The viewer's side of a live job: opens each trace the feed hands over on a
 // thread of its own, and swaps the model when it is ready; the window stays
 // responsive meanwhile.
