@@ -19,6 +19,9 @@
 #include "cli/run_summary.h"
 #include "formats/human_size.h"
 #include "formats/live_protocol.h"
+#include "formats/snapshot_import.h"
+#include "formats/snapshot_merge.h"
+#include "formats/trace_contents_writer.h"
 
 namespace vramscope::cli {
 
@@ -47,6 +50,10 @@ constexpr const char* kRunUsage =
     "                         'vramscope view --attach' (a Unix socket in\n"
     "                         $VRAMSCOPE_LIVE_DIR, else $XDG_RUNTIME_DIR/vramscope,\n"
     "                         else /tmp/vramscope-UID; only this user can open it)\n"
+    "  --per-buffer           make every tensor or buffer a driver allocation: PyTorch's\n"
+    "                         backend:cudaMallocAsync, JAX's platform allocator,\n"
+    "                         TensorFlow's cuda_malloc_async (see README: this\n"
+    "                         changes how the job's memory is pooled)\n"
     "  -q, --quiet            print no summary\n"
     "  -h, --help             show this help\n"
     "\n"
@@ -59,6 +66,7 @@ struct RunOptions {
   std::optional<uint64_t> simulated_capacity;
   bool quiet = false;
   bool live = false;
+  bool per_buffer = false;
   std::vector<std::string> command;
 };
 
@@ -99,6 +107,8 @@ RunOptions parse_run_options(const Args& args) {
       }
     } else if (a == "--live") {
       options.live = true;
+    } else if (a == "--per-buffer") {
+      options.per_buffer = true;
     } else if (a == "-q" || a == "--quiet") {
       options.quiet = true;
     } else if (!a.empty() && a[0] == '-') {
@@ -191,6 +201,43 @@ void prepend_env(const char* name, const std::string& value, char separator) {
   setenv(name, joined.c_str(), 1);
 }
 
+// The frameworks' allocators in per-buffer mode: each tensor or buffer is its
+// own driver allocation (cudaMallocAsync), so the driver-level trace is
+// tensor-level. A setting of the user's own for the same thing is kept.
+void set_per_buffer_environment() {
+  const char* torch = std::getenv("PYTORCH_CUDA_ALLOC_CONF");
+  if (!torch || !std::strstr(torch, "backend:"))
+    prepend_env("PYTORCH_CUDA_ALLOC_CONF", "backend:cudaMallocAsync", ',');
+  setenv("XLA_PYTHON_CLIENT_ALLOCATOR", "platform", 0);
+  setenv("TF_GPU_ALLOCATOR", "cuda_malloc_async", 0);
+}
+
+// Merges what a framework hook wrote beside a trace (PyTorch's allocator
+// history) into it; says so, or why not, on one line.
+void merge_framework_record(const std::string& trace_file, bool quiet) {
+  const std::string record = trace_file + ".torch.pickle";
+  std::error_code error;
+  if (!fs::exists(record, error)) return;
+  try {
+    trace::TraceContents native = trace::read_trace_file(trace_file);
+    trace::SnapshotMerge merge = trace::merge_snapshot(native, trace::import_pytorch_snapshot(record));
+    const std::string merged = trace_file + ".merging";
+    trace::write_trace_file(merge.trace, merged);
+    fs::rename(merged, trace_file);
+    fs::remove(record, error);
+    if (!quiet) {
+      std::fprintf(
+          stderr,
+          "vramscope: PyTorch's allocator: %zu tensor blocks merged into %s (clock tied by %zu of %zu "
+          "segments)\n",
+          merge.blocks, trace_file.c_str(), merge.segments_matched, merge.segments_in_window);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vramscope: PyTorch's allocator history %s not merged: %s\n", record.c_str(),
+                 e.what());
+  }
+}
+
 pid_t g_job = 0;
 
 void forward_signal(int signal_number) {
@@ -233,6 +280,9 @@ int run_command(const Args& args) {
     setenv("VRAMSCOPE_MAIN_PID", std::to_string(getpid()).c_str(), 1);
     setenv("VRAMSCOPE_STACKS", options.stacks.c_str(), 1);
     if (options.live) setenv("VRAMSCOPE_LIVE", "1", 1);
+    // Python jobs import our start-up hook (PyTorch's tensors, docs/frameworks.md).
+    prepend_env("PYTHONPATH", (libraries / "python").string(), ':');
+    if (options.per_buffer) set_per_buffer_environment();
     // The injector is also the NVTX tool (ranges, marks, allocators' blocks),
     // unless the user already attached another one.
     setenv("NVTX_INJECTION64_PATH", (libraries / "libvramscope_inject.so").c_str(), 0);
@@ -282,6 +332,8 @@ int run_command(const Args& args) {
     std::fprintf(stderr, "vramscope: the job was killed by signal %d (%s)\n", WTERMSIG(status),
                  strsignal(WTERMSIG(status)));
   }
+  for (const std::string& trace_file : traces_of_run(trace_path(options, pid)))
+    merge_framework_record(trace_file, options.quiet);
   if (!options.quiet) print_run_summary(trace_path(options, pid), stderr);
   return exit_status;
 }

@@ -348,8 +348,7 @@ class SnapshotReader {
     } else if (action == "oom") {
       Event& failed = add(EventType::FailedAlloc, time, device);
       failed.kind = MemoryKind::Device;
-      failed.api = Api::cuMemAlloc;
-      failed.via = Api::cudaMalloc;
+      failed.api = Api::cachingAllocator;
       failed.size = size;
       failed.error = kOutOfMemory;
       failed.free_bytes = uint_or(e[kDeviceFree]);

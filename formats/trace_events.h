@@ -153,6 +153,9 @@ enum class Api : uint8_t {
   nvtxMemRegionsRegister,
   nvtxMemRegionsResize,
   nvtxMemRegionsUnregister,
+  // A framework's caching allocator, in its own words (a PyTorch snapshot's
+  // out-of-memory entry): the request it could not serve.
+  cachingAllocator = 192,
 };
 std::string_view to_string(Api api);
 

@@ -68,6 +68,8 @@ std::string_view to_string(Api api) {
     VRAMSCOPE_API_NAME(nvtxMemRegionsRegister)
     VRAMSCOPE_API_NAME(nvtxMemRegionsResize)
     VRAMSCOPE_API_NAME(nvtxMemRegionsUnregister)
+    case Api::cachingAllocator:
+      return "caching allocator";
 #undef VRAMSCOPE_API_NAME
   }
   return "unknown";

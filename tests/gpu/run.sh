@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The GPU suite (docs/frameworks.md#the-gpu-suite): on a machine with an NVIDIA
+# GPU, builds vramscope (unless VRAMSCOPE_PREBUILT=1 and build/ is there) and
+# checks, in at most 8 minutes:
+#   a. every sample prints the same on the real GPU with and without the injector;
+#   b. a PyTorch job (Adam, a planted leak, a forced out-of-memory) under
+#      `vramscope run`: our peaks equal torch.cuda.max_memory_allocated() and
+#      max_memory_reserved(), the leak is on the planted line, and our
+#      out-of-memory figures are PyTorch's own message's;
+#   c. the leak sample's leaks at exit equal compute-sanitizer --leak-check full's;
+#   d. a program built by nvcc with the static CUDA runtime, through the CUPTI
+#      backend (vramscope run --backend cupti);
+#   e. a JAX job in per-buffer mode, if JAX is installed.
+# Logs and reports go to one folder ($OUT, else ./gpu-suite); the summary is
+# summary.txt there. Exits 1 on any mismatch, 2 when there is no GPU.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-gpu-suite}
+mkdir -p "$out"
+summary=$out/summary.txt
+: > "$summary"
+failures=0
+say() { printf '%s\n' "$*" | tee -a "$summary"; }
+pass() { say "PASS  $*"; }
+fail() { say "FAIL  $*"; failures=$((failures + 1)); }
+deadline=$((SECONDS + 480))
+left() { local l=$((deadline - SECONDS)); ((l > 5)) && echo $l || echo 5; }
+
+if ! nvidia-smi -L > "$out/nvidia-smi.txt" 2>&1; then
+  say "no NVIDIA GPU here (nvidia-smi -L failed): the GPU suite needs one"
+  exit 2
+fi
+say "GPU: $(head -1 "$out/nvidia-smi.txt")"
+if [[ ${VRAMSCOPE_PREBUILT:-0} != 1 || ! -x build/bin/vramscope ]]; then
+  scripts/setup.sh build > "$out/build.log" 2>&1 || { tail -20 "$out/build.log"; say "build failed"; exit 1; }
+fi
+vs=build/bin/vramscope
+traces=$(mktemp -d /tmp/gpu-suite.XXXXXX)
+
+# --- a. samples, with and without the injector
+for sample in train_mlp leak oom threads dlsym_driver vmm fork kinds caching_allocator alloc_loop; do
+  plain=$(timeout "$(left)" "build/samples/$sample" 2> "$out/$sample.plain.err")
+  plain_status=$?
+  profiled=$(timeout "$(left)" $vs run -q -o "$traces/$sample.vstrace" -- "build/samples/$sample" \
+    2> "$out/$sample.profiled.err")
+  profiled_status=$?
+  if [[ $plain == "$profiled" && $plain_status == "$profiled_status" ]]; then
+    pass "a. $sample: the same output and exit status ($plain_status) with and without the injector"
+  else
+    fail "a. $sample: output or status differ (plain $plain_status, profiled $profiled_status)"
+    diff <(printf '%s\n' "$plain") <(printf '%s\n' "$profiled") > "$out/$sample.diff"
+  fi
+done
+
+# --- b. PyTorch: peaks, the planted leak, the out-of-memory
+if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2> /dev/null; then
+  trace=$out/torch_leak_oom.vstrace
+  timeout "$(left)" $vs run -o "$trace" -- python3 samples/torch_leak_oom.py \
+    > "$out/torch_leak_oom.out" 2> "$out/torch_leak_oom.err"
+  say "   torch job exit status $?"
+  $vs report "$trace" --json "$out/torch_leak_oom.json" > "$out/torch_leak_oom.report.txt" 2>&1
+  python3 tests/gpu/check_torch_job.py "$out/torch_leak_oom.out" "$out/torch_leak_oom.err" \
+    "$out/torch_leak_oom.json" | tee -a "$summary"
+else
+  fail "b. no python3 with CUDA-enabled torch: the PyTorch checks did not run"
+fi
+
+# --- c. leaks at exit against compute-sanitizer
+sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+if [[ -x $sanitizer ]]; then
+  timeout "$(left)" "$sanitizer" --leak-check full build/samples/leak > "$out/leak.sanitizer.txt" 2>&1
+  theirs=$(grep -o 'Leaked [0-9]* bytes' "$out/leak.sanitizer.txt" | awk '{s += $2} END {print s + 0}')
+  ours=$($vs report "$traces/leak.vstrace" --json - | python3 -c 'import json,sys; print(json.load(sys.stdin)["leaks"]["bytes"])')
+  if [[ $theirs == "$ours" && $ours != 0 ]]; then
+    pass "c. leaks at exit: $ours bytes, as compute-sanitizer says"
+  else
+    fail "c. leaks at exit: ours $ours bytes, compute-sanitizer's $theirs"
+  fi
+else
+  fail "c. compute-sanitizer not found"
+fi
+
+# --- d. the CUPTI backend on a statically linked runtime
+if $vs run --help | grep -q -- '--backend'; then
+  fail "d. the CUPTI check is not written yet"
+else
+  fail "d. vramscope has no CUPTI backend yet (vramscope run --backend cupti)"
+fi
+
+# --- e. JAX in per-buffer mode
+if python3 -c 'import jax' 2> /dev/null; then
+  timeout "$(left)" $vs run --per-buffer -o "$out/jax.vstrace" -- python3 -c \
+    'import jax.numpy as jnp; x = jnp.ones((1024, 1024)); print(float((x @ x).sum()))' \
+    > "$out/jax.out" 2> "$out/jax.err"
+  allocations=$($vs report "$out/jax.vstrace" --json - | python3 -c 'import json,sys; print(json.load(sys.stdin)["counts"]["allocations"])')
+  if [[ ${allocations:-0} -gt 0 ]]; then pass "e. JAX per-buffer: $allocations driver allocations"; else fail "e. JAX per-buffer: no allocation recorded"; fi
+else
+  say "SKIP  e. JAX is not installed"
+fi
+
+failures=$(grep -c '^FAIL' "$summary")
+say "$failures check(s) failed; logs in $out"
+rm -rf "$traces"
+((failures == 0))
