@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "analyzer/per_stack.h"
+#include "analyzer/stack_resolver.h"
 #include "formats/kineto_import.h"
 
 namespace vramscope::analysis {
@@ -52,6 +53,12 @@ std::string_view to_string(Reason reason) {
   switch (reason) {
     case Reason::NamedByProfiler:
       return "named by torch.profiler's memory timeline";
+    case Reason::InsideCuBLAS:
+      return "made by cuBLAS for its own use";
+    case Reason::InsideCuDNN:
+      return "made by cuDNN for its own use";
+    case Reason::InsideNCCL:
+      return "made by NCCL for its own use";
     case Reason::NoIterations:
       return "no iterations found";
     case Reason::NoIterationsNamed:
@@ -123,6 +130,17 @@ std::optional<Category> word_hint(std::string function) {
   for (const Hint& hint : hints) {
     if (function.find(hint.word) != std::string::npos) return hint.category;
   }
+  return std::nullopt;
+}
+
+// Why a stack through cuBLAS, cuDNN or NCCL is workspace (site_and_callers
+// names it "<workspace of> LIBRARY"); nullopt for any other.
+std::optional<Reason> library_reason(std::string_view function) {
+  if (!function.starts_with(kWorkspaceOf)) return std::nullopt;
+  function.remove_prefix(std::min(function.size(), kWorkspaceOf.size() + 1));
+  if (function == "cuBLAS") return Reason::InsideCuBLAS;
+  if (function == "cuDNN") return Reason::InsideCuDNN;
+  if (function == "NCCL") return Reason::InsideNCCL;
   return std::nullopt;
 }
 
@@ -279,9 +297,14 @@ class Categorizer {
     std::vector<std::string> functions = site_functions_(stack);
     if (!functions.empty()) {
       if (std::optional<Category> named = named_category(functions.front())) {
-        named_[stack] = 1;
+        named_[stack] = deciding(Reason::NamedByProfiler);
         any_named_ = true;
         return *named;
+      }
+      if (std::optional<Reason> inside = library_reason(functions.front())) {
+        named_[stack] = deciding(*inside);
+        any_named_ = true;
+        return Category::Workspaces;
       }
     }
     return name_hint(functions).value_or(kNoHint);
@@ -308,8 +331,8 @@ class Categorizer {
   void hand_over() {
     if (any_named_) [[unlikely]] {
       for (CategorizedTensor& t : run_.tensors()) {
-        if (named_.get(t.tensor.stack))
-          t.verdict = Categorized{hint(t.tensor.stack), Confidence::High, Reason::NamedByProfiler};
+        if (uint8_t named = named_.get(t.tensor.stack))
+          t.verdict = Categorized{hint(t.tensor.stack), Confidence::High, static_cast<Reason>(named - 1)};
       }
     }
     if (!run_.empty()) (*visit_)(run_.tensors());
@@ -475,7 +498,10 @@ class Categorizer {
   size_t run_made_ = kNone;
   PerStack<StackFacts> stacks_;
   PerStack<NameHint> hints_;
-  PerStack<uint8_t> named_;  // 1: the stack names its category (named_category)
+  // Whether a stack decides its tensors' category whatever the rules say: 0
+  // no, else 1 + the Reason why.
+  static uint8_t deciding(Reason why) { return static_cast<uint8_t>(1 + static_cast<uint8_t>(why)); }
+  PerStack<uint8_t> named_;
   bool any_named_ = false;
   size_t backward_end_ = 0;         // the first iteration's last free of an activation
 };

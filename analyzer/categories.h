@@ -35,6 +35,10 @@ std::string_view to_string(Confidence confidence);
 // Why a tensor got its category: one fixed sentence each.
 enum class Reason : uint8_t {
   NamedByProfiler,  // a frame names it (see named_category): no rule applies
+  // Made by a library for its own use (kWorkspaceOf): no rule applies.
+  InsideCuBLAS,
+  InsideCuDNN,
+  InsideNCCL,
   NoIterations,
   NoIterationsNamed,
   WorkspaceNamedInside,

@@ -143,7 +143,26 @@ std::string site_key(const Site& site) {
   return key + site.file + '\n' + std::to_string(site.line);
 }
 
+std::string_view workspace_library(const Stack& frames) {
+  struct Library {
+    std::string_view file_prefix;
+    std::string_view name;
+  };
+  static constexpr Library kLibraries[] = {
+      {"libcublas", "cuBLAS"}, {"libcudnn", "cuDNN"}, {"libnccl", "NCCL"}};
+  for (const StackFrame& frame : frames) {
+    std::string_view module = frame.module;
+    module.remove_prefix(std::min(module.size(), module.rfind('/') + 1));
+    for (const Library& library : kLibraries) {
+      if (module.starts_with(library.file_prefix)) return library.name;
+    }
+  }
+  return {};
+}
+
 std::vector<std::string> site_and_callers(const ResolvedStack& stack) {
+  if (std::string_view library = workspace_library(stack.frames); !library.empty())
+    return {std::string(kWorkspaceOf) + " " + std::string(library)};
   constexpr size_t kCallers = 2;
   const Site& site = stack.site;
   size_t i = 0;

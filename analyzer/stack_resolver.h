@@ -29,9 +29,19 @@ bool is_runtime_header(std::string_view file);
 // sites (the peak's, the OOM's, the timeline's) groups by this key.
 std::string site_key(const Site& site);
 
+// The library among cuBLAS, cuDNN and NCCL that a stack passes through
+// ("cuBLAS", ...), by its frames' module file names; "" for none. What such a
+// library allocates for itself is its workspace.
+std::string_view workspace_library(const Stack& frames);
+
+// What site_and_callers names a stack that passes through one: the marker,
+// a space, the library.
+inline constexpr std::string_view kWorkspaceOf = "<workspace of>";
+
 // The site's function and its two nearest callers, innermost first: the
 // names the categories read (an allocator's own function is often the site;
-// the caller says what the memory is for).
+// the caller says what the memory is for). For a stack through cuBLAS,
+// cuDNN or NCCL, the one name "<workspace of> LIBRARY" instead.
 std::vector<std::string> site_and_callers(const ResolvedStack& stack);
 
 class StackResolver {

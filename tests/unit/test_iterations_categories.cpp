@@ -5,6 +5,7 @@
 #include <string>
 
 #include "analyzer/analysis.h"
+#include "analyzer/stack_resolver.h"
 #include "trace_builder.h"
 #include "training_loop.h"
 
@@ -355,4 +356,53 @@ TEST_CASE(
   analysis::Report r = analysis::analyze_trace(b.trace);
   CHECK(total(r, "unknown").allocations == 3);
   CHECK(total(r, "unknown").peak_bytes == half + 5);
+}
+
+TEST_CASE("categories: what cuBLAS, cuDNN or NCCL allocates is their workspace, whatever its lifetime") {
+  TraceBuilder b;
+  b.trace.modules = {
+      {"/work/app/train", 0x400000, 0x401000, 0x402000, ""},
+      {"/usr/local/cuda/lib64/libcublasLt.so.13", 0x7f1000000000, 0x7f1000000000, 0x7f1000100000, ""},
+      {"/usr/lib/x86_64-linux-gnu/libnccl.so.2", 0x7f2000000000, 0x7f2000000000, 0x7f2000100000, ""},
+      {"/usr/local/cuda/lib64/libcudart.so.13", 0x7f3000000000, 0x7f3000000000, 0x7f3000100000, ""},
+  };
+  // Outermost first: the program calls cuBLASLt (or NCCL), which calls cudaMalloc.
+  auto gemm = b.native_stack({0x401100, 0x7f1000000100, 0x7f3000000100});
+  auto all_reduce = b.native_stack({0x401200, 0x7f2000000200, 0x7f3000000100});
+  auto weights = b.stack({{"init_weights", "m.py", 1}});
+  auto batch = b.stack({{"load_batch", "m.py", 2}});
+  b.alloc(1, 0x100000, 1000, weights);
+  for (uint64_t k = 0; k < 3; ++k) {
+    const uint64_t t = 10 + 10 * k;
+    push_range(b, t, "step");
+    b.alloc(t + 1, 0x200000 + k * 0x1000, 10, batch);
+    // cuBLASLt's workspace, made in the first step and kept: by lifetime alone, state.
+    if (k == 0) b.alloc(t + 2, 0x300000, 300, gemm);
+    // NCCL's buffer, made and freed in each step: by lifetime alone, a temporary.
+    b.alloc(t + 3, 0x400000, 50, all_reduce);
+    b.free(t + 4, 0x400000);
+    b.free(t + 5, 0x200000 + k * 0x1000);
+    pop_range(b, t + 6);
+  }
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(total(r, "workspaces").peak_bytes == 350);
+  CHECK(total(r, "workspaces").allocations == 4);
+  CHECK(total(r, "workspaces").confidence == "high");
+  CHECK(total(r, "optimizer state").allocations == 0);
+  CHECK(total(r, "temporaries").allocations == 0);
+  CHECK(total(r, "parameters").allocations == 1);
+  // The library is named in the reason: cuBLAS's 300 bytes are most of the 450 made.
+  CHECK(total(r, "workspaces").allocated_bytes == 450);
+  CHECK(total(r, "workspaces").reason == "made by cuBLAS for its own use");
+
+  analysis::Stack through_nccl(2);
+  through_nccl[0].module = "/usr/lib/x86_64-linux-gnu/libnccl.so.2";
+  through_nccl[1].module = "/work/app/train";
+  CHECK(analysis::workspace_library(through_nccl) == "NCCL");
+  through_nccl[0].module = "/opt/cudnn/lib/libcudnn_engines_precompiled.so.9";
+  CHECK(analysis::workspace_library(through_nccl) == "cuDNN");
+  through_nccl[0].module = "libcublas.so.13";
+  CHECK(analysis::workspace_library(through_nccl) == "cuBLAS");
+  through_nccl[0].module = "/usr/local/cuda/lib64/libcudart.so.13";
+  CHECK(analysis::workspace_library(through_nccl).empty());
 }
