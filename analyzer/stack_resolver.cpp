@@ -27,8 +27,9 @@ constexpr std::array<std::string_view, 21> kInterpreterFunctions = {
     "std::",        "__gnu_cxx::", "pthread_",  "__clone",    "start_thread",      "_Py",      "Py_",
     "PyEval_",      "PyObject_",   "PyNumber_", "PyRun_",     "PyVectorcall_",     "PyDescr_", "PyType_",
     "PyCFunction_", "__libc_",     "_start",    "cfunction_", "method_vectorcall", "slot_tp_", "<frozen "};
-constexpr std::array<std::string_view, 4> kFrameworkModules = {"libtorch", "libc10", "libpython",
-                                                               "libcaffe2"};
+// Python's foreign-function calls (ctypes over libffi) are the interpreter's too.
+constexpr std::array<std::string_view, 6> kFrameworkModules = {"libtorch",  "libc10", "libpython",
+                                                               "libcaffe2", "libffi", "_ctypes."};
 
 bool starts_with_any(std::string_view text, const auto& prefixes) {
   return std::any_of(prefixes.begin(), prefixes.end(),

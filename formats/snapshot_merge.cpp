@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -42,32 +44,90 @@ Renumbering append_names(TraceContents& into, const TraceContents& from) {
   return r;
 }
 
+// The driver's segment allocations, by address and size, to pair with the
+// allocator's records of them.
+class DriverSegments {
+ public:
+  explicit DriverSegments(const std::vector<Event>& native) : native_(native) {
+    for (size_t i = 0; i < native.size(); ++i) {
+      if (is_segment(native[i])) by_range_.emplace(std::pair{native[i].address, native[i].size}, i);
+    }
+  }
+  // The index of the driver's allocation of `segment` nearest to `at_ns`; npos for none.
+  size_t nearest(const Event& segment, int64_t at_ns) const {
+    auto [first, last] = by_range_.equal_range({segment.address, segment.size});
+    size_t best = kNone;
+    uint64_t best_distance = 0;
+    for (auto it = first; it != last; ++it) {
+      const int64_t gap = static_cast<int64_t>(native_[it->second].time_ns) - at_ns;
+      const uint64_t distance = static_cast<uint64_t>(gap < 0 ? -gap : gap);
+      if (best == kNone || distance < best_distance) best = it->second, best_distance = distance;
+    }
+    return best;
+  }
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+
+ private:
+  const std::vector<Event>& native_;
+  std::multimap<std::pair<uint64_t, uint64_t>, size_t> by_range_;
+};
+
 // The gap from the snapshot's wall-clock placing to the trace's own record of
 // each segment the snapshot's window made: the median of them, and how many.
-std::pair<int64_t, size_t> segment_gap(const std::vector<Event>& native, const std::vector<Event>& snapshot,
-                                       int64_t placing_ns) {
-  std::multimap<std::pair<uint64_t, uint64_t>, uint64_t> driver;  // (address, size) → time
-  for (const Event& e : native) {
-    if (is_segment(e)) driver.emplace(std::pair{e.address, e.size}, e.time_ns);
-  }
+std::pair<int64_t, size_t> segment_gap(const std::vector<Event>& native, const DriverSegments& driver,
+                                       const std::vector<Event>& snapshot, int64_t placing_ns) {
   std::vector<int64_t> gaps;
   for (const Event& e : snapshot) {
     if (!is_segment(e) || e.time_ns == 0) continue;  // at 0: there before the window
     const int64_t placed = static_cast<int64_t>(e.time_ns) + placing_ns;
-    auto [first, last] = driver.equal_range({e.address, e.size});
-    int64_t nearest = 0;
-    bool found = false;
-    for (auto it = first; it != last; ++it) {
-      const int64_t gap = static_cast<int64_t>(it->second) - placed;
-      if (!found || (gap < 0 ? -gap : gap) < (nearest < 0 ? -nearest : nearest)) nearest = gap;
-      found = true;
-    }
-    if (found) gaps.push_back(nearest);
+    if (size_t i = driver.nearest(e, placed); i != DriverSegments::kNone)
+      gaps.push_back(static_cast<int64_t>(native[i].time_ns) - placed);
   }
   if (gaps.empty()) return {0, 0};
   std::nth_element(gaps.begin(), gaps.begin() + static_cast<ptrdiff_t>(gaps.size() / 2), gaps.end());
   return {gaps[gaps.size() / 2], gaps.size()};
 }
+
+// A driver allocation's stack under the Python stack that caused it: the
+// Python frames outermost, then the native frames inside the interpreter
+// (the framework's C++ down to cudaMalloc); the interpreter's own frames and
+// those outside it are left out, the Python frames standing for them.
+class PythonUnderNative {
+ public:
+  PythonUnderNative(TraceContents& trace) : trace_(trace) {}
+
+  StackId combine(StackId python, StackId native) {
+    if (!python.valid()) return native;
+    auto [it, inserted] = made_.try_emplace((uint64_t{python.value} << 32) | native.value, StackId{});
+    if (!inserted) return it->second;
+    std::vector<StackNode> inside;  // innermost first
+    for (const StackNode* node : trace_.stack_frames(native)) {
+      if (!node->frame.valid() && in_interpreter(node->ip)) break;
+      inside.push_back(*node);
+    }
+    StackId parent = python;
+    for (auto node = inside.rbegin(); node != inside.rend(); ++node) {
+      const StackId id{static_cast<uint32_t>(trace_.stack_nodes.size())};
+      trace_.stack_nodes.push_back(StackNode{id, parent, node->ip, node->frame});
+      parent = id;
+    }
+    return it->second = parent;
+  }
+
+ private:
+  bool in_interpreter(uint64_t ip) const {
+    for (const Module& m : trace_.modules) {
+      if (ip < m.start || ip >= m.end) continue;
+      std::string_view name = m.path;
+      name.remove_prefix(std::min(name.size(), name.rfind('/') + 1));
+      return name.starts_with("libpython") || name.starts_with("python");
+    }
+    return false;
+  }
+
+  TraceContents& trace_;
+  std::unordered_map<uint64_t, StackId> made_;
+};
 
 uint64_t device_total(const TraceContents& trace, uint32_t ordinal) {
   for (const DeviceInfo& d : trace.devices) {
@@ -87,7 +147,8 @@ SnapshotMerge merge_snapshot(const TraceContents& native, const TraceContents& s
   const int64_t placing =
       static_cast<int64_t>(snapshot.header.start_unix_ns) - static_cast<int64_t>(native.header.start_unix_ns);
   for (const Event& e : theirs) merge.segments_in_window += is_segment(e) && e.time_ns != 0;
-  auto [gap, matched] = segment_gap(events, theirs, placing);
+  const DriverSegments driver(events);
+  auto [gap, matched] = segment_gap(events, driver, theirs, placing);
   merge.segments_matched = matched;
   merge.shift_ns = placing + gap;
 
@@ -104,6 +165,16 @@ SnapshotMerge merge_snapshot(const TraceContents& native, const TraceContents& s
   out.frames = native.frames;
   out.stack_nodes = native.stack_nodes;
   const Renumbering r = append_names(out, snapshot);
+
+  // The driver's segments take the Python stack of the allocation that made each.
+  PythonUnderNative stacks(out);
+  for (const Event& e : theirs) {
+    if (!is_segment(e) || !e.stack.valid()) continue;
+    const size_t i = driver.nearest(e, static_cast<int64_t>(e.time_ns) + merge.shift_ns);
+    if (i == DriverSegments::kNone) continue;
+    events[i].stack = stacks.combine(r.stack(e.stack), events[i].stack);
+    merge.segments_with_python_stacks += 1;
+  }
 
   for (Event e : theirs) {
     const bool segment = e.kind == MemoryKind::Device && e.type != EventType::FailedAlloc;

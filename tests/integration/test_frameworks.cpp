@@ -67,6 +67,13 @@ TEST_CASE("PyTorch job: tensor blocks with Python stacks, PyTorch's peaks, the p
   // 6 parameters, their gradients made again each of the 4 steps (24), 12
   // Adam states, and each step's input, 3 activations, loss and leak (24).
   CHECK(kind(r, "tensor block")["allocations"] == 66);
+  // The driver's segments, with the Python line whose tensor made the allocator
+  // take each: the largest, the parameters' line, with a 20 MiB segment for
+  // the weights and a 2 MiB one for the biases.
+  const json& site = r["devices"][0]["peak"]["sites"][0];
+  CHECK(site["file"] == kJob);
+  CHECK(site["line"] == 35);
+  CHECK(site["bytes"] == 22 * MiB);
   // The planted leak: four 1 MiB blocks live at exit, made on the marked line.
   json leaked = json();
   for (const json& group : r["leaks"]["groups"]) {

@@ -78,6 +78,8 @@ TEST_CASE("snapshot merge: the segments tie the clocks, the blocks come in whole
   // allocator rounded up on the blocks live at the snapshot (docs/import.md).
   CHECK(merge.blocks == 7'947);
   CHECK(merge.out_of_memory == 0);
+  // Each driver segment takes the Python stack of the allocation that made the allocator take it.
+  CHECK(merge.segments_with_python_stacks == 61);
 
   analysis::Report r = analysis::analyze_trace(merge.trace);
   CHECK(peak_of(r, MemoryKind::Device) == 1'897'922'560);  // the driver's segments, once
