@@ -13,8 +13,8 @@ constexpr std::string_view kNoStack = "<no stack>";
 
 // Modules a site is never in, by the start of their file name.
 constexpr std::string_view kProfiler = "libvramscope_inject.so";
-constexpr std::array<std::string_view, 5> kCudaLibraries = {"libcuda.so", "libcudart", "libcublas",
-                                                            "libcudnn", "libnccl"};
+constexpr std::array<std::string_view, 6> kCudaLibraries = {"libcuda.so", "libcudart", "libcublas",
+                                                            "libcudnn",   "libnccl",   "libcupti"};
 constexpr std::array<std::string_view, 7> kSystemRuntime = {
     "libc.so", "libc-", "libstdc++", "ld-linux", "libgcc_s.so", "libpthread.so", "libdl.so"};
 

@@ -50,6 +50,11 @@ constexpr const char* kRunUsage =
     "                         'vramscope view --attach' (a Unix socket in\n"
     "                         $VRAMSCOPE_LIVE_DIR, else $XDG_RUNTIME_DIR/vramscope,\n"
     "                         else /tmp/vramscope-UID; only this user can open it)\n"
+    "  --backend preload|cupti\n"
+    "                         how driver calls are seen: preloaded hooks (default),\n"
+    "                         or CUPTI's callbacks, which also see programs linked\n"
+    "                         with the static CUDA runtime; falls back to the hooks,\n"
+    "                         saying so, when CUPTI is taken or missing\n"
     "  --per-buffer           make every tensor or buffer a driver allocation: PyTorch's\n"
     "                         backend:cudaMallocAsync, JAX's platform allocator,\n"
     "                         TensorFlow's cuda_malloc_async (see README: this\n"
@@ -67,6 +72,7 @@ struct RunOptions {
   bool quiet = false;
   bool live = false;
   bool per_buffer = false;
+  bool cupti = false;
   std::vector<std::string> command;
 };
 
@@ -107,6 +113,12 @@ RunOptions parse_run_options(const Args& args) {
       }
     } else if (a == "--live") {
       options.live = true;
+    } else if (a == "--backend" || a.rfind("--backend=", 0) == 0) {
+      std::string backend = a == "--backend" ? value("--backend") : a.substr(10);
+      if (backend != "preload" && backend != "cupti") {
+        throw UsageError{"--backend must be 'preload' or 'cupti', not '" + backend + "'"};
+      }
+      options.cupti = backend == "cupti";
     } else if (a == "--per-buffer") {
       options.per_buffer = true;
     } else if (a == "-q" || a == "--quiet") {
@@ -283,6 +295,21 @@ int run_command(const Args& args) {
     // Python jobs import our start-up hook (PyTorch's tensors, docs/frameworks.md).
     prepend_env("PYTHONPATH", (libraries / "python").string(), ':');
     if (options.per_buffer) set_per_buffer_environment();
+    if (options.cupti) {
+      // The driver starts the library CUDA_INJECTION64_PATH names: ours,
+      // unless another tool's is there already.
+      const std::string injector = (libraries / "libvramscope_inject.so").string();
+      const char* taken = std::getenv("CUDA_INJECTION64_PATH");
+      if (taken && *taken && injector != taken) {
+        std::fprintf(stderr,
+                     "vramscope: no CUPTI backend: CUDA_INJECTION64_PATH names another tool (%s); "
+                     "recording through the preload path\n",
+                     taken);
+      } else {
+        setenv("VRAMSCOPE_BACKEND", "cupti", 1);
+        setenv("CUDA_INJECTION64_PATH", injector.c_str(), 1);
+      }
+    }
     // The injector is also the NVTX tool (ranges, marks, allocators' blocks),
     // unless the user already attached another one.
     setenv("NVTX_INJECTION64_PATH", (libraries / "libvramscope_inject.so").c_str(), 0);

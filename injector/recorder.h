@@ -108,7 +108,9 @@ void seal_thread_chunk(ThreadState* ts);
 class DriverCall {
  public:
   DriverCall() : ts_(thread_state()) {
-    if (ts_) outermost_ = ts_->driver_depth++ == 0 && !ts_->recording;
+    if (ts_)
+      outermost_ = ts_->driver_depth++ == 0 && !ts_->recording &&
+                   !state().cupti_records.load(std::memory_order_relaxed);
   }
   ~DriverCall() {
     if (ts_) --ts_->driver_depth;

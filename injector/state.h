@@ -39,6 +39,7 @@ struct ThreadState {
   int device = -1;           // the current context's device; -1 after a context change
   int early_frames = -1;     // frames already in `frames`, walked by a runtime hook; -1: none
   uint64_t free_stamp = 0;   // time stamp of the runtime free in progress (0: none)
+  uint64_t cupti_free_stamp = 0;  // the CUPTI backend's stamp at a free's entry (0: none)
   int nvtx_depth = 0;        // NVTX ranges pushed and not yet popped on this thread
   StackCacheEntry stack_cache[kStackCacheSize];
   void* frames[kMaxFrames];
@@ -68,6 +69,9 @@ struct InjectorState {
   // needs to claim one.
   trace::ChunkSlot end_chunk;
   std::atomic<bool> end_written{false};
+  // The CUPTI backend records the driver calls (vramscope run --backend
+  // cupti): the preload's driver hooks then only pass the calls on.
+  std::atomic<bool> cupti_records{false};
   int exit_status = -1;  // from exit() or main's return; -1 when unknown
   pid_t owner_pid = 0;   // the process the open trace belongs to
   char live_socket[108] = {};  // vramscope run --live: this process's socket, removed at its end

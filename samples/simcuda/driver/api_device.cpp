@@ -1,5 +1,10 @@
 // cuInit and the device queries: what the simulated GPU says about itself.
+// cuInit also starts a tool named by CUDA_INJECTION64_PATH, as the driver does.
+#include <dlfcn.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <optional>
 
 #include "exported_names.h"
@@ -134,12 +139,8 @@ std::optional<int> attribute_value(CUdevice_attribute attribute, CUdevice device
   }
 }
 
-}  // namespace
-
-extern "C" {
-
-CUresult CUDAAPI cuInit(unsigned int Flags) {
-  if (Flags != 0) return CUDA_ERROR_INVALID_VALUE;
+// The first cuInit's work, done once; every later call gets its result.
+CUresult initialize_once() {
   auto& s = sim();
   std::lock_guard lock(s.mutex);
   if (s.init_attempted) return s.init_result;
@@ -161,6 +162,29 @@ CUresult CUDAAPI cuInit(unsigned int Flags) {
     s.initialized.store(true, std::memory_order_release);
   }
   s.init_result = result;
+  return result;
+}
+
+// As the real driver does at the first cuInit: loads the library that
+// CUDA_INJECTION64_PATH names and calls its InitializeInjection (a tool such
+// as a CUPTI client starts there). One that cannot be loaded is passed over.
+void load_injection() {
+  const char* path = std::getenv("CUDA_INJECTION64_PATH");
+  if (!path || !*path) return;
+  void* library = dlopen(path, RTLD_NOW);
+  if (!library) return;
+  if (auto initialize = reinterpret_cast<int (*)()>(dlsym(library, "InitializeInjection"))) initialize();
+}
+
+}  // namespace
+
+extern "C" {
+
+CUresult CUDAAPI cuInit(unsigned int Flags) {
+  if (Flags != 0) return CUDA_ERROR_INVALID_VALUE;
+  CUresult result = initialize_once();
+  static std::once_flag injection;
+  if (result == CUDA_SUCCESS) std::call_once(injection, load_injection);
   return result;
 }
 
