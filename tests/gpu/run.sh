@@ -80,11 +80,25 @@ else
   fail "c. compute-sanitizer not found"
 fi
 
-# --- d. the CUPTI backend on a statically linked runtime
-if $vs run --help | grep -q -- '--backend'; then
-  fail "d. the CUPTI check is not written yet"
+# --- d. the CUPTI backend on a program linked with the static CUDA runtime
+nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+if [[ -x $nvcc ]] && timeout "$(left)" "$nvcc" -cudart static -o "$traces/static_alloc" tests/gpu/static_alloc.cu \
+  > "$out/static_alloc.build.log" 2>&1; then
+  timeout "$(left)" $vs run -o "$out/static_alloc.vstrace" --backend cupti -- "$traces/static_alloc" \
+    > "$out/static_alloc.out" 2> "$out/static_alloc.err"
+  summary_line=$($vs report "$out/static_alloc.vstrace" --json - | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print(r["counts"]["allocations"], r["counts"]["frees"], r["leaks"]["bytes"])')
+  if grep -q "no CUPTI backend" "$out/static_alloc.err"; then
+    fail "d. CUPTI did not attach: $(grep 'no CUPTI backend' "$out/static_alloc.err")"
+  elif [[ $summary_line == "3 2 8388608" ]]; then
+    pass "d. static runtime through CUPTI: 3 allocations, 2 frees, 8 MiB live at exit"
+  else
+    fail "d. static runtime through CUPTI: allocations, frees, leaked bytes = $summary_line (want 3 2 8388608)"
+  fi
 else
-  fail "d. vramscope has no CUPTI backend yet (vramscope run --backend cupti)"
+  fail "d. nvcc could not build tests/gpu/static_alloc.cu (see static_alloc.build.log)"
 fi
 
 # --- e. JAX in per-buffer mode
