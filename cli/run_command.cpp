@@ -55,6 +55,9 @@ constexpr const char* kRunUsage =
     "                         or CUPTI's callbacks, which also see programs linked\n"
     "                         with the static CUDA runtime; falls back to the hooks,\n"
     "                         saying so, when CUPTI is taken or missing\n"
+    "  --python-stacks        Python jobs: the Python stack on every driver event\n"
+    "                         (a profile function in each Python thread; costs\n"
+    "                         time on every Python call, see docs/frameworks.md)\n"
     "  --per-buffer           make every tensor or buffer a driver allocation: PyTorch's\n"
     "                         backend:cudaMallocAsync, JAX's platform allocator,\n"
     "                         TensorFlow's cuda_malloc_async (see README: this\n"
@@ -73,6 +76,7 @@ struct RunOptions {
   bool live = false;
   bool per_buffer = false;
   bool cupti = false;
+  bool python_stacks = false;
   std::vector<std::string> command;
 };
 
@@ -119,6 +123,8 @@ RunOptions parse_run_options(const Args& args) {
         throw UsageError{"--backend must be 'preload' or 'cupti', not '" + backend + "'"};
       }
       options.cupti = backend == "cupti";
+    } else if (a == "--python-stacks") {
+      options.python_stacks = true;
     } else if (a == "--per-buffer") {
       options.per_buffer = true;
     } else if (a == "-q" || a == "--quiet") {
@@ -295,6 +301,7 @@ int run_command(const Args& args) {
     // Python jobs import our start-up hook (PyTorch's tensors, docs/frameworks.md).
     prepend_env("PYTHONPATH", (libraries / "python").string(), ':');
     if (options.per_buffer) set_per_buffer_environment();
+    if (options.python_stacks) setenv("VRAMSCOPE_PYTHON_STACKS", "1", 1);
     if (options.cupti) {
       // The driver starts the library CUDA_INJECTION64_PATH names: ours,
       // unless another tool's is there already.

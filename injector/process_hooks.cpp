@@ -75,6 +75,7 @@ void on_fork_child() {
   st.devices_seen.store(0);
   st.next_thread.store(1);
   st.stacks.reset();
+  st.python_frames.reset();
   st.strings.reset();
   forget_written_modules();
   st.generation.fetch_add(1);

@@ -8,6 +8,7 @@
 
 #include "injector/clock.h"
 #include "injector/modules.h"
+#include "injector/python_stacks.h"
 #include "injector/real_functions.h"
 #include "injector/trace_open.h"
 #include "injector/unwinder.h"
@@ -61,6 +62,41 @@ uint64_t stack_hash(void* const* frames, int count) {
   return h | 1;  // never 0, the empty cache entry
 }
 
+// Stack tree keys of Python frames: their FrameId with the top bit set, which
+// no native return address has.
+constexpr uint64_t kPythonFrameKey = uint64_t{1} << 63;
+
+StringId string_id(ThreadState* ts, TraceFileWriter* writer, std::string_view text) {
+  return state().strings.intern(text, [&](StringId id, std::string_view defined) {
+    emit(ts, writer, [&](ChunkEncoder& e) { return e.string(id, defined); });
+  });
+}
+
+// The calling thread's Python frames (python_stacks.h) as stack nodes,
+// outermost first: the innermost's id, or the invalid id for none.
+StackId python_stack(ThreadState* ts, TraceFileWriter* writer) {
+  InjectorState& st = state();
+  StackId node{};
+  for (int i = 0, depth = python_depth(ts); i < depth; ++i) {
+    const PythonFrame f = python_frame(ts, i);
+    if (f.key == 0) continue;
+    StackId frame = st.python_frames.insert(StackId{}, f.key, [&](StackId id, StackId, uint64_t) {
+      StringId function = string_id(ts, writer, f.function);
+      StringId file = string_id(ts, writer, f.file);
+      emit(ts, writer, [&](ChunkEncoder& e) { return e.frame(FrameId{id.value}, function, file, f.line); });
+    });
+    if (!frame.valid()) break;
+    StackId next =
+        st.stacks.insert(node, kPythonFrameKey | frame.value, [&](StackId id, StackId parent, uint64_t) {
+          emit(ts, writer,
+               [&](ChunkEncoder& e) { return e.stack_frame_node(id, parent, FrameId{frame.value}); });
+        });
+    if (!next.valid()) break;
+    node = next;
+  }
+  return node;
+}
+
 StackId walk_stack(ThreadState* ts, TraceFileWriter* writer) {
   InjectorState& st = state();
   int raw = ts->early_frames >= 0 ? ts->early_frames : backtrace_frames(ts->frames, kMaxFrames);
@@ -70,13 +106,23 @@ StackId walk_stack(ThreadState* ts, TraceFileWriter* writer) {
   for (int i = 0; i < raw; ++i) {
     if (!in_own_code(reinterpret_cast<uint64_t>(ts->frames[i]))) ts->frames[count++] = ts->frames[i];
   }
+  // Under Python frames, only the native frames inside the interpreter: the
+  // Python frames stand for the interpreter's own.
+  StackId python{};
+  if (python_stacks_on() && ts->python_depth > 0) {
+    int inside = 0;
+    while (inside < count && !in_interpreter(reinterpret_cast<uint64_t>(ts->frames[inside]))) ++inside;
+    if (inside < count) count = inside;
+    python = python_stack(ts, writer);
+  }
   if (ts->early_frames >= 0) ts->early_frames = count;  // compacted: the next event of this call reuses it
-  if (count == 0) return {};
-  uint64_t hash = stack_hash(ts->frames, count);
+  if (count == 0 && !python.valid()) return {};
+  uint64_t hash = stack_hash(ts->frames, count) ^ (uint64_t{python.value} * 0x9e3779b97f4a7c15ull);
+  hash |= 1;
   StackCacheEntry& cached = ts->stack_cache[hash % kStackCacheSize];
   if (cached.hash == hash) return StackId{cached.id};
 
-  StackId node{};
+  StackId node = python;
   for (int i = count - 1; i >= 0; --i) {
     uint64_t ip = reinterpret_cast<uint64_t>(ts->frames[i]);
     StackId next = st.stacks.insert(node, ip, [&](StackId id, StackId parent, uint64_t address) {
@@ -93,7 +139,8 @@ StackId walk_stack(ThreadState* ts, TraceFileWriter* writer) {
 }
 
 inline StackId capture_stack(ThreadState* ts, TraceFileWriter* writer) {
-  return state().native_stacks ? walk_stack(ts, writer) : StackId{};
+  if (state().native_stacks) return walk_stack(ts, writer);
+  return python_stacks_on() ? python_stack(ts, writer) : StackId{};
 }
 
 // The first event on a device writes what the device is.
@@ -218,26 +265,16 @@ void record_pool_trim(ThreadState* thread, uint64_t pool, uint64_t keep_bytes) {
   });
 }
 
-namespace {
-
-StringId intern(ThreadState* ts, TraceFileWriter* writer, std::string_view text) {
-  return state().strings.intern(text, [&](StringId id, std::string_view defined) {
-    emit(ts, writer, [&](ChunkEncoder& e) { return e.string(id, defined); });
-  });
-}
-
-}  // namespace
-
 StringId intern_string(ThreadState* thread, std::string_view text) {
   RecordScope scope(thread);
   if (!scope) return {};
-  return intern(scope.ts, scope.writer, text);
+  return string_id(scope.ts, scope.writer, text);
 }
 
 void record_mark(ThreadState* thread, layout::RecordType type, StringId name, std::string_view text) {
   RecordScope scope(thread);
   if (!scope) return;
-  if (!name.valid() && !text.empty()) name = intern(scope.ts, scope.writer, text);
+  if (!name.valid() && !text.empty()) name = string_id(scope.ts, scope.writer, text);
   uint64_t now = ticks();
   emit(scope.ts, scope.writer, [&](ChunkEncoder& e) { return e.marker(type, now, name); });
 }

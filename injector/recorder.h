@@ -42,7 +42,8 @@ inline trace::AllocFields address_fields(const ThreadState* ts, uint64_t ticks, 
 // The common case written in place: no stack to walk, the device known, the
 // trace open and room in the thread's chunk. Anything else takes the slow path.
 inline bool fast_path_open(ThreadState* ts) {
-  return ts && !ts->recording && !state().native_stacks && ts->chunk.head != nullptr;
+  return ts && !ts->recording && !state().native_stacks && ts->chunk.head != nullptr &&
+         !state().python_stacks.load(std::memory_order_relaxed);
 }
 
 inline void record_alloc(ThreadState* ts, trace::MemoryKind kind, trace::Api api, uint64_t address, uint64_t size,

@@ -40,6 +40,7 @@ class StackTree {
   }
 
   size_t size() const { return next_id_.load(std::memory_order_relaxed) - 1; }
+  bool ready() const { return slots_ != nullptr; }
 
   // The id of `parent` + `ip`. A node seen for the first time gets a new id,
   // and `define(id, parent, ip)` runs before any other thread can see it, so

@@ -27,6 +27,20 @@ struct StackCacheEntry {
 
 // Per-thread state, mapped (not malloc'd) on a thread's first hook call and
 // kept for the life of the process.
+// One Python frame in a thread's shadow stack (python_stacks.h): its code's
+// names (the interpreter's strings, which live as long as the code) and the
+// line of its latest call, as plain values: an event reads them without the
+// interpreter's lock and never touches the frame itself.
+struct PythonShadow {
+  const void* frame = nullptr;  // while entered; only the profile function reads it
+  const void* code = nullptr;   // its code object
+  const char* function = nullptr;
+  const char* file = nullptr;
+  int32_t lasti = -1;  // the instruction of its latest call (Python 3.11 on); -1: `line` holds the line
+  uint32_t line = 0;
+};
+inline constexpr int kMaxPythonFrames = 48;
+
 struct ThreadState {
   uint64_t generation = 0;  // the process generation it was set up in (fork bumps it)
   trace::ThreadIndex index;
@@ -41,6 +55,8 @@ struct ThreadState {
   uint64_t free_stamp = 0;   // time stamp of the runtime free in progress (0: none)
   uint64_t cupti_free_stamp = 0;  // the CUPTI backend's stamp at a free's entry (0: none)
   int nvtx_depth = 0;        // NVTX ranges pushed and not yet popped on this thread
+  int python_depth = 0;      // Python frames entered and not left (may exceed kMaxPythonFrames)
+  PythonShadow python[kMaxPythonFrames];  // the outermost of them
   StackCacheEntry stack_cache[kStackCacheSize];
   void* frames[kMaxFrames];
 };
@@ -72,6 +88,8 @@ struct InjectorState {
   // The CUPTI backend records the driver calls (vramscope run --backend
   // cupti): the preload's driver hooks then only pass the calls on.
   std::atomic<bool> cupti_records{false};
+  // Python threads keep a shadow of their frames (python_stacks.h).
+  std::atomic<bool> python_stacks{false};
   int exit_status = -1;  // from exit() or main's return; -1 when unknown
   pid_t owner_pid = 0;   // the process the open trace belongs to
   char live_socket[108] = {};  // vramscope run --live: this process's socket, removed at its end
@@ -79,7 +97,8 @@ struct InjectorState {
   void* live_stream = nullptr;  // the sending thread's state (live_stream.cpp)
 
   StackTree stacks;
-  StringTable strings;  // NVTX names
+  StackTree python_frames;  // Python frames by their content (python_stacks.h): the key's id is the FrameId
+  StringTable strings;      // NVTX names, Python functions and files
   std::atomic<uint64_t> next_heap_handle{1};  // NVTX heaps registered without an address range
   std::atomic<uint64_t> devices_seen{0};  // bit per ordinal < 64
 

@@ -130,7 +130,27 @@ class _TorchWatcher(importlib.abc.MetaPathFinder):
         return spec
 
 
+def _start_python_stacks():
+    """vramscope run --python-stacks: Python frames on the driver's events (docs/frameworks.md)."""
+    import ctypes
+    import threading
+    try:
+        start = ctypes.PyDLL(None).vramscope_python_stacks_start  # keeps the interpreter's lock
+    except AttributeError:
+        return
+    if start() != 0:
+        _say("this Python lacks what Python stacks need: native stacks only")
+        return
+
+    def in_each_new_thread(frame, event, arg):
+        start()  # our own profile function replaces this one, in this thread
+
+    threading.setprofile(in_each_new_thread)
+
+
 def arm():
+    if os.environ.get("VRAMSCOPE_PYTHON_STACKS") == "1":
+        _start_python_stacks()
     if os.environ.get("VRAMSCOPE_FRAMEWORKS", "1") == "0":
         return
     if "torch" in sys.modules:

@@ -169,3 +169,49 @@ TEST_CASE("run --per-buffer: the frameworks' allocators make one driver allocati
       options);
   CHECK(run.out.starts_with("PYTORCH_CUDA_ALLOC_CONF backend:native\n"));
 }
+
+namespace {
+
+// The stack's Python frames, innermost first, as "function:line".
+std::vector<std::string> python_frames(const json& stack) {
+  std::vector<std::string> frames;
+  for (const json& frame : stack) {
+    if (std::string(frame["file"]).ends_with(".py"))
+      frames.push_back(std::string(frame["function"]) + ":" + std::to_string(frame["line"].get<int>()));
+  }
+  return frames;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "run --python-stacks: a ctypes job's driver events carry the Python lines that asked, in every thread") {
+  if (on_real_gpu()) return;  // the job loads simcuda's runtime by name; its frames are checked below
+  ScratchDir dir("python-stacks");
+  const std::string job = kSource + "/samples/ctypes_alloc.py";
+  std::vector<std::string> command = {python(), job};
+  ProcessResult run = run_profiled(dir.path("t.vstrace"), command, {"--python-stacks"});
+  check_output_unchanged(command, run);
+  json r = report_json(dir.path("t.vstrace"));
+  CHECK(r["counts"]["allocations"] == 5);
+  CHECK(r["leaks"]["bytes"] == 5 * MiB);
+  REQUIRE(r["leaks"]["groups"].size() == 2);
+  const json& buffers = r["leaks"]["groups"][0];
+  CHECK(buffers["bytes"] == 3 * MiB);
+  CHECK(buffers["file"] == job);
+  CHECK(buffers["line"] == 19);
+  CHECK(python_frames(buffers["stack"]) ==
+        std::vector<std::string>{"allocate:19", "make_buffers:26", "main:41", "<module>:51"});
+  // The thread's own frames: it started after the profile function was set.
+  const json& in_thread = r["leaks"]["groups"][1];
+  CHECK(in_thread["bytes"] == 2 * MiB);
+  CHECK(python_frames(in_thread["stack"]) == std::vector<std::string>{"allocate:19", "worker:30"});
+  // The native frames inside the interpreter stay, under the Python ones.
+  CHECK(std::string(buffers["stack"][0]["file"]).ends_with("rt_memory.cpp"));
+
+  // Without the option: native frames only, no line of the script.
+  ProcessResult plain = run_profiled(dir.path("n.vstrace"), command);
+  json n = report_json(dir.path("n.vstrace"));
+  REQUIRE(n["leaks"]["groups"].size() >= 1);
+  for (const json& group : n["leaks"]["groups"]) CHECK(python_frames(group["stack"]).empty());
+}
