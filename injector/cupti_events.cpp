@@ -220,6 +220,46 @@ std::span<const CUpti_CallbackId> memory_calls() {
   return kCalls;
 }
 
+void tally(const CUpti_Activity& record, ActivityTally& t) {
+  if (record.kind == CUPTI_ACTIVITY_KIND_MEMORY2) {
+    const auto& memory = reinterpret_cast<const CUpti_ActivityMemory4&>(record);
+    const bool counted = memory.memoryKind == CUPTI_ACTIVITY_MEMORY_KIND_DEVICE ||
+                         memory.memoryKind == CUPTI_ACTIVITY_MEMORY_KIND_MANAGED ||
+                         memory.memoryKind == CUPTI_ACTIVITY_MEMORY_KIND_PINNED;
+    if (!counted) {
+      t.other += 1;
+    } else if (memory.memoryOperationType == CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION) {
+      t.allocations += 1;
+    } else if (memory.memoryOperationType == CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_RELEASE) {
+      t.releases += 1;
+    }
+    return;
+  }
+  if (record.kind == CUPTI_ACTIVITY_KIND_MEMORY_POOL) {
+    const auto& pool = reinterpret_cast<const CUpti_ActivityMemoryPool3&>(record);
+    switch (pool.memoryPoolOperationType) {
+      case CUPTI_ACTIVITY_MEMORY_POOL_OPERATION_TYPE_CREATED:
+        t.pools_created += 1;
+        return;
+      case CUPTI_ACTIVITY_MEMORY_POOL_OPERATION_TYPE_DESTROYED:
+        t.pools_destroyed += 1;
+        return;
+      case CUPTI_ACTIVITY_MEMORY_POOL_OPERATION_TYPE_TRIMMED:
+        t.pools_trimmed += 1;
+        return;
+      default:
+        return;
+    }
+  }
+  t.other += 1;
+}
+
+bool counted_by_activity(const CallEvent& e) {
+  return (e.type == Type::Alloc || e.type == Type::Free) &&
+         (e.kind == MemoryKind::Device || e.kind == MemoryKind::AsyncPool || e.kind == MemoryKind::Managed ||
+          e.kind == MemoryKind::PinnedHost);
+}
+
 std::optional<CallEvent> event_of(CUpti_CallbackId cbid, const void* params, CUresult result) {
   if (!params) return std::nullopt;
   std::optional<CallEvent> e = read(cbid, params, result);

@@ -4,6 +4,7 @@
 // the unit tests feed it the structures CUPTI fills.
 #pragma once
 
+#include <cupti_activity.h>
 #include <cupti_callbacks.h>
 #include <cupti_driver_cbid.h>
 
@@ -42,5 +43,22 @@ std::span<const CUpti_CallbackId> memory_calls();
 // `result` its return value. Nullopt for a call that is not a memory call,
 // and for a free or trim that failed.
 std::optional<CallEvent> event_of(CUpti_CallbackId cbid, const void* params, CUresult result);
+
+// CUPTI's activity records of memory (CUPTI_ACTIVITY_KIND_MEMORY2) and of
+// memory pools (CUPTI_ACTIVITY_KIND_MEMORY_POOL), counted: a ledger kept
+// beside the callbacks' events, to tell at the end whether the callbacks saw
+// every allocation the driver reported.
+struct ActivityTally {
+  uint64_t allocations = 0;  // device, managed and pinned memory, and stream-ordered allocations
+  uint64_t releases = 0;
+  uint64_t pools_created = 0;
+  uint64_t pools_destroyed = 0;
+  uint64_t pools_trimmed = 0;
+  uint64_t other = 0;  // records of other kinds
+};
+void tally(const CUpti_Activity& record, ActivityTally& tally);
+
+// Whether a callback event is one the memory activity records count too.
+bool counted_by_activity(const CallEvent& event);
 
 }  // namespace vramscope::inject::cupti

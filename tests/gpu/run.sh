@@ -9,8 +9,11 @@
 #      out-of-memory figures are PyTorch's own message's;
 #   c. the leak sample's leaks at exit equal compute-sanitizer --leak-check full's;
 #   d. a program built by nvcc with the static CUDA runtime, through the CUPTI
-#      backend (vramscope run --backend cupti);
-#   e. a JAX job in per-buffer mode, if JAX is installed.
+#      backend (vramscope run --backend cupti), whose callbacks and activity
+#      records agree;
+#   e. a JAX job in per-buffer mode, if JAX is installed;
+# and measures the overhead on a PyTorch training step (samples/train_torch.py
+# --time, with and without vramscope, 3 rounds interleaved): at most 5 %.
 # Logs and reports go to one folder ($OUT, else ./gpu-suite); the summary is
 # summary.txt there. Exits 1 on any mismatch, 2 when there is no GPU.
 set -uo pipefail
@@ -65,6 +68,28 @@ else
   fail "b. no python3 with CUDA-enabled torch: the PyTorch checks did not run"
 fi
 
+# --- the hook's overhead on a PyTorch training step: step times with and
+# without vramscope, interleaved in this run (goal: at most 5 % in the default mode)
+if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2> /dev/null; then
+  for round in 1 2 3; do
+    plain=$(timeout "$(left)" python3 samples/train_torch.py --steps 60 --time 2> /dev/null | sed -n 's/^median step \([0-9.]*\) ms$/\1/p')
+    profiled=$(timeout "$(left)" $vs run -q -o "$traces/step.vstrace" -- python3 samples/train_torch.py --steps 60 --time \
+      2> /dev/null | sed -n 's/^median step \([0-9.]*\) ms$/\1/p')
+    say "   round $round: median step ${plain:-?} ms plain, ${profiled:-?} ms under vramscope"
+    echo "$plain $profiled" >> "$out/step-times.txt"
+  done
+  ratio=$(python3 -c '
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1]) if len(line.split()) == 2]
+print(f"{statistics.median(float(p) for _, p in rows) / statistics.median(float(q) for q, _ in rows):.3f}" if rows else "")' \
+    "$out/step-times.txt")
+  if [[ -n $ratio ]] && python3 -c "import sys; sys.exit(0 if float('$ratio') <= 1.05 else 1)"; then
+    pass "overhead on a training step: ${ratio} x (at most 1.05)"
+  else
+    fail "overhead on a training step: ${ratio:-not measured} x (goal at most 1.05)"
+  fi
+fi
+
 # --- c. leaks at exit against compute-sanitizer
 sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 if [[ -x $sanitizer ]]; then
@@ -92,6 +117,8 @@ r = json.load(sys.stdin)
 print(r["counts"]["allocations"], r["counts"]["frees"], r["leaks"]["bytes"])')
   if grep -q "no CUPTI backend" "$out/static_alloc.err"; then
     fail "d. CUPTI did not attach: $(grep 'no CUPTI backend' "$out/static_alloc.err")"
+  elif grep -q "activity records count" "$out/static_alloc.err"; then
+    fail "d. CUPTI's ledger: $(grep 'activity records count' "$out/static_alloc.err")"
   elif [[ $summary_line == "3 2 8388608" ]]; then
     pass "d. static runtime through CUPTI: 3 allocations, 2 frees, 8 MiB live at exit"
   else

@@ -137,3 +137,54 @@ TEST_CASE("CUPTI callbacks: pitch, managed, pinned host, virtual memory and pool
   CHECK(std::count(calls.begin(), calls.end(), CUPTI_DRIVER_TRACE_CBID_cuMemFreeAsync_ptsz) == 1);
   CHECK(std::count(calls.begin(), calls.end(), CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel) == 0);
 }
+
+TEST_CASE("CUPTI activity records: the memory and memory-pool records counted for the ledger") {
+  inject::cupti::ActivityTally t;
+  CUpti_ActivityMemory4 memory{};
+  memory.kind = CUPTI_ACTIVITY_KIND_MEMORY2;
+  memory.memoryKind = CUPTI_ACTIVITY_MEMORY_KIND_DEVICE;
+  memory.memoryOperationType = CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION;
+  memory.address = 0x7f0000200000;
+  memory.bytes = 1 << 20;
+  auto as_record = [](const auto& r) -> const CUpti_Activity& { return reinterpret_cast<const CUpti_Activity&>(r); };
+  inject::cupti::tally(as_record(memory), t);
+  inject::cupti::tally(as_record(memory), t);
+  memory.memoryOperationType = CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_RELEASE;
+  inject::cupti::tally(as_record(memory), t);
+  memory.memoryKind = CUPTI_ACTIVITY_MEMORY_KIND_MANAGED;
+  memory.memoryOperationType = CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION;
+  inject::cupti::tally(as_record(memory), t);
+  memory.memoryKind = CUPTI_ACTIVITY_MEMORY_KIND_PAGEABLE;  // host memory: not the callbacks' kinds
+  inject::cupti::tally(as_record(memory), t);
+
+  CUpti_ActivityMemoryPool3 pool{};
+  pool.kind = CUPTI_ACTIVITY_KIND_MEMORY_POOL;
+  pool.memoryPoolOperationType = CUPTI_ACTIVITY_MEMORY_POOL_OPERATION_TYPE_CREATED;
+  inject::cupti::tally(as_record(pool), t);
+  pool.memoryPoolOperationType = CUPTI_ACTIVITY_MEMORY_POOL_OPERATION_TYPE_TRIMMED;
+  inject::cupti::tally(as_record(pool), t);
+  inject::cupti::tally(as_record(pool), t);
+  pool.memoryPoolOperationType = CUPTI_ACTIVITY_MEMORY_POOL_OPERATION_TYPE_DESTROYED;
+  inject::cupti::tally(as_record(pool), t);
+
+  CHECK(t.allocations == 3);
+  CHECK(t.releases == 1);
+  CHECK(t.other == 1);
+  CHECK(t.pools_created == 1);
+  CHECK(t.pools_trimmed == 2);
+  CHECK(t.pools_destroyed == 1);
+
+  // The callbacks' events of the same kinds.
+  CallEvent device;
+  device.kind = MemoryKind::Device;
+  CHECK(inject::cupti::counted_by_activity(device));
+  device.type = Type::Failed;
+  CHECK_FALSE(inject::cupti::counted_by_activity(device));
+  CallEvent mapping;
+  mapping.kind = MemoryKind::VirtualMap;
+  CHECK_FALSE(inject::cupti::counted_by_activity(mapping));
+  CallEvent pinned;
+  pinned.type = Type::Free;
+  pinned.kind = MemoryKind::PinnedHost;
+  CHECK(inject::cupti::counted_by_activity(pinned));
+}
