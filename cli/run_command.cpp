@@ -156,6 +156,25 @@ fs::path library_directory() {
   throw UsageError{"cannot find libvramscope_inject.so next to " + bin.string() + " (is vramscope installed whole?)", 1};
 }
 
+// Why preloading `library` into the job would be unsafe, or "": a library, or
+// any folder above it, that another user could replace (writable by others,
+// a folder without the sticky bit, or owned by someone other than root or
+// this user) would run that user's code in the job.
+std::string unsafe_to_preload(const fs::path& library) {
+  const uid_t me = getuid();
+  fs::path path = library;
+  for (bool file = true;; file = false) {
+    struct stat st {};
+    if (lstat(path.c_str(), &st) != 0) return path.string() + ": " + std::strerror(errno);
+    const bool others_write = (st.st_mode & (file ? (S_IWGRP | S_IWOTH) : S_IWOTH)) != 0;
+    const bool sticky_folder = !file && (st.st_mode & S_ISVTX) != 0;
+    if (st.st_uid != 0 && st.st_uid != me) return path.string() + " belongs to another user";
+    if (others_write && !sticky_folder) return path.string() + " is writable by other users";
+    if (!path.has_relative_path()) return {};
+    path = path.parent_path();
+  }
+}
+
 // Asks, in a throwaway child, whether a real GPU driver answers.
 bool real_gpu_present() {
   pid_t pid = fork();
@@ -267,6 +286,12 @@ void forward_signal(int signal_number) {
 int run_command(const Args& args) {
   RunOptions options = parse_run_options(args);
   fs::path libraries = library_directory();
+  // What the job will load of ours: the injector, the Python start-up hook.
+  for (const char* part :
+       {"libvramscope_inject.so", "python/sitecustomize.py", "python/vramscope_frameworks.py"}) {
+    if (std::string why = unsafe_to_preload(libraries / part); !why.empty())
+      throw UsageError{"refusing to load vramscope into the job: " + why, 1};
+  }
   check_output_writable(options);
 
   bool simulate = options.simulate;

@@ -75,7 +75,7 @@ int TraceFileWriter::open(const std::string& path, const Header& header, bool ex
     return EINVAL;
   }
   int flags = O_RDWR | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC);
-  int fd = ::open(path.c_str(), flags, 0644);
+  int fd = ::open(path.c_str(), flags, 0600);  // GPU memory and stacks of the job: its owner's only
   if (fd < 0) return errno;
 
   std::string payload = encode_header_payload(header);

@@ -1,0 +1,84 @@
+// What keeps a job's data and a job itself safe from other users of the
+// machine (issue 7, "Security"): traces readable by their owner only, and no
+// preloading of code that another user could have replaced.
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "tests/integration/harness.h"
+
+using namespace vramscope::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+unsigned mode_of(const std::string& path) {
+  struct stat st {};
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+}  // namespace
+
+TEST_CASE("traces are readable by their owner only, whatever the umask") {
+  ScratchDir dir("owner-only");
+  ProcessResult run =
+      run_process({"/bin/sh", "-c", "umask 0 && exec \"$0\" run -q --simulate -o \"$1\" -- \"$2\"",
+                   VRAMSCOPE_BIN, dir.path("t.vstrace"), sample("leak")});
+  REQUIRE(run.exit_status == 0);
+  CHECK(mode_of(dir.path("t.vstrace")) == 0600);
+  // A trace written from another file (import) likewise.
+  ProcessResult imported =
+      run_vramscope({"import",
+                     std::string(VRAMSCOPE_TEST_DATA_DIR) +
+                         "/interop/pytorch-snapshots/cs336_bcrafton_memory_snapshot.pickle",
+                     "-o", dir.path("i.vstrace")});
+  REQUIRE(imported.exit_status == 0);
+  CHECK(mode_of(dir.path("i.vstrace")) == 0600);
+}
+
+TEST_CASE("run refuses to load vramscope from where another user could replace it") {
+  ScratchDir dir("preload-from");
+  // An installation of our own: bin/vramscope and lib/vramscope beside it.
+  const fs::path root = dir.path("install");
+  const fs::path lib = root / "lib" / "vramscope";
+  fs::create_directories(root / "bin");
+  fs::create_directories(lib / "python");
+  fs::copy_file(VRAMSCOPE_BIN, root / "bin" / "vramscope");
+  const fs::path built = fs::path(VRAMSCOPE_BIN).parent_path().parent_path() / "lib" / "vramscope";
+  fs::copy_file(built / "libvramscope_inject.so", lib / "libvramscope_inject.so");
+  for (const char* hook : {"sitecustomize.py", "vramscope_frameworks.py"})
+    fs::copy_file(built / "python" / hook, lib / "python" / hook);
+  fs::copy(built / "simcuda", lib / "simcuda", fs::copy_options::recursive);
+  const std::string vramscope = (root / "bin" / "vramscope").string();
+  const std::vector<std::string> job = {"run", "-q",       "--simulate", "-o", dir.path("t.vstrace"),
+                                        "--",  "/bin/true"};
+  auto run_installed = [&] {
+    std::vector<std::string> argv = {vramscope};
+    argv.insert(argv.end(), job.begin(), job.end());
+    return run_process(argv);
+  };
+
+  fs::permissions(lib, fs::perms::all);  // 0777: anyone could swap the injector
+  ProcessResult open_folder = run_installed();
+  CHECK(open_folder.exit_status == 1);
+  CHECK(open_folder.err == "vramscope: refusing to load vramscope into the job: " + lib.string() +
+                               " is writable by other users\n");
+  CHECK_FALSE(fs::exists(dir.path("t.vstrace")));  // the job never started
+
+  fs::permissions(lib, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                           fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(lib / "python" / "sitecustomize.py", fs::perms::others_write, fs::perm_options::add);
+  ProcessResult open_hook = run_installed();
+  CHECK(open_hook.exit_status == 1);
+  CHECK(open_hook.err == "vramscope: refusing to load vramscope into the job: " +
+                             (lib / "python" / "sitecustomize.py").string() +
+                             " is writable by other users\n");
+
+  // Folders open to all but sticky (/tmp) are safe: no one else can replace what is in them.
+  fs::permissions(lib / "python" / "sitecustomize.py", fs::perms::others_write, fs::perm_options::remove);
+  ProcessResult safe = run_installed();
+  CHECK(safe.err.find("refusing") == std::string::npos);
+  CHECK(safe.exit_status == 0);
+}
