@@ -18,13 +18,13 @@
 namespace vramscope::trace {
 
 struct SnapshotMerge {
-  TraceContents trace;            // the native trace with the snapshot's blocks in it
-  int64_t shift_ns = 0;           // added to the snapshot's times to put them on the trace's clock
-  size_t segments_in_window = 0;  // segment allocations the snapshot's entries record
-  size_t segments_matched = 0;    // of those, found among the trace's driver allocations
+  TraceContents trace;                     // the native trace with the snapshot's blocks in it
+  int64_t shift_ns = 0;                    // added to the snapshot's times to put them on the trace's clock
+  size_t segments_in_window = 0;           // segment allocations the snapshot's entries record
+  size_t segments_matched = 0;             // of those, found among the trace's driver allocations
   size_t segments_with_python_stacks = 0;  // driver allocations given the Python stack that made them
-  size_t blocks = 0;              // tensor block allocations added
-  size_t out_of_memory = 0;       // the allocator's out-of-memory notices added
+  size_t blocks = 0;                       // tensor block allocations added
+  size_t out_of_memory = 0;                // the allocator's out-of-memory notices added
 };
 
 // `native` is a trace read checked (RecordCheck::Now); `snapshot` a PyTorch

@@ -30,7 +30,8 @@ struct Cupti {
                                  CUpti_CallbackId) = nullptr;
   CUptiResult (*result_string)(CUptiResult, const char**) = nullptr;
   CUptiResult (*activity_enable)(CUpti_ActivityKind) = nullptr;
-  CUptiResult (*register_buffers)(CUpti_BuffersCallbackRequestFunc, CUpti_BuffersCallbackCompleteFunc) = nullptr;
+  CUptiResult (*register_buffers)(CUpti_BuffersCallbackRequestFunc,
+                                  CUpti_BuffersCallbackCompleteFunc) = nullptr;
   CUptiResult (*next_record)(uint8_t*, size_t, CUpti_Activity**) = nullptr;
   CUptiResult (*flush_all)(uint32_t) = nullptr;
 
@@ -74,7 +75,8 @@ void CUPTIAPI buffer_requested(uint8_t** buffer, size_t* size, size_t* max_recor
 void CUPTIAPI buffer_completed(CUcontext, uint32_t, uint8_t* buffer, size_t, size_t valid) {
   pthread_mutex_lock(&g_tally_mutex);
   CUpti_Activity* record = nullptr;
-  while (buffer && g_cupti.next_record(buffer, valid, &record) == CUPTI_SUCCESS) events::tally(*record, g_tally);
+  while (buffer && g_cupti.next_record(buffer, valid, &record) == CUPTI_SUCCESS)
+    events::tally(*record, g_tally);
   pthread_mutex_unlock(&g_tally_mutex);
   std::free(buffer);
 }
@@ -141,7 +143,8 @@ std::string start_cupti() {
   api.enable_callback =
       reinterpret_cast<decltype(api.enable_callback)>(dlsym(library, "cuptiEnableCallback"));
   api.result_string = reinterpret_cast<decltype(api.result_string)>(dlsym(library, "cuptiGetResultString"));
-  api.activity_enable = reinterpret_cast<decltype(api.activity_enable)>(dlsym(library, "cuptiActivityEnable"));
+  api.activity_enable =
+      reinterpret_cast<decltype(api.activity_enable)>(dlsym(library, "cuptiActivityEnable"));
   api.register_buffers =
       reinterpret_cast<decltype(api.register_buffers)>(dlsym(library, "cuptiActivityRegisterCallbacks"));
   api.next_record = reinterpret_cast<decltype(api.next_record)>(dlsym(library, "cuptiActivityGetNextRecord"));

@@ -146,7 +146,9 @@ TEST_CASE("CUPTI activity records: the memory and memory-pool records counted fo
   memory.memoryOperationType = CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_ALLOCATION;
   memory.address = 0x7f0000200000;
   memory.bytes = 1 << 20;
-  auto as_record = [](const auto& r) -> const CUpti_Activity& { return reinterpret_cast<const CUpti_Activity&>(r); };
+  auto as_record = [](const auto& r) -> const CUpti_Activity& {
+    return reinterpret_cast<const CUpti_Activity&>(r);
+  };
   inject::cupti::tally(as_record(memory), t);
   inject::cupti::tally(as_record(memory), t);
   memory.memoryOperationType = CUPTI_ACTIVITY_MEMORY_OPERATION_TYPE_RELEASE;
