@@ -104,18 +104,29 @@ int TraceFileWriter::open(const std::string& path, const Header& header, bool ex
   return 0;
 }
 
+// The file's blocks are allocated as it grows, not left sparse: a page of a
+// shared mapping with no block behind it raises SIGBUS in the job when the
+// disk is full. When the disk cannot hold the growth ahead, just what is
+// needed; when not even that, the file grows no more.
 bool TraceFileWriter::grow_to(uint64_t bytes) {
   std::lock_guard<std::mutex> lock(grow_mutex_);
   uint64_t current = file_bytes_.load(std::memory_order_acquire);
   if (current >= bytes) return true;
-  uint64_t target = bytes + (kGrowChunks - 1) * chunk_bytes_;
-  if (ftruncate(fd_, static_cast<off_t>(target)) != 0) return false;
-  file_bytes_.store(target, std::memory_order_release);
-  return true;
+  if (out_of_space_.load(std::memory_order_relaxed)) return false;
+  for (uint64_t target : {bytes + (kGrowChunks - 1) * chunk_bytes_, bytes}) {
+    int error = posix_fallocate(fd_, static_cast<off_t>(current), static_cast<off_t>(target - current));
+    if (error == 0) {
+      file_bytes_.store(target, std::memory_order_release);
+      return true;
+    }
+    if (error != ENOSPC && error != EFBIG && error != EDQUOT) return false;
+  }
+  out_of_space_.store(true, std::memory_order_relaxed);
+  return false;
 }
 
 bool TraceFileWriter::claim(ChunkSlot& slot, ThreadIndex thread, uint64_t now_ns, uint64_t now_ticks) {
-  if (fd_ < 0) return false;
+  if (fd_ < 0 || out_of_space_.load(std::memory_order_relaxed)) return false;
   uint64_t index = next_chunk_.fetch_add(1, std::memory_order_relaxed);
   if (index >= kNoMoreChunks) return false;
   uint64_t offset = data_offset_ + index * chunk_bytes_;

@@ -37,6 +37,11 @@ class TraceFileWriter {
     return n < kNoMoreChunks ? n : 0;
   }
   const std::string& path() const { return path_; }
+  // Whether the file could not grow for lack of space (disk full, quota,
+  // file size limit): no chunk is claimed after that. The End record still
+  // fits (its chunk is claimed at open), and its count of chunks is more than
+  // the file holds, which is how a reader knows the trace lost events.
+  bool out_of_space() const { return out_of_space_.load(std::memory_order_relaxed); }
 
   // Maps a fresh chunk for `thread`, anchored at this moment on both clocks.
   // No heap allocation; takes a mutex only when the file must grow. Returns
@@ -67,6 +72,7 @@ class TraceFileWriter {
   uint64_t data_offset_ = 0;
   std::atomic<uint64_t> next_chunk_{0};
   std::atomic<uint64_t> file_bytes_{0};
+  std::atomic<bool> out_of_space_{false};
   std::mutex grow_mutex_;
 };
 

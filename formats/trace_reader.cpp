@@ -90,7 +90,8 @@ namespace {
 void decide_cut_short(TraceContents& trace, std::string cut_reason, uint64_t chunks_in_file) {
   if (trace.end && chunks_in_file < trace.end->chunks && cut_reason.empty()) {
     cut_reason = "the file holds " + std::to_string(chunks_in_file) + " of its " +
-                 std::to_string(trace.end->chunks) + " chunks";
+                 std::to_string(trace.end->chunks) +
+                 " chunks: the disk filled up while it was written, or the file was cut since";
   }
   if (!trace.end) {
     trace.cut_short = true;

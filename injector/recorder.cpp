@@ -4,6 +4,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cstring>
 
 #include "injector/clock.h"
@@ -19,8 +22,24 @@ using namespace vramscope::trace;
 
 namespace {
 
+// Says once that the disk is full: events from then on are lost, the job
+// goes on. (write(2) alone: this runs inside the job's calls.)
+void say_out_of_space(const TraceFileWriter* writer) {
+  static std::atomic<bool> said{false};
+  if (said.exchange(true)) return;
+  char line[512];
+  int n = std::snprintf(line, sizeof line,
+                        "vramscope: no space left for the trace %s: events from now on are not recorded; "
+                        "the job goes on\n",
+                        writer->path().c_str());
+  if (n > 0) (void)!write(STDERR_FILENO, line, std::min<size_t>(static_cast<size_t>(n), sizeof line - 1));
+}
+
 bool claim_chunk(ThreadState* ts, TraceFileWriter* writer) {
-  if (!writer->claim(ts->chunk, ts->index, clock_ns(), ticks())) return false;
+  if (!writer->claim(ts->chunk, ts->index, clock_ns(), ticks())) {
+    if (writer->out_of_space()) say_out_of_space(writer);
+    return false;
+  }
   if (!ts->announced) {
     char name[64] = {};
     pthread_getname_np(pthread_self(), name, sizeof name);
