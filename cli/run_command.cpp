@@ -319,7 +319,7 @@ int run_command(const Args& args) {
   if (pid == 0) {
     close(exec_pipe[0]);
     prepend_env("LD_PRELOAD", (libraries / "libvramscope_inject.so").string(), ':');
-    setenv("VRAMSCOPE_OUTPUT", trace_path(options, getpid()).c_str(), 1);
+    setenv("VRAMSCOPE_OUTPUT", trace_path(options, getpid()).c_str(), 1);  // absolute: the job may chdir
     setenv("VRAMSCOPE_MAIN_PID", std::to_string(getpid()).c_str(), 1);
     setenv("VRAMSCOPE_STACKS", options.stacks.c_str(), 1);
     if (options.live) setenv("VRAMSCOPE_LIVE", "1", 1);

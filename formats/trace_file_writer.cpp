@@ -3,10 +3,13 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -95,8 +98,17 @@ int TraceFileWriter::open(const std::string& path, const Header& header, bool ex
     ::close(fd);
     return error;
   }
-  fd_ = fd;
-  path_ = path;
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    int error = errno;
+    ::close(fd);
+    return error;
+  }
+  device_ = st.st_dev;
+  inode_ = st.st_ino;
+  char absolute[PATH_MAX];
+  path_ = realpath(path.c_str(), absolute) ? absolute : path;
+  fd_.store(fd, std::memory_order_release);
   chunk_bytes_ = chunk_bytes;
   data_offset_ = prefix.header_total_bytes;
   next_chunk_.store(0);
@@ -114,7 +126,9 @@ bool TraceFileWriter::grow_to(uint64_t bytes) {
   if (current >= bytes) return true;
   if (out_of_space_.load(std::memory_order_relaxed)) return false;
   for (uint64_t target : {bytes + (kGrowChunks - 1) * chunk_bytes_, bytes}) {
-    int error = posix_fallocate(fd_, static_cast<off_t>(current), static_cast<off_t>(target - current));
+    const int fd = file_descriptor();
+    if (fd < 0) break;
+    int error = posix_fallocate(fd, static_cast<off_t>(current), static_cast<off_t>(target - current));
     if (error == 0) {
       file_bytes_.store(target, std::memory_order_release);
       return true;
@@ -126,7 +140,7 @@ bool TraceFileWriter::grow_to(uint64_t bytes) {
 }
 
 bool TraceFileWriter::claim(ChunkSlot& slot, ThreadIndex thread, uint64_t now_ns, uint64_t now_ticks) {
-  if (fd_ < 0 || out_of_space_.load(std::memory_order_relaxed)) return false;
+  if (fd_.load(std::memory_order_relaxed) < 0 || out_of_space_.load(std::memory_order_relaxed)) return false;
   uint64_t index = next_chunk_.fetch_add(1, std::memory_order_relaxed);
   if (index >= kNoMoreChunks) return false;
   uint64_t offset = data_offset_ + index * chunk_bytes_;
@@ -135,8 +149,10 @@ bool TraceFileWriter::claim(ChunkSlot& slot, ThreadIndex thread, uint64_t now_ns
   }
   // Populated up front: one system call instead of a page fault every few
   // hundred events.
-  void* memory =
-      mmap(nullptr, chunk_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, static_cast<off_t>(offset));
+  const int fd = file_descriptor();
+  if (fd < 0) return false;
+  void* memory = mmap(nullptr, chunk_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+                      static_cast<off_t>(offset));
   if (memory == MAP_FAILED) return false;
   auto* head = static_cast<layout::ChunkHead*>(memory);
   head->thread = thread.value;
@@ -165,26 +181,49 @@ void TraceFileWriter::abandon(ChunkSlot& slot) {
   slot.encoder.stop();
 }
 
+bool TraceFileWriter::is_ours(int fd) const {
+  struct stat st {};
+  return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == device_ && st.st_ino == inode_;
+}
+
+int TraceFileWriter::file_descriptor() {
+  int fd = fd_.load(std::memory_order_acquire);
+  if (fd < 0 || is_ours(fd)) return fd;
+  std::lock_guard<std::mutex> lock(reopen_mutex_);
+  fd = fd_.load(std::memory_order_acquire);
+  if (is_ours(fd)) return fd;
+  int fresh = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
+  if (fresh >= 0 && !is_ours(fresh)) {  // the path names another file now
+    ::close(fresh);
+    fresh = -1;
+  }
+  if (fresh < 0) return -1;
+  fd_.store(fresh, std::memory_order_release);
+  return fresh;
+}
+
 void TraceFileWriter::stop_claims() {
-  if (fd_ < 0) return;
+  if (fd_.load() < 0) return;
   uint64_t claimed = next_chunk_.exchange(kNoMoreChunks);
   if (claimed >= kNoMoreChunks) return;
   // Drop the unclaimed chunks the file grew ahead by.
   std::lock_guard<std::mutex> lock(grow_mutex_);
   uint64_t end = data_offset_ + claimed * chunk_bytes_;
-  if (end < file_bytes_.load() && ftruncate(fd_, static_cast<off_t>(end)) == 0) file_bytes_.store(end);
+  const int fd = file_descriptor();
+  if (fd >= 0 && end < file_bytes_.load() && ftruncate(fd, static_cast<off_t>(end)) == 0)
+    file_bytes_.store(end);
 }
 
 void TraceFileWriter::close() {
-  if (fd_ < 0) return;
+  if (fd_.load() < 0) return;
   stop_claims();
-  ::close(fd_);
-  fd_ = -1;
+  const int fd = fd_.exchange(-1);
+  if (is_ours(fd)) ::close(fd);
 }
 
 void TraceFileWriter::detach() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  const int fd = fd_.exchange(-1);
+  if (is_ours(fd)) ::close(fd);
   path_.clear();
 }
 

@@ -31,11 +31,12 @@ class TraceFileWriter {
   // writes the header. Returns an errno value, 0 on success.
   int open(const std::string& path, const Header& header, bool exclusive,
            uint32_t chunk_bytes = layout::kDefaultChunkBytes);
-  bool is_open() const { return fd_ >= 0; }
+  bool is_open() const { return fd_.load(std::memory_order_relaxed) >= 0; }
   uint64_t claimed_chunks() const {
     uint64_t n = next_chunk_.load(std::memory_order_relaxed);
     return n < kNoMoreChunks ? n : 0;
   }
+  // Absolute: the job may change directory.
   const std::string& path() const { return path_; }
   // Whether the file could not grow for lack of space (disk full, quota,
   // file size limit): no chunk is claimed after that. The End record still
@@ -63,10 +64,18 @@ class TraceFileWriter {
 
  private:
   bool grow_to(uint64_t bytes);
+  // The file's descriptor, opened again by path if the job closed ours (as a
+  // daemon closes every descriptor); -1 if it cannot be. A number the job
+  // reused for a file of its own is never touched.
+  int file_descriptor();
+  bool is_ours(int fd) const;
 
   static constexpr uint64_t kNoMoreChunks = uint64_t{1} << 40;
 
-  int fd_ = -1;
+  std::atomic<int> fd_{-1};
+  uint64_t device_ = 0;  // the file's identity, to know our descriptor from a reused number
+  uint64_t inode_ = 0;
+  std::mutex reopen_mutex_;
   std::string path_;
   uint32_t chunk_bytes_ = layout::kDefaultChunkBytes;
   uint64_t data_offset_ = 0;

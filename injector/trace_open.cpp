@@ -140,7 +140,13 @@ TraceFileWriter* open_trace() {
 void read_settings() {
   InjectorState& st = state();
   if (const char* output = std::getenv("VRAMSCOPE_OUTPUT")) {
-    std::snprintf(st.output, sizeof st.output, "%s", output);
+    // Made absolute now: the job may change directory before its first event.
+    char here[2048];
+    if (output[0] != '/' && output[0] && getcwd(here, sizeof here)) {
+      std::snprintf(st.output, sizeof st.output, "%s/%s", here, output);
+    } else {
+      std::snprintf(st.output, sizeof st.output, "%s", output);
+    }
   }
   const char* main_pid = std::getenv("VRAMSCOPE_MAIN_PID");
   st.main_process = st.output[0] && main_pid && std::atol(main_pid) == static_cast<long>(getpid());

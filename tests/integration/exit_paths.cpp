@@ -2,10 +2,12 @@
 // many allocations have returned (so a test can kill it and know what must be
 // in the trace), and leaves by the way it is told.
 //
-// usage: exit_paths return|exit|_exit|abort|segv|term|loop|dlsym
+// usage: exit_paths return|exit|_exit|abort|segv|term|loop|dlsym|closefds FILE|chdir-fork
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -27,7 +29,8 @@ __attribute__((noinline)) void* allocate_block(size_t size) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: exit_paths return|exit|_exit|abort|segv|term|loop|dlsym\n");
+    std::fprintf(stderr,
+                 "usage: exit_paths return|exit|_exit|abort|segv|term|loop|dlsym|closefds FILE|chdir-fork\n");
     return 2;
   }
   const char* how = argv[1];
@@ -54,6 +57,34 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
       cudaFree(p);
     }
+  }
+  if (std::strcmp(how, "closefds") == 0 && argc > 2) {
+    // As a daemon does: every descriptor but the standard three closed. The
+    // next file it opens likely gets the number the trace had; the profiler
+    // must neither write into it nor close it.
+    for (int fd = 3; fd < 4096; ++fd) close(fd);
+    int own = open(argv[2], O_RDWR | O_CREAT | O_TRUNC, 0600);
+    const char text[] = "the job's own file\n";
+    if (own < 0 || write(own, text, sizeof text - 1) != static_cast<ssize_t>(sizeof text - 1)) return 1;
+    for (int i = 0; i < 20000; ++i) cudaFree(allocate_block(4096));  // new chunks of the trace
+    char back[64] = {};
+    bool intact = pread(own, back, sizeof back - 1, 0) == static_cast<ssize_t>(sizeof text - 1) &&
+                  std::strcmp(back, text) == 0 &&
+                  lseek(own, 0, SEEK_END) == static_cast<off_t>(sizeof text - 1);
+    std::printf("own file intact: %s\n", intact ? "yes" : "no");
+    return intact ? 0 : 1;
+  }
+  if (std::strcmp(how, "chdir-fork") == 0) {
+    // The child opens its trace (lazily, at its first event) after the job left its directory.
+    if (chdir("/") != 0) return 1;
+    pid_t child = fork();
+    if (child == 0) {
+      allocate_block(2 << 20);
+      _exit(0);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   }
   if (std::strcmp(how, "exit") == 0) std::exit(3);
   if (std::strcmp(how, "_exit") == 0) _exit(4);

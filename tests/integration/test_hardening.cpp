@@ -131,3 +131,43 @@ TEST_CASE("a disk that fills up mid-run: the job runs on unharmed, the trace say
   CHECK(r["counts"]["allocations"].get<uint64_t>() > 100000);
   CHECK(r["counts"]["allocations"].get<uint64_t>() < 300000);
 }
+
+TEST_CASE("a job that closes every descriptor keeps its own files whole, and its trace every event") {
+  ScratchDir dir("close-fds");
+  std::vector<std::string> args = {
+      "run", "-q", "-o", dir.path("t.vstrace"), "--", VRAMSCOPE_EXIT_PATHS, "closefds", dir.path("own.txt")};
+  if (!on_real_gpu()) args.insert(args.begin() + 2, "--simulate");
+  ProcessResult run = run_vramscope(args);
+  INFO("stderr: " << run.err);
+  // Before: the trace grew through the job's own file, which took the trace's descriptor number.
+  CHECK(run.exit_status == 0);
+  CHECK(run.out == "own file intact: yes\n");
+  json r = report_json(dir.path("t.vstrace"));
+  CHECK(r["counts"]["allocations"] == 3 + 20000);
+  CHECK(r["counts"]["frees"] == 20000);
+  CHECK(r["trace"]["cut_short"] == false);
+  CHECK(r["trace"]["end"]["reason"] == "exit");
+}
+
+TEST_CASE("a relative VRAMSCOPE_OUTPUT means the directory the job started in, even after it moves") {
+  if (on_real_gpu()) return;  // preloaded by hand on simcuda
+  ScratchDir dir("chdir");
+  ProcessOptions options;
+  options.working_directory = dir.dir();
+  options.mark_main_process = true;
+  options.set_env["LD_PRELOAD"] =
+      (fs::path(VRAMSCOPE_BIN).parent_path().parent_path() / "lib" / "vramscope" / "libvramscope_inject.so")
+          .string();
+  options.set_env["LD_LIBRARY_PATH"] = VRAMSCOPE_SIMCUDA_DIR;
+  options.set_env["VRAMSCOPE_OUTPUT"] = "t.vstrace";
+  ProcessResult run = run_process({VRAMSCOPE_EXIT_PATHS, "chdir-fork"}, options);
+  REQUIRE(run.exit_status == 0);
+  // The child opened its trace after the chdir to /: still beside the parent's.
+  size_t traces = 0;
+  for (const auto& entry : fs::directory_iterator(dir.dir()))
+    traces += entry.path().extension() == ".vstrace";
+  CHECK(traces == 2);
+  json r = report_json(dir.dir());
+  REQUIRE(r["ranks"].is_array());
+  CHECK(r["ranks"].size() == 2);
+}

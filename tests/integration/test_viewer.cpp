@@ -469,9 +469,18 @@ TEST_CASE("viewer driven by the mouse: click, wheel, drag, a range; a map click 
   const std::vector<int> selected = columns_of(driven, kSelection);
   REQUIRE(selected.size() == 1);
   CHECK(near(selected[0], 300));
+  // Where each step mark must have gone; the job's timing decides which stay
+  // in view (a slow start puts the first ones off the left edge).
   const std::vector<int> driven_marks = columns_of(driven, kIteration);
-  REQUIRE(!driven_marks.empty());
-  CHECK(near(driven_marks[0], 500 + (marks[0] - 500) / 0.512 - 200));
+  size_t predicted_in_view = 0, found = 0;
+  for (int mark : marks) {
+    const double predicted = 500 + (mark - 500) / 0.512 - 200;
+    if (predicted < 2 || predicted > 997) continue;
+    ++predicted_in_view;
+    found += std::any_of(driven_marks.begin(), driven_marks.end(), [&](int x) { return near(x, predicted); });
+  }
+  REQUIRE(predicted_in_view > 0);
+  CHECK(found == predicted_in_view);
   const std::vector<int> range = columns_of(driven, kRange);
   REQUIRE(range.size() == 2);
   CHECK(near(range[0], 600));
