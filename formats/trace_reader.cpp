@@ -86,6 +86,38 @@ double tick_rate(const std::vector<layout::ChunkHead>& heads, const Header& head
 
 namespace {
 
+// Every chunk's ticks on one line to the clock. Each chunk head anchors its
+// ticks to the clock, but two anchors of two threads disagree by however long
+// a thread was held up between its two readings, and by the clock's own
+// slewing against the ticks: a free on one thread could then come after the
+// allocation that reused its address on another. So the ticks alone order
+// events, mapped to nanoseconds through the earliest anchor at the trace's
+// tick rate (the anchors of the run give that rate).
+class OneClock {
+ public:
+  OneClock(const std::vector<layout::ChunkHead>& heads, double ticks_per_second)
+      : ns_per_tick_(ticks_per_second > 0 ? 1e9 / ticks_per_second : 0) {
+    for (const layout::ChunkHead& head : heads) {
+      if (head.magic != layout::kChunkMagic) continue;
+      if (!anchored_ || head.base_time_ns < anchor_.base_time_ns) anchor_ = head;
+      anchored_ = true;
+    }
+  }
+  layout::ChunkHead place(layout::ChunkHead head) const {
+    if (!anchored_ || ns_per_tick_ == 0 || head.magic != layout::kChunkMagic) return head;
+    const double since =
+        (static_cast<double>(head.base_ticks) - static_cast<double>(anchor_.base_ticks)) * ns_per_tick_;
+    const double ns = static_cast<double>(anchor_.base_time_ns) + since;
+    if (ns > 0 && ns < 1.8e19) head.base_time_ns = static_cast<uint64_t>(ns + 0.5);
+    return head;
+  }
+
+ private:
+  double ns_per_tick_;
+  layout::ChunkHead anchor_{};
+  bool anchored_ = false;
+};
+
 // Whether the trace stops before its end, once every record is known.
 void decide_cut_short(TraceContents& trace, std::string cut_reason, uint64_t chunks_in_file) {
   if (trace.end && chunks_in_file < trace.end->chunks && cut_reason.empty()) {
@@ -144,6 +176,7 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
   const std::vector<ChunkHead> heads = read_heads(*file, prefix.header_total_bytes, chunk_bytes, source);
   file->ticks_per_second = tick_rate(heads, trace.header);
   file->start_ns = trace.header.start_ns;
+  const OneClock clock(heads, file->ticks_per_second);
   RecordDecoder decoder(&trace, file->ticks_per_second, file->start_ns);
   for (const auto& d : trace.header.devices) decoder.add_device(d);
 
@@ -158,7 +191,7 @@ TraceContents read_trace(std::shared_ptr<TraceFileEvents> file, const std::strin
       if (!all_zero) cut_reason = "the file ends inside a chunk header at " + offset_text(offset);
       break;
     }
-    const ChunkHead& head = heads[chunks_in_file++];  // the heads' offsets are these
+    const ChunkHead head = clock.place(heads[chunks_in_file++]);  // the heads' offsets are these
     if (head.magic == 0) continue;  // claimed by a writer that was killed before it wrote, or never claimed
     if (head.magic != layout::kChunkMagic) {
       throw TraceError(source + ": corrupt chunk at " + offset_text(offset) + " (bad chunk marker)");

@@ -3,6 +3,9 @@
 
 #include <cpuid.h>
 
+#include <cstdlib>
+#include <cstring>
+
 namespace vramscope::inject {
 
 namespace {
@@ -21,6 +24,10 @@ bool invariant_tsc() {
 uint64_t calibrate_ticks() {
   InjectorState& st = state();
   st.use_tsc = false;
+  // VRAMSCOPE_CLOCK=monotonic: the clock itself on every event (slower), for
+  // machines whose cores' counters disagree.
+  const char* chosen = std::getenv("VRAMSCOPE_CLOCK");
+  if (chosen && std::strcmp(chosen, "monotonic") == 0) return 0;
   if (!invariant_tsc()) return 0;
   uint64_t ns0 = clock_ns(), tsc0 = __rdtsc();
   uint64_t ns1 = ns0, tsc1 = tsc0;
@@ -30,7 +37,9 @@ uint64_t calibrate_ticks() {
   }
   if (tsc1 <= tsc0) return 0;
   st.use_tsc = true;
-  return static_cast<uint64_t>(static_cast<double>(tsc1 - tsc0) * 1e9 / static_cast<double>(ns1 - ns0));
+  const double per_second = static_cast<double>(tsc1 - tsc0) * 1e9 / static_cast<double>(ns1 - ns0);
+  st.ns_per_tick = 1e9 / per_second;
+  return static_cast<uint64_t>(per_second);
 }
 
 }  // namespace vramscope::inject

@@ -20,6 +20,47 @@ inline uint64_t clock_ns() {
 
 inline uint64_t ticks() { return state().use_tsc ? __rdtsc() : clock_ns(); }
 
+// A reading of both clocks at one moment, to anchor a chunk's ticks to the
+// clock: the clock read between two tick readings, whose midpoint is taken.
+// A thread preempted between its readings would shift every event of the
+// chunk by as long, and put a free on one thread after the allocation that
+// reused its address on another: the pair with the smallest gap of a few
+// tries is kept.
+struct ClockAnchor {
+  uint64_t ns = 0;
+  uint64_t ticks = 0;
+};
+inline ClockAnchor anchor_clocks() {
+  if (!state().use_tsc) {
+    const uint64_t now = clock_ns();
+    return {now, now};
+  }
+  ClockAnchor best;
+  uint64_t best_gap = UINT64_MAX;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const uint64_t before = __rdtsc();
+    const uint64_t ns = clock_ns();
+    const uint64_t after = __rdtsc();
+    const uint64_t gap = after - before;
+    if (gap < best_gap) {
+      best_gap = gap;
+      best = {ns, before + gap / 2};
+    }
+    if (gap < 1000) break;  // well under a microsecond: no preemption between them
+  }
+  return best;
+}
+
+// The same moment `anchor` stands for, moved back to the earlier tick reading
+// `ticks` (the clock side by the calibrated rate).
+inline ClockAnchor anchor_back_to(ClockAnchor anchor, uint64_t ticks) {
+  if (ticks == 0 || ticks >= anchor.ticks) return anchor;
+  const uint64_t back_ns =
+      state().use_tsc ? static_cast<uint64_t>(static_cast<double>(anchor.ticks - ticks) * state().ns_per_tick)
+                      : anchor.ticks - ticks;
+  return {anchor.ns > back_ns ? anchor.ns - back_ns : 0, ticks};
+}
+
 // Chooses the tick source and returns ticks per second (0: ticks are ns).
 // Measures the TSC against the clock for about 2 ms.
 uint64_t calibrate_ticks();

@@ -36,7 +36,10 @@ void say_out_of_space(const TraceFileWriter* writer) {
 }
 
 bool claim_chunk(ThreadState* ts, TraceFileWriter* writer) {
-  if (!writer->claim(ts->chunk, ts->index, clock_ns(), ticks())) {
+  // Anchored no later than the event being written: its stamp may be older
+  // than this claim (a free is stamped before the driver's call).
+  const ClockAnchor now = anchor_back_to(anchor_clocks(), ts->pending_ticks);
+  if (!writer->claim(ts->chunk, ts->index, now.ns, now.ticks)) {
     if (writer->out_of_space()) say_out_of_space(writer);
     return false;
   }
@@ -212,7 +215,9 @@ struct RecordScope {
     ts->recording = true;
   }
   ~RecordScope() {
-    if (ts) ts->recording = false;
+    if (!ts) return;
+    ts->recording = false;
+    ts->pending_ticks = 0;
   }
   explicit operator bool() const { return ts != nullptr; }
 };
@@ -224,10 +229,11 @@ void record_alloc_slow(ThreadState* thread, MemoryKind kind, Api api, uint64_t a
   RecordScope scope(thread);
   if (!scope) return;
   ThreadState* ts = scope.ts;
+  ts->pending_ticks = ticks();  // the call has returned: its time, before the stack walk
   if (device == kCurrentDevice) device = current_device(ts, scope.writer);
   if (device != ts->device) note_device(ts, scope.writer, device);
   StackId stack = capture_stack(ts, scope.writer);
-  AllocFields f = address_fields(ts, ticks(), kind, api, device, stream, address, size, stack);
+  AllocFields f = address_fields(ts, ts->pending_ticks, kind, api, device, stream, address, size, stack);
   if (emit(ts, scope.writer, [&](ChunkEncoder& e) { return e.alloc(f); })) ++ts->recorded;
 }
 
@@ -243,8 +249,9 @@ void record_free_slow(ThreadState* thread, uint64_t ticks_before, MemoryKind kin
   RecordScope scope(thread);
   if (!scope) return;
   ThreadState* ts = scope.ts;
+  ts->pending_ticks = ticks_before ? ticks_before : ticks();
   StackId stack = capture_stack(ts, scope.writer);
-  AllocFields f = address_fields(ts, ticks_before ? ticks_before : ticks(), kind, api, 0, stream, address, size, stack);
+  AllocFields f = address_fields(ts, ts->pending_ticks, kind, api, 0, stream, address, size, stack);
   if (emit(ts, scope.writer, [&](ChunkEncoder& e) { return e.free(f); })) ++ts->recorded;
 }
 
@@ -265,6 +272,7 @@ void record_failure(ThreadState* thread, MemoryKind kind, Api api, uint64_t size
   }
   f.stack = capture_stack(ts, scope.writer);
   f.ticks = ticks();
+  ts->pending_ticks = f.ticks;
   f.kind = kind;
   f.api = api;
   f.via = ts->via;

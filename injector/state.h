@@ -54,6 +54,9 @@ struct ThreadState {
   int early_frames = -1;     // frames already in `frames`, walked by a runtime hook; -1: none
   uint64_t free_stamp = 0;   // time stamp of the runtime free in progress (0: none)
   uint64_t cupti_free_stamp = 0;  // the CUPTI backend's stamp at a free's entry (0: none)
+  // The stamp of the event being recorded (0: none): a chunk claimed while it
+  // is written is anchored no later, so that its time is kept exactly.
+  uint64_t pending_ticks = 0;
   int nvtx_depth = 0;        // NVTX ranges pushed and not yet popped on this thread
   int python_depth = 0;      // Python frames entered and not left (may exceed kMaxPythonFrames)
   PythonShadow python[kMaxPythonFrames];  // the outermost of them
@@ -75,6 +78,7 @@ struct InjectorState {
   char output[4096] = {};     // VRAMSCOPE_OUTPUT
 
   bool use_tsc = false;  // ticks are TSC readings (see clock.h)
+  double ns_per_tick = 1.0;  // from the calibration
   std::atomic<uint64_t> generation{1};
   pthread_mutex_t open_mutex = PTHREAD_MUTEX_INITIALIZER;
   std::atomic<trace::TraceFileWriter*> writer{nullptr};

@@ -122,7 +122,8 @@ TraceFileWriter* open_trace() {
       if (error != EEXIST) break;
     }
   }
-  if (error == 0 && !writer->claim(st.end_chunk, ThreadIndex{0}, clock_ns(), ticks())) error = ENOSPC;
+  const ClockAnchor now = anchor_clocks();
+  if (error == 0 && !writer->claim(st.end_chunk, ThreadIndex{0}, now.ns, now.ticks)) error = ENOSPC;
   if (error != 0) {
     std::fprintf(stderr, "vramscope: cannot write trace '%s': %s; this process is not recorded\n", path.c_str(),
                  std::strerror(error));

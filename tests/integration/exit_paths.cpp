@@ -2,7 +2,7 @@
 // many allocations have returned (so a test can kill it and know what must be
 // in the trace), and leaves by the way it is told.
 //
-// usage: exit_paths return|exit|_exit|abort|segv|term|loop|dlsym|closefds FILE|chdir-fork
+// usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds FILE|chdir-fork
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 
 namespace {
 
@@ -29,8 +30,9 @@ __attribute__((noinline)) void* allocate_block(size_t size) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: exit_paths return|exit|_exit|abort|segv|term|loop|dlsym|closefds FILE|chdir-fork\n");
+    std::fprintf(
+        stderr,
+        "usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds FILE|chdir-fork\n");
     return 2;
   }
   const char* how = argv[1];
@@ -94,5 +96,6 @@ int main(int argc, char** argv) {
     return *null_pointer;
   }
   if (std::strcmp(how, "term") == 0) raise(SIGTERM);
+  if (std::strcmp(how, "throw") == 0) throw std::runtime_error("exit_paths: an exception nobody catches");
   return 5;
 }

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <random>
 
 #include "tests/integration/harness.h"
 
@@ -62,9 +63,12 @@ TEST_CASE("every way out of the job leaves an end record with its status") {
     std::string reason;
     int code;
   };
-  for (const Case& c : {Case{"return", 5, "exit", 5}, Case{"exit", 3, "exit", 3}, Case{"_exit", 4, "exit", 4},
-                        Case{"abort", 128 + SIGABRT, "abort", SIGABRT}, Case{"segv", 128 + SIGSEGV, "signal", SIGSEGV},
-                        Case{"term", 128 + SIGTERM, "signal", SIGTERM}}) {
+  for (const Case& c :
+       {Case{"return", 5, "exit", 5}, Case{"exit", 3, "exit", 3}, Case{"_exit", 4, "exit", 4},
+        Case{"abort", 128 + SIGABRT, "abort", SIGABRT}, Case{"segv", 128 + SIGSEGV, "signal", SIGSEGV},
+        Case{"term", 128 + SIGTERM, "signal", SIGTERM},
+        // An uncaught exception: std::terminate aborts.
+        Case{"throw", 128 + SIGABRT, "abort", SIGABRT}}) {
     CAPTURE(c.how);
     std::string trace = dir.path(c.how + ".vstrace");
     std::vector<std::string> args = {"run", "-q", "-o", trace, "--", VRAMSCOPE_EXIT_PATHS, c.how};
@@ -81,9 +85,17 @@ TEST_CASE("every way out of the job leaves an end record with its status") {
   }
 }
 
-TEST_CASE("a job killed with SIGKILL leaves a trace with every allocation it had completed") {
-  ScratchDir dir("kill");
-  std::string trace = dir.path("t.vstrace");
+namespace {
+
+struct Killed {
+  long completed = 0;  // allocations the job said had returned before the kill
+  json report;
+};
+
+// Runs `exit_paths loop` under the profiler and kills it with SIGKILL once
+// `after` allocations have returned.
+Killed kill_after(const std::string& trace, long after) {
+  Killed k;
   int out_pipe[2];
   REQUIRE(pipe(out_pipe) == 0);
   pid_t runner = fork();
@@ -101,23 +113,46 @@ TEST_CASE("a job killed with SIGKILL leaves a trace with every allocation it had
   REQUIRE(out != nullptr);
   int job = 0;
   REQUIRE(std::fscanf(out, "pid %d", &job) == 1);
-  long completed = 0, value = 0;
-  while (completed < 20000 && std::fscanf(out, "%ld", &value) == 1) completed = value;
+  long value = 0;
+  while (k.completed < after && std::fscanf(out, "%ld", &value) == 1) k.completed = value;
   REQUIRE(kill(job, SIGKILL) == 0);
   // Lines already in the pipe are allocations that returned before the kill too.
-  while (std::fscanf(out, "%ld", &value) == 1) completed = value;
+  while (std::fscanf(out, "%ld", &value) == 1) k.completed = value;
   std::fclose(out);
   int status = 0;
   waitpid(runner, &status, 0);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 128 + SIGKILL);
+  k.report = report_json(trace);
+  return k;
+}
 
-  json r = report_json(trace);
-  CHECK(r["trace"]["cut_short"] == true);
-  CHECK(r["trace"]["end"].is_null());
-  CHECK(r["counts"]["allocations"].get<long>() >= completed);
-  // At most the one allocation in flight when the kill came is extra.
-  CHECK(r["counts"]["allocations"].get<long>() <= completed + 1);
+// Every allocation that returned is in the trace, at most the one in flight
+// is extra, and the trace says it was cut short.
+void check_killed(const Killed& k) {
+  CHECK(k.report["trace"]["cut_short"] == true);
+  CHECK(k.report["trace"]["end"].is_null());
+  CHECK(k.report["counts"]["allocations"].get<long>() >= k.completed);
+  CHECK(k.report["counts"]["allocations"].get<long>() <= k.completed + 1);
+}
+
+}  // namespace
+
+TEST_CASE("a job killed with SIGKILL leaves a trace with every allocation it had completed") {
+  ScratchDir dir("kill");
+  check_killed(kill_after(dir.path("t.vstrace"), 20000));
+}
+
+TEST_CASE("SIGKILL at 50 points of a run: every completed event reads back, no corrupt record is accepted") {
+  ScratchDir dir("kill-50");
+  std::mt19937 random(20261205);  // the same 50 points on every run
+  std::uniform_int_distribution<long> point(3, 6000);
+  for (int i = 0; i < 50; ++i) {
+    const long after = point(random);
+    CAPTURE(after);
+    const std::string trace = dir.path("t" + std::to_string(i) + ".vstrace");
+    check_killed(kill_after(trace, after));  // report_json fails the test on a trace it refuses
+  }
 }
 
 TEST_CASE("--stacks none records the same events without call stacks") {
