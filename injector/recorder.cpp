@@ -307,6 +307,9 @@ void record_mark(ThreadState* thread, layout::RecordType type, StringId name, st
 }
 
 void record_fork(ThreadState* thread, pid_t child) {
+  // A fork alone opens no trace: a process that never touches GPU memory
+  // (a shell, a launcher's helper) leaves none.
+  if (!state().writer.load(std::memory_order_acquire)) return;
   RecordScope scope(thread);
   if (!scope) return;
   uint64_t now = ticks();

@@ -9,20 +9,12 @@ bytes; our out-of-memory figures against PyTorch's own message. The
 integration tests run it on simcuda with simtorch too.
 """
 import json
+import os
 import re
 import sys
 
-
-def format_size(n):
-    """Sizes as PyTorch's out-of-memory message prints them."""
-    if n is None:
-        return None
-    if n <= 1024:
-        return f"{n} bytes"
-    for limit, unit, scale in ((1 << 20, "KiB", 1 << 10), (1 << 30, "MiB", 1 << 20)):
-        if n <= limit:
-            return f"{n / scale:.2f} {unit}"
-    return f"{n / (1 << 30):.2f} GiB"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "samples", "simtorch"))
+from torch_format import format_size  # noqa: E402  (PyTorch's own way of printing sizes)
 
 
 def main(out_path, err_path, report_path):
@@ -48,9 +40,12 @@ def main(out_path, err_path, report_path):
     ooms = [f for f in report["failed_allocations"] if f["api"] == "caching allocator"]
     oom = ooms[0] if ooms else {}
     m = re.search(r"Tried to allocate (.+?)\. GPU \d+ has a total capacity of (.+?) of which (.+?) is free", err)
-    check("out-of-memory request", format_size(oom.get("requested_bytes")), m.group(1) if m else None)
-    check("out-of-memory capacity", format_size(oom.get("total_bytes")), m.group(2) if m else None)
-    check("out-of-memory free", format_size(oom.get("free_bytes")), m.group(3) if m else None)
+    def size(key):
+        return format_size(oom[key]) if key in oom else None
+
+    check("out-of-memory request", size("requested_bytes"), m.group(1) if m else None)
+    check("out-of-memory capacity", size("total_bytes"), m.group(2) if m else None)
+    check("out-of-memory free", size("free_bytes"), m.group(3) if m else None)
     print(f"      verdict: {oom.get('diagnosis', {}).get('verdict', 'none')}")
     return 1 if failed else 0
 

@@ -179,3 +179,17 @@ TEST_CASE("the job's own dlsym lookups keep their meaning under the injector") {
   CHECK(run.out == "RTLD_NEXT finds the first exit(): yes\n");
   CHECK(run_plain({VRAMSCOPE_EXIT_PATHS, "dlsym"}).out == run.out);
 }
+
+TEST_CASE("processes that only fork, never touching GPU memory, leave no trace") {
+  ScratchDir dir("only-forks");
+  // The job's own shell is the main process (its trace is made at start); the
+  // inner shell it starts forks for `true` and touches no GPU memory. Before,
+  // that fork alone made a trace (a pyenv shim left 22 of them).
+  ProcessResult run = run_vramscope({"run", "-q", "--simulate", "-o", dir.dir() + "/", "--", "/bin/sh", "-c",
+                                     "/bin/sh -c 'true & wait'; true"});
+  REQUIRE(run.exit_status == 0);
+  size_t traces = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.dir()))
+    traces += entry.path().extension() == ".vstrace";
+  CHECK(traces == 1);
+}

@@ -21,6 +21,8 @@ import sys
 import time
 import traceback
 
+from torch_format import format_size as _format_size
+
 __version__ = "0.0+simtorch"
 
 _MiB = 1 << 20
@@ -29,16 +31,6 @@ _SMALL = _MiB
 _SMALL_SEGMENT = 2 * _MiB
 _LARGE_SEGMENT = 20 * _MiB
 _OWN_DIR = os.path.dirname(os.path.abspath(__file__))
-
-
-def _format_size(n):
-    """Sizes as PyTorch's messages print them."""
-    if n <= 1024:
-        return f"{n} bytes"
-    for limit, unit, scale in ((1 << 20, "KiB", 1 << 10), (1 << 30, "MiB", 1 << 20)):
-        if n <= limit:
-            return f"{n / scale:.2f} {unit}"
-    return f"{n / (1 << 30):.2f} GiB"
 
 
 def _now_us():
