@@ -176,11 +176,54 @@ SnapshotMerge merge_snapshot(const TraceContents& native, const TraceContents& s
     merge.segments_with_python_stacks += 1;
   }
 
-  for (Event e : theirs) {
+  // The driver's failed allocations that an allocator's out-of-memory notice
+  // explains say so: those on its device between the allocator's entries
+  // around the notice (its first try, and its try again after giving back
+  // its cached segments). The notice comes after them: the clocks are tied to a few
+  // microseconds only, and the allocator writes it once they have failed.
+  std::vector<uint64_t> placed_at(theirs.size());
+  for (size_t j = 0; j < theirs.size(); ++j) {
+    const int64_t placed = static_cast<int64_t>(theirs[j].time_ns) + merge.shift_ns;
+    placed_at[j] = placed > 0 ? static_cast<uint64_t>(placed) : 0;
+  }
+  std::vector<uint64_t> notice_at(theirs.size(), 0);  // a notice's time, once moved after its attempts
+  const size_t native_count = events.size();
+  for (size_t j = 0; j < theirs.size(); ++j) {
+    const Event& notice = theirs[j];
+    if (notice.type != EventType::FailedAlloc) continue;
+    uint64_t after = 0, before = UINT64_MAX;
+    for (size_t k = j; k-- > 0;) {
+      // The segments it gave back between its tries are part of the request.
+      const bool released = theirs[k].type == EventType::Free &&
+                            (theirs[k].kind == MemoryKind::Heap || theirs[k].kind == MemoryKind::Device);
+      if (theirs[k].device == notice.device && !released) {
+        after = placed_at[k];
+        break;
+      }
+    }
+    for (size_t k = j + 1; k < theirs.size(); ++k) {
+      if (theirs[k].device == notice.device) {
+        before = placed_at[k];
+        break;
+      }
+    }
+    uint64_t last_attempt = placed_at[j];
+    for (size_t i = 0; i < native_count; ++i) {
+      Event& failed = events[i];
+      if (failed.type != EventType::FailedAlloc || failed.device != notice.device ||
+          failed.time_ns <= after || failed.time_ns >= before)
+        continue;
+      failed.via = Api::cachingAllocator;
+      last_attempt = std::max(last_attempt, failed.time_ns + 1);
+    }
+    notice_at[j] = last_attempt;
+  }
+
+  for (size_t j = 0; j < theirs.size(); ++j) {
+    Event e = theirs[j];
     const bool segment = e.kind == MemoryKind::Device && e.type != EventType::FailedAlloc;
     if (segment) continue;  // the trace has the driver's own record of it
-    const int64_t time = static_cast<int64_t>(e.time_ns) + merge.shift_ns;
-    e.time_ns = time > 0 ? static_cast<uint64_t>(time) : 0;
+    e.time_ns = e.type == EventType::FailedAlloc ? notice_at[j] : placed_at[j];
     e.stack = r.stack(e.stack);
     e.name = r.string(e.name);
     if (!e.thread.valid()) e.thread = ThreadIndex{1};

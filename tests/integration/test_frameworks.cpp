@@ -98,6 +98,15 @@ TEST_CASE("PyTorch job: tensor blocks with Python stacks, PyTorch's peaks, the p
   CHECK(oom["diagnosis"]["evidence"]["allocated_bytes"] == 4 * 12'595'200 + 4 * MiB + 262'144 + 512);
   CHECK(oom["file"] == kJob);
   CHECK(oom["line"] == 47);
+  // Its two tries at the driver (before and after giving back what it had
+  // cached) say whose they were, and come before its notice.
+  const json& failures = r["failed_allocations"];
+  REQUIRE(failures.size() == 3);
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK(failures[i]["api"] == "cuMemAlloc");
+    CHECK(failures[i]["via"] == "caching allocator");
+  }
+  CHECK(failures[2]["api"] == "caching allocator");
 
   // The GPU suite's checker, on the same run: every figure as the job's own.
   std::ofstream(dir.path("job.out")) << run.out;
