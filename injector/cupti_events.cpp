@@ -61,6 +61,19 @@ const Params& as(const void* params) {
   return *static_cast<const Params*>(params);
 }
 
+// The stream-ordered calls: their plain and per-thread-stream (_ptsz) forms
+// have parameters of one shape under two names.
+template <typename Params>
+CallEvent stream_allocation(Api api, const void* p, CUresult r) {
+  const auto& a = as<Params>(p);
+  return allocation(MemoryKind::AsyncPool, api, r, a.dptr, a.bytesize, value_of(a.hStream));
+}
+template <typename Params>
+CallEvent stream_release(const void* p) {
+  const auto& a = as<Params>(p);
+  return release(MemoryKind::AsyncPool, Api::cuMemFreeAsync, a.dptr, 0, value_of(a.hStream));
+}
+
 std::optional<CallEvent> read(CUpti_CallbackId cbid, const void* p, CUresult r) {
   switch (cbid) {
     case CUPTI_DRIVER_TRACE_CBID_cuMemAlloc_v2: {
@@ -76,34 +89,18 @@ std::optional<CallEvent> read(CUpti_CallbackId cbid, const void* p, CUresult r) 
     }
     case CUPTI_DRIVER_TRACE_CBID_cuMemFree_v2:
       return release(MemoryKind::Device, Api::cuMemFree, as<cuMemFree_v2_params>(p).dptr);
-    case CUPTI_DRIVER_TRACE_CBID_cuMemAllocAsync: {
-      const auto& a = as<cuMemAllocAsync_params>(p);
-      return allocation(MemoryKind::AsyncPool, Api::cuMemAllocAsync, r, a.dptr, a.bytesize,
-                        value_of(a.hStream));
-    }
-    case CUPTI_DRIVER_TRACE_CBID_cuMemAllocAsync_ptsz: {
-      const auto& a = as<cuMemAllocAsync_ptsz_params>(p);
-      return allocation(MemoryKind::AsyncPool, Api::cuMemAllocAsync, r, a.dptr, a.bytesize,
-                        value_of(a.hStream));
-    }
-    case CUPTI_DRIVER_TRACE_CBID_cuMemAllocFromPoolAsync: {
-      const auto& a = as<cuMemAllocFromPoolAsync_params>(p);
-      return allocation(MemoryKind::AsyncPool, Api::cuMemAllocFromPoolAsync, r, a.dptr, a.bytesize,
-                        value_of(a.hStream));
-    }
-    case CUPTI_DRIVER_TRACE_CBID_cuMemAllocFromPoolAsync_ptsz: {
-      const auto& a = as<cuMemAllocFromPoolAsync_ptsz_params>(p);
-      return allocation(MemoryKind::AsyncPool, Api::cuMemAllocFromPoolAsync, r, a.dptr, a.bytesize,
-                        value_of(a.hStream));
-    }
-    case CUPTI_DRIVER_TRACE_CBID_cuMemFreeAsync: {
-      const auto& a = as<cuMemFreeAsync_params>(p);
-      return release(MemoryKind::AsyncPool, Api::cuMemFreeAsync, a.dptr, 0, value_of(a.hStream));
-    }
-    case CUPTI_DRIVER_TRACE_CBID_cuMemFreeAsync_ptsz: {
-      const auto& a = as<cuMemFreeAsync_ptsz_params>(p);
-      return release(MemoryKind::AsyncPool, Api::cuMemFreeAsync, a.dptr, 0, value_of(a.hStream));
-    }
+    case CUPTI_DRIVER_TRACE_CBID_cuMemAllocAsync:
+      return stream_allocation<cuMemAllocAsync_params>(Api::cuMemAllocAsync, p, r);
+    case CUPTI_DRIVER_TRACE_CBID_cuMemAllocAsync_ptsz:
+      return stream_allocation<cuMemAllocAsync_ptsz_params>(Api::cuMemAllocAsync, p, r);
+    case CUPTI_DRIVER_TRACE_CBID_cuMemAllocFromPoolAsync:
+      return stream_allocation<cuMemAllocFromPoolAsync_params>(Api::cuMemAllocFromPoolAsync, p, r);
+    case CUPTI_DRIVER_TRACE_CBID_cuMemAllocFromPoolAsync_ptsz:
+      return stream_allocation<cuMemAllocFromPoolAsync_ptsz_params>(Api::cuMemAllocFromPoolAsync, p, r);
+    case CUPTI_DRIVER_TRACE_CBID_cuMemFreeAsync:
+      return stream_release<cuMemFreeAsync_params>(p);
+    case CUPTI_DRIVER_TRACE_CBID_cuMemFreeAsync_ptsz:
+      return stream_release<cuMemFreeAsync_ptsz_params>(p);
     case CUPTI_DRIVER_TRACE_CBID_cuMemAllocManaged: {
       const auto& a = as<cuMemAllocManaged_params>(p);
       return allocation(MemoryKind::Managed, Api::cuMemAllocManaged, r, a.dptr, a.bytesize);

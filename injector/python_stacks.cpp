@@ -64,10 +64,10 @@ const char* name_of(PyObject* code, PyObject* attribute, int offset) {
   return utf8;
 }
 
-uint32_t line_of(PyObject* frame) {
-  const int line = g_python.frame_line(frame);
-  return line > 0 ? static_cast<uint32_t>(line) : 0;
-}
+// A line the interpreter gave: 0 where it has none (-1).
+uint32_t line_number(int line) { return line > 0 ? static_cast<uint32_t>(line) : 0; }
+
+uint32_t line_of(PyObject* frame) { return line_number(g_python.frame_line(frame)); }
 
 // Notes where `shadow`'s frame is: the instruction (the line is found when an
 // event needs it), or the line itself where the interpreter cannot say.
@@ -198,8 +198,8 @@ PythonFrame python_frame(const ThreadState* ts, int i) {
   f.file = shadow.file;
   f.line = shadow.line;
   if (shadow.lasti >= 0 && g_python.code_line) {
-    const int line = g_python.code_line(static_cast<PyObject*>(const_cast<void*>(shadow.code)), shadow.lasti);
-    f.line = line > 0 ? static_cast<uint32_t>(line) : 0;
+    f.line =
+        line_number(g_python.code_line(static_cast<PyObject*>(const_cast<void*>(shadow.code)), shadow.lasti));
   }
   f.key = mix(mix(0xcbf29ce484222325ull ^ f.line, f.function), f.file) | 1;
   return f;
