@@ -129,6 +129,43 @@ class PythonUnderNative {
   std::unordered_map<uint64_t, StackId> made_;
 };
 
+// The trace time of each of the snapshot's events: its own time moved by
+// the shift, in the snapshot's order, and never before the driver's
+// allocation of the segment it lies in. One shift ties the clocks to a few
+// microseconds only; the allocator records a segment after the driver has
+// made it, and a block placed before its segment would lie in no segment.
+std::vector<uint64_t> place(const std::vector<Event>& theirs, const std::vector<Event>& native,
+                            const DriverSegments& driver, int64_t shift_ns) {
+  struct Made {
+    uint64_t end = 0;
+    uint64_t driver_ns = 0;
+  };
+  std::map<uint64_t, Made> segments;  // the snapshot's live segments with the driver's time, by address
+  std::vector<uint64_t> placed_at(theirs.size());
+  uint64_t floor = 0;
+  for (size_t j = 0; j < theirs.size(); ++j) {
+    const Event& e = theirs[j];
+    const int64_t placed = static_cast<int64_t>(e.time_ns) + shift_ns;
+    floor = std::max(floor, placed > 0 ? static_cast<uint64_t>(placed) : 0);
+    if (is_segment(e)) {
+      const size_t i = driver.nearest(e, placed);
+      if (i != DriverSegments::kNone && e.time_ns != 0) {
+        segments[e.address] = Made{e.address + e.size, native[i].time_ns};
+        floor = std::max(floor, native[i].time_ns);
+      }
+    } else if (e.type == EventType::Free &&
+               (e.kind == MemoryKind::Device || e.kind == MemoryKind::VirtualMap)) {
+      segments.erase(e.address);
+    } else if (e.kind == MemoryKind::Heap || e.kind == MemoryKind::Block) {
+      auto after = segments.upper_bound(e.address);
+      if (after != segments.begin() && e.address < std::prev(after)->second.end)
+        floor = std::max(floor, std::prev(after)->second.driver_ns);
+    }
+    placed_at[j] = floor;
+  }
+  return placed_at;
+}
+
 uint64_t device_total(const TraceContents& trace, uint32_t ordinal) {
   for (const DeviceInfo& d : trace.devices) {
     if (d.ordinal == ordinal) return d.total_bytes;
@@ -181,11 +218,7 @@ SnapshotMerge merge_snapshot(const TraceContents& native, const TraceContents& s
   // around the notice (its first try, and its try again after giving back
   // its cached segments). The notice comes after them: the clocks are tied to a few
   // microseconds only, and the allocator writes it once they have failed.
-  std::vector<uint64_t> placed_at(theirs.size());
-  for (size_t j = 0; j < theirs.size(); ++j) {
-    const int64_t placed = static_cast<int64_t>(theirs[j].time_ns) + merge.shift_ns;
-    placed_at[j] = placed > 0 ? static_cast<uint64_t>(placed) : 0;
-  }
+  const std::vector<uint64_t> placed_at = place(theirs, events, driver, merge.shift_ns);
   std::vector<uint64_t> notice_at(theirs.size(), 0);  // a notice's time, once moved after its attempts
   const size_t native_count = events.size();
   for (size_t j = 0; j < theirs.size(); ++j) {

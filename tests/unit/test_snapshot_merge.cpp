@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
 #include <string>
 
 #include "analyzer/analysis.h"
@@ -30,9 +31,10 @@ trace::TraceContents decomfl() {
 
 // The driver's record of the snapshot's segments: the trace began `lead_ns`
 // before the snapshot's first entry, and each cudaMalloc returned `early_ns`
-// before the allocator wrote its entry (all but every fourth, `late_ns`).
-trace::TraceContents driver_trace(const trace::TraceContents& snapshot, uint64_t lead_ns, uint64_t early_ns,
-                                  uint64_t late_ns) {
+// before the allocator wrote its entry (all but every fourth, `late_ns`;
+// negative: after it, as a thread held up between the two would see it).
+trace::TraceContents driver_trace(const trace::TraceContents& snapshot, uint64_t lead_ns, int64_t early_ns,
+                                  int64_t late_ns) {
   trace::TraceContents t;
   t.source = "driver.vstrace";
   t.header.start_unix_ns = snapshot.header.start_unix_ns - lead_ns;
@@ -48,7 +50,7 @@ trace::TraceContents driver_trace(const trace::TraceContents& snapshot, uint64_t
     if (e.type != EventType::Alloc || e.kind != MemoryKind::Device) continue;
     Event segment = e;
     segment.stack = {};
-    segment.time_ns = e.time_ns + lead_ns - (made++ % 4 == 3 ? late_ns : early_ns);
+    segment.time_ns = e.time_ns + lead_ns - static_cast<uint64_t>(made++ % 4 == 3 ? late_ns : early_ns);
     events.push_back(segment);
   }
   t.events = trace::EventLog(std::move(events));
@@ -61,6 +63,20 @@ uint64_t peak_of(const analysis::Report& r, MemoryKind kind) {
     if (k.kind == kind) return k.peak_bytes;
   }
   return 0;
+}
+
+// The merged trace's block allocations that lie in no segment live at their time.
+size_t blocks_outside_segments(const trace::TraceContents& t) {
+  std::map<uint64_t, uint64_t> segments;  // address, end
+  size_t outside = 0;
+  t.events.for_each([&](size_t, const Event& e) {
+    if (e.kind == MemoryKind::Device && e.type == EventType::Alloc) segments[e.address] = e.address + e.size;
+    if (e.kind == MemoryKind::Device && e.type == EventType::Free) segments.erase(e.address);
+    if (e.kind != MemoryKind::Block || e.type != EventType::Alloc) return;
+    auto after = segments.upper_bound(e.address);
+    outside += after == segments.begin() || e.address >= std::prev(after)->second;
+  });
+  return outside;
 }
 
 }  // namespace
@@ -80,6 +96,8 @@ TEST_CASE("snapshot merge: the segments tie the clocks, the blocks come in whole
   CHECK(merge.out_of_memory == 0);
   // Each driver segment takes the Python stack of the allocation that made the allocator take it.
   CHECK(merge.segments_with_python_stacks == 61);
+  // The importer's block for the rounded-up bytes alone lies in no segment.
+  CHECK(blocks_outside_segments(merge.trace) == 1);
 
   analysis::Report r = analysis::analyze_trace(merge.trace);
   CHECK(peak_of(r, MemoryKind::Device) == 1'897'922'560);  // the driver's segments, once
@@ -101,6 +119,22 @@ TEST_CASE("snapshot merge: the segments tie the clocks, the blocks come in whole
   CHECK(peak_of(again, MemoryKind::Block) == 1'786'608'896);
   CHECK(peak_of(again, MemoryKind::Device) == 1'897'922'560);
   CHECK(again.leaks.bytes == r.leaks.bytes);
+}
+
+TEST_CASE(
+    "snapshot merge: a segment the driver made after the shift would place its blocks still holds them") {
+  trace::TraceContents snapshot = decomfl();
+  // Every fourth cudaMalloc is stamped 50 µs after the allocator's entry.
+  trace::TraceContents driver = driver_trace(snapshot, 5 * kSecond, 3'000, -50'000);
+  trace::SnapshotMerge merge = trace::merge_snapshot(driver, snapshot);
+  CHECK(merge.segments_matched == 60);
+  CHECK(merge.shift_ns == static_cast<int64_t>(5 * kSecond - 3'000));
+  CHECK(blocks_outside_segments(merge.trace) == 1);
+  analysis::Report r = analysis::analyze_trace(merge.trace);
+  CHECK(peak_of(r, MemoryKind::Block) == 1'786'608'896);
+  REQUIRE(r.devices.size() == 1);
+  REQUIRE(r.devices[0].fragmentation.at_end);
+  CHECK(r.devices[0].fragmentation.at_end->block_bytes == 1'011'485'828);
 }
 
 TEST_CASE("snapshot merge: with no segment to tie them, the wall clocks place the snapshot") {
