@@ -1,11 +1,13 @@
 // What keeps a job's data and a job itself safe from other users of the
 // machine (issue 7, "Security"): traces readable by their owner only, and no
-// preloading of code that another user could have replaced.
+// preloading of code that another user could have replaced; and its
+// behaviour under load and among forking workers.
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 
 #include "tests/integration/harness.h"
 
@@ -194,4 +196,57 @@ TEST_CASE("32 threads allocating and freeing at once: every event, exact totals"
   // Thread t allocates (t + 1) MiB each time: 528 MiB per iteration in all.
   CHECK(kind(r, "device")["allocated_bytes"] == iterations * 528 * MiB);
   CHECK(r["trace"]["cut_short"] == false);
+}
+
+TEST_CASE(
+    "workers forked while the parent's threads allocate, some exec'd: no deadlock, each trace its own") {
+  // The short form; VRAMSCOPE_LONG_TESTS=1 (scripts/reliability.sh) runs it
+  // 100 times. Each run is killed after 60 s: a deadlock fails the test.
+  const int runs = std::getenv("VRAMSCOPE_LONG_TESTS") ? 100 : 5;
+  const std::vector<std::string> command = {sample("fork_workers")};
+  const ProcessResult plain = run_plain(command);
+  REQUIRE(plain.exit_status == 0);
+  for (int run = 0; run < runs; ++run) {
+    CAPTURE(run);
+    ScratchDir dir("fork-workers");
+    const std::string trace = dir.path("t.vstrace");
+    ProcessOptions options;
+    options.timeout_seconds = 60;
+    ProcessResult profiled = run_profiled(trace, command, {}, options);
+    REQUIRE_FALSE(profiled.timed_out);
+    CHECK(profiled.out == plain.out);
+
+    // The parent: its 4 threads' 2,000 allocations each, the 8 forks, its own end.
+    json parent = report_json(trace);
+    CHECK(parent["counts"]["allocations"] == 8000);
+    CHECK(parent["counts"]["frees"] == 8000);
+    CHECK(parent["counts"]["unmatched_frees"] == 0);
+    CHECK(parent["forks"].size() == 8);
+    CHECK(parent["trace"]["end"]["reason"] == "exit");
+    CHECK(parent["trace"]["end"]["code"] == 0);
+    CHECK(parent["trace"]["cut_short"] == false);
+    // Threads 0 to 3 allocate 1 to 4 MiB, 2,000 times each.
+    CHECK(kind(parent, "device")["allocated_bytes"] == 2000 * 10 * MiB);
+
+    // Workers 2, 4, 6 and 8 exec'd: a trace each, named and headed by its own
+    // pid. The host-only workers leave none.
+    std::set<uint32_t> forked;
+    for (const json& f : parent["forks"]) forked.insert(f["child_pid"].get<uint32_t>());
+    std::set<uint32_t> pids;
+    for (const auto& entry : fs::directory_iterator(dir.dir())) {
+      const std::string path = entry.path().string();
+      if (path == trace) continue;
+      json worker = report_json(path);
+      const uint32_t pid = worker["trace"]["pid"];
+      CHECK(path.ends_with("." + std::to_string(pid) + ".vstrace"));
+      CHECK(worker["trace"]["parent_pid"] == parent["trace"]["pid"]);
+      CHECK(forked.count(pid) == 1);
+      CHECK(worker["counts"]["allocations"] == 4);
+      CHECK(worker["counts"]["frees"] == 3);
+      CHECK(worker["leaks"]["bytes"] == 2 * MiB);
+      CHECK(worker["trace"]["end"]["reason"] == "exit");
+      pids.insert(pid);
+    }
+    CHECK(pids.size() == 4);
+  }
 }

@@ -12,6 +12,7 @@ struct ProcessResult {
   int exit_status = -1;  // the exit code, or 128 + signal
   bool signaled = false;
   int signal = 0;
+  bool timed_out = false;  // killed, with every process of its group, at timeout_seconds
   std::string out;
   std::string err;
 };
@@ -22,6 +23,9 @@ struct ProcessOptions {
   std::string working_directory;
   // When set, the child gets VRAMSCOPE_MAIN_PID=<its own pid>, as `vramscope run` does.
   bool mark_main_process = false;
+  // When set, the program runs in a process group of its own, and the group is
+  // killed (SIGKILL) after this many seconds: a test of a deadlock ends.
+  int timeout_seconds = 0;
 };
 
 // Throws std::runtime_error when the program cannot be started.
