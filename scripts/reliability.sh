@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 [[ -x $build/bin/vramscope_integration_tests ]] || { echo "reliability.sh: build first (scripts/setup.sh $build)" >&2; exit 1; }
 VRAMSCOPE_LONG_TESTS=1 "$build/bin/vramscope_integration_tests" \
-  -tc="32 threads allocating*,SIGKILL at 50 points*,a disk that fills up*,a job that closes every*"
+  -tc="32 threads allocating*,SIGKILL at 50 points*,a disk that fills up*,a job that closes every*,workers forked*"

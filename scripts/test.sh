@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: unit and integration tests on the
 # normal build, again under AddressSanitizer and UndefinedBehaviorSanitizer,
-# and a check that an installed tree works on its own.
+# a check that an installed tree works on its own, and the injector's
+# threads under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -19,6 +20,9 @@ cmake --install build --prefix "$prefix" >/dev/null
 "$prefix/bin/vramscope" report "$prefix/t.vstrace" --json "$prefix/r.json" >/dev/null
 grep -q '"bytes": 10485760' "$prefix/r.json"
 echo "install: 1 passed, 0 failed"
+
+echo "== the injector's threads under ThreadSanitizer (scripts/tsan.sh --long: 32 threads)"
+scripts/tsan.sh build
 
 echo "== tests under ASan and UBSan"
 scripts/setup.sh build-asan -DVRAMSCOPE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
