@@ -6,6 +6,9 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -110,6 +113,22 @@ Stack with_inlined(Dwfl_Module* module, uint64_t pc, StackFrame outermost) {
   return frames;
 }
 
+// A module's file, as the trace names it, opened for reading only if it is
+// a regular file: a trace is input like any other, and a path in it to a
+// FIFO, a device or /proc would hang or harm the reader. Opened without
+// blocking (a FIFO would wait for a writer) and never as a terminal; -1 when
+// it is gone or not a regular file.
+int open_module_file(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 }  // namespace
 
 struct Symbolizer::Elfutils {
@@ -129,9 +148,14 @@ struct Symbolizer::Elfutils {
     for (const trace::Module& module : modules) {
       if (module.path.empty()) continue;
       std::string name(basename(module.path));
+      const int fd = open_module_file(module.path);
+      if (fd < 0) continue;  // gone, or not a regular file: its frames stay "??"
       Dwfl_Module* reported =
-          dwfl_report_elf(dwfl, name.c_str(), module.path.c_str(), -1, module.base, false);
-      if (reported == nullptr) continue;  // gone, unreadable or overlapping: its frames stay "??"
+          dwfl_report_elf(dwfl, name.c_str(), module.path.c_str(), fd, module.base, false);
+      if (reported == nullptr) {  // unreadable or overlapping: its frames stay "??"
+        close(fd);
+        continue;
+      }
       if (!module.build_id.empty()) {
         const unsigned char* bits = nullptr;
         GElf_Addr vaddr = 0;

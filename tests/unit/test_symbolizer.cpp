@@ -3,9 +3,12 @@
 #include <doctest/doctest.h>
 #include <elf.h>
 #include <link.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -110,6 +113,36 @@ TEST_CASE("symbolizer: names a function of this binary with its file and line") 
   CHECK(frame.module == std::string(exe, static_cast<size_t>(n)));
   // Cached: the same object comes back.
   CHECK(&symbolizer.symbolize(ip) == &frames);
+}
+
+TEST_CASE("symbolizer: a module path in the trace that is a FIFO or a device is not read") {
+  // A trace is input like any other: a path in it to a FIFO would block the
+  // reader for ever, /dev/zero would feed it without end. Each is left
+  // unnamed, and the real modules are still named. Run in a child with an
+  // alarm, so that a reader that blocks fails the test instead of hanging it.
+  const std::string fifo = "/tmp/vramscope-symbolizer-fifo." + std::to_string(getpid());
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  std::vector<trace::Module> modules = loaded_modules();
+  modules.push_back(trace::Module{fifo, 0x10000, 0x10000, 0x20000, ""});
+  modules.push_back(trace::Module{"/dev/zero", 0x30000, 0x30000, 0x40000, ""});
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    alarm(20);
+    analysis::Symbolizer symbolizer(modules);
+    const uint64_t ip = reinterpret_cast<uint64_t>(&vramscope_test::symbolizer_target) + 4;
+    const bool own_named =
+        symbolizer.symbolize(ip).front().function == "vramscope_test::symbolizer_target(int)";
+    const bool fifo_unnamed = symbolizer.symbolize(0x10010).front().function == "??";
+    const bool zero_unnamed = symbolizer.symbolize(0x30010).front().function == "??";
+    _exit(own_named && fifo_unnamed && zero_unnamed ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  std::remove(fifo.c_str());
+  INFO("the child ended by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE(
