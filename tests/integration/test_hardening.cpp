@@ -250,3 +250,39 @@ TEST_CASE(
     CHECK(pids.size() == 4);
   }
 }
+
+TEST_CASE("every sample prints the same and ends the same with the injector as without it") {
+  // The native samples at their defaults, and the Python ones on simtorch
+  // (train_torch.py needs the real PyTorch: the GPU suite, tests/gpu/run.sh,
+  // runs it). The load test above compares the 32-thread run's output too.
+  const std::string source = VRAMSCOPE_SOURCE_DIR;
+  const ProcessResult which = run_process({"python3", "-c", "import sys; print(sys.executable)"});
+  REQUIRE(which.exit_status == 0);
+  const std::string python = which.out.substr(0, which.out.find('\n'));
+  struct Job {
+    std::vector<std::string> command;
+    bool simtorch = false;
+  };
+  std::vector<Job> jobs;
+  for (const char* name : {"train_mlp", "leak", "oom", "threads", "dlsym_driver", "vmm", "fork",
+                           "fork_workers", "kinds", "alloc_loop", "caching_allocator"}) {
+    jobs.push_back({{sample(name)}});
+  }
+  for (const char* script : {"torch_leak_oom.py", "ctypes_alloc.py"})
+    jobs.push_back({{python, source + "/samples/" + script}, true});
+
+  for (const Job& job : jobs) {
+    CAPTURE(job.command.back());
+    ScratchDir dir("same-output");
+    ProcessOptions options;
+    if (job.simtorch) options.set_env["PYTHONPATH"] = source + "/samples/simtorch";
+    ProcessResult plain = run_plain(job.command, options);
+    std::vector<std::string> args = {"run", "-q", "--simulate", "-o", dir.path("t.vstrace"), "--"};
+    args.insert(args.end(), job.command.begin(), job.command.end());
+    ProcessResult profiled = run_vramscope(args, options);
+    CHECK_FALSE(plain.out.empty());
+    CHECK(profiled.out == plain.out);
+    CHECK(profiled.exit_status == plain.exit_status);
+    CHECK(fs::exists(dir.path("t.vstrace")));
+  }
+}
