@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -106,13 +107,54 @@ std::string derived_path(const Header& h, const std::string& output, int attempt
   return path + ".vstrace";
 }
 
+// Whether the trace at `path` was written by this very process before it
+// exec'd the program now loading, and holds events: its header names our
+// pid, and a chunk besides the end record's was claimed. The main trace is
+// then kept, and the new program writes one of its own beside it. (A program
+// that recorded nothing before its exec, as a shell ending in `exec python
+// train.py`, is replaced by the new one.)
+bool recorded_before_exec(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ours = false;
+  layout::FilePrefix prefix{};
+  unsigned char payload[512];
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, &prefix, sizeof prefix, 0) == sizeof prefix &&
+      std::memcmp(prefix.magic, layout::kFileMagic, sizeof prefix.magic) == 0) {
+    const ssize_t got = pread(fd, payload, sizeof payload, sizeof prefix);
+    const unsigned char* p = payload;
+    const unsigned char* end = payload + (got > 0 ? got : 0);
+    auto varint = [&]() -> uint64_t {
+      uint64_t v = 0;
+      for (int shift = 0; p < end && shift < 64; shift += 7) {
+        const unsigned char byte = *p++;
+        v |= uint64_t{byte & 0x7fu} << shift;
+        if (!(byte & 0x80)) return v;
+      }
+      p = end;
+      return 0;
+    };
+    const uint64_t clock_bytes = varint();  // the clock's name, then three times
+    p += std::min<uint64_t>(clock_bytes, static_cast<uint64_t>(end - p));
+    for (int skipped = 0; skipped < 3; ++skipped) varint();
+    const bool same_pid = p < end && varint() == static_cast<uint64_t>(getpid());
+    uint32_t magic = 0;
+    const off_t second_chunk = static_cast<off_t>(prefix.header_total_bytes) + prefix.chunk_bytes;
+    ours = same_pid && pread(fd, &magic, sizeof magic, second_chunk) == sizeof magic &&
+           magic == layout::kChunkMagic;
+  }
+  close(fd);
+  return ours;
+}
+
 TraceFileWriter* open_trace() {
   InjectorState& st = state();
   Header header = make_header();
   auto* writer = new TraceFileWriter();
   std::string path;
   int error = 0;
-  if (st.main_process) {
+  if (st.main_process && !recorded_before_exec(st.output)) {
     path = st.output;
     error = writer->open(path, header, false);
   } else {

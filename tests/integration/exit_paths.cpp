@@ -2,7 +2,7 @@
 // many allocations have returned (so a test can kill it and know what must be
 // in the trace), and leaves by the way it is told.
 //
-// usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds FILE|chdir-fork
+// usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds FILE|chdir-fork|exec
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -30,9 +30,9 @@ __attribute__((noinline)) void* allocate_block(size_t size) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(
-        stderr,
-        "usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds FILE|chdir-fork\n");
+    std::fprintf(stderr,
+                 "usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds "
+                 "FILE|chdir-fork|exec\n");
     return 2;
   }
   const char* how = argv[1];
@@ -87,6 +87,12 @@ int main(int argc, char** argv) {
     int status = 0;
     waitpid(child, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  }
+  if (std::strcmp(how, "exec") == 0) {
+    // The same process becomes another program, which allocates 3 MiB more and returns 5.
+    const char* again[] = {"exit_paths", "return", nullptr};
+    execv("/proc/self/exe", const_cast<char**>(again));
+    return 1;
   }
   if (std::strcmp(how, "exit") == 0) std::exit(3);
   if (std::strcmp(how, "_exit") == 0) _exit(4);
