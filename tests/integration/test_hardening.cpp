@@ -311,3 +311,17 @@ TEST_CASE("a job that has allocated and then execs another program keeps both pr
   CHECK(second["trace"]["end"]["reason"] == "exit");
   CHECK(second["trace"]["end"]["code"] == 5);
 }
+
+TEST_CASE("a shell that execs the job, having recorded nothing, leaves the job's trace as the main one") {
+  ScratchDir dir("shell-exec");
+  const std::string trace = dir.path("t.vstrace");
+  ProcessResult run = run_vramscope({"run", "-q", "--simulate", "-o", trace, "--", "sh", "-c",
+                                     std::string("exec ") + VRAMSCOPE_EXIT_PATHS + " return"});
+  CHECK(run.exit_status == 5);
+  size_t traces = 0;
+  for (const auto& entry : fs::directory_iterator(dir.dir())) traces += entry.path().extension() == ".vstrace";
+  CHECK(traces == 1);
+  json r = report_json(trace);
+  CHECK(r["counts"]["allocations"] == 3);
+  CHECK(r["trace"]["end"]["code"] == 5);
+}
