@@ -16,6 +16,7 @@ int diff_command(const Args& args);
 int timeline_command(const Args& args);
 int import_command(const Args& args);
 int export_command(const Args& args);
+int replay_command(const Args& args);
 // Replaces this process with the viewer; returns only by throwing.
 int view_command(const Args& args);
 

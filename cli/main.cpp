@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "  timeline allocated and reserved memory over time, by kind, site or category\n"
     "  import   read a PyTorch memory snapshot or profiler trace into a vramscope trace\n"
     "  export   write a trace for Perfetto, chrome://tracing, flame graphs or memory_viz\n"
+    "  replay   rerun a trace's requests through a model of an allocator: would it fit?\n"
     "  view     open a trace in the desktop viewer, or render a view of it to PNG\n"
     "\n"
     "Run 'vramscope <command> --help' for a command's options.\n";
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
     if (command == "timeline") return timeline_command(args);
     if (command == "import") return import_command(args);
     if (command == "export") return export_command(args);
+    if (command == "replay") return replay_command(args);
     if (command == "view") return view_command(args);
     std::fprintf(stderr, "vramscope: unknown command '%s' (try 'vramscope --help')\n", command.c_str());
     return 2;

@@ -1,0 +1,245 @@
+// The what-if replay: PyTorch's caching allocator policy rule by rule on
+// hand-made requests, and replays of real jobs' recordings that must make
+// the segments those jobs made (docs/replay.md).
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "analyzer/caching_allocator_model.h"
+#include "analyzer/replay.h"
+#include "formats/snapshot_import.h"
+
+using namespace vramscope;
+using analysis::AllocatorModel;
+using analysis::CachingAllocatorModel;
+using analysis::ReplayInput;
+using analysis::ReplayRequest;
+using analysis::TorchSettings;
+
+namespace {
+
+constexpr uint64_t MiB = 1 << 20;
+constexpr uint64_t GiB = uint64_t{1} << 30;
+
+// Requests written as a list: a positive number allocates that many bytes
+// (the next id), a negative one frees the allocation of that id (-1 frees id 0).
+ReplayInput requests(std::initializer_list<int64_t> list) {
+  ReplayInput input;
+  uint64_t time = 0;
+  for (int64_t item : list) {
+    ReplayRequest r;
+    r.time_ns = time += 1000;
+    if (item > 0) {
+      r.size = static_cast<uint64_t>(item);
+      r.id = input.allocations++;
+    } else {
+      r.alloc = false;
+      r.id = static_cast<uint32_t>(-item - 1);
+    }
+    input.requests.push_back(r);
+  }
+  return input;
+}
+
+int64_t mib(double n) { return static_cast<int64_t>(n * MiB); }
+
+trace::TraceContents snapshot(const std::string& name) {
+  return trace::import_pytorch_snapshot(std::string(VRAMSCOPE_SOURCE_DIR) + "/tests/data/interop/" + name);
+}
+
+}  // namespace
+
+TEST_CASE("caching allocator model: sizes are rounded as PyTorch rounds them") {
+  CachingAllocatorModel plain(TorchSettings{}, UINT64_MAX);
+  CHECK(plain.round_size(1) == 512);
+  CHECK(plain.round_size(512) == 512);
+  CHECK(plain.round_size(513) == 1024);
+  CHECK(plain.round_size(1200 * MiB + 1) == 1200 * MiB + 512);
+  // roundup_power2_divisions:4 cuts each power-of-two interval in 4 steps.
+  TorchSettings four;
+  four.roundup_power2_divisions.fill(4);
+  CachingAllocatorModel rounded(four, UINT64_MAX);
+  CHECK(rounded.round_size(1200 * MiB) == 1280 * MiB);  // 1 GiB to 2 GiB in steps of 256 MiB
+  CHECK(rounded.round_size(1024 * MiB) == 1024 * MiB);  // a power of two stays
+  CHECK(rounded.round_size(1280 * MiB) == 1280 * MiB);
+  CHECK(rounded.round_size(1500) == 1536);  // under 512 x 4: the plain rule
+  CHECK(rounded.round_size(3000) == 3072);  // 2048 to 4096 in steps of 512
+  // The segment a request that finds no cached block makes.
+  CHECK(CachingAllocatorModel::segment_size(512) == 2 * MiB);
+  CHECK(CachingAllocatorModel::segment_size(1 * MiB) == 2 * MiB);
+  CHECK(CachingAllocatorModel::segment_size(1 * MiB + 512) == 20 * MiB);
+  CHECK(CachingAllocatorModel::segment_size(10 * MiB - 512) == 20 * MiB);
+  CHECK(CachingAllocatorModel::segment_size(10 * MiB) == 10 * MiB);
+  CHECK(CachingAllocatorModel::segment_size(12 * MiB + 512) == 14 * MiB);
+}
+
+TEST_CASE("roundup_power2_divisions is read as PYTORCH_CUDA_ALLOC_CONF writes it") {
+  std::string error;
+  auto all = analysis::parse_roundup_divisions("4", error);
+  REQUIRE(all);
+  CHECK((*all)[0] == 4);
+  CHECK((*all)[15] == 4);
+  auto list = analysis::parse_roundup_divisions("[256:1,512:2,1024:4,>:8]", error);
+  REQUIRE(list);
+  CHECK((*list)[0] == 1);  // up to the first interval named: its value
+  CHECK((*list)[7] == 1);
+  CHECK((*list)[8] == 1);  // 256 MiB to 512 MiB
+  CHECK((*list)[9] == 2);
+  CHECK((*list)[10] == 8);  // as PyTorch: '>' fills from the last interval named on
+  CHECK((*list)[15] == 8);
+  CHECK_FALSE(analysis::parse_roundup_divisions("3", error));
+  CHECK(error.find("power of two") != std::string::npos);
+  CHECK_FALSE(analysis::parse_roundup_divisions("[300:2]", error));
+  CHECK_FALSE(analysis::parse_roundup_divisions("[256:2", error));
+}
+
+TEST_CASE("caching allocator model: a request takes the best cached block, split, and merges back") {
+  // 5 MiB makes a 20 MiB segment and leaves a 15 MiB block cached; 6 MiB takes
+  // it; both freed merge into one 20 MiB block, which 19 MiB takes whole (a
+  // rest of 1 MiB is not split off in the large pool).
+  ReplayInput in = requests({mib(5), mib(6), -1, -2, mib(19)});
+  analysis::ReplayResult r = analysis::replay(in, AllocatorModel::Torch, TorchSettings{}, UINT64_MAX);
+  CHECK(r.segments == std::vector<uint64_t>{20 * MiB});
+  CHECK(r.peak_reserved == 20 * MiB);
+  CHECK(r.peak_allocated == 20 * MiB);  // the 19 MiB request holds the whole block
+  CHECK(r.peak_requested == 19 * MiB);
+  CHECK(r.peak_unused == 20 * MiB);  // at the end: all of it cached
+  // Small requests share 2 MiB segments: 4 x 512 KiB fill one.
+  ReplayInput small = requests({mib(0.5), mib(0.5), mib(0.5), mib(0.5), mib(0.5)});
+  r = analysis::replay(small, AllocatorModel::Torch, TorchSettings{}, UINT64_MAX);
+  CHECK(r.segments == std::vector<uint64_t>{2 * MiB, 2 * MiB});
+  // A stream's cached blocks serve that stream only.
+  ReplayInput streams = requests({mib(0.5), -1, mib(0.5)});
+  streams.requests[2].stream = 7;
+  r = analysis::replay(streams, AllocatorModel::Torch, TorchSettings{}, UINT64_MAX);
+  CHECK(r.segments == std::vector<uint64_t>{2 * MiB, 2 * MiB});
+}
+
+TEST_CASE("caching allocator model: a full device gives back cached segments and retries") {
+  // 12 MiB cached, then 30 MiB on a 40 MiB device: the cache goes back first.
+  ReplayInput in = requests({mib(12), -1, mib(30)});
+  analysis::ReplayResult r = analysis::replay(in, AllocatorModel::Torch, TorchSettings{}, 40 * MiB);
+  CHECK_FALSE(r.oom);
+  CHECK(r.segments == std::vector<uint64_t>{12 * MiB, 30 * MiB});
+  CHECK(r.segments_released == 1);
+  CHECK(r.retries == 1);
+  CHECK(r.peak_reserved == 30 * MiB);
+  // Held, not cached: out of memory at the third request.
+  ReplayInput held = requests({mib(12), mib(30)});
+  r = analysis::replay(held, AllocatorModel::Torch, TorchSettings{}, 40 * MiB);
+  REQUIRE(r.oom);
+  CHECK(r.oom->request == 1);
+  CHECK(r.oom->size == 30 * MiB);
+  CHECK(r.oom->reserved == 12 * MiB);
+  CHECK(r.requests_done == 1);
+}
+
+TEST_CASE("caching allocator model: max_split_size keeps big blocks whole and for big requests") {
+  TorchSettings settings;
+  settings.max_split_size = 64 * MiB;
+  // A cached 100 MiB block serves no request under 64 MiB: 30 MiB gets its own segment.
+  ReplayInput in = requests({mib(100), -1, mib(30)});
+  analysis::ReplayResult r = analysis::replay(in, AllocatorModel::Torch, settings, UINT64_MAX);
+  CHECK(r.segments == std::vector<uint64_t>{100 * MiB, 30 * MiB});
+  // Without it, the 100 MiB block is split for the 30 MiB.
+  r = analysis::replay(in, AllocatorModel::Torch, TorchSettings{}, UINT64_MAX);
+  CHECK(r.segments == std::vector<uint64_t>{100 * MiB});
+  // A request of 64 MiB or more takes no block 20 MiB or more beyond it, and is not split.
+  ReplayInput big = requests({mib(100), -1, mib(70), -2, mib(90)});
+  r = analysis::replay(big, AllocatorModel::Torch, settings, UINT64_MAX);
+  CHECK(r.segments == std::vector<uint64_t>{100 * MiB, 70 * MiB});
+  CHECK(r.peak_allocated == 100 * MiB);  // the 90 MiB request holds the 100 MiB block whole
+  // On a full device, a cached oversize segment goes back before the rest of
+  // the cache is tried: 40 MiB cannot use the 100 MiB block, and 142 MiB
+  // would not fit in 120.
+  ReplayInput full = requests({mib(100), mib(1), -1, mib(40)});
+  r = analysis::replay(full, AllocatorModel::Torch, settings, 120 * MiB);
+  CHECK_FALSE(r.oom);
+  CHECK(r.segments == std::vector<uint64_t>{100 * MiB, 2 * MiB, 40 * MiB});
+  CHECK(r.segments_released == 1);
+  CHECK(r.retries == 1);
+}
+
+TEST_CASE("caching allocator model: the garbage collection threshold gives back old cached segments") {
+  TorchSettings settings;
+  settings.garbage_collection_threshold = 0.5;
+  // 30 and 12 MiB cached on a 64 MiB device (42 MiB reserved, over the 32 MiB
+  // threshold); a 16 MiB request finds no block and collects first: both
+  // cached segments go back, being of the same age.
+  ReplayInput in = requests({mib(30), mib(12), -1, -2, mib(16)});
+  analysis::ReplayResult r = analysis::replay(in, AllocatorModel::Torch, settings, 64 * MiB);
+  CHECK(r.segments == std::vector<uint64_t>{30 * MiB, 12 * MiB});  // 16 MiB fits in the 30 MiB block
+  r = analysis::replay(requests({mib(30), mib(12), -1, -2, mib(40)}), AllocatorModel::Torch, settings,
+                       64 * MiB);
+  CHECK(r.segments == std::vector<uint64_t>{30 * MiB, 12 * MiB, 40 * MiB});
+  CHECK(r.segments_released == 2);
+  CHECK(r.retries == 0);  // given back by the collector, not to retry
+}
+
+TEST_CASE("the exact allocator reserves what is asked for, no more") {
+  ReplayInput in = requests({100, mib(5), -1, mib(3)});
+  analysis::ReplayResult r = analysis::replay(in, AllocatorModel::Exact, TorchSettings{}, UINT64_MAX);
+  CHECK(r.peak_reserved == 8 * MiB);
+  CHECK(r.peak_unused == 0);
+  CHECK(analysis::smallest_capacity(in, AllocatorModel::Exact, TorchSettings{}) == 8 * MiB);
+  CHECK(analysis::smallest_capacity(in, AllocatorModel::Torch, TorchSettings{}) == 20 * MiB + 2 * MiB);
+}
+
+TEST_CASE("replay of decomfl's recording: the same 61 segments, in order, and the same reserved total") {
+  // Recorded from the process start: a replay from an empty allocator must
+  // make exactly the segments the job made (tests/data/interop/README.md).
+  const ReplayInput in = analysis::replay_input(snapshot("pytorch-snapshots/decomfl_memory.pickle"));
+  CHECK(in.tensor_level);
+  CHECK(in.allocations == 7'946);
+  CHECK(in.requests.size() == 7'946 + 7'549);
+  REQUIRE(in.recorded_segments.size() == 61);
+  const analysis::ReplayResult r = analysis::replay(in, AllocatorModel::Torch, TorchSettings{}, UINT64_MAX);
+  CHECK(r.segments == in.recorded_segments);
+  CHECK(r.peak_reserved == 1'897'922'560);
+  CHECK(in.recorded_peak_reserved == 1'897'922'560);
+  // The bytes asked for at their peak, and the same in blocks as the allocator rounds them.
+  CHECK(r.peak_requested == in.recorded_peak_allocated);
+  CHECK(r.peak_requested == 1'783'664'516);
+  CHECK(r.peak_allocated == 1'790'894'592);
+  // On 1.5 GiB it runs out at its 7,563rd request, 147.28 MiB asked for.
+  const analysis::ReplayResult small =
+      analysis::replay(in, AllocatorModel::Torch, TorchSettings{}, 3 * GiB / 2);
+  REQUIRE(small.oom);
+  CHECK(small.oom->request == 7'562);
+  CHECK(small.oom->size == 154'435'584);
+  // The smallest capacity that serves it all: 2 MiB less does not. Less than
+  // a replay with no limit reserves (1,897,922,560): on a full device the
+  // allocator gives back cached segments and carries on.
+  const uint64_t fit = analysis::smallest_capacity(in, AllocatorModel::Torch, TorchSettings{});
+  CHECK(fit == 1'868'562'432);
+  CHECK_FALSE(analysis::replay(in, AllocatorModel::Torch, TorchSettings{}, fit).oom);
+  CHECK(analysis::replay(in, AllocatorModel::Torch, TorchSettings{}, fit - 2 * MiB).oom);
+}
+
+TEST_CASE("replay of a PyTorch 2.11 job on an H200: PyTorch's own peaks, to the byte") {
+  // tests/data/interop/h200: torch.cuda.max_memory_allocated() and
+  // max_memory_reserved() as the job printed them (facts.json).
+  const ReplayInput in = analysis::replay_input(snapshot("h200/torch_adam_snapshot.pickle"));
+  REQUIRE(in.recorded_segments.size() == 44);
+  const analysis::ReplayResult r = analysis::replay(in, AllocatorModel::Torch, TorchSettings{}, UINT64_MAX);
+  CHECK(r.segments == in.recorded_segments);
+  CHECK(r.peak_reserved == 769'654'784);             // max_reserved
+  CHECK(r.peak_allocated == 743'768'576);            // max_allocated: the blocks as rounded
+  CHECK(in.recorded_peak_allocated == 743'768'068);  // the bytes the entries asked for
+}
+
+TEST_CASE("replay of recordings that began mid-run: where the model and the recording differ, and why") {
+  // The blocks live before the window are replayed first, in address order:
+  // the job made them in an order the snapshot does not keep, so the replay's
+  // segments differ from the recording's from early on.
+  const ReplayInput in =
+      analysis::replay_input(snapshot("pytorch-snapshots/cs336_medium_512_training.pickle"));
+  const analysis::ReplayResult r = analysis::replay(in, AllocatorModel::Torch, TorchSettings{}, UINT64_MAX);
+  CHECK(in.recorded_segments.size() == 400);
+  CHECK(r.segments.size() == 494);
+  CHECK(in.recorded_peak_reserved == 12'660'506'624);
+  CHECK(r.peak_reserved == 12'593'397'760);  // 64 MiB (0.5%) less than recorded
+  // The allocated peak of the requests' own sizes agrees to the byte.
+  CHECK(r.peak_requested == in.recorded_peak_allocated);
+}
