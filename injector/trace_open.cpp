@@ -109,10 +109,9 @@ std::string derived_path(const Header& h, const std::string& output, int attempt
 
 // Whether the trace at `path` was written by this very process before it
 // exec'd the program now loading, and holds events: its header names our
-// pid, and a chunk besides the end record's was claimed. The main trace is
-// then kept, and the new program writes one of its own beside it. (A program
-// that recorded nothing before its exec, as a shell ending in `exec python
-// train.py`, is replaced by the new one.)
+// pid, and a chunk besides the end record's was claimed. (A program that
+// recorded nothing before its exec, as `sh -c "exec python train.py"`, is
+// replaced by the new one.)
 bool recorded_before_exec(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return false;
@@ -154,7 +153,20 @@ TraceFileWriter* open_trace() {
   auto* writer = new TraceFileWriter();
   std::string path;
   int error = 0;
-  if (st.main_process && !recorded_before_exec(st.output)) {
+  if (st.main_process) {
+    // The program this process was before an exec keeps what it recorded,
+    // under the name a process of its own would have; the main trace is the
+    // program that runs now (the job, after a launcher's `exec`).
+    if (recorded_before_exec(st.output)) {
+      for (int attempt = 0; attempt < 100; ++attempt) {
+        const std::string kept = derived_path(header, st.output, attempt);
+        if (link(st.output, kept.c_str()) == 0) {
+          unlink(st.output);
+          break;
+        }
+        if (errno != EEXIST) break;
+      }
+    }
     path = st.output;
     error = writer->open(path, header, false);
   } else {

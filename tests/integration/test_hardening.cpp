@@ -289,27 +289,28 @@ TEST_CASE("every sample prints the same and ends the same with the injector as w
 
 TEST_CASE("a job that has allocated and then execs another program keeps both programs' events") {
   // Before, the new program, as the run's main process, opened the main trace
-  // afresh and the first program's events were lost.
+  // afresh and the first program's events were lost. Now the first program's
+  // trace is kept under a name of its own, and the main trace is the program
+  // that runs last (the job, after a launcher's exec).
   ScratchDir dir("exec");
   const std::string trace = dir.path("t.vstrace");
-  ProcessResult run =
-      run_vramscope({"run", "-q", "--simulate", "-o", trace, "--", VRAMSCOPE_EXIT_PATHS, "exec"});
+  ProcessResult run = run_vramscope({"run", "-q", "--simulate", "-o", trace, "--", VRAMSCOPE_EXIT_PATHS, "exec"});
   CHECK(run.exit_status == 5);  // the new program's
-  json first = report_json(trace);
-  const uint32_t pid = first["trace"]["pid"];
-  CHECK(first["counts"]["allocations"] == 3);
-  CHECK(first["trace"]["cut_short"] == true);  // no end record: the program did not end, it was replaced
+  json second = report_json(trace);
+  const uint32_t pid = second["trace"]["pid"];
+  CHECK(second["counts"]["allocations"] == 3);
+  CHECK(second["trace"]["end"]["reason"] == "exit");
+  CHECK(second["trace"]["end"]["code"] == 5);
   std::vector<std::string> others;
   for (const auto& entry : fs::directory_iterator(dir.dir())) {
     if (entry.path() != trace) others.push_back(entry.path().string());
   }
   REQUIRE(others.size() == 1);
   CHECK(others[0].ends_with("." + std::to_string(pid) + ".vstrace"));
-  json second = report_json(others[0]);
-  CHECK(second["trace"]["pid"] == pid);
-  CHECK(second["counts"]["allocations"] == 3);
-  CHECK(second["trace"]["end"]["reason"] == "exit");
-  CHECK(second["trace"]["end"]["code"] == 5);
+  json first = report_json(others[0]);
+  CHECK(first["trace"]["pid"] == pid);
+  CHECK(first["counts"]["allocations"] == 3);
+  CHECK(first["trace"]["cut_short"] == true);  // no end record: the program did not end, it was replaced
 }
 
 TEST_CASE("a shell that execs the job, having recorded nothing, leaves the job's trace as the main one") {
