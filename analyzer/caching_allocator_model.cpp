@@ -5,8 +5,9 @@
 
 namespace vramscope::analysis {
 
-CachingAllocatorModel::CachingAllocatorModel(const TorchSettings& settings, uint64_t capacity)
-    : settings_(settings), capacity_(capacity) {}
+CachingAllocatorModel::CachingAllocatorModel(const TorchSettings& settings, uint64_t capacity,
+                                             bool expandable)
+    : settings_(settings), capacity_(capacity), expandable_(expandable) {}
 
 // round_size: 512 bytes at least; then either the next of `divisions` equal
 // steps between two powers of two, or a multiple of 512.
@@ -40,29 +41,35 @@ bool CachingAllocatorModel::allocate(uint32_t id, uint64_t size, uint64_t stream
   Block* block = take_free_block(pool, rounded, stream);
   if (block == nullptr) {
     if (settings_.garbage_collection_threshold > 0) garbage_collect();
-    const uint64_t bytes = segment_size(rounded);
-    block = new_segment(bytes, stream, small);
+    // alloc_block: a new segment, or with expandable segments more pages of one.
+    auto fresh = [&] {
+      return expandable_ ? grow_expandable(pool, rounded, stream, small)
+                         : new_segment(segment_size(rounded), stream, small);
+    };
+    block = fresh();
     if (block == nullptr && release_available_cached_blocks(pool, rounded, stream)) {
       retries_ += 1;
-      block = new_segment(bytes, stream, small);
+      block = fresh();
     }
     if (block == nullptr && release_cached_blocks()) {
       retries_ += 1;
-      block = new_segment(bytes, stream, small);
+      block = fresh();
     }
     if (block == nullptr) return false;
   }
-  // should_split: the small pool keeps any rest of 512 bytes or more, the
-  // large pool a rest over 1 MiB, and never splits a block for a request of
-  // max_split_size or more.
+  // should_split: the small pool (and any pool with expandable segments)
+  // keeps any rest of 512 bytes or more, the large pool a rest over 1 MiB,
+  // and never splits a block for a request of max_split_size or more.
   const uint64_t rest = block->size - rounded;
-  const bool split = small ? rest >= kMinBlockSize : rounded < settings_.max_split_size && rest > kSmallSize;
+  const bool split =
+      small || expandable_ ? rest >= kMinBlockSize : rounded < settings_.max_split_size && rest > kSmallSize;
   if (split) {
     Block* remaining = make_block();
     remaining->address = block->address + rounded;
     remaining->size = rest;
     remaining->stream = block->stream;
     remaining->small = block->small;
+    remaining->expandable = block->expandable;
     remaining->prev = block;
     remaining->next = block->next;
     if (block->next != nullptr) block->next->prev = remaining;
@@ -85,22 +92,30 @@ void CachingAllocatorModel::free(uint32_t id) {
   allocated_ -= block->size;
   block->allocated = false;
   // Merged with free neighbours in its segment.
-  if (Block* before = block->prev; before != nullptr && !before->allocated) {
-    pool.blocks.erase(before);
-    block->address = before->address;
-    block->size += before->size;
-    block->prev = before->prev;
-    if (block->prev != nullptr) block->prev->next = block;
-    drop_block(before);
-  }
-  if (Block* after = block->next; after != nullptr && !after->allocated) {
-    pool.blocks.erase(after);
-    block->size += after->size;
-    block->next = after->next;
-    if (block->next != nullptr) block->next->prev = block;
-    drop_block(after);
-  }
+  merge_into(pool, block, block->prev);
+  merge_into(pool, block, block->next);
   cache(pool, block);
+}
+
+// try_merge_blocks: a free neighbour in the same state (memory behind it or
+// not) becomes part of `block`, which is in no set while it changes.
+void CachingAllocatorModel::merge_into(Pool& pool, Block* block, Block* neighbour) {
+  if (neighbour == nullptr || neighbour->allocated || neighbour->mapped != block->mapped) return;
+  if (neighbour->mapped) {
+    pool.blocks.erase(neighbour);
+  } else {
+    pool.unmapped.erase(neighbour);
+  }
+  if (neighbour == block->prev) {
+    block->address = neighbour->address;
+    block->prev = neighbour->prev;
+    if (block->prev != nullptr) block->prev->next = block;
+  } else {
+    block->next = neighbour->next;
+    if (block->next != nullptr) block->next->prev = block;
+  }
+  block->size += neighbour->size;
+  drop_block(neighbour);
 }
 
 // get_free_block: the smallest cached block of the stream that holds the
@@ -115,6 +130,17 @@ CachingAllocatorModel::Block* CachingAllocatorModel::take_free_block(Pool& pool,
   key.stream = stream;
   auto it = pool.blocks.lower_bound(&key);
   if (it == pool.blocks.end() || (*it)->stream != stream) return nullptr;
+  if ((*it)->expandable != nullptr) {
+    // A block before unmapped address space counts as big as it could grow:
+    // a later block that could grow less is the better fit.
+    auto could_grow_to = [](const Block* b) {
+      return b->size + (b->next != nullptr && !b->next->mapped ? b->next->size : 0);
+    };
+    for (auto next = std::next(it);
+         next != pool.blocks.end() && (*next)->stream == stream && could_grow_to(*next) < could_grow_to(*it);
+         ++next)
+      it = next;
+  }
   Block* block = *it;
   const uint64_t max_split = settings_.max_split_size;
   if (size < max_split && block->size >= max_split) return nullptr;
@@ -146,7 +172,7 @@ bool CachingAllocatorModel::release_available_cached_blocks(Pool& pool, uint64_t
   key.size = std::max(size, max_split);
   key.stream = stream;
   auto it = pool.blocks.lower_bound(&key);
-  if (it != pool.blocks.end() && (*it)->stream == stream) {
+  if (it != pool.blocks.end() && (*it)->stream == stream && (*it)->expandable == nullptr) {
     release_block(pool, *it);
     return true;
   }
@@ -157,19 +183,35 @@ bool CachingAllocatorModel::release_available_cached_blocks(Pool& pool, uint64_t
     auto current = it;
     const bool first = current == pool.blocks.begin();
     if (!first) --it;
-    released += (*current)->size;
-    release_block(pool, *current);
+    if ((*current)->expandable == nullptr) {
+      released += (*current)->size;
+      release_block(pool, *current);
+    }
     if (first) break;
   }
   return released >= key.size;
 }
 
 // release_cached_blocks: every cached block that is a whole segment goes back.
+// With expandable segments, every free block's whole pages are unmapped,
+// and a segment left with no memory at all is given back.
 bool CachingAllocatorModel::release_cached_blocks() {
   for (Pool* pool : {&large_, &small_}) {
+    std::vector<Block*> to_unmap;
     for (auto it = pool->blocks.begin(); it != pool->blocks.end();) {
       Block* block = *it++;
-      if (!block->split()) release_block(*pool, block);
+      if (block->expandable != nullptr) {
+        to_unmap.push_back(block);
+      } else if (!block->split()) {
+        release_block(*pool, block);
+      }
+    }
+    for (Block* block : to_unmap) {
+      unmap_block(*pool, block);
+      if (!block->split() && !block->mapped) {  // release_expandable_segment
+        pool->unmapped.erase(block);
+        drop_block(block);
+      }
     }
   }
   return true;
@@ -214,7 +256,7 @@ void CachingAllocatorModel::garbage_collect() {
   uint64_t total_age = 0;
   uint64_t candidates = 0;
   for (const Block* block : large_.blocks) {
-    if (block->split()) continue;
+    if (block->split() || block->expandable != nullptr) continue;
     total_age += large_.searches - block->gc_base;
     candidates += 1;
   }
@@ -226,7 +268,8 @@ void CachingAllocatorModel::garbage_collect() {
     for (auto it = large_.blocks.begin(); it != large_.blocks.end();) {
       Block* block = *it++;
       const uint64_t age = large_.searches - block->gc_base;
-      if (block->split() || static_cast<double>(age) < age_threshold) continue;
+      if (block->split() || block->expandable != nullptr || static_cast<double>(age) < age_threshold)
+        continue;
       freed = true;
       reclaimed += block->size;
       total_age -= age;
@@ -234,6 +277,124 @@ void CachingAllocatorModel::garbage_collect() {
       release_block(large_, block);
     }
   }
+}
+
+// try_allocate_expandable_block: map pages of an expandable segment of the
+// stream (a new one when none has room) until a free block holds the request.
+CachingAllocatorModel::Block* CachingAllocatorModel::grow_expandable(Pool& pool, uint64_t size,
+                                                                     uint64_t stream, bool small) {
+  Block* candidate = find_expandable_block(pool, size, stream, small);
+  if (!candidate->mapped && !map_block(pool, candidate, std::min(candidate->size, size))) return nullptr;
+  while (candidate->size < size) {
+    // free (mapped) -> unmapped: mapping some of the next merges them
+    Block* next = candidate->next;
+    if (!map_block(pool, next, std::min(size - candidate->size, next->size))) return nullptr;
+    candidate = next;
+  }
+  pool.blocks.erase(candidate);
+  return candidate;
+}
+
+// find_expandable_block: the lowest unmapped range of the stream's
+// segments (with the free block before it) with room for the request, else
+// a new segment reserving 9/8 of the device's memory in address space.
+CachingAllocatorModel::Block* CachingAllocatorModel::find_expandable_block(Pool& pool, uint64_t size,
+                                                                           uint64_t stream, bool small) {
+  auto free_block = [](const Block* b) { return b != nullptr && !b->allocated; };
+  Block key;
+  key.stream = stream;
+  for (auto it = pool.unmapped.lower_bound(&key); it != pool.unmapped.end() && (*it)->stream == stream;
+       ++it) {
+    Block* candidate = *it;
+    if (free_block(candidate->prev)) candidate = candidate->prev;
+    uint64_t room = 0;
+    for (const Block* b = candidate; room < size && free_block(b); b = b->next) room += b->size;
+    if (room >= size) return candidate;
+  }
+  Expandable& segment = expandables_.emplace_back();
+  segment.page = small ? kSmallBuffer : kLargeBuffer;
+  const uint64_t space = capacity_ == UINT64_MAX ? uint64_t{1} << 46 : capacity_ + capacity_ / 8;
+  segment.size = (space + segment.page - 1) / segment.page * segment.page;
+  segment.base = next_address_;
+  next_address_ += segment.size;
+  Block* block = make_block();
+  block->address = segment.base;
+  block->size = segment.size;
+  block->stream = stream;
+  block->small = small;
+  block->mapped = false;
+  block->expandable = &segment;
+  pool.unmapped.insert(block);
+  return block;
+}
+
+// map_block: the pages under the first `size` bytes of an unmapped block get
+// memory; the rest stays unmapped after it.
+bool CachingAllocatorModel::map_block(Pool& pool, Block* block, uint64_t size) {
+  const Expandable& segment = *block->expandable;
+  const uint64_t first_page = (block->address - segment.base) / segment.page;
+  const uint64_t end_page = (block->address + size - segment.base + segment.page - 1) / segment.page;
+  const uint64_t bytes = (end_page - first_page) * segment.page;
+  if (reserved_ + bytes > capacity_) return false;
+  pool.unmapped.erase(block);
+  block->mapped = true;
+  if (bytes < block->size) {
+    Block* rest = make_block();
+    rest->address = block->address + bytes;
+    rest->size = block->size - bytes;
+    rest->stream = block->stream;
+    rest->small = block->small;
+    rest->mapped = false;
+    rest->expandable = block->expandable;
+    rest->prev = block;
+    rest->next = block->next;
+    if (block->next != nullptr) block->next->prev = rest;
+    block->next = rest;
+    block->size = bytes;
+    pool.unmapped.insert(rest);
+  }
+  merge_into(pool, block, block->prev);
+  merge_into(pool, block, block->next);
+  cache(pool, block);
+  reserved_ += bytes;
+  segments_.push_back(bytes);
+  return true;
+}
+
+// unmap_block: the whole pages inside a free block lose their memory; the
+// bytes before and after them stay free blocks of their own.
+void CachingAllocatorModel::unmap_block(Pool& pool, Block* block) {
+  const Expandable& segment = *block->expandable;
+  const uint64_t first_page = (block->address - segment.base + segment.page - 1) / segment.page;
+  const uint64_t end_page = (block->address + block->size - segment.base) / segment.page;
+  if (first_page >= end_page) return;
+  pool.blocks.erase(block);
+  const uint64_t start = segment.base + first_page * segment.page;
+  const uint64_t bytes = (end_page - first_page) * segment.page;
+  auto piece = [&](uint64_t address, uint64_t size, Block* prev, Block* next) {
+    Block* b = make_block();
+    b->address = address;
+    b->size = size;
+    b->stream = block->stream;
+    b->small = block->small;
+    b->expandable = block->expandable;
+    b->prev = prev;
+    b->next = next;
+    if (prev != nullptr) prev->next = b;
+    if (next != nullptr) next->prev = b;
+    cache(pool, b);
+  };
+  if (start > block->address) piece(block->address, start - block->address, block->prev, block);
+  if (block->address + block->size > start + bytes)
+    piece(start + bytes, block->address + block->size - start - bytes, block, block->next);
+  block->address = start;
+  block->size = bytes;
+  block->mapped = false;
+  merge_into(pool, block, block->prev);
+  merge_into(pool, block, block->next);
+  pool.unmapped.insert(block);
+  reserved_ -= bytes;
+  segments_released_ += 1;
 }
 
 void CachingAllocatorModel::cache(Pool& pool, Block* block) {

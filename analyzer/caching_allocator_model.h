@@ -30,7 +30,9 @@ class CachingAllocatorModel {
   static constexpr uint64_t kMinLargeAlloc = 10 << 20;
   static constexpr uint64_t kRoundLarge = 2 << 20;  // bigger segments are rounded to this
 
-  CachingAllocatorModel(const TorchSettings& settings, uint64_t capacity);
+  // `expandable`: expandable_segments:True, one growing segment per stream
+  // and pool, mapped in pages of 2 MiB (small pool) or 20 MiB (large pool).
+  CachingAllocatorModel(const TorchSettings& settings, uint64_t capacity, bool expandable = false);
 
   // False when the device cannot hold it even after giving back every
   // cached segment: the job would have raised OutOfMemoryError.
@@ -49,6 +51,11 @@ class CachingAllocatorModel {
   static uint64_t segment_size(uint64_t rounded);
 
  private:
+  struct Expandable {
+    uint64_t base = 0;
+    uint64_t size = 0;  // address space reserved
+    uint64_t page = 0;
+  };
   struct Block {
     uint64_t address = 0;
     uint64_t size = 0;
@@ -57,6 +64,8 @@ class CachingAllocatorModel {
     Block* next = nullptr;
     bool allocated = false;
     bool small = false;
+    bool mapped = true;  // false: address space of an expandable segment with no memory behind it
+    Expandable* expandable = nullptr;
     uint64_t gc_base = 0;  // the pool's search count when it was cached
     bool split() const { return prev != nullptr || next != nullptr; }
   };
@@ -67,13 +76,24 @@ class CachingAllocatorModel {
       return a->address < b->address;
     }
   };
+  struct ByAddress {
+    bool operator()(const Block* a, const Block* b) const {
+      return a->stream != b->stream ? a->stream < b->stream : a->address < b->address;
+    }
+  };
   struct Pool {
-    std::set<Block*, BySize> blocks;
+    std::set<Block*, BySize> blocks;       // free blocks with memory behind them
+    std::set<Block*, ByAddress> unmapped;  // expandable segments' address space with none
     uint64_t searches = 0;  // for the garbage collector's ages
   };
 
   Block* take_free_block(Pool& pool, uint64_t size, uint64_t stream);
   Block* new_segment(uint64_t size, uint64_t stream, bool small);
+  Block* grow_expandable(Pool& pool, uint64_t size, uint64_t stream, bool small);
+  Block* find_expandable_block(Pool& pool, uint64_t size, uint64_t stream, bool small);
+  bool map_block(Pool& pool, Block* block, uint64_t size);
+  void unmap_block(Pool& pool, Block* block);
+  void merge_into(Pool& pool, Block* block, Block* neighbour);
   bool release_available_cached_blocks(Pool& pool, uint64_t size, uint64_t stream);
   bool release_cached_blocks();
   void release_block(Pool& pool, Block* block);
@@ -85,6 +105,8 @@ class CachingAllocatorModel {
 
   TorchSettings settings_;
   uint64_t capacity_;
+  bool expandable_;
+  std::deque<Expandable> expandables_;
   Pool small_;
   Pool large_;
   std::vector<Block*> by_id_;

@@ -290,10 +290,9 @@ ReplayResult replay(const ReplayInput& input, AllocatorModel model, const TorchS
     ExactModel exact(capacity);
     return run(input, exact, result, points);
   }
-  if (model == AllocatorModel::TorchExpandable)
-    throw std::invalid_argument("torch-expandable is not modelled yet");
-  CachingAllocatorModel torch(settings, capacity);
-  torch.follow_addresses(input.recorded_segments, input.recorded_segment_addresses);
+  const bool expandable = model == AllocatorModel::TorchExpandable;
+  CachingAllocatorModel torch(settings, capacity, expandable);
+  if (!expandable) torch.follow_addresses(input.recorded_segments, input.recorded_segment_addresses);
   return run(input, torch, result, points);
 }
 

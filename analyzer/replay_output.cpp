@@ -100,7 +100,10 @@ std::string replay_text(const ReplayReport& report) {
   out += "  unused     at most " + format_size(r.peak_unused) + " reserved in no block, at " +
          seconds(r.peak_unused_time_ns) + "\n";
   out += "  segments   " + count(r.segments.size()) + " made, " + count(r.segments_released) + " given back";
-  if (r.retries > 0) out += "; cached segments given back to retry a request: " + count(r.retries) + " times";
+  if (r.retries > 0) {
+    out += "; cached segments given back to retry a request " +
+           (r.retries == 1 ? std::string("once") : count(r.retries) + " times");
+  }
   out += "\n";
   if (in.tensor_level) {
     out += "  recorded   reserved " + format_size(in.recorded_peak_reserved) + ", allocated " +

@@ -21,7 +21,7 @@ namespace vramscope::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: vramscope replay TRACE [--allocator torch|exact] [--capacity SIZE]\n"
+    "usage: vramscope replay TRACE [--allocator torch|torch-expandable|exact] [--capacity SIZE]\n"
     "                        [--max-split-size SIZE] [--roundup-power2-divisions N|LIST]\n"
     "                        [--garbage-collection-threshold F] [--device N] [--fit]\n"
     "                        [--json FILE]\n"
@@ -37,8 +37,10 @@ constexpr const char* kUsage =
     "\n"
     "options:\n"
     "  --allocator MODEL      torch (default): PyTorch's caching allocator, as of\n"
-    "                         PyTorch 2.5; exact: every request its bytes and no\n"
-    "                         more (the least any allocator could reserve)\n"
+    "                         PyTorch 2.5; torch-expandable: the same with\n"
+    "                         expandable_segments:True; exact: every request its\n"
+    "                         bytes and no more (the least any allocator could\n"
+    "                         reserve)\n"
     "  --capacity SIZE        the memory the allocator may reserve (e.g. 24GiB;\n"
     "                         default: the device's memory, as the trace says;\n"
     "                         no limit when it does not, as a snapshot)\n"
@@ -51,8 +53,9 @@ constexpr const char* kUsage =
     "                         the capacity\n"
     "  --device N             the device (default: the lowest with requests)\n"
     "  --fit                  also find the smallest capacity that serves every\n"
-    "                         request, with these settings, PyTorch's defaults and\n"
-    "                         the exact allocator (by bisection, to 2 MiB)\n"
+    "                         request, with these settings, PyTorch's defaults,\n"
+    "                         expandable segments and the exact allocator (by\n"
+    "                         bisection, to 2 MiB)\n"
     "  --json FILE            also write the result as JSON to FILE; '-' writes it\n"
     "                         to standard output instead of the text\n"
     "  --help                 show this help\n";
@@ -87,8 +90,8 @@ std::optional<ReplayOptions> parse(const Args& args) {
     if (arg == "--allocator") {
       const std::string text = cursor.value();
       std::optional<analysis::AllocatorModel> model = analysis::parse_model(text);
-      if (!model || *model == analysis::AllocatorModel::TorchExpandable)
-        throw UsageError{"replay: --allocator wants torch or exact, not '" + text + "'"};
+      if (!model)
+        throw UsageError{"replay: --allocator wants torch, torch-expandable or exact, not '" + text + "'"};
       options.model = *model;
     } else if (arg == "--capacity") {
       options.capacity = size_value(cursor);
@@ -162,15 +165,16 @@ int replay_command(const Args& args) {
   report.result = analysis::replay(input, options->model, options->settings, capacity);
   if (options->fit) {
     const analysis::TorchSettings defaults;
-    if (options->model == analysis::AllocatorModel::Torch) {
-      const std::string settings = analysis::settings_text(options->settings);
-      if (!settings.empty()) {
-        report.fits.push_back({"torch (" + settings + ")",
-                               analysis::smallest_capacity(input, options->model, options->settings)});
-      }
+    const std::string settings = analysis::settings_text(options->settings);
+    if (options->model != analysis::AllocatorModel::Exact && !settings.empty()) {
+      report.fits.push_back({std::string(analysis::model_name(options->model)) + " (" + settings + ")",
+                             analysis::smallest_capacity(input, options->model, options->settings)});
     }
     report.fits.push_back({"torch (PyTorch's defaults)",
                            analysis::smallest_capacity(input, analysis::AllocatorModel::Torch, defaults)});
+    report.fits.push_back(
+        {"torch-expandable (expandable_segments:True)",
+         analysis::smallest_capacity(input, analysis::AllocatorModel::TorchExpandable, defaults)});
     report.fits.push_back(
         {"exact", analysis::smallest_capacity(input, analysis::AllocatorModel::Exact, defaults)});
   }
