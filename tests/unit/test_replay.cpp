@@ -177,6 +177,39 @@ TEST_CASE("caching allocator model: the garbage collection threshold gives back 
   CHECK(r.retries == 0);  // given back by the collector, not to retry
 }
 
+TEST_CASE("expandable segments: one segment grows by pages, and a split block's rest is never stranded") {
+  // 15, 15 and 8 MiB. PyTorch's defaults: a 16 MiB segment for each 15 MiB
+  // (their 1 MiB rests are not split off) and a 20 MiB one for the 8 MiB.
+  // Expandable: the second request maps one page more after the first's free
+  // 5 MiB, and the 8 MiB fits in what is left.
+  ReplayInput in = requests({mib(15), mib(15), mib(8)});
+  analysis::ReplayResult plain = analysis::replay(in, AllocatorModel::Torch, TorchSettings{}, UINT64_MAX);
+  CHECK(plain.segments == std::vector<uint64_t>{16 * MiB, 16 * MiB, 20 * MiB});
+  CHECK(plain.peak_reserved == 52 * MiB);
+  analysis::ReplayResult grown = analysis::replay(in, AllocatorModel::TorchExpandable, TorchSettings{}, UINT64_MAX);
+  CHECK(grown.segments == std::vector<uint64_t>{20 * MiB, 20 * MiB});  // two pages mapped
+  CHECK(grown.peak_reserved == 40 * MiB);
+  CHECK(grown.peak_allocated == 38 * MiB);  // the large pool splits any rest of 512 bytes or more
+  // A request over a page maps as many pages as it needs, at once.
+  grown = analysis::replay(requests({mib(25)}), AllocatorModel::TorchExpandable, TorchSettings{}, UINT64_MAX);
+  CHECK(grown.segments == std::vector<uint64_t>{40 * MiB});
+  // Small requests map 2 MiB pages of a segment of their own.
+  grown = analysis::replay(requests({mib(0.5), mib(25)}), AllocatorModel::TorchExpandable, TorchSettings{},
+                           UINT64_MAX);
+  CHECK(grown.segments == std::vector<uint64_t>{2 * MiB, 40 * MiB});
+  // A full device: another stream's free pages are unmapped to make room.
+  ReplayInput streams = requests({mib(30), -1, mib(30)});
+  streams.requests[0].stream = 1;
+  streams.requests[1].stream = 1;
+  streams.requests[2].stream = 2;
+  grown = analysis::replay(streams, AllocatorModel::TorchExpandable, TorchSettings{}, 40 * MiB);
+  CHECK_FALSE(grown.oom);
+  CHECK(grown.segments == std::vector<uint64_t>{40 * MiB, 40 * MiB});
+  CHECK(grown.segments_released == 1);  // one unmapping, of both pages
+  CHECK(grown.retries == 1);
+  CHECK(grown.peak_reserved == 40 * MiB);
+}
+
 TEST_CASE("the exact allocator reserves what is asked for, no more") {
   ReplayInput in = requests({100, mib(5), -1, mib(3)});
   analysis::ReplayResult r = analysis::replay(in, AllocatorModel::Exact, TorchSettings{}, UINT64_MAX);
