@@ -102,9 +102,9 @@ void CachingAllocatorModel::free(uint32_t id) {
 void CachingAllocatorModel::merge_into(Pool& pool, Block* block, Block* neighbour) {
   if (neighbour == nullptr || neighbour->allocated || neighbour->mapped != block->mapped) return;
   if (neighbour->mapped) {
-    pool.blocks.erase(neighbour);
+    pool.blocks.erase(entry(neighbour));
   } else {
-    pool.unmapped.erase(neighbour);
+    pool.unmapped.erase(entry(neighbour));
   }
   if (neighbour == block->prev) {
     block->address = neighbour->address;
@@ -125,23 +125,20 @@ void CachingAllocatorModel::merge_into(Pool& pool, Block* block, Block* neighbou
 CachingAllocatorModel::Block* CachingAllocatorModel::take_free_block(Pool& pool, uint64_t size,
                                                                      uint64_t stream) {
   if (settings_.garbage_collection_threshold > 0) pool.searches += 1;
-  Block key;
-  key.size = size;
-  key.stream = stream;
-  auto it = pool.blocks.lower_bound(&key);
-  if (it == pool.blocks.end() || (*it)->stream != stream) return nullptr;
-  if ((*it)->expandable != nullptr) {
+  auto it = pool.blocks.lower_bound(Entry{stream, size, 0, nullptr});
+  if (it == pool.blocks.end() || it->stream != stream) return nullptr;
+  if (it->block->expandable != nullptr) {
     // A block before unmapped address space counts as big as it could grow:
     // a later block that could grow less is the better fit.
     auto could_grow_to = [](const Block* b) {
       return b->size + (b->next != nullptr && !b->next->mapped ? b->next->size : 0);
     };
-    for (auto next = std::next(it);
-         next != pool.blocks.end() && (*next)->stream == stream && could_grow_to(*next) < could_grow_to(*it);
+    for (auto next = std::next(it); next != pool.blocks.end() && next->stream == stream &&
+                                    could_grow_to(next->block) < could_grow_to(it->block);
          ++next)
       it = next;
   }
-  Block* block = *it;
+  Block* block = it->block;
   const uint64_t max_split = settings_.max_split_size;
   if (size < max_split && block->size >= max_split) return nullptr;
   if (size >= max_split && block->size >= size + kLargeBuffer) return nullptr;
@@ -168,28 +165,26 @@ CachingAllocatorModel::Block* CachingAllocatorModel::new_segment(uint64_t size, 
 bool CachingAllocatorModel::release_available_cached_blocks(Pool& pool, uint64_t size, uint64_t stream) {
   const uint64_t max_split = settings_.max_split_size;
   if (max_split == UINT64_MAX) return false;
-  Block key;
-  key.size = std::max(size, max_split);
-  key.stream = stream;
-  auto it = pool.blocks.lower_bound(&key);
-  if (it != pool.blocks.end() && (*it)->stream == stream && (*it)->expandable == nullptr) {
-    release_block(pool, *it);
+  const uint64_t wanted = std::max(size, max_split);
+  auto it = pool.blocks.lower_bound(Entry{stream, wanted, 0, nullptr});
+  if (it != pool.blocks.end() && it->stream == stream && it->block->expandable == nullptr) {
+    release_block(pool, it->block);
     return true;
   }
   if (it == pool.blocks.begin()) return false;
   uint64_t released = 0;
   --it;
-  while (released < key.size && (*it)->size >= max_split && (*it)->stream == stream) {
+  while (released < wanted && it->size >= max_split && it->stream == stream) {
     auto current = it;
     const bool first = current == pool.blocks.begin();
     if (!first) --it;
-    if ((*current)->expandable == nullptr) {
-      released += (*current)->size;
-      release_block(pool, *current);
+    if (current->block->expandable == nullptr) {
+      released += current->size;
+      release_block(pool, current->block);
     }
     if (first) break;
   }
-  return released >= key.size;
+  return released >= wanted;
 }
 
 // release_cached_blocks: every cached block that is a whole segment goes back.
@@ -199,7 +194,7 @@ bool CachingAllocatorModel::release_cached_blocks() {
   for (Pool* pool : {&large_, &small_}) {
     std::vector<Block*> to_unmap;
     for (auto it = pool->blocks.begin(); it != pool->blocks.end();) {
-      Block* block = *it++;
+      Block* block = (it++)->block;
       if (block->expandable != nullptr) {
         to_unmap.push_back(block);
       } else if (!block->split()) {
@@ -209,7 +204,7 @@ bool CachingAllocatorModel::release_cached_blocks() {
     for (Block* block : to_unmap) {
       unmap_block(*pool, block);
       if (!block->split() && !block->mapped) {  // release_expandable_segment
-        pool->unmapped.erase(block);
+        pool->unmapped.erase(entry(block));
         drop_block(block);
       }
     }
@@ -238,7 +233,7 @@ uint64_t CachingAllocatorModel::segment_address(uint64_t size) {
 
 void CachingAllocatorModel::release_block(Pool& pool, Block* block) {
   live_segments_.erase(block->address);
-  pool.blocks.erase(block);
+  pool.blocks.erase(entry(block));
   reserved_ -= block->size;
   segments_released_ += 1;
   drop_block(block);
@@ -255,7 +250,8 @@ void CachingAllocatorModel::garbage_collect() {
   const uint64_t target = reserved_ - threshold;
   uint64_t total_age = 0;
   uint64_t candidates = 0;
-  for (const Block* block : large_.blocks) {
+  for (const Entry& cached : large_.blocks) {
+    const Block* block = cached.block;
     if (block->split() || block->expandable != nullptr) continue;
     total_age += large_.searches - block->gc_base;
     candidates += 1;
@@ -266,7 +262,7 @@ void CachingAllocatorModel::garbage_collect() {
     const double age_threshold = static_cast<double>(total_age) / static_cast<double>(candidates);
     freed = false;
     for (auto it = large_.blocks.begin(); it != large_.blocks.end();) {
-      Block* block = *it++;
+      Block* block = (it++)->block;
       const uint64_t age = large_.searches - block->gc_base;
       if (block->split() || block->expandable != nullptr || static_cast<double>(age) < age_threshold)
         continue;
@@ -291,7 +287,7 @@ CachingAllocatorModel::Block* CachingAllocatorModel::grow_expandable(Pool& pool,
     if (!map_block(pool, next, std::min(size - candidate->size, next->size))) return nullptr;
     candidate = next;
   }
-  pool.blocks.erase(candidate);
+  pool.blocks.erase(entry(candidate));
   return candidate;
 }
 
@@ -301,11 +297,9 @@ CachingAllocatorModel::Block* CachingAllocatorModel::grow_expandable(Pool& pool,
 CachingAllocatorModel::Block* CachingAllocatorModel::find_expandable_block(Pool& pool, uint64_t size,
                                                                            uint64_t stream, bool small) {
   auto free_block = [](const Block* b) { return b != nullptr && !b->allocated; };
-  Block key;
-  key.stream = stream;
-  for (auto it = pool.unmapped.lower_bound(&key); it != pool.unmapped.end() && (*it)->stream == stream;
-       ++it) {
-    Block* candidate = *it;
+  for (auto it = pool.unmapped.lower_bound(Entry{stream, 0, 0, nullptr});
+       it != pool.unmapped.end() && it->stream == stream; ++it) {
+    Block* candidate = it->block;
     if (free_block(candidate->prev)) candidate = candidate->prev;
     uint64_t room = 0;
     for (const Block* b = candidate; room < size && free_block(b); b = b->next) room += b->size;
@@ -324,7 +318,7 @@ CachingAllocatorModel::Block* CachingAllocatorModel::find_expandable_block(Pool&
   block->small = small;
   block->mapped = false;
   block->expandable = &segment;
-  pool.unmapped.insert(block);
+  pool.unmapped.insert(entry(block));
   return block;
 }
 
@@ -336,7 +330,7 @@ bool CachingAllocatorModel::map_block(Pool& pool, Block* block, uint64_t size) {
   const uint64_t end_page = (block->address + size - segment.base + segment.page - 1) / segment.page;
   const uint64_t bytes = (end_page - first_page) * segment.page;
   if (reserved_ + bytes > capacity_) return false;
-  pool.unmapped.erase(block);
+  pool.unmapped.erase(entry(block));
   block->mapped = true;
   if (bytes < block->size) {
     Block* rest = make_block();
@@ -351,7 +345,7 @@ bool CachingAllocatorModel::map_block(Pool& pool, Block* block, uint64_t size) {
     if (block->next != nullptr) block->next->prev = rest;
     block->next = rest;
     block->size = bytes;
-    pool.unmapped.insert(rest);
+    pool.unmapped.insert(entry(rest));
   }
   merge_into(pool, block, block->prev);
   merge_into(pool, block, block->next);
@@ -368,7 +362,7 @@ void CachingAllocatorModel::unmap_block(Pool& pool, Block* block) {
   const uint64_t first_page = (block->address - segment.base + segment.page - 1) / segment.page;
   const uint64_t end_page = (block->address + block->size - segment.base) / segment.page;
   if (first_page >= end_page) return;
-  pool.blocks.erase(block);
+  pool.blocks.erase(entry(block));
   const uint64_t start = segment.base + first_page * segment.page;
   const uint64_t bytes = (end_page - first_page) * segment.page;
   auto piece = [&](uint64_t address, uint64_t size, Block* prev, Block* next) {
@@ -392,14 +386,14 @@ void CachingAllocatorModel::unmap_block(Pool& pool, Block* block) {
   block->mapped = false;
   merge_into(pool, block, block->prev);
   merge_into(pool, block, block->next);
-  pool.unmapped.insert(block);
+  pool.unmapped.insert(entry(block));
   reserved_ -= bytes;
   segments_released_ += 1;
 }
 
 void CachingAllocatorModel::cache(Pool& pool, Block* block) {
   block->gc_base = pool.searches;
-  pool.blocks.insert(block);
+  pool.blocks.insert(entry(block));
 }
 
 CachingAllocatorModel::Block* CachingAllocatorModel::make_block() {

@@ -11,9 +11,11 @@
 // an address of its own, above every address a GPU gives.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory_resource>
 #include <set>
 #include <vector>
 
@@ -38,6 +40,8 @@ class CachingAllocatorModel {
   // cached segment: the job would have raised OutOfMemoryError.
   bool allocate(uint32_t id, uint64_t size, uint64_t stream);
   void free(uint32_t id);
+  // Room for ids below `allocations`, at once.
+  void reserve(uint32_t allocations) { by_id_.resize(std::max<size_t>(by_id_.size(), allocations), nullptr); }
   // The recording's segments, in the order it made them: sizes and addresses.
   void follow_addresses(std::vector<uint64_t> sizes, std::vector<uint64_t> addresses);
 
@@ -69,21 +73,31 @@ class CachingAllocatorModel {
     uint64_t gc_base = 0;  // the pool's search count when it was cached
     bool split() const { return prev != nullptr || next != nullptr; }
   };
+  // A free block in a pool's set, with the fields it is ordered by kept
+  // beside it: a search compares without reaching into the blocks.
+  struct Entry {
+    uint64_t stream = 0;
+    uint64_t size = 0;
+    uint64_t address = 0;
+    Block* block = nullptr;
+  };
   struct BySize {
-    bool operator()(const Block* a, const Block* b) const {
-      if (a->stream != b->stream) return a->stream < b->stream;
-      if (a->size != b->size) return a->size < b->size;
-      return a->address < b->address;
+    bool operator()(const Entry& a, const Entry& b) const {
+      if (a.stream != b.stream) return a.stream < b.stream;
+      if (a.size != b.size) return a.size < b.size;
+      return a.address < b.address;
     }
   };
   struct ByAddress {
-    bool operator()(const Block* a, const Block* b) const {
-      return a->stream != b->stream ? a->stream < b->stream : a->address < b->address;
+    bool operator()(const Entry& a, const Entry& b) const {
+      return a.stream != b.stream ? a.stream < b.stream : a.address < b.address;
     }
   };
+  static Entry entry(Block* b) { return Entry{b->stream, b->size, b->address, b}; }
   struct Pool {
-    std::set<Block*, BySize> blocks;       // free blocks with memory behind them
-    std::set<Block*, ByAddress> unmapped;  // expandable segments' address space with none
+    explicit Pool(std::pmr::memory_resource* nodes) : blocks(nodes), unmapped(nodes) {}
+    std::pmr::set<Entry, BySize> blocks;       // free blocks with memory behind them
+    std::pmr::set<Entry, ByAddress> unmapped;  // expandable segments' address space with none
     uint64_t searches = 0;  // for the garbage collector's ages
   };
 
@@ -106,9 +120,11 @@ class CachingAllocatorModel {
   TorchSettings settings_;
   uint64_t capacity_;
   bool expandable_;
+  // The sets' nodes come and go at every request: kept for reuse, not freed.
+  std::pmr::unsynchronized_pool_resource nodes_;
   std::deque<Expandable> expandables_;
-  Pool small_;
-  Pool large_;
+  Pool small_{&nodes_};
+  Pool large_{&nodes_};
   std::vector<Block*> by_id_;
   std::deque<Block> storage_;
   std::vector<Block*> unused_;

@@ -205,29 +205,26 @@ namespace {
 // The exact allocator: each request gets its bytes and gives them back, no more.
 class ExactModel {
  public:
-  explicit ExactModel(uint64_t capacity) : capacity_(capacity) {}
+  ExactModel(uint64_t capacity, uint32_t allocations) : capacity_(capacity), size_of_(allocations, 0) {}
   bool allocate(uint32_t id, uint64_t size, uint64_t) {
     if (live_ + size > capacity_) return false;
-    if (size_of_.size() <= id) size_of_.resize(std::max<size_t>(id + 1, size_of_.size() * 2), 0);
     size_of_[id] = size;
     live_ += size;
-    segments_.push_back(size);
+    made_ += 1;
     return true;
   }
-  void free(uint32_t id) {
-    if (id < size_of_.size()) live_ -= std::exchange(size_of_[id], 0);
-  }
+  void free(uint32_t id) { live_ -= std::exchange(size_of_[id], 0); }
   uint64_t reserved() const { return live_; }
   uint64_t allocated() const { return live_; }
-  const std::vector<uint64_t>& segments() const { return segments_; }
+  std::vector<uint64_t> segments() const { return {}; }  // one per request: not listed
   uint64_t segments_released() const { return 0; }
   uint64_t retries() const { return 0; }
 
  private:
   uint64_t capacity_;
   uint64_t live_ = 0;
+  uint64_t made_ = 0;
   std::vector<uint64_t> size_of_;
-  std::vector<uint64_t> segments_;
 };
 
 template <typename Model>
@@ -237,6 +234,11 @@ ReplayResult run(const ReplayInput& input, Model& model, ReplayResult result, si
   const uint64_t first = input.requests.front().time_ns;
   const uint64_t span = input.requests.back().time_ns - first + 1;
   std::vector<ReplayPoint> stretches(points);
+  size_t stretch = 0;
+  auto stretch_end = [&](size_t k) {  // the first time of stretch k + 1
+    return first + static_cast<uint64_t>(static_cast<unsigned __int128>(span) * (k + 1) / points);
+  };
+  uint64_t next_stretch = points > 0 ? stretch_end(0) : UINT64_MAX;
   for (size_t i = 0; i < input.requests.size(); ++i) {
     const ReplayRequest& r = input.requests[i];
     if (r.alloc) {
@@ -264,8 +266,8 @@ ReplayResult run(const ReplayInput& input, Model& model, ReplayResult result, si
       result.peak_unused_time_ns = r.time_ns;
     }
     if (points > 0) {
-      const auto at = static_cast<size_t>(static_cast<unsigned __int128>(r.time_ns - first) * points / span);
-      ReplayPoint& p = stretches[at];
+      while (r.time_ns >= next_stretch && stretch + 1 < points) next_stretch = stretch_end(++stretch);
+      ReplayPoint& p = stretches[stretch];
       if (reserved >= p.reserved) p = ReplayPoint{r.time_ns, reserved, allocated};
     }
   }
@@ -287,11 +289,12 @@ ReplayResult replay(const ReplayInput& input, AllocatorModel model, const TorchS
   result.capacity = capacity;
   if (input.requests.empty()) return result;
   if (model == AllocatorModel::Exact) {
-    ExactModel exact(capacity);
+    ExactModel exact(capacity, input.allocations);
     return run(input, exact, result, points);
   }
   const bool expandable = model == AllocatorModel::TorchExpandable;
   CachingAllocatorModel torch(settings, capacity, expandable);
+  torch.reserve(input.allocations);
   if (!expandable) torch.follow_addresses(input.recorded_segments, input.recorded_segment_addresses);
   return run(input, torch, result, points);
 }
