@@ -57,7 +57,7 @@ ReplayInput replay_input(const trace::TraceContents& trace, std::optional<uint32
   std::unordered_map<uint64_t, uint64_t> device_live;  // address → bytes
   uint64_t reserved = 0;
   trace.events.for_each(
-      [&](size_t, const Event& e) {
+      [&](size_t index, const Event& e) {
         if (e.device != *device) return;
         const bool alloc = e.type == EventType::Alloc;
         if (is_device_memory(e.kind) && (alloc || e.type == EventType::Free)) {
@@ -81,6 +81,7 @@ ReplayInput replay_input(const trace::TraceContents& trace, std::optional<uint32
           input.requests.push_back(ReplayRequest{e.time_ns, e.size, e.stream, id, true});
           input.requests.push_back(ReplayRequest{e.time_ns, 0, e.stream, id, false});
           size_of.push_back(0);
+          input.alloc_events.push_back(SIZE_MAX);
           input.recorded_failures += 1;
           return;
         }
@@ -103,6 +104,7 @@ ReplayInput replay_input(const trace::TraceContents& trace, std::optional<uint32
           auto [it, fresh] = live.try_emplace(e.address, r.id);
           if (!fresh) it->second = r.id;  // its earlier block's free was not recorded: it goes on as leaked
           size_of.push_back(e.size);
+          input.alloc_events.push_back(index);
           allocated += e.size;
           input.recorded_peak_allocated = std::max(input.recorded_peak_allocated, allocated);
           input.requests.push_back(r);

@@ -80,6 +80,13 @@ std::string replay_text(const ReplayReport& report) {
   if (in.recorded_failures > 0)
     out += ", " + count(in.recorded_failures) + " of them the allocator's out-of-memory";
   out += "\n";
+  if (report.batch_scale > 0) {
+    char factor[32];
+    std::snprintf(factor, sizeof factor, "%g", report.batch_scale);
+    out += std::string("  batch      x") + factor + ": " + count(report.scaled_allocations) +
+           " activations scaled, " + format_size(report.scaled_bytes_before) + " asked for in all becoming " +
+           format_size(report.scaled_bytes_after) + "\n";
+  }
   std::string model = model_name(r.model);
   if (r.model != AllocatorModel::Exact) {
     const std::string settings = settings_text(report.settings);
@@ -135,6 +142,12 @@ nlohmann::ordered_json replay_json(const ReplayReport& report) {
                    {"frees", frees},
                    {"out_of_memory", in.recorded_failures}};
   j["allocator"] = {{"model", model_name(r.model)}, {"settings", settings_text(report.settings)}};
+  if (report.batch_scale > 0) {
+    j["scale_batch"] = {{"factor", report.batch_scale},
+                        {"activations", report.scaled_allocations},
+                        {"bytes_before", report.scaled_bytes_before},
+                        {"bytes_after", report.scaled_bytes_after}};
+  }
   j["capacity"] =
       r.capacity == UINT64_MAX ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.capacity);
   j["fits"] = !r.oom.has_value();

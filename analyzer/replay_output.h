@@ -20,6 +20,11 @@ struct ReplayReport {
   std::string device_name;
   const ReplayInput* input = nullptr;
   TorchSettings settings;
+  // With --scale-batch: the factor, and the activations it scaled.
+  double batch_scale = 0;
+  uint32_t scaled_allocations = 0;
+  uint64_t scaled_bytes_before = 0;
+  uint64_t scaled_bytes_after = 0;
   ReplayResult result;
   std::vector<ReplayFit> fits;  // with --fit
 };

@@ -10,6 +10,7 @@
 
 #include "analyzer/replay.h"
 #include "analyzer/replay_output.h"
+#include "analyzer/replay_scaling.h"
 #include "cli/arg_cursor.h"
 #include "cli/commands.h"
 #include "cli/output_file.h"
@@ -23,7 +24,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: vramscope replay TRACE [--allocator torch|torch-expandable|exact] [--capacity SIZE]\n"
     "                        [--max-split-size SIZE] [--roundup-power2-divisions N|LIST]\n"
-    "                        [--garbage-collection-threshold F] [--device N] [--fit]\n"
+    "                        [--garbage-collection-threshold F] [--scale-batch F]\n"
+    "                        [--device N] [--fit]\n"
     "                        [--json FILE]\n"
     "\n"
     "Runs the recorded job's requests again through a model of an allocator,\n"
@@ -51,6 +53,9 @@ constexpr const char* kUsage =
     "  --garbage-collection-threshold F\n"
     "                         PyTorch's garbage_collection_threshold (0 to 1), of\n"
     "                         the capacity\n"
+    "  --scale-batch F        estimate a batch F times the recorded one: the\n"
+    "                         requests the report calls activations (found\n"
+    "                         against the job's iterations) are F times their size\n"
     "  --device N             the device (default: the lowest with requests)\n"
     "  --fit                  also find the smallest capacity that serves every\n"
     "                         request, with these settings, PyTorch's defaults,\n"
@@ -68,6 +73,7 @@ struct ReplayOptions {
   std::optional<uint64_t> capacity;
   std::optional<uint32_t> device;
   bool fit = false;
+  std::optional<double> scale_batch;
   std::optional<std::string> json_path;
 };
 
@@ -118,6 +124,13 @@ std::optional<ReplayOptions> parse(const Args& args) {
       options.torch_settings_given = true;
     } else if (arg == "--device") {
       options.device = static_cast<uint32_t>(cursor.whole_number());
+    } else if (arg == "--scale-batch") {
+      const std::string text = cursor.value();
+      char* end = nullptr;
+      const double f = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != 0 || !(f > 0 && f <= 1024))
+        throw UsageError{"replay: --scale-batch wants a factor above 0 (e.g. 0.5 or 2), not '" + text + "'"};
+      options.scale_batch = f;
     } else if (arg == "--fit") {
       options.fit = true;
     } else if (arg == "--json") {
@@ -152,6 +165,18 @@ int replay_command(const Args& args) {
   } catch (const std::invalid_argument& e) {
     throw UsageError{"replay: " + options->trace + ": " + e.what(), 1};
   }
+  std::optional<analysis::ScaledBatch> scaled;
+  if (options->scale_batch) {
+    scaled = analysis::scale_activations(trace, input, *options->scale_batch);
+    if (scaled->scaled == 0) {
+      throw UsageError{"replay: --scale-batch: " + options->trace +
+                           " shows no activations to scale (they are told by their lifetimes in the job's "
+                           "iterations; iterations found: " +
+                           scaled->iterations_method + ")",
+                       1};
+    }
+    input = std::move(scaled->input);
+  }
   // A snapshot does not say how much memory the device has: no limit then.
   uint64_t capacity = options->capacity.value_or(input.capacity == 0 ? UINT64_MAX : input.capacity);
   analysis::ReplayReport report;
@@ -162,6 +187,12 @@ int replay_command(const Args& args) {
   }
   report.input = &input;
   report.settings = options->settings;
+  if (scaled) {
+    report.batch_scale = *options->scale_batch;
+    report.scaled_allocations = scaled->scaled;
+    report.scaled_bytes_before = scaled->bytes_before;
+    report.scaled_bytes_after = scaled->bytes_after;
+  }
   report.result = analysis::replay(input, options->model, options->settings, capacity);
   if (options->fit) {
     const analysis::TorchSettings defaults;

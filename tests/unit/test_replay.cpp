@@ -8,6 +8,7 @@
 
 #include "analyzer/caching_allocator_model.h"
 #include "analyzer/replay.h"
+#include "analyzer/replay_scaling.h"
 #include "formats/snapshot_import.h"
 
 using namespace vramscope;
@@ -275,4 +276,29 @@ TEST_CASE("replay of recordings that began mid-run: where the model and the reco
   CHECK(r.peak_reserved == 12'593'397'760);  // 64 MiB (0.5%) less than recorded
   // The allocated peak of the requests' own sizes agrees to the byte.
   CHECK(r.peak_requested == in.recorded_peak_allocated);
+}
+
+TEST_CASE("--scale-batch: the activations the report finds are scaled, nothing else") {
+  // The H200 job: 56 of its 279 allocations are activations (freed within
+  // the iteration that made them, after the backward pass began); twice the
+  // batch doubles their bytes and leaves the parameters', gradients' and
+  // optimizer state's as they were.
+  const trace::TraceContents trace = snapshot("h200/torch_adam_snapshot.pickle");
+  const ReplayInput in = analysis::replay_input(trace);
+  const analysis::ScaledBatch twice = analysis::scale_activations(trace, in, 2.0);
+  CHECK(twice.scaled == 56);
+  CHECK(twice.bytes_before == 469'991'424);
+  CHECK(twice.bytes_after == 2 * twice.bytes_before);
+  uint64_t before = 0, after = 0;
+  for (const ReplayRequest& r : in.requests) before += r.alloc ? r.size : 0;
+  for (const ReplayRequest& r : twice.input.requests) after += r.alloc ? r.size : 0;
+  CHECK(after - before == twice.bytes_before);
+  const analysis::ReplayResult r =
+      analysis::replay(twice.input, AllocatorModel::Torch, TorchSettings{}, UINT64_MAX);
+  CHECK(r.peak_reserved == 903'872'512);  // from 769,654,784
+  CHECK(r.peak_allocated == 861'266'432);
+  // Half the batch (the sizes halve to multiples of 512 bytes: no rounding).
+  const analysis::ScaledBatch half = analysis::scale_activations(trace, in, 0.5);
+  CHECK(half.scaled == 56);
+  CHECK(half.bytes_after == twice.bytes_before / 2);
 }
