@@ -68,7 +68,8 @@ std::optional<uint64_t> parse_size(std::string_view text) {
   }
   long double value = std::strtold(std::string(number).c_str(), nullptr) * static_cast<long double>(*multiplier);
   if (!(value >= 0) || value >= 18446744073709551615.0L) return std::nullopt;
-  return static_cast<uint64_t>(std::llroundl(value));
+  // roundl, not llroundl: from 2^63 up a long long overflows.
+  return static_cast<uint64_t>(std::roundl(value));
 }
 
 std::string format_size(uint64_t bytes) {

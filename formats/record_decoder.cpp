@@ -461,7 +461,7 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
       uint32_t id = static_cast<uint32_t>(in.varint());
       std::string text = in.string();
       if (!in.ok()) return false;
-      if (id == 0 || id > (1u << 28)) {
+      if (id == 0 || id > max_id()) {
         error_ = "bad string id";
         return false;
       }
@@ -477,7 +477,7 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
       f.file = StringId{static_cast<uint32_t>(in.varint())};
       f.line = static_cast<uint32_t>(in.varint());
       if (!in.ok()) return false;
-      if (!f.id.valid() || f.id.value > (1u << 28)) {
+      if (!f.id.valid() || f.id.value > max_id()) {
         error_ = "bad frame id";
         return false;
       }
@@ -497,7 +497,7 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
         node.ip = value;
       }
       if (!in.ok()) return false;
-      if (!node.id.valid() || node.id.value > (1u << 28) || node.parent.value >= node.id.value) {
+      if (!node.id.valid() || node.id.value > max_id() || node.parent.value >= node.id.value) {
         error_ = "bad stack node";
         return false;
       }

@@ -2,6 +2,7 @@
 // (strings, stacks, modules, threads, devices, the end) into a TraceContents.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -192,10 +193,23 @@ class RecordDecoder {
       return absolute > start_ns_ ? absolute - start_ns_ : 0;
     }
     double since_base = static_cast<double>(ticks_since_base_) * ns_per_tick_;
-    uint64_t absolute = base_ns_ + static_cast<uint64_t>(since_base + 0.5);
+    // Past 2^64 ns (a tick rate or a tick count no writer makes): the end of
+    // time, rather than a conversion out of range.
+    uint64_t absolute = UINT64_MAX;
+    if (since_base < 0x1p64) absolute = static_cast<uint64_t>(since_base + 0.5);
+    if (__builtin_add_overflow(absolute, base_ns_, &absolute)) absolute = UINT64_MAX;
     return absolute > start_ns_ ? absolute - start_ns_ : 0;
   }
   ChunkResult fail(std::string message);
+  // The largest string, frame or stack node id a record may define. The
+  // tables of the TraceContents are indexed by id, so an id is as much memory
+  // as that many entries: bounded by the file's size, which every trace as
+  // written respects (each kind is numbered from 1, and each definition takes
+  // at least 3 bytes), a few corrupt bytes cannot ask for gigabytes.
+  uint32_t max_id() const {
+    constexpr uint64_t kMaxId = 1u << 28;
+    return static_cast<uint32_t>(meta_ ? std::min(meta_->file_bytes, kMaxId) : kMaxId);
+  }
 
   TraceContents* meta_;
   double ns_per_tick_;

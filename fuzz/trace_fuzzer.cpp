@@ -1,0 +1,87 @@
+// libFuzzer target: the vramscope trace reader on any bytes, and the analysis
+// of whatever it reads. Every input must end in a report or a TraceError:
+// never a crash, a hang, a sanitizer report or an allocation out of
+// proportion to the input (run with -malloc_limit_mb, see scripts/fuzz.sh).
+#include <libdeflate.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "analyzer/analysis.h"
+#include "formats/trace_layout.h"
+#include "formats/trace_reader.h"
+
+namespace {
+
+using namespace vramscope;
+namespace layout = trace::layout;
+
+// A mutation almost always breaks a checksum, and the reader stops there.
+// This copy has the header's and every sealed chunk's checksum recomputed,
+// so that the records themselves get fuzzed.
+std::vector<uint8_t> with_checksums_fixed(std::span<const uint8_t> bytes) {
+  std::vector<uint8_t> out(bytes.begin(), bytes.end());
+  layout::FilePrefix prefix;
+  if (out.size() < sizeof prefix ||
+      std::memcmp(out.data(), layout::kFileMagic, sizeof layout::kFileMagic) != 0)
+    return out;
+  std::memcpy(&prefix, out.data(), sizeof prefix);
+  if (out.size() - sizeof prefix < prefix.header_payload_bytes) return out;
+  prefix.payload_crc = libdeflate_crc32(0, out.data() + sizeof prefix, prefix.header_payload_bytes);
+  std::memcpy(out.data(), &prefix, sizeof prefix);
+  if (prefix.chunk_bytes < 4096 || prefix.chunk_bytes > (64u << 20)) return out;
+  for (uint64_t offset = prefix.header_total_bytes; offset + sizeof(layout::ChunkHead) <= out.size();
+       offset += prefix.chunk_bytes) {
+    layout::ChunkHead head;
+    std::memcpy(&head, out.data() + offset, sizeof head);
+    if (head.magic != layout::kChunkMagic) continue;
+    if (head.sealed_length > out.size() - offset - sizeof head) continue;
+    head.crc = libdeflate_crc32(0, out.data() + offset + sizeof head, head.sealed_length);
+    std::memcpy(out.data() + offset, &head, sizeof head);
+  }
+  return out;
+}
+
+// Read checked, in memory, and analyzed.
+void read_and_analyze(std::span<const uint8_t> bytes) {
+  try {
+    analysis::analyze_trace(trace::read_trace_bytes(bytes, "fuzz.vstrace"));
+  } catch (const trace::TraceError&) {
+    // Damaged or foreign input: the error is the answer.
+  }
+}
+
+// As the command line reads a trace: from a file, mapped, its records
+// checked by the analysis's walk (and read again, checked, when in doubt).
+// One memfd, rewritten for every input, stands for the file.
+void analyze_as_file(std::span<const uint8_t> bytes) {
+  static const int fd = memfd_create("vramscope-trace-fuzz", MFD_CLOEXEC);
+  static const std::string path = "/proc/self/fd/" + std::to_string(fd);
+  if (fd < 0 || ftruncate(fd, 0) != 0 ||
+      (!bytes.empty() && pwrite(fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))) {
+    std::abort();  // the harness, not the reader
+  }
+  try {
+    analysis::analyze_trace_file(path);
+  } catch (const trace::TraceError&) {
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::span<const uint8_t> bytes(data, size);
+  read_and_analyze(bytes);
+  const std::vector<uint8_t> fixed = with_checksums_fixed(bytes);
+  if (!std::equal(fixed.begin(), fixed.end(), bytes.begin(), bytes.end())) read_and_analyze(fixed);
+  analyze_as_file(fixed);
+  return 0;
+}
