@@ -129,8 +129,58 @@ void activation_advice(AdviceList& out, const DeviceReport& d, const Report& rep
           {{"activation_bytes", A}, {"one_layer_bytes", one_layer}});
 }
 
+// "fits on a 40 GiB card, not on a 32 GiB one": cards' memory less 1 GiB
+// for the CUDA context and libraries.
+std::string card_sentence(uint64_t needed) {
+  constexpr uint64_t kCardsGiB[] = {8, 12, 16, 24, 32, 40, 48, 80, 94, 141, 192};
+  constexpr uint64_t GiB = uint64_t{1} << 30;
+  uint64_t smaller = 0;
+  for (uint64_t card : kCardsGiB) {
+    if ((card - 1) * GiB >= needed) {
+      auto a = [](uint64_t gib) {
+        return std::string(gib == 8 || gib == 80 ? "an " : "a ") + std::to_string(gib);
+      };
+      std::string text = "fits on " + a(card) + " GiB card";
+      if (smaller) text += ", not on " + a(smaller) + " GiB one";
+      return text;
+    }
+    smaller = card;
+  }
+  return "fits on no single card of up to 192 GiB";
+}
+
+// From a replay of the device's requests through models of PyTorch's
+// allocator: what expandable segments would save at the peak, and which
+// cards the job fits on.
+bool replay_advice(AdviceList& out, const DeviceReport& d) {
+  if (!d.replay) return false;
+  const ReplayFigures& r = *d.replay;
+  if (r.peak_reserved_expandable >= r.peak_reserved) return true;  // nothing to gain: no advice
+  std::string detail = "Replayed through a model of PyTorch's caching allocator (" +
+                       text::thousands(r.requests) +
+                       " requests of this run), with expandable_segments:True the peak reserved drops from " +
+                       human(r.peak_reserved) + " to " + human(r.peak_reserved_expandable) + ".";
+  if (r.smallest_capacity > 0) {
+    detail += " The job needs " + human(r.smallest_capacity) + " for the allocator with the defaults (" +
+              card_sentence(r.smallest_capacity) + ") and " + human(r.smallest_capacity_expandable) +
+              " with expandable segments (" + card_sentence(r.smallest_capacity_expandable) +
+              "), counting 1 GiB of each card for CUDA itself. vramscope replay --fit says more.";
+  }
+  out.set_device(d.ordinal);
+  out.add("allocator-fragmentation",
+          "Allocator settings against fragmentation (PyTorch: "
+          "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True)",
+          r.peak_reserved - r.peak_reserved_expandable, detail,
+          {{"peak_reserved_bytes", r.peak_reserved},
+           {"peak_reserved_expandable_bytes", r.peak_reserved_expandable},
+           {"smallest_capacity_bytes", r.smallest_capacity},
+           {"smallest_capacity_expandable_bytes", r.smallest_capacity_expandable}});
+  return true;
+}
+
 void fragmentation_advice(AdviceList& out, const Report& report) {
   for (const DeviceReport& d : report.devices) {
+    if (replay_advice(out, d)) continue;
     const DeviceFragmentation& f = d.fragmentation;
     if (!f.has_block_data || !f.at_peak) continue;
     uint64_t R = f.at_peak->reserved_but_unallocated_bytes;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "analyzer/advice.h"
@@ -19,6 +20,7 @@
 #include "analyzer/live_memory.h"
 #include "analyzer/oom_diagnosis.h"
 #include "analyzer/peak_tracker.h"
+#include "analyzer/replay.h"
 #include "analyzer/stack_resolver.h"
 #include "analyzer/tallies.h"
 
@@ -229,6 +231,38 @@ void walk_events(const trace::TraceContents& trace, Walk& w, const Progress& pro
   });
 }
 
+// What the allocator settings would change, by replaying the tensor requests
+// (docs/replay.md): two replays per device, and the smallest capacities by
+// bisection for traces short enough to take seconds at most.
+void add_replay_figures(Report& report, const trace::TraceContents& trace) {
+  constexpr size_t kMaxReplayed = 20'000'000;
+  constexpr size_t kMaxFitted = 2'000'000;
+  for (DeviceReport& d : report.devices) {
+    if (!d.fragmentation.has_block_data) continue;
+    ReplayInput in;
+    try {
+      in = replay_input(trace, d.ordinal);
+    } catch (const std::invalid_argument&) {
+      continue;
+    }
+    if (!in.tensor_level || in.requests.size() > kMaxReplayed) continue;
+    // The allocator's own failures left out: asked for with no limit they
+    // would be served, and one outsized request would be the whole peak.
+    std::erase_if(in.requests, [&](const ReplayRequest& r) { return in.alloc_events[r.id] == SIZE_MAX; });
+    ReplayFigures f;
+    f.requests = in.requests.size();
+    f.peak_reserved = replay(in, AllocatorModel::Torch, TorchSettings{}, UINT64_MAX, 0).peak_reserved;
+    f.peak_reserved_expandable =
+        replay(in, AllocatorModel::TorchExpandable, TorchSettings{}, UINT64_MAX, 0).peak_reserved;
+    if (in.requests.size() <= kMaxFitted) {
+      f.smallest_capacity = smallest_capacity(in, AllocatorModel::Torch, TorchSettings{});
+      f.smallest_capacity_expandable =
+          smallest_capacity(in, AllocatorModel::TorchExpandable, TorchSettings{});
+    }
+    d.replay = f;
+  }
+}
+
 Report report_of(const trace::TraceContents& trace, Walk& w) {
   FoundIterations found = w.iterations.finish(trace);
 
@@ -247,6 +281,7 @@ Report report_of(const trace::TraceContents& trace, Walk& w) {
   report.apis = w.apis.counts();
   report.forks = w.counter.forks();
   add_iterations_and_categories(report, found, w.lifetimes, w.peaks.peaks(), stacks);
+  add_replay_figures(report, trace);
   report.advice = advise(report);
   return report;
 }

@@ -284,6 +284,7 @@ CachingAllocatorModel::Block* CachingAllocatorModel::grow_expandable(Pool& pool,
   while (candidate->size < size) {
     // free (mapped) -> unmapped: mapping some of the next merges them
     Block* next = candidate->next;
+    if (next == nullptr || next->allocated) return nullptr;  // the segment's address space ends first
     if (!map_block(pool, next, std::min(size - candidate->size, next->size))) return nullptr;
     candidate = next;
   }
@@ -307,7 +308,8 @@ CachingAllocatorModel::Block* CachingAllocatorModel::find_expandable_block(Pool&
   }
   Expandable& segment = expandables_.emplace_back();
   segment.page = small ? kSmallBuffer : kLargeBuffer;
-  const uint64_t space = capacity_ == UINT64_MAX ? uint64_t{1} << 46 : capacity_ + capacity_ / 8;
+  constexpr uint64_t kMostSpace = uint64_t{1} << 50;  // with no capacity: 1 PiB of address space
+  const uint64_t space = capacity_ >= kMostSpace ? kMostSpace : capacity_ + capacity_ / 8;
   segment.size = (space + segment.page - 1) / segment.page * segment.page;
   segment.base = next_address_;
   next_address_ += segment.size;

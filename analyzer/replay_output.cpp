@@ -3,6 +3,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "analyzer/text_layout.h"
 #include "formats/human_size.h"
 
 namespace vramscope::analysis {
@@ -15,15 +16,7 @@ std::string seconds(uint64_t ns) {
   return text;
 }
 
-std::string count(uint64_t n) {
-  const std::string digits = std::to_string(n);
-  std::string text;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) text.push_back(',');
-    text.push_back(digits[i]);
-  }
-  return text;
-}
+std::string count(uint64_t n) { return text::thousands(n); }
 
 std::string capacity_text(uint64_t capacity) {
   return capacity == UINT64_MAX ? "no limit" : format_size(capacity);

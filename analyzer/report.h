@@ -80,6 +80,16 @@ struct DeviceFragmentation {
   std::optional<FragmentationReport> at_end;
 };
 
+// The device's tensor requests replayed through models of PyTorch's caching
+// allocator (analyzer/replay.h), for the advice; with block data only.
+struct ReplayFigures {
+  size_t requests = 0;
+  uint64_t peak_reserved = 0;             // PyTorch's defaults, no limit
+  uint64_t peak_reserved_expandable = 0;  // expandable_segments:True
+  uint64_t smallest_capacity = 0;         // PyTorch's defaults; 0 when not sought (a long trace)
+  uint64_t smallest_capacity_expandable = 0;
+};
+
 struct DeviceReport {
   uint32_t ordinal = 0;
   std::string name;
@@ -88,6 +98,7 @@ struct DeviceReport {
   DevicePeak peak;
   uint64_t live_at_exit_bytes = 0;  // kinds that occupy device memory
   DeviceFragmentation fragmentation;
+  std::optional<ReplayFigures> replay;
 };
 
 // Allocations still live at the end of the trace that share kind, device and

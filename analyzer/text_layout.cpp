@@ -26,6 +26,16 @@ std::string printf_string(const char* format, ...) {
   return result;
 }
 
+std::string thousands(uint64_t n) {
+  const std::string digits = std::to_string(n);
+  std::string text;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) text.push_back(',');
+    text.push_back(digits[i]);
+  }
+  return text;
+}
+
 std::string elapsed(uint64_t ns) {
   // Short traces (tests, samples) would all read "0.000 s" otherwise.
   double value = static_cast<double>(ns);

@@ -15,6 +15,9 @@ std::string printf_string(const char* format, ...) __attribute__((format(printf,
 // "3.215 s", or "12.500 ms" / "2.000 us" under a second
 std::string elapsed(uint64_t ns);
 
+// "1,234,567".
+std::string thousands(uint64_t n);
+
 // `text` cut to `width` characters, ending in "..." when cut.
 std::string fit(std::string_view text, size_t width);
 

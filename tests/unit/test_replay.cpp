@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/analysis.h"
 #include "analyzer/caching_allocator_model.h"
 #include "analyzer/replay.h"
 #include "analyzer/replay_scaling.h"
@@ -301,4 +302,29 @@ TEST_CASE("--scale-batch: the activations the report finds are scaled, nothing e
   const analysis::ScaledBatch half = analysis::scale_activations(trace, in, 0.5);
   CHECK(half.scaled == 56);
   CHECK(half.bytes_after == twice.bytes_before / 2);
+}
+
+TEST_CASE("the report's advice on allocator settings comes from replays of the run") {
+  // decomfl: PyTorch's defaults reserve 1,897,922,560 bytes at the peak, as the
+  // job did; expandable segments 1,809,842,176. The smallest capacities: the
+  // bisection's, for each.
+  const analysis::Report report =
+      analysis::analyze_trace(snapshot("pytorch-snapshots/decomfl_memory.pickle"));
+  REQUIRE(report.devices.size() == 1);
+  REQUIRE(report.devices[0].replay);
+  const analysis::ReplayFigures& f = *report.devices[0].replay;
+  CHECK(f.peak_reserved == 1'897'922'560);
+  CHECK(f.peak_reserved_expandable == 1'809'842'176);
+  CHECK(f.smallest_capacity == 1'868'562'432);
+  CHECK(f.smallest_capacity_expandable == 1'786'773'504);
+  const analysis::Advice* advice = nullptr;
+  for (const analysis::Advice& a : report.advice) {
+    if (a.kind == "allocator-fragmentation") advice = &a;
+  }
+  REQUIRE(advice != nullptr);
+  CHECK(advice->saving_bytes == 1'897'922'560 - 1'809'842'176);
+  CHECK(advice->detail.find(
+            "with expandable_segments:True the peak reserved drops from 1.77 GiB to 1.69 GiB") !=
+        std::string::npos);
+  CHECK(advice->detail.find("(fits on an 8 GiB card)") != std::string::npos);
 }
