@@ -99,7 +99,12 @@ std::string replay_text(const ReplayReport& report) {
          ")\n";
   out += "  unused     at most " + format_size(r.peak_unused) + " reserved in no block, at " +
          seconds(r.peak_unused_time_ns) + "\n";
-  out += "  segments   " + count(r.segments.size()) + " made, " + count(r.segments_released) + " given back";
+  if (r.model == AllocatorModel::TorchExpandable) {
+    out += "  mappings   " + count(r.segments.size()) + " made (pages of 2 MiB or 20 MiB), " +
+           count(r.segments_released) + " unmapped";
+  } else {
+    out += "  segments   " + count(r.segments.size()) + " made, " + count(r.segments_released) + " given back";
+  }
   if (r.retries > 0) {
     out += "; cached segments given back to retry a request " +
            (r.retries == 1 ? std::string("once") : count(r.retries) + " times");
@@ -110,7 +115,9 @@ std::string replay_text(const ReplayReport& report) {
            format_size(in.recorded_peak_allocated) + " at their peaks; " +
            count(in.recorded_segments.size()) + " segments";
     const size_t same = same_segments(in, r);
-    if (same == in.recorded_segments.size() && same == r.segments.size()) {
+    if (r.model != AllocatorModel::Torch) {
+      out += "\n";
+    } else if (same == in.recorded_segments.size() && same == r.segments.size()) {
       out += ", the same as the replay's, in order\n";
     } else {
       out += "; the replay made the first " + count(same) + " the same\n";
