@@ -63,20 +63,7 @@ bool CachingAllocatorModel::allocate(uint32_t id, uint64_t size, uint64_t stream
   const uint64_t rest = block->size - rounded;
   const bool split =
       small || expandable_ ? rest >= kMinBlockSize : rounded < settings_.max_split_size && rest > kSmallSize;
-  if (split) {
-    Block* remaining = make_block();
-    remaining->address = block->address + rounded;
-    remaining->size = rest;
-    remaining->stream = block->stream;
-    remaining->small = block->small;
-    remaining->expandable = block->expandable;
-    remaining->prev = block;
-    remaining->next = block->next;
-    if (block->next != nullptr) block->next->prev = remaining;
-    block->next = remaining;
-    block->size = rounded;
-    cache(pool, remaining);
-  }
+  if (split) cache(pool, split_off(block, rounded));
   block->allocated = true;
   allocated_ += block->size;
   if (by_id_.size() <= id) by_id_.resize(std::max<size_t>(id + 1, by_id_.size() * 2), nullptr);
@@ -202,10 +189,10 @@ bool CachingAllocatorModel::release_cached_blocks() {
       }
     }
     for (Block* block : to_unmap) {
-      unmap_block(*pool, block);
-      if (!block->split() && !block->mapped) {  // release_expandable_segment
-        pool->unmapped.erase(entry(block));
-        drop_block(block);
+      Block* unmapped = unmap_block(*pool, block);
+      if (unmapped != nullptr && !unmapped->split()) {  // release_expandable_segment
+        pool->unmapped.erase(entry(unmapped));
+        drop_block(unmapped);
       }
     }
   }
@@ -335,18 +322,8 @@ bool CachingAllocatorModel::map_block(Pool& pool, Block* block, uint64_t size) {
   pool.unmapped.erase(entry(block));
   block->mapped = true;
   if (bytes < block->size) {
-    Block* rest = make_block();
-    rest->address = block->address + bytes;
-    rest->size = block->size - bytes;
-    rest->stream = block->stream;
-    rest->small = block->small;
+    Block* rest = split_off(block, bytes);
     rest->mapped = false;
-    rest->expandable = block->expandable;
-    rest->prev = block;
-    rest->next = block->next;
-    if (block->next != nullptr) block->next->prev = rest;
-    block->next = rest;
-    block->size = bytes;
     pool.unmapped.insert(entry(rest));
   }
   merge_into(pool, block, block->prev);
@@ -358,39 +335,47 @@ bool CachingAllocatorModel::map_block(Pool& pool, Block* block, uint64_t size) {
 }
 
 // unmap_block: the whole pages inside a free block lose their memory; the
-// bytes before and after them stay free blocks of their own.
-void CachingAllocatorModel::unmap_block(Pool& pool, Block* block) {
+// bytes before and after them stay free blocks of their own. Returns the
+// unmapped block (merged with unmapped neighbours), or null for none.
+CachingAllocatorModel::Block* CachingAllocatorModel::unmap_block(Pool& pool, Block* block) {
   const Expandable& segment = *block->expandable;
   const uint64_t first_page = (block->address - segment.base + segment.page - 1) / segment.page;
   const uint64_t end_page = (block->address + block->size - segment.base) / segment.page;
-  if (first_page >= end_page) return;
+  if (first_page >= end_page) return nullptr;
   pool.blocks.erase(entry(block));
   const uint64_t start = segment.base + first_page * segment.page;
   const uint64_t bytes = (end_page - first_page) * segment.page;
-  auto piece = [&](uint64_t address, uint64_t size, Block* prev, Block* next) {
-    Block* b = make_block();
-    b->address = address;
-    b->size = size;
-    b->stream = block->stream;
-    b->small = block->small;
-    b->expandable = block->expandable;
-    b->prev = prev;
-    b->next = next;
-    if (prev != nullptr) prev->next = b;
-    if (next != nullptr) next->prev = b;
-    cache(pool, b);
-  };
-  if (start > block->address) piece(block->address, start - block->address, block->prev, block);
-  if (block->address + block->size > start + bytes)
-    piece(start + bytes, block->address + block->size - start - bytes, block, block->next);
-  block->address = start;
-  block->size = bytes;
-  block->mapped = false;
-  merge_into(pool, block, block->prev);
-  merge_into(pool, block, block->next);
-  pool.unmapped.insert(entry(block));
+  Block* pages = block;
+  if (start > block->address) {
+    pages = split_off(block, start - block->address);
+    cache(pool, block);
+  }
+  if (pages->size > bytes) cache(pool, split_off(pages, bytes));
+  pages->mapped = false;
+  merge_into(pool, pages, pages->prev);
+  merge_into(pool, pages, pages->next);
+  pool.unmapped.insert(entry(pages));
   reserved_ -= bytes;
   segments_released_ += 1;
+  return pages;
+}
+
+// The bytes of `block` from `keep` on, as a block of their own after it,
+// in the same state; in no set yet.
+CachingAllocatorModel::Block* CachingAllocatorModel::split_off(Block* block, uint64_t keep) {
+  Block* rest = make_block();
+  rest->address = block->address + keep;
+  rest->size = block->size - keep;
+  rest->stream = block->stream;
+  rest->small = block->small;
+  rest->mapped = block->mapped;
+  rest->expandable = block->expandable;
+  rest->prev = block;
+  rest->next = block->next;
+  if (block->next != nullptr) block->next->prev = rest;
+  block->next = rest;
+  block->size = keep;
+  return rest;
 }
 
 void CachingAllocatorModel::cache(Pool& pool, Block* block) {

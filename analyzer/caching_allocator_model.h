@@ -106,7 +106,8 @@ class CachingAllocatorModel {
   Block* grow_expandable(Pool& pool, uint64_t size, uint64_t stream, bool small);
   Block* find_expandable_block(Pool& pool, uint64_t size, uint64_t stream, bool small);
   bool map_block(Pool& pool, Block* block, uint64_t size);
-  void unmap_block(Pool& pool, Block* block);
+  Block* unmap_block(Pool& pool, Block* block);
+  Block* split_off(Block* block, uint64_t keep);
   void merge_into(Pool& pool, Block* block, Block* neighbour);
   bool release_available_cached_blocks(Pool& pool, uint64_t size, uint64_t stream);
   bool release_cached_blocks();
