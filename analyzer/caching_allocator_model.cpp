@@ -35,6 +35,7 @@ uint64_t CachingAllocatorModel::segment_size(uint64_t rounded) {
 }
 
 bool CachingAllocatorModel::allocate(uint32_t id, uint64_t size, uint64_t stream) {
+  if (size > kLargestRequest) return false;  // no device holds it; and the sums below stay in range
   const uint64_t rounded = round_size(size);
   const bool small = rounded <= kSmallSize;
   Pool& pool = small ? small_ : large_;
@@ -134,7 +135,7 @@ CachingAllocatorModel::Block* CachingAllocatorModel::take_free_block(Pool& pool,
 }
 
 CachingAllocatorModel::Block* CachingAllocatorModel::new_segment(uint64_t size, uint64_t stream, bool small) {
-  if (reserved_ + size > capacity_) return nullptr;
+  if (size > capacity_ - reserved_) return nullptr;
   Block* block = make_block();
   block->address = segment_address(size);
   block->size = size;
@@ -318,7 +319,7 @@ bool CachingAllocatorModel::map_block(Pool& pool, Block* block, uint64_t size) {
   const uint64_t first_page = (block->address - segment.base) / segment.page;
   const uint64_t end_page = (block->address + size - segment.base + segment.page - 1) / segment.page;
   const uint64_t bytes = (end_page - first_page) * segment.page;
-  if (reserved_ + bytes > capacity_) return false;
+  if (bytes > capacity_ - reserved_) return false;
   pool.unmapped.erase(entry(block));
   block->mapped = true;
   if (bytes < block->size) {

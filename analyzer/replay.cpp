@@ -209,7 +209,7 @@ class ExactModel {
  public:
   ExactModel(uint64_t capacity, uint32_t allocations) : capacity_(capacity), size_of_(allocations, 0) {}
   bool allocate(uint32_t id, uint64_t size, uint64_t) {
-    if (live_ + size > capacity_) return false;
+    if (size > capacity_ - live_) return false;
     size_of_[id] = size;
     live_ += size;
     made_ += 1;

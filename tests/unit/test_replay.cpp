@@ -328,3 +328,20 @@ TEST_CASE("the report's advice on allocator settings comes from replays of the r
         std::string::npos);
   CHECK(advice->detail.find("(fits on an 8 GiB card)") != std::string::npos);
 }
+
+TEST_CASE("replay: requests no device could hold run out of memory, whatever the capacity") {
+  // A hostile or damaged trace can ask for anything: the sums stay in range.
+  ReplayInput in = requests({mib(1), static_cast<int64_t>(INT64_MAX), mib(1)});
+  for (AllocatorModel model :
+       {AllocatorModel::Torch, AllocatorModel::TorchExpandable, AllocatorModel::Exact}) {
+    CAPTURE(analysis::model_name(model));
+    const analysis::ReplayResult r = analysis::replay(in, model, TorchSettings{}, UINT64_MAX);
+    if (model == AllocatorModel::Exact) {
+      CHECK_FALSE(r.oom);  // the exact allocator has no limit of its own
+      CHECK(r.peak_reserved == static_cast<uint64_t>(INT64_MAX) + 2 * MiB);
+      continue;
+    }
+    REQUIRE(r.oom);
+    CHECK(r.oom->request == 1);
+  }
+}
