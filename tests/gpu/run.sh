@@ -12,6 +12,10 @@
 #      backend (vramscope run --backend cupti), whose callbacks and activity
 #      records agree;
 #   e. a JAX job in per-buffer mode, if JAX is installed;
+#   f. samples/train_torch.py prints the same with and without vramscope, and
+#      `vramscope replay` of its trace gives PyTorch's own max_memory_allocated
+#      and max_memory_reserved, with the default settings and (through the
+#      torch-expandable model) with expandable_segments:True;
 # and measures the overhead on a PyTorch training step (samples/train_torch.py
 # --time, with and without vramscope, 3 rounds interleaved): at most 5 %.
 # Logs and reports go to one folder ($OUT, else ./gpu-suite); the summary is
@@ -41,7 +45,7 @@ vs=build/bin/vramscope
 traces=$(mktemp -d /tmp/gpu-suite.XXXXXX)
 
 # --- a. samples, with and without the injector
-for sample in train_mlp leak oom threads dlsym_driver vmm fork kinds caching_allocator alloc_loop; do
+for sample in train_mlp leak oom threads dlsym_driver vmm fork fork_workers kinds caching_allocator alloc_loop; do
   plain=$(timeout "$(left)" "build/samples/$sample" 2> "$out/$sample.plain.err")
   plain_status=$?
   profiled=$(timeout "$(left)" $vs run -q -o "$traces/$sample.vstrace" -- "build/samples/$sample" \
@@ -66,6 +70,45 @@ if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1
     "$out/torch_leak_oom.json" | tee -a "$summary"
 else
   fail "b. no python3 with CUDA-enabled torch: the PyTorch checks did not run"
+fi
+
+# --- f. train_torch.py: the same output under vramscope, and the replay's
+# peaks against PyTorch's own counters, with each allocator setting
+if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2> /dev/null; then
+  for setting in default expandable; do
+    conf=; model=torch
+    [[ $setting == expandable ]] && conf=expandable_segments:True && model=torch-expandable
+    plain=$(PYTORCH_CUDA_ALLOC_CONF=$conf timeout "$(left)" python3 samples/train_torch.py --steps 10 2> /dev/null)
+    profiled=$(PYTORCH_CUDA_ALLOC_CONF=$conf timeout "$(left)" $vs run -q -o "$traces/train_$setting.vstrace" -- \
+      python3 samples/train_torch.py --steps 10 2> "$out/train_$setting.err")
+    if [[ -n $plain && $plain == "$profiled" ]]; then
+      pass "f. train_torch.py ($setting): the same output with and without vramscope"
+    else
+      fail "f. train_torch.py ($setting): output differs"
+      diff <(printf '%s\n' "$plain") <(printf '%s\n' "$profiled") > "$out/train_$setting.diff"
+    fi
+    $vs replay "$traces/train_$setting.vstrace" --allocator $model --json "$out/replay_$setting.json" \
+      > "$out/replay_$setting.txt" 2>&1
+    printf '%s\n' "$profiled" > "$out/train_$setting.out"
+    python3 - "$out/replay_$setting.json" "$setting" "$out/train_$setting.out" <<'CHECK' | tee -a "$summary"
+import json, re, sys
+try:
+    replay = json.load(open(sys.argv[1]))
+except (OSError, ValueError) as e:
+    print(f"FAIL  f. replay ({sys.argv[2]}): no result ({e})")
+    sys.exit(0)
+m = re.search(r"torch max_memory_allocated (\d+) max_memory_reserved (\d+)", open(sys.argv[3]).read())
+if not m:
+    print(f"FAIL  f. replay ({sys.argv[2]}): the job printed no PyTorch figures")
+    sys.exit(0)
+allocated, reserved = int(m.group(1)), int(m.group(2))
+ours = (replay["peak_allocated_bytes"], replay["peak_reserved"]["bytes"])
+verdict = "PASS" if ours == (allocated, reserved) else "FAIL"
+print(f"{verdict}  f. replay ({sys.argv[2]}): allocated {ours[0]}, reserved {ours[1]}; "
+      f"PyTorch's max_memory_allocated {allocated}, max_memory_reserved {reserved}")
+CHECK
+  done
+  failures=$((failures + $(grep -c '^FAIL  f\. replay' "$summary")))
 fi
 
 # --- the hook's overhead on a PyTorch training step: step times with and
