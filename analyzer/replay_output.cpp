@@ -133,6 +133,7 @@ nlohmann::ordered_json replay_json(const ReplayReport& report) {
   const ReplayInput& in = *report.input;
   const ReplayResult& r = report.result;
   nlohmann::ordered_json j;
+  j["schema_version"] = 1;
   j["trace"] = report.trace;
   j["device"] = in.device;
   uint64_t frees = 0;

@@ -21,7 +21,7 @@ cmake --install build --prefix "$prefix" >/dev/null
 grep -q '"bytes": 10485760' "$prefix/r.json"
 echo "install: 1 passed, 0 failed"
 
-echo "== the injector's threads under ThreadSanitizer (scripts/tsan.sh --long: 32 threads)"
+echo "== the injector's threads under ThreadSanitizer (short form; scripts/tsan.sh --long for 32 threads)"
 scripts/tsan.sh build
 
 echo "== tests under ASan and UBSan"

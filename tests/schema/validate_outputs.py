@@ -1,11 +1,11 @@
-"""Validates vramscope's JSON output against docs/report.schema.json and
-docs/timeline.schema.json.
+"""Validates vramscope's JSON output against docs/report.schema.json,
+docs/timeline.schema.json and docs/replay.schema.json.
 
 Runs samples on simcuda under `vramscope run`, then checks that the reports
 (one trace and several), a check verdict, a diff and timelines all validate,
 and that documents broken on purpose do not (so this test can fail).
 
-usage: validate_outputs.py VRAMSCOPE SAMPLES_DIR SCHEMA TIMELINE_SCHEMA
+usage: validate_outputs.py VRAMSCOPE SAMPLES_DIR SCHEMA TIMELINE_SCHEMA REPLAY_SCHEMA
 """
 import copy
 import json
@@ -25,7 +25,7 @@ def vramscope(binary, args, expect=(0,)):
 
 
 def main():
-    binary, samples, schema_path, timeline_schema_path = sys.argv[1:5]
+    binary, samples, schema_path, timeline_schema_path, replay_schema_path = sys.argv[1:6]
     with open(schema_path) as f:
         schema = json.load(f)
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -34,8 +34,13 @@ def main():
         timeline_schema = json.load(f)
     jsonschema.Draft202012Validator.check_schema(timeline_schema)
     timeline_validator = jsonschema.Draft202012Validator(timeline_schema)
+    with open(replay_schema_path) as f:
+        replay_schema = json.load(f)
+    jsonschema.Draft202012Validator.check_schema(replay_schema)
+    replay_validator = jsonschema.Draft202012Validator(replay_schema)
     documents = {}
     timelines = {}
+    replays = {}
 
     with tempfile.TemporaryDirectory(prefix="vramscope-schema-") as tmp:
         def run(name, command, simulate="--simulate", output=None):
@@ -79,11 +84,22 @@ def main():
         timelines["timeline after the trace"] = vramscope(
             binary, ["timeline", leak, "--from", "100s", "--to", "101s", "--buckets", "3", "--json", "-"])
 
+        fragment = run("fragment", [os.path.join(samples, "caching_allocator"), "--workload", "fragment"])
+        replays["replay"] = vramscope(binary, ["replay", fragment, "--json", "-"])
+        replays["replay out of memory, fit"] = vramscope(
+            binary, ["replay", fragment, "--capacity", "40MiB", "--fit", "--json", "-"], expect=(1,))
+        replays["replay expandable, settings"] = vramscope(
+            binary, ["replay", fragment, "--allocator", "torch-expandable", "--max-split-size", "64MiB",
+                     "--roundup-power2-divisions", "[256:1,>:4]", "--json", "-"])
+        replays["replay exact, driver allocations"] = vramscope(
+            binary, ["replay", leak, "--allocator", "exact", "--json", "-"])
+
     failures = 0
     parsed = {}
-    for name, text in list(documents.items()) + list(timelines.items()):
+    for name, text in list(documents.items()) + list(timelines.items()) + list(replays.items()):
         parsed[name] = json.loads(text)
-        errors = list((timeline_validator if name in timelines else validator).iter_errors(parsed[name]))
+        chosen = timeline_validator if name in timelines else replay_validator if name in replays else validator
+        errors = list(chosen.iter_errors(parsed[name]))
         if errors:
             failures += 1
             best = jsonschema.exceptions.best_match(errors)
@@ -147,7 +163,23 @@ def main():
             print(f"FAIL: a timeline with {what} was accepted")
     broken += broken_timelines
 
-    print(f"{len(documents) + len(timelines)} documents validated, {len(broken)} broken ones refused, "
+    broken_replays = []
+    for what, change in [
+        ("an unknown model", lambda d: d["allocator"].update(model="jemalloc")),
+        ("a capacity given as a string", lambda d: d.update(capacity="40 MiB")),
+        ("an out-of-memory without its size", lambda d: d["out_of_memory"].pop("size")),
+        ("a timeline point of two values", lambda d: d["timeline"]["points"].__setitem__(0, [1, 2])),
+    ]:
+        doc = copy.deepcopy(parsed["replay out of memory, fit"])
+        change(doc)
+        broken_replays.append((what, doc))
+    for what, doc in broken_replays:
+        if replay_validator.is_valid(doc):
+            failures += 1
+            print(f"FAIL: a replay with {what} was accepted")
+    broken += broken_replays
+
+    print(f"{len(documents) + len(timelines) + len(replays)} documents validated, {len(broken)} broken ones refused, "
           f"{failures} failures")
     return 1 if failures else 0
 
