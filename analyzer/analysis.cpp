@@ -235,8 +235,8 @@ void walk_events(const trace::TraceContents& trace, Walk& w, const Progress& pro
 // (docs/replay.md): two replays per device, and the smallest capacities by
 // bisection for traces short enough to take seconds at most.
 void add_replay_figures(Report& report, const trace::TraceContents& trace) {
-  constexpr size_t kMaxReplayed = 20'000'000;
-  constexpr size_t kMaxFitted = 2'000'000;
+  constexpr size_t kMaxReplayed = 5'000'000;  // two replays: about a second
+  constexpr size_t kMaxFitted = 200'000;  // two bisections of about 12 replays each
   for (DeviceReport& d : report.devices) {
     if (!d.fragmentation.has_block_data) continue;
     ReplayInput in;
