@@ -276,10 +276,13 @@ TEST_CASE("every sample prints the same and ends the same with the injector as w
     ScratchDir dir("same-output");
     ProcessOptions options;
     if (job.simtorch) options.set_env["PYTHONPATH"] = source + "/samples/simtorch";
+    options.timeout_seconds = 120;  // a job that hangs fails the test, not the whole suite
     ProcessResult plain = run_plain(job.command, options);
     std::vector<std::string> args = {"run", "-q", "--simulate", "-o", dir.path("t.vstrace"), "--"};
     args.insert(args.end(), job.command.begin(), job.command.end());
     ProcessResult profiled = run_vramscope(args, options);
+    REQUIRE_FALSE(plain.timed_out);
+    REQUIRE_FALSE(profiled.timed_out);
     CHECK_FALSE(plain.out.empty());
     CHECK(profiled.out == plain.out);
     CHECK(profiled.exit_status == plain.exit_status);
