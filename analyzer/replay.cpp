@@ -8,17 +8,16 @@
 #include <utility>
 
 #include "analyzer/caching_allocator_model.h"
+#include "formats/snapshot_import.h"
 
 namespace vramscope::analysis {
 
 using trace::Event;
 using trace::EventType;
+using trace::kRoundingBlockAddress;
 using trace::MemoryKind;
 
 namespace {
-
-// The importer's one block for bytes an allocator rounded up (not a request).
-constexpr uint64_t kRoundingBlockAddress = 1;
 
 bool is_device_memory(MemoryKind kind) {
   return kind == MemoryKind::Device || kind == MemoryKind::AsyncPool || kind == MemoryKind::VirtualMap;
@@ -212,7 +211,6 @@ class ExactModel {
     if (size > capacity_ - live_) return false;
     size_of_[id] = size;
     live_ += size;
-    made_ += 1;
     return true;
   }
   void free(uint32_t id) { live_ -= std::exchange(size_of_[id], 0); }
@@ -225,7 +223,6 @@ class ExactModel {
  private:
   uint64_t capacity_;
   uint64_t live_ = 0;
-  uint64_t made_ = 0;
   std::vector<uint64_t> size_of_;
 };
 

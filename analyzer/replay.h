@@ -27,6 +27,7 @@ struct ReplayInput {
   uint32_t device = 0;
   std::vector<ReplayRequest> requests;
   uint32_t allocations = 0;  // ids 0 .. allocations-1
+  size_t frees() const { return requests.size() - allocations; }
   std::vector<size_t> alloc_events;  // by id: the trace event that made it (SIZE_MAX: none)
   // Tensor blocks (an allocator's own requests: PyTorch's history, NVTX
   // regions), else the job's driver allocations stand for its requests.

@@ -66,9 +66,7 @@ std::string replay_text(const ReplayReport& report) {
   std::string out = "vramscope replay: " + report.trace + ", device " + std::to_string(in.device);
   if (!report.device_name.empty()) out += " (" + report.device_name + ")";
   out += "\n";
-  uint64_t frees = 0;
-  for (const ReplayRequest& q : in.requests) frees += !q.alloc;
-  out += "  requests   " + count(in.allocations) + " allocations and " + count(frees) + " frees of " +
+  out += "  requests   " + count(in.allocations) + " allocations and " + count(in.frees()) + " frees of " +
          (in.tensor_level ? "tensor blocks" : "device memory (the job's own driver allocations)");
   if (in.recorded_failures > 0)
     out += ", " + count(in.recorded_failures) + " of them the allocator's out-of-memory";
@@ -136,11 +134,9 @@ nlohmann::ordered_json replay_json(const ReplayReport& report) {
   j["schema_version"] = 1;
   j["trace"] = report.trace;
   j["device"] = in.device;
-  uint64_t frees = 0;
-  for (const ReplayRequest& q : in.requests) frees += !q.alloc;
   j["requests"] = {{"level", in.tensor_level ? "tensor blocks" : "device allocations"},
                    {"allocations", in.allocations},
-                   {"frees", frees},
+                   {"frees", in.frees()},
                    {"out_of_memory", in.recorded_failures}};
   j["allocator"] = {{"model", model_name(r.model)}, {"settings", settings_text(report.settings)}};
   if (report.batch_scale > 0) {

@@ -77,6 +77,17 @@ struct ReplayOptions {
   std::optional<std::string> json_path;
 };
 
+// A number within (0, most] (or (0, most) when `most_excluded`), or UsageError with `wants`.
+double number_value(ArgCursor& cursor, double most, bool most_excluded, const std::string& wants) {
+  const std::string flag = cursor.arg();
+  const std::string text = cursor.value();
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != 0 || !(value > 0 && (most_excluded ? value < most : value <= most)))
+    throw UsageError{"replay: " + flag + " wants " + wants + ", not '" + text + "'"};
+  return value;
+}
+
 uint64_t size_value(ArgCursor& cursor) {
   const std::string flag = cursor.arg();
   const std::string text = cursor.value();
@@ -114,23 +125,13 @@ std::optional<ReplayOptions> parse(const Args& args) {
       options.settings.roundup_power2_divisions = *divisions;
       options.torch_settings_given = true;
     } else if (arg == "--garbage-collection-threshold") {
-      const std::string text = cursor.value();
-      char* end = nullptr;
-      const double f = std::strtod(text.c_str(), &end);
-      if (text.empty() || *end != 0 || !(f > 0 && f < 1))
-        throw UsageError{"replay: --garbage-collection-threshold wants a fraction between 0 and 1, not '" +
-                         text + "'"};
-      options.settings.garbage_collection_threshold = f;
+      options.settings.garbage_collection_threshold =
+          number_value(cursor, 1, true, "a fraction between 0 and 1");
       options.torch_settings_given = true;
     } else if (arg == "--device") {
       options.device = static_cast<uint32_t>(cursor.whole_number());
     } else if (arg == "--scale-batch") {
-      const std::string text = cursor.value();
-      char* end = nullptr;
-      const double f = std::strtod(text.c_str(), &end);
-      if (text.empty() || *end != 0 || !(f > 0 && f <= 1024))
-        throw UsageError{"replay: --scale-batch wants a factor above 0 (e.g. 0.5 or 2), not '" + text + "'"};
-      options.scale_batch = f;
+      options.scale_batch = number_value(cursor, 1024, false, "a factor above 0 (e.g. 0.5 or 2)");
     } else if (arg == "--fit") {
       options.fit = true;
     } else if (arg == "--json") {

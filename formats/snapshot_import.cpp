@@ -308,7 +308,7 @@ class SnapshotReader {
     }
     for (const Earlier& b : earlier_blocks)
       add_block(device, 0, b.address, b.size, live.holding(b.address), b.stack);
-    if (rounding > 0) add_block(device, 0, kRoundingAddress, rounding, 0, rounding_stack());
+    if (rounding > 0) add_block(device, 0, kRoundingBlockAddress, rounding, 0, rounding_stack());
     if (!entries) return;
     for (size_t i = 0; i < entries->size(); ++i) read_entry(device, entries->at(i), i, live);
   }
@@ -533,9 +533,6 @@ class SnapshotReader {
     return child(StackId{},
                  frame_id("bytes the allocator rounded up on blocks live at the snapshot", kSnapshotFile, 0));
   }
-
-  // Not an address any block has (blocks are aligned): the rounding block's.
-  static constexpr uint64_t kRoundingAddress = 1;
 
   TraceContents t_;
   std::vector<Event> events_;

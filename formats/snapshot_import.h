@@ -6,6 +6,7 @@
 // 2023's (blocks with `history`, entries without times).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "formats/pickle.h"
@@ -19,9 +20,13 @@ namespace vramscope::trace {
 TraceContents import_pytorch_snapshot(const std::string& path);
 TraceContents import_pytorch_snapshot(const pickle::Document& snapshot, const std::string& source);
 
-// The marker the importer gives the one block that stands for the bytes a
-// caching allocator rounded up, over what the trace's entries asked for, on
-// blocks still live at the snapshot (see docs/import.md).
+// The file name of the frame the importer gives the rounding block (below).
 inline constexpr const char* kSnapshotFile = "<pytorch snapshot>";
+
+// The address of the one block that stands for the bytes a caching
+// allocator rounded up, over what the trace's entries asked for, on blocks
+// still live at the snapshot (see docs/import.md): no block's address, as
+// blocks are aligned. It is no request of the job's.
+inline constexpr uint64_t kRoundingBlockAddress = 1;
 
 }  // namespace vramscope::trace

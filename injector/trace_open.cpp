@@ -7,13 +7,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "formats/record_decoder.h"
 #include "injector/clock.h"
 #include "injector/live_stream.h"
 #include "injector/recorder.h"
@@ -117,27 +117,16 @@ bool recorded_before_exec(const std::string& path) {
   if (fd < 0) return false;
   bool ours = false;
   layout::FilePrefix prefix{};
-  unsigned char payload[512];
+  uint8_t payload[512];
   struct stat st {};
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, &prefix, sizeof prefix, 0) == sizeof prefix &&
       std::memcmp(prefix.magic, layout::kFileMagic, sizeof prefix.magic) == 0) {
     const ssize_t got = pread(fd, payload, sizeof payload, sizeof prefix);
-    const unsigned char* p = payload;
-    const unsigned char* end = payload + (got > 0 ? got : 0);
-    auto varint = [&]() -> uint64_t {
-      uint64_t v = 0;
-      for (int shift = 0; p < end && shift < 64; shift += 7) {
-        const unsigned char byte = *p++;
-        v |= uint64_t{byte & 0x7fu} << shift;
-        if (!(byte & 0x80)) return v;
-      }
-      p = end;
-      return 0;
-    };
-    const uint64_t clock_bytes = varint();  // the clock's name, then three times
-    p += std::min<uint64_t>(clock_bytes, static_cast<uint64_t>(end - p));
-    for (int skipped = 0; skipped < 3; ++skipped) varint();
-    const bool same_pid = p < end && varint() == static_cast<uint64_t>(getpid());
+    ByteCursor in(std::span<const uint8_t>(payload, got > 0 ? static_cast<size_t>(got) : 0));
+    in.string();  // the clock's name, then three times, then the pid
+    for (int skipped = 0; skipped < 3; ++skipped) in.varint();
+    const uint64_t pid = in.varint();
+    const bool same_pid = in.ok() && pid == static_cast<uint64_t>(getpid());
     uint32_t magic = 0;
     const off_t second_chunk = static_cast<off_t>(prefix.header_total_bytes) + prefix.chunk_bytes;
     ours = same_pid && pread(fd, &magic, sizeof magic, second_chunk) == sizeof magic &&

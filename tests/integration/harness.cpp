@@ -24,6 +24,15 @@ ScratchDir::~ScratchDir() {
 
 std::string sample(const std::string& name) { return std::string(VRAMSCOPE_SAMPLES_DIR) + "/" + name; }
 
+std::string python() {
+  static const std::string path = [] {
+    ProcessResult r = run_process({"python3", "-c", "import sys; print(sys.executable)"});
+    REQUIRE(r.exit_status == 0);
+    return r.out.substr(0, r.out.find('\n'));
+  }();
+  return path;
+}
+
 bool on_real_gpu() {
   const char* value = std::getenv("VRAMSCOPE_TEST_REAL_GPU");
   return value && std::string(value) == "1";

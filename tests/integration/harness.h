@@ -26,6 +26,9 @@ class ScratchDir {
 
 std::string sample(const std::string& name);
 
+// The Python interpreter itself, not a launcher script (pyenv's shims fork shells).
+std::string python();
+
 // VRAMSCOPE_TEST_REAL_GPU=1: run the jobs on the machine's GPU instead of
 // simcuda (scripts/gpu_check.sh). Tests that need simcuda's settings skip.
 bool on_real_gpu();

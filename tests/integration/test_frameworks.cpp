@@ -19,16 +19,6 @@ namespace {
 const std::string kSource = VRAMSCOPE_SOURCE_DIR;
 const std::string kJob = kSource + "/samples/torch_leak_oom.py";
 
-// The interpreter itself, not a launcher script (pyenv's shims fork shells).
-std::string python() {
-  static const std::string path = [] {
-    ProcessResult r = run_process({"python3", "-c", "import sys; print(sys.executable)"});
-    REQUIRE(r.exit_status == 0);
-    return r.out.substr(0, r.out.find('\n'));
-  }();
-  return path;
-}
-
 ProcessOptions with_simtorch(const std::string& more_path = "") {
   ProcessOptions options;
   options.set_env["PYTHONPATH"] = (more_path.empty() ? "" : more_path + ":") + kSource + "/samples/simtorch";

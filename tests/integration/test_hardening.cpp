@@ -256,9 +256,6 @@ TEST_CASE("every sample prints the same and ends the same with the injector as w
   // (train_torch.py needs the real PyTorch: the GPU suite, tests/gpu/run.sh,
   // runs it). The load test above compares the 32-thread run's output too.
   const std::string source = VRAMSCOPE_SOURCE_DIR;
-  const ProcessResult which = run_process({"python3", "-c", "import sys; print(sys.executable)"});
-  REQUIRE(which.exit_status == 0);
-  const std::string python = which.out.substr(0, which.out.find('\n'));
   struct Job {
     std::vector<std::string> command;
     bool simtorch = false;
@@ -269,7 +266,7 @@ TEST_CASE("every sample prints the same and ends the same with the injector as w
     jobs.push_back({{sample(name)}});
   }
   for (const char* script : {"torch_leak_oom.py", "ctypes_alloc.py"})
-    jobs.push_back({{python, source + "/samples/" + script}, true});
+    jobs.push_back({{python(), source + "/samples/" + script}, true});
 
   for (const Job& job : jobs) {
     CAPTURE(job.command.back());

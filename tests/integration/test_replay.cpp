@@ -68,12 +68,10 @@ TEST_CASE("replay of a PyTorch job: its segments, and its out-of-memory where th
   if (on_real_gpu()) return;  // simtorch
   ScratchDir dir("replay-torch");
   const std::string trace = dir.path("t.vstrace");
-  const ProcessResult which = run_process({"python3", "-c", "import sys; print(sys.executable)"});
-  REQUIRE(which.exit_status == 0);
   ProcessOptions options;
   options.set_env["PYTHONPATH"] = std::string(VRAMSCOPE_SOURCE_DIR) + "/samples/simtorch";
   ProcessResult run = run_vramscope(
-      {"run", "-q", "--simulate=4GiB", "-o", trace, "--", which.out.substr(0, which.out.find('\n')),
+      {"run", "-q", "--simulate=4GiB", "-o", trace, "--", python(),
        std::string(VRAMSCOPE_SOURCE_DIR) + "/samples/torch_leak_oom.py"},
       options);
   REQUIRE(run.exit_status == 0);
