@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "analyzer/async_pool_model.h"
 #include "analyzer/caching_allocator_model.h"
 #include "formats/snapshot_import.h"
 
@@ -134,6 +135,8 @@ const char* model_name(AllocatorModel model) {
       return "torch";
     case AllocatorModel::TorchExpandable:
       return "torch-expandable";
+    case AllocatorModel::CudaAsync:
+      return "cuda-async";
     case AllocatorModel::Exact:
       return "exact";
   }
@@ -141,10 +144,15 @@ const char* model_name(AllocatorModel model) {
 }
 
 std::optional<AllocatorModel> parse_model(const std::string& text) {
-  for (AllocatorModel m : {AllocatorModel::Torch, AllocatorModel::TorchExpandable, AllocatorModel::Exact}) {
+  for (AllocatorModel m : {AllocatorModel::Torch, AllocatorModel::TorchExpandable, AllocatorModel::CudaAsync,
+                           AllocatorModel::Exact}) {
     if (text == model_name(m)) return m;
   }
   return std::nullopt;
+}
+
+bool takes_torch_settings(AllocatorModel model) {
+  return model == AllocatorModel::Torch || model == AllocatorModel::TorchExpandable;
 }
 
 std::optional<std::array<uint32_t, 16>> parse_roundup_divisions(const std::string& text, std::string& error) {
@@ -290,6 +298,10 @@ ReplayResult replay(const ReplayInput& input, AllocatorModel model, const TorchS
   if (model == AllocatorModel::Exact) {
     ExactModel exact(capacity, input.allocations);
     return run(input, exact, result, points);
+  }
+  if (model == AllocatorModel::CudaAsync) {
+    AsyncPoolModel pool(capacity);
+    return run(input, pool, result, points);
   }
   const bool expandable = model == AllocatorModel::TorchExpandable;
   CachingAllocatorModel torch(settings, capacity, expandable);

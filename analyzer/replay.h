@@ -46,7 +46,12 @@ struct ReplayInput {
 // std::invalid_argument when the trace has none to replay.
 ReplayInput replay_input(const trace::TraceContents& trace, std::optional<uint32_t> device = std::nullopt);
 
-enum class AllocatorModel { Torch, TorchExpandable, Exact };
+// Torch and TorchExpandable: PyTorch's caching allocator (caching_allocator_model.h);
+// CudaAsync: the driver's pool under backend:cudaMallocAsync (async_pool_model.h);
+// Exact: each request its bytes and no more.
+enum class AllocatorModel { Torch, TorchExpandable, CudaAsync, Exact };
+// Whether PyTorch's PYTORCH_CUDA_ALLOC_CONF settings (TorchSettings) apply to it.
+bool takes_torch_settings(AllocatorModel model);
 const char* model_name(AllocatorModel model);
 std::optional<AllocatorModel> parse_model(const std::string& text);
 

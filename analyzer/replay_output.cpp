@@ -79,9 +79,11 @@ std::string replay_text(const ReplayReport& report) {
            format_size(report.scaled_bytes_after) + "\n";
   }
   std::string model = model_name(r.model);
-  if (r.model != AllocatorModel::Exact) {
+  if (takes_torch_settings(r.model)) {
     const std::string settings = settings_text(report.settings);
     model += settings.empty() ? " (PyTorch's defaults)" : " (" + settings + ")";
+  } else if (r.model == AllocatorModel::CudaAsync) {
+    model += " (backend:cudaMallocAsync, the driver's pool)";
   }
   out += "  model      " + model + ", capacity " + capacity_text(r.capacity) + "\n";
   if (r.oom) {
@@ -97,15 +99,17 @@ std::string replay_text(const ReplayReport& report) {
          ")\n";
   out += "  unused     at most " + format_size(r.peak_unused) + " reserved in no block, at " +
          seconds(r.peak_unused_time_ns) + "\n";
-  if (r.model == AllocatorModel::TorchExpandable) {
-    out += "  mappings   " + count(r.segments.size()) + " made (pages of 2 MiB or 20 MiB), " +
+  if (r.model == AllocatorModel::TorchExpandable || r.model == AllocatorModel::CudaAsync) {
+    out += "  mappings   " + count(r.segments.size()) + " made (pages of " +
+           (r.model == AllocatorModel::CudaAsync ? "2 MiB" : "2 MiB or 20 MiB") + "), " +
            count(r.segments_released) + " unmapped";
   } else {
     out += "  segments   " + count(r.segments.size()) + " made, " + count(r.segments_released) + " given back";
   }
   if (r.retries > 0) {
-    out += "; cached segments given back to retry a request " +
-           (r.retries == 1 ? std::string("once") : count(r.retries) + " times");
+    out += std::string(r.model == AllocatorModel::CudaAsync ? "; free pages unmapped"
+                                                            : "; cached segments given back") +
+           " to retry a request " + (r.retries == 1 ? std::string("once") : count(r.retries) + " times");
   }
   out += "\n";
   if (in.tensor_level) {

@@ -102,7 +102,11 @@ int main(int argc, char** argv) {
     uint64_t peak_reserved = 0;
   };
   std::vector<Row> rows = {
-      {AllocatorModel::Exact, {}}, {AllocatorModel::Torch, {}}, {AllocatorModel::TorchExpandable, {}}};
+      {AllocatorModel::Exact, {}},
+      {AllocatorModel::Torch, {}},
+      {AllocatorModel::TorchExpandable, {}},
+      {AllocatorModel::CudaAsync, {}},
+  };
   for (int round = 0; round < rounds; ++round) {
     for (Row& row : rows) {  // interleaved, round by round
       const auto start = std::chrono::steady_clock::now();
@@ -125,13 +129,17 @@ int main(int argc, char** argv) {
                   static_cast<double>(row.peak_reserved) / (1024.0 * MiB));
     table += line;
   }
-  const auto start = std::chrono::steady_clock::now();
-  const uint64_t fit = smallest_capacity(job, AllocatorModel::Torch, TorchSettings{});
-  const double fit_seconds = seconds_since(start);
-  char line[256];
-  std::snprintf(line, sizeof line, "\n--fit (torch) on %zu requests: %.2f s, smallest capacity %.2f GiB\n",
-                job.requests.size(), fit_seconds, static_cast<double>(fit) / (1024.0 * MiB));
-  table += line;
+  table += "\n";
+  for (AllocatorModel model : {AllocatorModel::Torch, AllocatorModel::CudaAsync}) {
+    const auto start = std::chrono::steady_clock::now();
+    const uint64_t fit = smallest_capacity(job, model, TorchSettings{});
+    const double fit_seconds = seconds_since(start);
+    char line[256];
+    std::snprintf(line, sizeof line, "--fit (%s) on %zu requests: %.2f s, smallest capacity %.2f GiB\n",
+                  model_name(model), job.requests.size(), fit_seconds,
+                  static_cast<double>(fit) / (1024.0 * MiB));
+    table += line;
+  }
   std::fputs(table.c_str(), stdout);
   if (!markdown.empty()) {
     if (std::FILE* f = std::fopen(markdown.c_str(), "w")) {

@@ -22,7 +22,8 @@ namespace vramscope::cli {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: vramscope replay TRACE [--allocator torch|torch-expandable|exact] [--capacity SIZE]\n"
+    "usage: vramscope replay TRACE [--allocator torch|torch-expandable|cuda-async|exact]\n"
+    "                        [--capacity SIZE]\n"
     "                        [--max-split-size SIZE] [--roundup-power2-divisions N|LIST]\n"
     "                        [--garbage-collection-threshold F] [--scale-batch F]\n"
     "                        [--device N] [--fit]\n"
@@ -40,9 +41,11 @@ constexpr const char* kUsage =
     "options:\n"
     "  --allocator MODEL      torch (default): PyTorch's caching allocator, as of\n"
     "                         PyTorch 2.5; torch-expandable: the same with\n"
-    "                         expandable_segments:True; exact: every request its\n"
-    "                         bytes and no more (the least any allocator could\n"
-    "                         reserve)\n"
+    "                         expandable_segments:True; cuda-async: the CUDA\n"
+    "                         driver's pool under backend:cudaMallocAsync (a\n"
+    "                         model: the driver's policy is not published);\n"
+    "                         exact: every request its bytes and no more (the\n"
+    "                         least any allocator could reserve)\n"
     "  --capacity SIZE        the memory the allocator may reserve (e.g. 24GiB;\n"
     "                         default: the device's memory, as the trace says;\n"
     "                         no limit when it does not, as a snapshot)\n"
@@ -59,8 +62,8 @@ constexpr const char* kUsage =
     "  --device N             the device (default: the lowest with requests)\n"
     "  --fit                  also find the smallest capacity that serves every\n"
     "                         request, with these settings, PyTorch's defaults,\n"
-    "                         expandable segments and the exact allocator (by\n"
-    "                         bisection, to 2 MiB)\n"
+    "                         expandable segments, cuda-async and the exact\n"
+    "                         allocator (by bisection, to 2 MiB)\n"
     "  --json FILE            also write the result as JSON to FILE; '-' writes it\n"
     "                         to standard output instead of the text\n"
     "  --help                 show this help\n";
@@ -108,7 +111,8 @@ std::optional<ReplayOptions> parse(const Args& args) {
       const std::string text = cursor.value();
       std::optional<analysis::AllocatorModel> model = analysis::parse_model(text);
       if (!model)
-        throw UsageError{"replay: --allocator wants torch, torch-expandable or exact, not '" + text + "'"};
+        throw UsageError{"replay: --allocator wants torch, torch-expandable, cuda-async or exact, not '" +
+                         text + "'"};
       options.model = *model;
     } else if (arg == "--capacity") {
       options.capacity = size_value(cursor);
@@ -145,8 +149,10 @@ std::optional<ReplayOptions> parse(const Args& args) {
   if (traces.empty()) throw UsageError{"replay: which trace? (usage: vramscope replay TRACE [options])"};
   if (traces.size() > 1)
     throw UsageError{"replay: one trace at a time, not " + std::to_string(traces.size())};
-  if (options.model == analysis::AllocatorModel::Exact && options.torch_settings_given)
-    throw UsageError{"replay: PyTorch's settings apply to --allocator torch, not exact"};
+  if (!analysis::takes_torch_settings(options.model) && options.torch_settings_given)
+    throw UsageError{
+        std::string("replay: PyTorch's settings apply to --allocator torch and torch-expandable, not ") +
+        analysis::model_name(options.model)};
   options.trace = traces.front();
   return options;
 }
@@ -198,7 +204,7 @@ int replay_command(const Args& args) {
   if (options->fit) {
     const analysis::TorchSettings defaults;
     const std::string settings = analysis::settings_text(options->settings);
-    if (options->model != analysis::AllocatorModel::Exact && !settings.empty()) {
+    if (analysis::takes_torch_settings(options->model) && !settings.empty()) {
       report.fits.push_back({std::string(analysis::model_name(options->model)) + " (" + settings + ")",
                              analysis::smallest_capacity(input, options->model, options->settings)});
     }
@@ -207,6 +213,9 @@ int replay_command(const Args& args) {
     report.fits.push_back(
         {"torch-expandable (expandable_segments:True)",
          analysis::smallest_capacity(input, analysis::AllocatorModel::TorchExpandable, defaults)});
+    report.fits.push_back(
+        {"cuda-async (backend:cudaMallocAsync)",
+         analysis::smallest_capacity(input, analysis::AllocatorModel::CudaAsync, defaults)});
     report.fits.push_back(
         {"exact", analysis::smallest_capacity(input, analysis::AllocatorModel::Exact, defaults)});
   }

@@ -16,6 +16,9 @@
 #      `vramscope replay` of its trace gives PyTorch's own max_memory_allocated
 #      and max_memory_reserved, with the default settings and (through the
 #      torch-expandable model) with expandable_segments:True;
+#   g. the same with backend:cudaMallocAsync, replayed through the cuda-async
+#      model (docs/replay.md): its peaks against PyTorch's, which under that
+#      backend are the driver pool's own ReservedMemHigh and UsedMemHigh;
 # and measures the overhead on a PyTorch training step (samples/train_torch.py
 # --time, with and without vramscope, 3 rounds interleaved): at most 5 %.
 # Logs and reports go to one folder ($OUT, else ./gpu-suite); the summary is
@@ -75,9 +78,10 @@ fi
 # --- f. train_torch.py: the same output under vramscope, and the replay's
 # peaks against PyTorch's own counters, with each allocator setting
 if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2> /dev/null; then
-  for setting in default expandable; do
+  for setting in default expandable async; do
     conf=; model=torch
     [[ $setting == expandable ]] && conf=expandable_segments:True && model=torch-expandable
+    [[ $setting == async ]] && conf=backend:cudaMallocAsync && model=cuda-async
     plain=$(PYTORCH_CUDA_ALLOC_CONF=$conf timeout "$(left)" python3 samples/train_torch.py --steps 10 2> /dev/null)
     profiled=$(PYTORCH_CUDA_ALLOC_CONF=$conf timeout "$(left)" $vs run -q -o "$traces/train_$setting.vstrace" -- \
       python3 samples/train_torch.py --steps 10 2> "$out/train_$setting.err")
@@ -92,23 +96,25 @@ if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1
     printf '%s\n' "$profiled" > "$out/train_$setting.out"
     python3 - "$out/replay_$setting.json" "$setting" "$out/train_$setting.out" <<'CHECK' | tee -a "$summary"
 import json, re, sys
+check = "g" if sys.argv[2] == "async" else "f"
 try:
     replay = json.load(open(sys.argv[1]))
 except (OSError, ValueError) as e:
-    print(f"FAIL  f. replay ({sys.argv[2]}): no result ({e})")
+    print(f"FAIL  {check}. replay ({sys.argv[2]}): no result ({e})")
     sys.exit(0)
 m = re.search(r"torch max_memory_allocated (\d+) max_memory_reserved (\d+)", open(sys.argv[3]).read())
 if not m:
-    print(f"FAIL  f. replay ({sys.argv[2]}): the job printed no PyTorch figures")
+    print(f"FAIL  {check}. replay ({sys.argv[2]}): the job printed no PyTorch figures")
     sys.exit(0)
 allocated, reserved = int(m.group(1)), int(m.group(2))
 ours = (replay["peak_allocated_bytes"], replay["peak_reserved"]["bytes"])
 verdict = "PASS" if ours == (allocated, reserved) else "FAIL"
-print(f"{verdict}  f. replay ({sys.argv[2]}): allocated {ours[0]}, reserved {ours[1]}; "
-      f"PyTorch's max_memory_allocated {allocated}, max_memory_reserved {reserved}")
+print(f"{verdict}  {check}. replay ({sys.argv[2]}): allocated {ours[0]}, reserved {ours[1]}; "
+      f"PyTorch's max_memory_allocated {allocated}, max_memory_reserved {reserved}; "
+      f"differences {ours[0] - allocated:+d} and {ours[1] - reserved:+d} bytes")
 CHECK
   done
-  failures=$((failures + $(grep -c '^FAIL  f\. replay' "$summary")))
+  failures=$((failures + $(grep -c '^FAIL  [fg]\. replay' "$summary")))
 fi
 
 # --- the hook's overhead on a PyTorch training step: step times with and

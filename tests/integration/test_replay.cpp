@@ -55,13 +55,25 @@ TEST_CASE("replay of the caching_allocator sample: its own segments again, and o
   CHECK(short_of["fits"] == false);
   CHECK(short_of["out_of_memory"]["size"] == 8 * MiB);
   CHECK(short_of["out_of_memory"]["reserved_bytes"] == 40 * MiB);
+  // The driver's pool (cuda-async) maps the 8 MiB at the top, and on 40 MiB
+  // first unmaps the ten wholly free 2 MiB pages of the five holes.
+  json pool = replay_json({trace, "--allocator", "cuda-async", "--capacity", "40MiB"});
+  CHECK(pool["allocator"]["model"] == "cuda-async");
+  CHECK(pool["fits"] == true);
+  CHECK(pool["segments"]["retries"] == 1);
+  CHECK(pool["segments"]["given_back"] == 5);         // five runs of two pages
+  CHECK(pool["peak_reserved"]["bytes"] == 40 * MiB);  // before the holes were given back
+  json pool_unlimited = replay_json({trace, "--allocator", "cuda-async"});
+  CHECK(pool_unlimited["peak_reserved"]["bytes"] == 48 * MiB);
   // The exact allocator needs only what is live at once; --fit says so for each.
   json fit = replay_json({trace, "--fit"});
-  REQUIRE(fit["fit"].size() == 3);
+  REQUIRE(fit["fit"].size() == 4);
   CHECK(fit["fit"][0]["setting"] == "torch (PyTorch's defaults)");
   CHECK(fit["fit"][0]["smallest_capacity"] == 60 * MiB);
-  CHECK(fit["fit"][2]["setting"] == "exact");
+  CHECK(fit["fit"][2]["setting"] == "cuda-async (backend:cudaMallocAsync)");
   CHECK(fit["fit"][2]["smallest_capacity"] == 40 * MiB);
+  CHECK(fit["fit"][3]["setting"] == "exact");
+  CHECK(fit["fit"][3]["smallest_capacity"] == 40 * MiB);
 }
 
 TEST_CASE("replay of a PyTorch job: its segments, and its out-of-memory where the job had it") {
@@ -91,7 +103,7 @@ TEST_CASE("replay refuses bad flags and traces it cannot replay with one line") 
   ScratchDir dir("replay-bad");
   ProcessResult help = run_vramscope({"replay", "--help"});
   CHECK(help.exit_status == 0);
-  CHECK(help.out.find("--allocator torch|torch-expandable|exact") != std::string::npos);
+  CHECK(help.out.find("--allocator torch|torch-expandable|cuda-async|exact") != std::string::npos);
   CHECK(help.out.find("--scale-batch F") != std::string::npos);
 
   struct Case {
@@ -105,7 +117,7 @@ TEST_CASE("replay refuses bad flags and traces it cannot replay with one line") 
       {{"replay"}, 2, "vramscope: replay: which trace? (usage: vramscope replay TRACE [options])\n"},
       {{"replay", snapshot, "--allocator", "jemalloc"},
        2,
-       "vramscope: replay: --allocator wants torch, torch-expandable or exact, not 'jemalloc'\n"},
+       "vramscope: replay: --allocator wants torch, torch-expandable, cuda-async or exact, not 'jemalloc'\n"},
       {{"replay", snapshot, "--max-split-size", "16MiB"},
        2,
        "vramscope: replay: --max-split-size must be more than 20 MiB, as PyTorch requires\n"},
@@ -124,7 +136,11 @@ TEST_CASE("replay refuses bad flags and traces it cannot replay with one line") 
        "vramscope: replay: --scale-batch wants a factor above 0 (e.g. 0.5 or 2), not '0'\n"},
       {{"replay", snapshot, "--allocator", "exact", "--max-split-size", "64MiB"},
        2,
-       "vramscope: replay: PyTorch's settings apply to --allocator torch, not exact\n"},
+       "vramscope: replay: PyTorch's settings apply to --allocator torch and torch-expandable, not exact\n"},
+      {{"replay", snapshot, "--allocator", "cuda-async", "--garbage-collection-threshold", "0.5"},
+       2,
+       "vramscope: replay: PyTorch's settings apply to --allocator torch and torch-expandable, not "
+       "cuda-async\n"},
       {{"replay", snapshot, "--frobnicate"}, 2, ""},
       {{"replay", dir.path("missing.vstrace")},
        1,

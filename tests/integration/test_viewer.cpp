@@ -405,7 +405,10 @@ TEST_CASE(
   CHECK(edge_rows == std::vector<int>{539, 540, 554, 555});
   REQUIRE(edge_columns.size() == 4);
   // Its left edge is where the parameters' band steps from 8 to 12 MiB (tops
-  // at rows 522 and 505, under the reserved line: their colour starts a row lower).
+  // at rows 522 and 505, under the reserved line: their colour starts a row
+  // lower). The band's step and the frame's edge are each rounded to a
+  // column, so they may lie one column apart: the band is checked two
+  // columns before the edge and three after.
   const int made = edge_columns[0];
   const Rgb kParameters{31, 119, 180};
   auto band_top = [&](int x) {
@@ -413,7 +416,7 @@ TEST_CASE(
     while (y < 600 - kBottom && !(timeline.at(x, y) == kParameters)) ++y;
     return y;
   };
-  CHECK(band_top(made - 1) == 523);
+  CHECK(band_top(made - 2) == 523);
   CHECK(band_top(made + 3) == 506);
 
   // The memory map: the same columns, framing a rectangle 4 MiB of the 67.04 MiB of addresses high.

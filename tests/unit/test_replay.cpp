@@ -345,3 +345,66 @@ TEST_CASE("replay: requests no device could hold run out of memory, whatever the
     CHECK(r.oom->request == 1);
   }
 }
+
+TEST_CASE("cuda-async model: 512-byte rounding, best fit in one address space, 2 MiB pages mapped once") {
+  // 100 bytes, 1 MiB and 3 MiB lie end to end from address 0: the first maps
+  // page 0, the second lies in it, the third reaches into pages 1 and 2.
+  analysis::ReplayResult r = analysis::replay(requests({100, mib(1), mib(3)}), AllocatorModel::CudaAsync,
+                                              TorchSettings{}, UINT64_MAX);
+  CHECK(r.segments == std::vector<uint64_t>{2 * MiB, 4 * MiB});
+  CHECK(r.peak_reserved == 6 * MiB);
+  CHECK(r.peak_allocated == 512 + 4 * MiB);
+  CHECK(r.peak_requested == 100 + 4 * MiB);
+  // Freed memory is taken again at once, and pages stay mapped when free
+  // (PyTorch sets the pool's release threshold to UINT64_MAX).
+  r = analysis::replay(requests({mib(4), -1, mib(2), mib(2), -3, -4}), AllocatorModel::CudaAsync,
+                       TorchSettings{}, UINT64_MAX);
+  CHECK(r.segments == std::vector<uint64_t>{4 * MiB});
+  CHECK(r.peak_reserved == 4 * MiB);
+  CHECK(r.peak_allocated == 4 * MiB);
+}
+
+TEST_CASE("cuda-async model: live blocks pin their pages; a full device unmaps free pages and retries") {
+  // Four 1 MiB blocks fill pages 0 and 1; the first and third are freed:
+  // 2 MiB free in two holes of 1 MiB, so a 2 MiB request maps page 2.
+  ReplayInput pinned = requests({mib(1), mib(1), mib(1), mib(1), -1, -3, mib(2)});
+  analysis::ReplayResult r = analysis::replay(pinned, AllocatorModel::CudaAsync, TorchSettings{}, UINT64_MAX);
+  CHECK(r.peak_reserved == 6 * MiB);
+  CHECK(r.peak_unused == 2 * MiB);
+  // On 4 MiB no page is wholly free to give back: out of memory, where the
+  // exact allocator fits.
+  r = analysis::replay(pinned, AllocatorModel::CudaAsync, TorchSettings{}, 4 * MiB);
+  REQUIRE(r.oom);
+  CHECK(r.oom->request == 6);
+  CHECK(r.oom->reserved == 4 * MiB);
+  CHECK(r.oom->allocated == 2 * MiB);
+  CHECK(r.retries == 0);
+  CHECK(analysis::smallest_capacity(pinned, AllocatorModel::CudaAsync, TorchSettings{}) == 6 * MiB);
+  CHECK(analysis::smallest_capacity(pinned, AllocatorModel::Exact, TorchSettings{}) == 4 * MiB);
+
+  // 2 MiB at page 0 and 512 bytes at page 1; the 2 MiB is freed, and 3 MiB
+  // fits no hole: it needs page 2. On 4 MiB, page 0 (wholly free) is
+  // unmapped first, and the request served.
+  ReplayInput freed = requests({mib(2), 512, -1, mib(3)});
+  r = analysis::replay(freed, AllocatorModel::CudaAsync, TorchSettings{}, 4 * MiB);
+  CHECK_FALSE(r.oom);
+  CHECK(r.segments == std::vector<uint64_t>{2 * MiB, 2 * MiB, 2 * MiB});
+  CHECK(r.segments_released == 1);
+  CHECK(r.retries == 1);
+  CHECK(r.peak_reserved == 4 * MiB);
+  r = analysis::replay(freed, AllocatorModel::CudaAsync, TorchSettings{}, UINT64_MAX);
+  CHECK(r.peak_reserved == 6 * MiB);
+  CHECK(r.retries == 0);
+}
+
+TEST_CASE("cuda-async model: a freed range merges with its free neighbours and with the top") {
+  // Three 1 MiB blocks (pages 0 and 1); the middle one, then the first, are
+  // freed: one 2 MiB hole from 0, where the next 2 MiB lands, no new page.
+  // Freeing the rest returns everything to the top, where a 6 MiB request
+  // starts at 0 and maps only page 2.
+  ReplayInput in = requests({mib(1), mib(1), mib(1), -2, -1, mib(2), -3, -4, mib(6)});
+  analysis::ReplayResult r = analysis::replay(in, AllocatorModel::CudaAsync, TorchSettings{}, UINT64_MAX);
+  CHECK(r.segments == std::vector<uint64_t>{2 * MiB, 2 * MiB, 2 * MiB});
+  CHECK(r.peak_reserved == 6 * MiB);
+  CHECK(r.peak_allocated == 6 * MiB);
+}
