@@ -277,6 +277,23 @@ TEST_CASE("replay of recordings that began mid-run: where the model and the reco
   CHECK(r.peak_reserved == 12'593'397'760);  // 64 MiB (0.5%) less than recorded
   // The allocated peak of the requests' own sizes agrees to the byte.
   CHECK(r.peak_requested == in.recorded_peak_allocated);
+
+  // bcrafton's CS336 step: its window holds no segment_alloc at all (every
+  // one of its 96 segments was made before recording began) and 447 blocks
+  // live before it. The replay makes 142 segments for them and reserves
+  // 66 MiB (1.6 %) less at its peak; the bytes asked for agree to the byte.
+  const ReplayInput early =
+      analysis::replay_input(snapshot("pytorch-snapshots/cs336_bcrafton_memory_snapshot.pickle"));
+  const analysis::ReplayResult e =
+      analysis::replay(early, AllocatorModel::Torch, TorchSettings{}, UINT64_MAX);
+  CHECK(early.allocations == 2'609);
+  CHECK(early.frees() == 2'162);
+  CHECK(early.recorded_segments.size() == 96);
+  CHECK(e.segments.size() == 142);
+  CHECK(early.recorded_peak_reserved == 4'238'344'192);
+  CHECK(e.peak_reserved == 4'169'138'176);
+  CHECK(e.peak_requested == early.recorded_peak_allocated);
+  CHECK(e.peak_requested == 3'853'700'352);
 }
 
 TEST_CASE("--scale-batch: the activations the report finds are scaled, nothing else") {
