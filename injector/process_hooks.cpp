@@ -83,6 +83,9 @@ void on_fork_child() {
 
 void on_end_of_process() {
   InjectorState& st = state();
+  // A child made by the fork system call itself ran no fork handler: it holds
+  // a copy of the parent's trace state, none of it its own to end or seal.
+  if (st.owner_pid != 0 && st.owner_pid != getpid()) return;
   write_end(EndReason::Exit, st.exit_status);
   if (ThreadState* ts = thread_state()) seal_thread_chunk(ts);
   if (auto* writer = st.writer.load()) writer->stop_claims();

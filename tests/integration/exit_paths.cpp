@@ -2,11 +2,12 @@
 // many allocations have returned (so a test can kill it and know what must be
 // in the trace), and leaves by the way it is told.
 //
-// usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds FILE|chdir-fork|exec
+// usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds FILE|chdir-fork|raw-fork|exec
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds "
-                 "FILE|chdir-fork|exec\n");
+                 "FILE|chdir-fork|raw-fork|exec\n");
     return 2;
   }
   const char* how = argv[1];
@@ -87,6 +88,23 @@ int main(int argc, char** argv) {
     int status = 0;
     waitpid(child, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  }
+  if (std::strcmp(how, "raw-fork") == 0) {
+    // A child made by the fork system call itself, as some runtimes and
+    // sandboxes do: no fork handler runs in it, so it holds a copy of the
+    // parent's trace state. It ends by exit(), destructors and all, without
+    // touching the GPU. The parent then allocates 2 MiB more and is killed:
+    // its trace must say it was cut short, with all 5 allocations, and must
+    // not take the child's end for its own.
+    const long child = syscall(SYS_fork);
+    if (child == 0) std::exit(7);
+    int status = 0;
+    if (child < 0 || waitpid(static_cast<pid_t>(child), &status, 0) < 0) return 1;
+    allocate_block(1 << 20);
+    allocate_block(1 << 20);
+    std::printf("child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    std::fflush(stdout);
+    raise(SIGKILL);
   }
   if (std::strcmp(how, "exec") == 0) {
     // The same process becomes another program, which allocates 3 MiB more and returns 5.

@@ -3,6 +3,7 @@
 // preloading of code that another user could have replaced; and its
 // behaviour under load and among forking workers.
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -173,6 +174,34 @@ TEST_CASE("a relative VRAMSCOPE_OUTPUT means the directory the job started in, e
   json r = report_json(dir.dir());
   REQUIRE(r["ranks"].is_array());
   CHECK(r["ranks"].size() == 2);
+}
+
+TEST_CASE("a child forked without fork handlers neither ends nor writes the parent's trace") {
+  // The fork system call called directly runs no pthread_atfork handler: the
+  // child holds a copy of the parent's trace state when its destructors run.
+  // Before the owner check, its exit wrote an end record (exit, 7) into the
+  // parent's trace, and a parent killed later read as having exited.
+  if (on_real_gpu()) return;  // preloaded by hand on simcuda
+  ScratchDir dir("raw-fork");
+  ProcessOptions options;
+  options.working_directory = dir.dir();
+  options.mark_main_process = true;
+  options.set_env["LD_PRELOAD"] =
+      (fs::path(VRAMSCOPE_BIN).parent_path().parent_path() / "lib" / "vramscope" / "libvramscope_inject.so")
+          .string();
+  options.set_env["LD_LIBRARY_PATH"] = VRAMSCOPE_SIMCUDA_DIR;
+  options.set_env["VRAMSCOPE_OUTPUT"] = "t.vstrace";
+  ProcessResult run = run_process({VRAMSCOPE_EXIT_PATHS, "raw-fork"}, options);
+  CHECK(run.out == "child exited 7\n");
+  CHECK(run.signal == SIGKILL);
+  size_t traces = 0;
+  for (const auto& entry : fs::directory_iterator(dir.dir()))
+    traces += entry.path().extension() == ".vstrace";
+  CHECK(traces == 1);  // the child recorded nothing: no trace of its own
+  json r = report_json(dir.path("t.vstrace"));
+  CHECK(r["counts"]["allocations"] == 5);
+  CHECK(r["trace"]["cut_short"] == true);
+  CHECK(r["trace"]["end"].is_null());
 }
 
 TEST_CASE("32 threads allocating and freeing at once: every event, exact totals") {
