@@ -1,4 +1,4 @@
-// Argument walking shared by check and diff.
+// Argument walking shared by the commands.
 #include "cli/arg_cursor.h"
 
 namespace vramscope::cli {
@@ -38,6 +38,15 @@ uint64_t ArgCursor::whole_number() {
   }
   if (!digits) throw UsageError{command_ + ": " + arg_ + " wants a whole number, not '" + text + "'"};
   return number;
+}
+
+std::string ArgCursor::only_operand(const std::vector<std::string>& operands, const std::string& noun,
+                                    const std::string& usage) const {
+  if (operands.empty()) throw UsageError{command_ + ": which " + noun + "? (usage: " + usage + ")"};
+  if (operands.size() > 1) {
+    throw UsageError{command_ + ": one " + noun + " at a time, not " + std::to_string(operands.size())};
+  }
+  return operands.front();
 }
 
 }  // namespace vramscope::cli

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 
@@ -25,6 +26,10 @@ class ArgCursor {
   [[noreturn]] void unknown_option() const;
   // A whole number (at most 9 digits), or UsageError naming the option.
   uint64_t whole_number();
+  // The one operand a command takes (`noun`: "trace", "file"), or UsageError:
+  // "which trace? (usage: ...)" for none, "one trace at a time" for more.
+  std::string only_operand(const std::vector<std::string>& operands, const std::string& noun,
+                           const std::string& usage) const;
 
  private:
   const Args& args_;

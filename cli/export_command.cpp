@@ -124,10 +124,8 @@ std::optional<ExportOptions> parse(const Args& args) {
       traces.push_back(arg);
     }
   }
-  if (traces.empty())
-    throw UsageError{"export: which trace? (usage: vramscope export TRACE --format FORMAT)"};
-  if (traces.size() > 1)
-    throw UsageError{"export: one trace at a time, not " + std::to_string(traces.size())};
+  const std::string trace_path =
+      cursor.only_operand(traces, "trace", "vramscope export TRACE --format FORMAT");
   if (!format) throw UsageError{"export: which format? --format chrome, collapsed or pytorch-snapshot"};
   options.format = *format;
   if (options.what && options.format != Format::Collapsed) {
@@ -139,7 +137,7 @@ std::optional<ExportOptions> parse(const Args& args) {
   if (options.device && options.format == Format::PytorchSnapshot) {
     throw UsageError{"export: --device is for --format chrome and collapsed"};
   }
-  options.trace = traces.front();
+  options.trace = trace_path;
   return options;
 }
 

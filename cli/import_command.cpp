@@ -56,9 +56,7 @@ std::optional<ImportOptions> parse(const Args& args) {
       inputs.push_back(arg);
     }
   }
-  if (inputs.empty()) throw UsageError{"import: which file? (usage: vramscope import FILE [-o TRACE])"};
-  if (inputs.size() > 1) throw UsageError{"import: one file at a time, not " + std::to_string(inputs.size())};
-  options.input = inputs.front();
+  options.input = cursor.only_operand(inputs, "file", "vramscope import FILE [-o TRACE]");
   if (options.output.empty()) {
     std::filesystem::path out(options.input);
     // "x.pt.trace.json.gz" becomes "x.vstrace": every extension goes.

@@ -146,14 +146,11 @@ std::optional<ReplayOptions> parse(const Args& args) {
       traces.push_back(arg);
     }
   }
-  if (traces.empty()) throw UsageError{"replay: which trace? (usage: vramscope replay TRACE [options])"};
-  if (traces.size() > 1)
-    throw UsageError{"replay: one trace at a time, not " + std::to_string(traces.size())};
+  options.trace = cursor.only_operand(traces, "trace", "vramscope replay TRACE [options]");
   if (!analysis::takes_torch_settings(options.model) && options.torch_settings_given)
     throw UsageError{
         std::string("replay: PyTorch's settings apply to --allocator torch and torch-expandable, not ") +
         analysis::model_name(options.model)};
-  options.trace = traces.front();
   return options;
 }
 

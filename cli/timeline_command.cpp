@@ -103,10 +103,7 @@ std::optional<TimelineOptions> parse(const Args& args) {
       traces.push_back(arg);
     }
   }
-  if (traces.empty()) throw UsageError{"timeline: which trace? (usage: vramscope timeline TRACE [options])"};
-  if (traces.size() > 1) {
-    throw UsageError{"timeline: one trace at a time, not " + std::to_string(traces.size())};
-  }
+  const std::string trace_path = cursor.only_operand(traces, "trace", "vramscope timeline TRACE [options]");
   if (buckets_given && options.query.resolution_ns) {
     throw UsageError{"timeline: --buckets and --resolution both set the buckets: give one"};
   }
@@ -114,7 +111,7 @@ std::optional<TimelineOptions> parse(const Args& args) {
   if (q.from_ns && q.to_ns && *q.to_ns <= *q.from_ns) {
     throw UsageError{"timeline: the window is empty: --to must come after --from"};
   }
-  options.trace = traces.front();
+  options.trace = trace_path;
   return options;
 }
 
