@@ -24,6 +24,20 @@ unsigned mode_of(const std::string& path) {
   return st.st_mode & 07777;
 }
 
+// The injector preloaded without `vramscope run`, on simcuda, the job
+// started in `dir` with the relative trace name t.vstrace.
+ProcessOptions preloaded_by_hand(const ScratchDir& dir) {
+  ProcessOptions options;
+  options.working_directory = dir.dir();
+  options.mark_main_process = true;
+  options.set_env["LD_PRELOAD"] =
+      (fs::path(VRAMSCOPE_BIN).parent_path().parent_path() / "lib" / "vramscope" / "libvramscope_inject.so")
+          .string();
+  options.set_env["LD_LIBRARY_PATH"] = VRAMSCOPE_SIMCUDA_DIR;
+  options.set_env["VRAMSCOPE_OUTPUT"] = "t.vstrace";
+  return options;
+}
+
 }  // namespace
 
 TEST_CASE("traces are readable by their owner only, whatever the umask") {
@@ -156,14 +170,7 @@ TEST_CASE("a job that closes every descriptor keeps its own files whole, and its
 TEST_CASE("a relative VRAMSCOPE_OUTPUT means the directory the job started in, even after it moves") {
   if (on_real_gpu()) return;  // preloaded by hand on simcuda
   ScratchDir dir("chdir");
-  ProcessOptions options;
-  options.working_directory = dir.dir();
-  options.mark_main_process = true;
-  options.set_env["LD_PRELOAD"] =
-      (fs::path(VRAMSCOPE_BIN).parent_path().parent_path() / "lib" / "vramscope" / "libvramscope_inject.so")
-          .string();
-  options.set_env["LD_LIBRARY_PATH"] = VRAMSCOPE_SIMCUDA_DIR;
-  options.set_env["VRAMSCOPE_OUTPUT"] = "t.vstrace";
+  const ProcessOptions options = preloaded_by_hand(dir);
   ProcessResult run = run_process({VRAMSCOPE_EXIT_PATHS, "chdir-fork"}, options);
   REQUIRE(run.exit_status == 0);
   // The child opened its trace after the chdir to /: still beside the parent's.
@@ -183,14 +190,7 @@ TEST_CASE("a child forked without fork handlers neither ends nor writes the pare
   // parent's trace, and a parent killed later read as having exited.
   if (on_real_gpu()) return;  // preloaded by hand on simcuda
   ScratchDir dir("raw-fork");
-  ProcessOptions options;
-  options.working_directory = dir.dir();
-  options.mark_main_process = true;
-  options.set_env["LD_PRELOAD"] =
-      (fs::path(VRAMSCOPE_BIN).parent_path().parent_path() / "lib" / "vramscope" / "libvramscope_inject.so")
-          .string();
-  options.set_env["LD_LIBRARY_PATH"] = VRAMSCOPE_SIMCUDA_DIR;
-  options.set_env["VRAMSCOPE_OUTPUT"] = "t.vstrace";
+  const ProcessOptions options = preloaded_by_hand(dir);
   ProcessResult run = run_process({VRAMSCOPE_EXIT_PATHS, "raw-fork"}, options);
   CHECK(run.out == "child exited 7\n");
   CHECK(run.signal == SIGKILL);
