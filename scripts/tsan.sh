@@ -36,6 +36,11 @@ fi
 cmake -S "$root" -B "$tsan" -DVRAMSCOPE_TSAN=ON -DVRAMSCOPE_BUILD_TESTS=OFF "${launcher[@]}" > /dev/null
 cmake --build "$tsan" --target vramscope_inject -j "$(nproc)" > /dev/null
 injector="$tsan/lib/vramscope/libvramscope_inject.so"
+# An injector built without the sanitizer would pass every run below and prove nothing.
+if [[ $(nm -D --undefined-only "$injector" | grep -c '__tsan_func_entry') -eq 0 ]]; then
+  echo "tsan.sh: $injector calls no ThreadSanitizer hooks: it was not built with -fsanitize=thread" >&2
+  exit 1
+fi
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
