@@ -105,7 +105,7 @@ namespace {
 // Live bytes per stack of the allocated kind, keyed by device, block? and
 // stack in one word (key_of), hashed: a replay updates it at every event.
 struct StackLive {
-  int64_t bytes = 0;
+  uint64_t bytes = 0;  // unsigned: a hostile trace's sizes may sum past 2^63
   int64_t count = 0;
 };
 using RunningLive = std::unordered_map<uint64_t, StackLive>;
@@ -123,14 +123,14 @@ bool is_allocated_kind(trace::MemoryKind kind) {
 void count(RunningLive& live, const Allocation& a, int64_t sign) {
   if (!is_allocated_kind(a.kind)) return;
   StackLive& entry = live[key_of(a.device, a.kind == trace::MemoryKind::Block, a.stack.value)];
-  entry.bytes += sign * static_cast<int64_t>(a.size);
+  entry.bytes = sign > 0 ? entry.bytes + a.size : entry.bytes - a.size;
   entry.count += sign;
 }
 
 LiveByStack live_now(const RunningLive& running) {
   LiveByStack live;
   for (const auto& entry : running) {
-    if (entry.second.bytes > 0) live.push_back(entry);
+    if (entry.second.count > 0 && entry.second.bytes > 0) live.push_back(entry);
   }
   return live;
 }
@@ -172,7 +172,7 @@ std::vector<SiteSeries> site_series(const std::map<size_t, LiveByStack>& snapsho
       if ((key & ~uint64_t{UINT32_MAX}) != wanted) continue;
       const ResolvedStack& resolved = stacks.resolve(trace::StackId{static_cast<uint32_t>(key)});
       SiteSeries& series = by_site[site_key(resolved.site)];
-      uint64_t bytes = static_cast<uint64_t>(live.bytes);
+      uint64_t bytes = live.bytes;
       if (q < 3) {
         series.trend.quarters[q] += bytes;
         continue;

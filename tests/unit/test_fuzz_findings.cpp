@@ -123,3 +123,38 @@ TEST_CASE("a size with a fraction past 2^63 bytes parses to itself") {
   CHECK_FALSE(parse_size("18446744073709551615.5"));
   CHECK_FALSE(parse_size("16777216.0 TiB"));
 }
+
+// The out-of-memory diagnosis sums live bytes per call stack. The sums were
+// signed 64-bit, and two live allocations of 6 EiB on one stack overflowed
+// them (undefined behaviour; the stack's bytes came out negative and the
+// site was left out of the diagnosis). Found by the trace target after
+// 57 minutes (2026-12-06).
+TEST_CASE("live bytes per stack past 2^63 are summed, not overflowed") {
+  const std::string path = temp_path("huge-live.vstrace");
+  constexpr uint64_t kHuge = (uint64_t{1} << 62) + (uint64_t{1} << 61);
+  Header header;
+  header.devices.push_back({0, "GPU zero", 80ull << 30, false});
+  {
+    SimpleTraceWriter w(path, header);
+    AllocFields a{.ticks = 1'000, .api = Api::cuMemAlloc, .address = 0x7f0000000000, .size = kHuge};
+    CHECK(w.encoder().alloc(a));
+    a.ticks = 2'000;
+    a.address += kHuge;
+    CHECK(w.encoder().alloc(a));
+    FailureFields f{.ticks = 3'000,
+                    .api = Api::cuMemAlloc,
+                    .size = 1 << 20,
+                    .error = 2,
+                    .free_bytes = 0,
+                    .total_bytes = 80ull << 30};
+    CHECK(w.encoder().failed_alloc(f));
+    w.finish();
+  }
+  const analysis::Report report = analysis::analyze_trace(read_trace_file(path));
+  std::remove(path.c_str());
+  REQUIRE(report.failed_allocations.size() == 1);
+  const analysis::OomDiagnosis& d = report.failed_allocations[0].diagnosis;
+  REQUIRE(d.sites.size() == 1);
+  CHECK(d.sites[0].bytes == 2 * kHuge);
+  CHECK(d.sites[0].count == 2);
+}
