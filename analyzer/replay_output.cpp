@@ -107,9 +107,9 @@ std::string replay_text(const ReplayReport& report) {
     out += "  segments   " + count(r.segments.size()) + " made, " + count(r.segments_released) + " given back";
   }
   if (r.retries > 0) {
-    out += std::string(r.model == AllocatorModel::CudaAsync ? "; free pages unmapped"
-                                                            : "; cached segments given back") +
-           " to retry a request " + (r.retries == 1 ? std::string("once") : count(r.retries) + " times");
+    out +=
+        std::string(r.model == AllocatorModel::CudaAsync ? "; free pages unmapped" : "; the cache emptied") +
+        " to retry a request " + (r.retries == 1 ? std::string("once") : count(r.retries) + " times");
   }
   out += "\n";
   if (in.tensor_level) {
