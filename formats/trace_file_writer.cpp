@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -173,6 +174,46 @@ void TraceFileWriter::seal(ChunkSlot& slot) {
   // A sealed length of 0 would read as "unsealed", which reads the same.
   __atomic_store_n(&slot.head->sealed_length, used, __ATOMIC_RELEASE);
   abandon(slot);
+}
+
+bool TraceFileWriter::end_abandoned(const std::string& path, EndReason reason, int32_t code,
+                                    uint64_t now_ticks) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ended = false;
+  layout::FilePrefix prefix{};
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, &prefix, sizeof prefix, 0) == sizeof prefix &&
+      std::memcmp(prefix.magic, layout::kFileMagic, sizeof prefix.magic) == 0 &&
+      prefix.chunk_bytes > sizeof(layout::ChunkHead) && prefix.header_total_bytes >= sizeof prefix &&
+      static_cast<uint64_t>(st.st_size) >= uint64_t{prefix.header_total_bytes} + prefix.chunk_bytes) {
+    void* memory = mmap(nullptr, prefix.chunk_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                        static_cast<off_t>(prefix.header_total_bytes));
+    if (memory != MAP_FAILED) {
+      ChunkSlot slot;
+      slot.head = static_cast<layout::ChunkHead*>(memory);
+      slot.bytes = prefix.chunk_bytes;
+      const auto* payload = reinterpret_cast<const uint8_t*>(slot.head + 1);
+      if (slot.head->magic == layout::kChunkMagic && slot.head->thread == 0 &&
+          slot.head->sealed_length == 0 && payload[0] == 0) {
+        slot.encoder.start(reinterpret_cast<uint8_t*>(slot.head + 1),
+                           prefix.chunk_bytes - static_cast<uint32_t>(sizeof(layout::ChunkHead)),
+                           slot.head->base_ticks);
+        const uint64_t chunks =
+            (static_cast<uint64_t>(st.st_size) - prefix.header_total_bytes) / prefix.chunk_bytes;
+        ended = slot.encoder.end(std::max(now_ticks, slot.head->base_ticks), reason, code, chunks);
+        if (ended) {
+          seal(slot);
+        } else {
+          abandon(slot);
+        }
+      } else {
+        abandon(slot);
+      }
+    }
+  }
+  ::close(fd);
+  return ended;
 }
 
 void TraceFileWriter::abandon(ChunkSlot& slot) {

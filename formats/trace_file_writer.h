@@ -49,7 +49,7 @@ class TraceFileWriter {
   // false if the file cannot grow or map.
   bool claim(ChunkSlot& slot, ThreadIndex thread, uint64_t now_ns, uint64_t now_ticks);
   // Seals (length and checksum) and unmaps the chunk.
-  void seal(ChunkSlot& slot);
+  static void seal(ChunkSlot& slot);
   // Unmaps without sealing: for a forked child dropping its parent's chunks.
   static void abandon(ChunkSlot& slot);
 
@@ -61,6 +61,13 @@ class TraceFileWriter {
   void close();
   // Forgets the file without touching it: for a forked child.
   void detach();
+
+  // Ends a trace whose writer is gone without ending it (a program replaced
+  // by exec): writes the End record into its end chunk, the first, which the
+  // writer claims at open and leaves empty until then. Does nothing, and
+  // returns false, unless the file is a trace whose end chunk is claimed
+  // and still empty.
+  static bool end_abandoned(const std::string& path, EndReason reason, int32_t code, uint64_t now_ticks);
 
  private:
   bool grow_to(uint64_t bytes);

@@ -151,6 +151,8 @@ TraceFileWriter* open_trace() {
         const std::string kept = derived_path(header, st.output, attempt);
         if (link(st.output, kept.c_str()) == 0) {
           unlink(st.output);
+          // The program it was did not end: it became this one.
+          TraceFileWriter::end_abandoned(kept, trace::EndReason::Exec, 0, ticks());
           break;
         }
         if (errno != EEXIST) break;

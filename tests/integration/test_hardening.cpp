@@ -339,7 +339,10 @@ TEST_CASE("a job that has allocated and then execs another program keeps both pr
   json first = report_json(others[0]);
   CHECK(first["trace"]["pid"] == pid);
   CHECK(first["counts"]["allocations"] == 3);
-  CHECK(first["trace"]["cut_short"] == true);  // no end record: the program did not end, it was replaced
+  // Its end record, written by the new program: it did not end, it was replaced.
+  CHECK(first["trace"]["cut_short"] == false);
+  CHECK(first["trace"]["end"]["reason"] == "exec");
+  CHECK(first["trace"]["end"]["code"] == 0);
 }
 
 TEST_CASE("a shell that execs the job, having recorded nothing, leaves the job's trace as the main one") {

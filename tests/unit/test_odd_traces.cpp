@@ -394,6 +394,47 @@ TEST_CASE("odd trace: one allocation and no End record (the process crashed)") {
   CHECK(contains(a.text, "  256.00 MiB in 1 allocation (device) on device 0\n      <no stack>\n"));
 }
 
+TEST_CASE("odd trace: a program replaced by exec, its end written afterwards by the new one") {
+  // As the injector writes: the end chunk claimed first (thread 0), then a
+  // thread's chunk with one allocation; exec leaves both unsealed.
+  TempDir dir;
+  const std::string path = dir.path("replaced.vstrace");
+  {
+    TraceFileWriter file;
+    REQUIRE(file.open(path, job_header(), false) == 0);
+    ChunkSlot end_chunk;
+    ChunkSlot slot;
+    REQUIRE(file.claim(end_chunk, ThreadIndex{0}, kStart, kStart));
+    REQUIRE(file.claim(slot, ThreadIndex{1}, kStart, kStart));
+    REQUIRE(slot.encoder.device(kGpu));
+    REQUIRE(slot.encoder.alloc(device_alloc(1000, kBase, 256 * MiB)));
+    TraceFileWriter::abandon(slot);
+    TraceFileWriter::abandon(end_chunk);
+    file.detach();
+  }
+  CHECK(analyze_file(path).report.trace.cut_short);
+  REQUIRE(TraceFileWriter::end_abandoned(path, EndReason::Exec, 0, kStart + 5000));
+  const analysis::Report r = analyze_file(path).report;
+  CHECK_FALSE(r.trace.cut_short);
+  REQUIRE(r.trace.end.has_value());
+  CHECK(r.trace.end->reason == EndReason::Exec);
+  CHECK(r.trace.end->time_ns == 5000);
+  CHECK(r.counts.allocations == 1);
+  // Once ended, it is not ended again.
+  CHECK_FALSE(TraceFileWriter::end_abandoned(path, EndReason::Exit, 3, kStart + 9000));
+  CHECK(analyze_file(path).report.trace.end->reason == EndReason::Exec);
+
+  // A trace with no empty end chunk, and a file that is no trace, are left alone.
+  const std::string crashed = dir.path("crashed.vstrace");
+  write_crashed_trace(crashed, false);
+  CHECK_FALSE(TraceFileWriter::end_abandoned(crashed, EndReason::Exec, 0, kStart + 5000));
+  CHECK(analyze_file(crashed).report.trace.cut_short);
+  const std::string text = dir.path("notes.txt");
+  std::ofstream(text) << std::string(200'000, 'x');
+  CHECK_FALSE(TraceFileWriter::end_abandoned(text, EndReason::Exec, 0, kStart));
+  CHECK_FALSE(TraceFileWriter::end_abandoned(dir.path("missing.vstrace"), EndReason::Exec, 0, kStart));
+}
+
 TEST_CASE("odd trace: events out of time order across two threads' chunks") {
   // Thread 1's chunk comes first in the file, thread 2's second; each is in
   // time order, the two interleave in time. Read in file order the peak would
