@@ -38,6 +38,7 @@ ReplayInput requests(std::initializer_list<int64_t> list) {
     } else {
       r.alloc = false;
       r.id = static_cast<uint32_t>(-item - 1);
+      REQUIRE(r.id < input.allocations);  // a free of an allocation already made
     }
     input.requests.push_back(r);
   }
@@ -374,7 +375,7 @@ TEST_CASE("cuda-async model: 512-byte rounding, best fit in one address space, 2
   CHECK(r.peak_requested == 100 + 4 * MiB);
   // Freed memory is taken again at once, and pages stay mapped when free
   // (PyTorch sets the pool's release threshold to UINT64_MAX).
-  r = analysis::replay(requests({mib(4), -1, mib(2), mib(2), -3, -4}), AllocatorModel::CudaAsync,
+  r = analysis::replay(requests({mib(4), -1, mib(2), mib(2), -2, -3}), AllocatorModel::CudaAsync,
                        TorchSettings{}, UINT64_MAX);
   CHECK(r.segments == std::vector<uint64_t>{4 * MiB});
   CHECK(r.peak_reserved == 4 * MiB);
