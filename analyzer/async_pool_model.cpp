@@ -6,7 +6,7 @@
 namespace vramscope::analysis {
 
 bool AsyncPoolModel::allocate(uint32_t id, uint64_t size, uint64_t) {
-  if (size > kLargestRequest) return false;
+  if (size > kLargestReplayRequest) return false;
   const uint64_t rounded = std::max(kAlignment, (size + kAlignment - 1) / kAlignment * kAlignment);
   if (top_ > UINT64_MAX - rounded - kPage) return false;  // past any address space a device has
   const Range range = place(rounded);

@@ -21,13 +21,14 @@
 #include <utility>
 #include <vector>
 
+#include "analyzer/replay.h"
+
 namespace vramscope::analysis {
 
 class AsyncPoolModel {
  public:
   static constexpr uint64_t kAlignment = 512;
   static constexpr uint64_t kPage = 2 << 20;
-  static constexpr uint64_t kLargestRequest = uint64_t{1} << 56;  // as the caching allocator model
 
   explicit AsyncPoolModel(uint64_t capacity) : capacity_pages_(capacity / kPage) {}
 

@@ -35,7 +35,7 @@ uint64_t CachingAllocatorModel::segment_size(uint64_t rounded) {
 }
 
 bool CachingAllocatorModel::allocate(uint32_t id, uint64_t size, uint64_t stream) {
-  if (size > kLargestRequest) return false;  // no device holds it; and the sums below stay in range
+  if (size > kLargestReplayRequest) return false;
   const uint64_t rounded = round_size(size);
   const bool small = rounded <= kSmallSize;
   Pool& pool = small ? small_ : large_;

@@ -31,7 +31,6 @@ class CachingAllocatorModel {
   static constexpr uint64_t kLargeBuffer = 20 << 20;  // a segment for a request under kMinLargeAlloc
   static constexpr uint64_t kMinLargeAlloc = 10 << 20;
   static constexpr uint64_t kRoundLarge = 2 << 20;  // bigger segments are rounded to this
-  static constexpr uint64_t kLargestRequest = uint64_t{1} << 56;  // 64 PiB: more runs out of memory at once
 
   // `expandable`: expandable_segments:True, one growing segment per stream
   // and pool, mapped in pages of 2 MiB (small pool) or 20 MiB (large pool).

@@ -46,6 +46,10 @@ struct ReplayInput {
 // std::invalid_argument when the trace has none to replay.
 ReplayInput replay_input(const trace::TraceContents& trace, std::optional<uint32_t> device = std::nullopt);
 
+// No model serves a request bigger than this (64 PiB: more than any device
+// holds), so that their sums of sizes stay in range.
+inline constexpr uint64_t kLargestReplayRequest = uint64_t{1} << 56;
+
 // Torch and TorchExpandable: PyTorch's caching allocator (caching_allocator_model.h);
 // CudaAsync: the driver's pool under backend:cudaMallocAsync (async_pool_model.h);
 // Exact: each request its bytes and no more.
