@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analyzer/replay.h"
@@ -205,16 +206,15 @@ int replay_command(const Args& args) {
       report.fits.push_back({std::string(analysis::model_name(options->model)) + " (" + settings + ")",
                              analysis::smallest_capacity(input, options->model, options->settings)});
     }
-    report.fits.push_back({"torch (PyTorch's defaults)",
-                           analysis::smallest_capacity(input, analysis::AllocatorModel::Torch, defaults)});
-    report.fits.push_back(
-        {"torch-expandable (expandable_segments:True)",
-         analysis::smallest_capacity(input, analysis::AllocatorModel::TorchExpandable, defaults)});
-    report.fits.push_back(
-        {"cuda-async (backend:cudaMallocAsync)",
-         analysis::smallest_capacity(input, analysis::AllocatorModel::CudaAsync, defaults)});
-    report.fits.push_back(
-        {"exact", analysis::smallest_capacity(input, analysis::AllocatorModel::Exact, defaults)});
+    using analysis::AllocatorModel;
+    const std::pair<AllocatorModel, const char*> with_defaults[] = {
+        {AllocatorModel::Torch, "torch (PyTorch's defaults)"},
+        {AllocatorModel::TorchExpandable, "torch-expandable (expandable_segments:True)"},
+        {AllocatorModel::CudaAsync, "cuda-async (backend:cudaMallocAsync)"},
+        {AllocatorModel::Exact, "exact"},
+    };
+    for (const auto& [model, setting] : with_defaults)
+      report.fits.push_back({setting, analysis::smallest_capacity(input, model, defaults)});
   }
   const int status = report.result.oom ? 1 : 0;
   if (options->json_path) {
