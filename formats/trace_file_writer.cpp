@@ -176,17 +176,28 @@ void TraceFileWriter::seal(ChunkSlot& slot) {
   abandon(slot);
 }
 
-bool TraceFileWriter::end_abandoned(const std::string& path, EndReason reason, int32_t code,
-                                    uint64_t now_ticks) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ended = false;
-  layout::FilePrefix prefix{};
+int open_existing_trace(const std::string& path, int flags, layout::FilePrefix& prefix, uint64_t& file_bytes) {
+  const int fd = ::open(path.c_str(), flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -1;
   struct stat st {};
   if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, &prefix, sizeof prefix, 0) == sizeof prefix &&
-      std::memcmp(prefix.magic, layout::kFileMagic, sizeof prefix.magic) == 0 &&
-      prefix.chunk_bytes > sizeof(layout::ChunkHead) && prefix.header_total_bytes >= sizeof prefix &&
-      static_cast<uint64_t>(st.st_size) >= uint64_t{prefix.header_total_bytes} + prefix.chunk_bytes) {
+      std::memcmp(prefix.magic, layout::kFileMagic, sizeof prefix.magic) == 0) {
+    file_bytes = static_cast<uint64_t>(st.st_size);
+    return fd;
+  }
+  ::close(fd);
+  return -1;
+}
+
+bool TraceFileWriter::end_abandoned(const std::string& path, EndReason reason, int32_t code,
+                                    uint64_t now_ticks) {
+  layout::FilePrefix prefix{};
+  uint64_t file_bytes = 0;
+  const int fd = open_existing_trace(path, O_RDWR, prefix, file_bytes);
+  if (fd < 0) return false;
+  bool ended = false;
+  if (prefix.chunk_bytes > sizeof(layout::ChunkHead) && prefix.header_total_bytes >= sizeof prefix &&
+      file_bytes >= uint64_t{prefix.header_total_bytes} + prefix.chunk_bytes) {
     void* memory = mmap(nullptr, prefix.chunk_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
                         static_cast<off_t>(prefix.header_total_bytes));
     if (memory != MAP_FAILED) {
@@ -199,8 +210,7 @@ bool TraceFileWriter::end_abandoned(const std::string& path, EndReason reason, i
         slot.encoder.start(reinterpret_cast<uint8_t*>(slot.head + 1),
                            prefix.chunk_bytes - static_cast<uint32_t>(sizeof(layout::ChunkHead)),
                            slot.head->base_ticks);
-        const uint64_t chunks =
-            (static_cast<uint64_t>(st.st_size) - prefix.header_total_bytes) / prefix.chunk_bytes;
+        const uint64_t chunks = (file_bytes - prefix.header_total_bytes) / prefix.chunk_bytes;
         ended = slot.encoder.end(std::max(now_ticks, slot.head->base_ticks), reason, code, chunks);
         if (ended) {
           seal(slot);

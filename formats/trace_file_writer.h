@@ -20,6 +20,11 @@ struct ChunkSlot {
   ChunkEncoder encoder;
 };
 
+// Opens `path` (with `flags`: O_RDONLY or O_RDWR) when it is a regular file,
+// not followed through a link, that begins as a trace does; reads its prefix
+// and size. Returns the descriptor, or -1 for anything else.
+int open_existing_trace(const std::string& path, int flags, layout::FilePrefix& prefix, uint64_t& file_bytes);
+
 class TraceFileWriter {
  public:
   TraceFileWriter() = default;

@@ -113,25 +113,21 @@ std::string derived_path(const Header& h, const std::string& output, int attempt
 // recorded nothing before its exec, as `sh -c "exec python train.py"`, is
 // replaced by the new one.)
 bool recorded_before_exec(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ours = false;
   layout::FilePrefix prefix{};
+  uint64_t file_bytes = 0;
+  const int fd = open_existing_trace(path, O_RDONLY, prefix, file_bytes);
+  if (fd < 0) return false;
   uint8_t payload[512];
-  struct stat st {};
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, &prefix, sizeof prefix, 0) == sizeof prefix &&
-      std::memcmp(prefix.magic, layout::kFileMagic, sizeof prefix.magic) == 0) {
-    const ssize_t got = pread(fd, payload, sizeof payload, sizeof prefix);
-    ByteCursor in(std::span<const uint8_t>(payload, got > 0 ? static_cast<size_t>(got) : 0));
-    in.string();  // the clock's name, then three times, then the pid
-    for (int skipped = 0; skipped < 3; ++skipped) in.varint();
-    const uint64_t pid = in.varint();
-    const bool same_pid = in.ok() && pid == static_cast<uint64_t>(getpid());
-    uint32_t magic = 0;
-    const off_t second_chunk = static_cast<off_t>(prefix.header_total_bytes) + prefix.chunk_bytes;
-    ours = same_pid && pread(fd, &magic, sizeof magic, second_chunk) == sizeof magic &&
-           magic == layout::kChunkMagic;
-  }
+  const ssize_t got = pread(fd, payload, sizeof payload, sizeof prefix);
+  ByteCursor in(std::span<const uint8_t>(payload, got > 0 ? static_cast<size_t>(got) : 0));
+  in.string();  // the clock's name, then three times, then the pid
+  for (int skipped = 0; skipped < 3; ++skipped) in.varint();
+  const uint64_t pid = in.varint();
+  const bool same_pid = in.ok() && pid == static_cast<uint64_t>(getpid());
+  uint32_t magic = 0;
+  const off_t second_chunk = static_cast<off_t>(prefix.header_total_bytes) + prefix.chunk_bytes;
+  const bool ours =
+      same_pid && pread(fd, &magic, sizeof magic, second_chunk) == sizeof magic && magic == layout::kChunkMagic;
   close(fd);
   return ours;
 }
