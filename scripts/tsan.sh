@@ -3,7 +3,10 @@
 # -fsanitize=thread (build-tsan/) and preloads it, after the sanitizer's
 # runtime, into the threaded samples of an ordinary build, as `vramscope run
 # --simulate` would. Any report of the sanitizer fails the run; so does a
-# trace whose counts are not exact.
+# trace whose counts are not exact. A last run plants a data race
+# (tests/tsan/planted_race.c) in a library preloaded beside the injector and
+# passes only if the sanitizer reports it: proof that these runs would catch
+# a race on the sample's threads.
 #
 # usage: scripts/tsan.sh [BUILD] [--long]
 #   BUILD   an ordinary build with the samples and simcuda (default: build)
@@ -15,7 +18,7 @@ iterations=2000
 for arg in "$@"; do
   case "$arg" in
     --long) iterations=20000 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "tsan.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
     *) build="$(cd "$arg" && pwd)" ;;
   esac
@@ -42,10 +45,31 @@ if [[ $(nm -D --undefined-only "$injector" | grep -c '__tsan_func_entry') -eq 0 
   exit 1
 fi
 
+canary="$tsan/planted_race.so"
+gcc -fsanitize=thread -shared -fPIC -O1 -g "$root/tests/tsan/planted_race.c" -o "$canary" -ldl
+
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 passed=0
 failed=0
+
+# under_tsan DIR PRELOAD ENV... -- COMMAND...: runs COMMAND under the
+# sanitizer with PRELOAD, its trace and output in DIR; returns its status.
+under_tsan() {
+  local dir=$1 preload=$2
+  shift 2
+  local settings=()
+  while [[ $1 != -- ]]; do settings+=("$1"); shift; done
+  shift
+  mkdir -p "$dir"
+  # A subshell that becomes the job, so that the job is the run's main process.
+  (
+    export "${settings[@]}" TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$root/scripts/tsan.supp" \
+      LD_LIBRARY_PATH="$build/lib/vramscope/simcuda" VRAMSCOPE_OUTPUT="$dir/t.vstrace" \
+      VRAMSCOPE_MAIN_PID=$BASHPID LD_PRELOAD="$preload"
+    exec "$@"
+  ) > "$dir/out" 2> "$dir/err"
+}
 
 # run NAME EXPECTED_ALLOCATIONS EXPECTED_FREES ENV... -- COMMAND...
 run() {
@@ -55,15 +79,8 @@ run() {
   while [[ $1 != -- ]]; do settings+=("$1"); shift; done
   shift
   local dir="$scratch/$name"
-  mkdir -p "$dir"
   local status=0
-  # A subshell that becomes the job, so that the job is the run's main process.
-  (
-    export "${settings[@]}" TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$root/scripts/tsan.supp" \
-      LD_LIBRARY_PATH="$build/lib/vramscope/simcuda" VRAMSCOPE_OUTPUT="$dir/t.vstrace" \
-      VRAMSCOPE_MAIN_PID=$BASHPID LD_PRELOAD="$runtime $injector"
-    exec "$@"
-  ) > "$dir/out" 2> "$dir/err" || status=$?
+  under_tsan "$dir" "$runtime $injector" "${settings[@]}" -- "$@" || status=$?
   local counts=""
   if [[ -f $dir/t.vstrace ]]; then
     counts=$("$build/bin/vramscope" report "$dir/t.vstrace" --json - 2> /dev/null |
@@ -94,6 +111,19 @@ run threads-live "$n" "$n" VRAMSCOPE_STACKS=libgcc VRAMSCOPE_LIVE=1 -- \
   "$build/samples/threads" --threads "$threads" --iterations "$iterations"
 run fork-workers $((4 * iterations)) $((4 * iterations)) VRAMSCOPE_STACKS=libgcc -- \
   "$build/samples/fork_workers" --iterations "$iterations"
+
+# The planted race: the run must fail, with the sanitizer's report on it.
+status=0
+under_tsan "$scratch/planted-race" "$runtime $canary $injector" VRAMSCOPE_STACKS=libgcc -- \
+  "$build/samples/threads" --threads "$threads" --iterations "$iterations" || status=$?
+if [[ $status -eq 66 ]] && grep -q "ThreadSanitizer: data race .*planted_race.c" "$scratch/planted-race/err"; then
+  echo "tsan: planted-race: caught, as it must be"
+  passed=$((passed + 1))
+else
+  echo "tsan: planted-race: FAILED (exit status $status; the planted race was not reported, so the runs above prove nothing)"
+  sed -n '1,30p' "$scratch/planted-race/err"
+  failed=$((failed + 1))
+fi
 
 echo "tsan: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]
