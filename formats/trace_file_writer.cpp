@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "formats/record_decoder.h"
+
 namespace vramscope::trace {
 
 namespace {
@@ -187,6 +189,31 @@ int open_existing_trace(const std::string& path, int flags, layout::FilePrefix& 
   }
   ::close(fd);
   return -1;
+}
+
+EarlierTrace earlier_trace_of(const std::string& path, uint32_t pid, uint64_t since_ns) {
+  layout::FilePrefix prefix{};
+  uint64_t file_bytes = 0;
+  const int fd = open_existing_trace(path, O_RDONLY, prefix, file_bytes);
+  if (fd < 0) return EarlierTrace::NotThisProcess;
+  uint8_t payload[512];
+  const ssize_t got = pread(fd, payload, sizeof payload, sizeof prefix);
+  ByteCursor in(std::span<const uint8_t>(payload, got > 0 ? static_cast<size_t>(got) : 0));
+  in.string();  // the clock's name
+  const uint64_t start_ns = in.varint();
+  in.varint();  // the wall-clock start
+  in.varint();  // ticks per second
+  const uint64_t header_pid = in.varint();
+  EarlierTrace found = EarlierTrace::NotThisProcess;
+  if (in.ok() && header_pid == pid && start_ns >= since_ns) {
+    uint32_t magic = 0;
+    const off_t second_chunk = static_cast<off_t>(prefix.header_total_bytes) + prefix.chunk_bytes;
+    found = pread(fd, &magic, sizeof magic, second_chunk) == sizeof magic && magic == layout::kChunkMagic
+                ? EarlierTrace::HasEvents
+                : EarlierTrace::NoEvents;
+  }
+  ::close(fd);
+  return found;
 }
 
 bool TraceFileWriter::end_abandoned(const std::string& path, EndReason reason, int32_t code,

@@ -25,6 +25,13 @@ struct ChunkSlot {
 // and size. Returns the descriptor, or -1 for anything else.
 int open_existing_trace(const std::string& path, int flags, layout::FilePrefix& prefix, uint64_t& file_bytes);
 
+// Whether the trace at `path` was opened by process `pid` at or after
+// `since_ns` (its header's start, on the writer's monotonic clock), and
+// whether a chunk besides the end record's was claimed in it. Used after an
+// exec, to tell a process's own earlier trace from one a recycled pid left.
+enum class EarlierTrace { NotThisProcess, NoEvents, HasEvents };
+EarlierTrace earlier_trace_of(const std::string& path, uint32_t pid, uint64_t since_ns);
+
 class TraceFileWriter {
  public:
   TraceFileWriter() = default;

@@ -8,12 +8,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
-#include "formats/record_decoder.h"
 #include "injector/clock.h"
 #include "injector/live_stream.h"
 #include "injector/recorder.h"
@@ -107,29 +107,42 @@ std::string derived_path(const Header& h, const std::string& output, int attempt
   return path + ".vstrace";
 }
 
-// Whether the trace at `path` was written by this very process before it
-// exec'd the program now loading, and holds events: its header names our
-// pid, and a chunk besides the end record's was claimed. (A program that
-// recorded nothing before its exec, as `sh -c "exec python train.py"`, is
-// replaced by the new one.)
-bool recorded_before_exec(const std::string& path) {
-  layout::FilePrefix prefix{};
-  uint64_t file_bytes = 0;
-  const int fd = open_existing_trace(path, O_RDONLY, prefix, file_bytes);
-  if (fd < 0) return false;
-  uint8_t payload[512];
-  const ssize_t got = pread(fd, payload, sizeof payload, sizeof prefix);
-  ByteCursor in(std::span<const uint8_t>(payload, got > 0 ? static_cast<size_t>(got) : 0));
-  in.string();  // the clock's name, then three times, then the pid
-  for (int skipped = 0; skipped < 3; ++skipped) in.varint();
-  const uint64_t pid = in.varint();
-  const bool same_pid = in.ok() && pid == static_cast<uint64_t>(getpid());
-  uint32_t magic = 0;
-  const off_t second_chunk = static_cast<off_t>(prefix.header_total_bytes) + prefix.chunk_bytes;
-  const bool ours =
-      same_pid && pread(fd, &magic, sizeof magic, second_chunk) == sizeof magic && magic == layout::kChunkMagic;
+// When this process started, on the writer's monotonic clock, rounded down
+// (the kernel counts in clock ticks since boot; the offset between boot time
+// and monotonic time taken now is at least the one at the start, so the
+// result is never later than the true start). A trace opened before it was
+// some earlier process's with a recycled pid, except within one clock tick.
+// Returns UINT64_MAX when /proc cannot say: no earlier trace is then ours.
+uint64_t process_start_ns() {
+  int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return UINT64_MAX;
+  char text[1024] = {};
+  const ssize_t got = read(fd, text, sizeof text - 1);
   close(fd);
-  return ours;
+  const char* after_name = got > 0 ? std::strrchr(text, ')') : nullptr;
+  if (!after_name) return UINT64_MAX;
+  // The state is field 3; the start time, field 22, comes 19 fields later.
+  const char* p = after_name + 1;
+  for (int field = 3; field < 22 && p; ++field) p = std::strchr(p + 1, ' ');
+  char* end = nullptr;
+  const unsigned long long start_ticks = p ? std::strtoull(p + 1, &end, 10) : 0;
+  const long ticks_per_second = sysconf(_SC_CLK_TCK);
+  if (!p || end == p + 1 || ticks_per_second <= 0) return UINT64_MAX;
+  timespec boot{}, monotonic{};
+  clock_gettime(CLOCK_BOOTTIME, &boot);
+  clock_gettime(CLOCK_MONOTONIC, &monotonic);
+  const auto ns = [](const timespec& t) {
+    return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(t.tv_nsec);
+  };
+  const uint64_t boot_offset = ns(boot) > ns(monotonic) ? ns(boot) - ns(monotonic) : 0;
+  const uint64_t start_boot = start_ticks * (1'000'000'000ull / static_cast<uint64_t>(ticks_per_second));
+  return start_boot > boot_offset ? start_boot - boot_offset : 0;
+}
+
+// The trace at `path`, if this very process wrote it before it exec'd the
+// program now loading.
+EarlierTrace earlier_trace_here(const std::string& path) {
+  return earlier_trace_of(path, static_cast<uint32_t>(getpid()), process_start_ns());
 }
 
 TraceFileWriter* open_trace() {
@@ -142,7 +155,9 @@ TraceFileWriter* open_trace() {
     // The program this process was before an exec keeps what it recorded,
     // under the name a process of its own would have; the main trace is the
     // program that runs now (the job, after a launcher's `exec`).
-    if (recorded_before_exec(st.output)) {
+    // (A program that recorded nothing before its exec, as `sh -c "exec
+    // python train.py"`, is replaced by the new one.)
+    if (earlier_trace_here(st.output) == EarlierTrace::HasEvents) {
       for (int attempt = 0; attempt < 100; ++attempt) {
         const std::string kept = derived_path(header, st.output, attempt);
         if (link(st.output, kept.c_str()) == 0) {
@@ -161,6 +176,11 @@ TraceFileWriter* open_trace() {
       path = derived_path(header, st.output, attempt);
       error = writer->open(path, header, true);
       if (error != EEXIST) break;
+      // A forked worker that recorded and then exec'd: its earlier program
+      // did not end, it became this one.
+      if (earlier_trace_here(path) != EarlierTrace::NotThisProcess) {
+        TraceFileWriter::end_abandoned(path, trace::EndReason::Exec, 0, ticks());
+      }
     }
   }
   const ClockAnchor now = anchor_clocks();

@@ -2,7 +2,8 @@
 // many allocations have returned (so a test can kill it and know what must be
 // in the trace), and leaves by the way it is told.
 //
-// usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds FILE|chdir-fork|raw-fork|exec
+// usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds
+// FILE|chdir-fork|raw-fork|exec|fork-exec
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds "
-                 "FILE|chdir-fork|raw-fork|exec\n");
+                 "FILE|chdir-fork|raw-fork|exec|fork-exec\n");
     return 2;
   }
   const char* how = argv[1];
@@ -111,6 +112,20 @@ int main(int argc, char** argv) {
     const char* again[] = {"exit_paths", "return", nullptr};
     execv("/proc/self/exe", const_cast<char**>(again));
     return 1;
+  }
+  if (std::strcmp(how, "fork-exec") == 0) {
+    // A forked worker allocates 2 MiB, then becomes another program, which
+    // allocates 3 MiB more and returns 5; the parent returns what it returned.
+    const pid_t child = fork();
+    if (child == 0) {
+      allocate_block(2 << 20);
+      const char* again[] = {"exit_paths", "return", nullptr};
+      execv("/proc/self/exe", const_cast<char**>(again));
+      _exit(1);
+    }
+    int status = 0;
+    if (child < 0 || waitpid(child, &status, 0) < 0) return 1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
   }
   if (std::strcmp(how, "exit") == 0) std::exit(3);
   if (std::strcmp(how, "_exit") == 0) _exit(4);

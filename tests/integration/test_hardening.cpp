@@ -345,6 +345,43 @@ TEST_CASE("a job that has allocated and then execs another program keeps both pr
   CHECK(first["trace"]["end"]["code"] == 0);
 }
 
+TEST_CASE("a forked worker that has allocated and then execs: its earlier trace ends with exec") {
+  // The worker's traces are named by its pid: the program it was keeps the
+  // first name, the program it became takes the next. Before, the first was
+  // left without an end and read as cut short, as if the worker had been
+  // killed: a trace that names this pid was told from one a recycled pid
+  // left only by the process's start time.
+  ScratchDir dir("fork-exec");
+  const std::string trace = dir.path("t.vstrace");
+  ProcessResult run =
+      run_vramscope({"run", "-q", "--simulate", "-o", trace, "--", VRAMSCOPE_EXIT_PATHS, "fork-exec"});
+  CHECK(run.exit_status == 5);  // the worker's new program's, passed on by the parent
+  json parent = report_json(trace);
+  CHECK(parent["counts"]["allocations"] == 3);
+  REQUIRE(parent["forks"].size() == 1);
+  const uint32_t worker = parent["forks"][0]["child_pid"];
+  const std::string stem =
+      dir.path("t.") + parent["trace"]["host"].get<std::string>() + "." + std::to_string(worker);
+  REQUIRE(fs::exists(stem + ".vstrace"));
+  REQUIRE(fs::exists(stem + ".1.vstrace"));
+  size_t traces = 0;
+  for (const auto& entry : fs::directory_iterator(dir.dir()))
+    traces += entry.path().extension() == ".vstrace";
+  CHECK(traces == 3);
+
+  json before = report_json(stem + ".vstrace");
+  CHECK(before["trace"]["pid"] == worker);
+  CHECK(before["counts"]["allocations"] == 1);
+  CHECK(kind(before, "device")["allocated_bytes"] == 2 * MiB);
+  CHECK(before["trace"]["cut_short"] == false);
+  CHECK(before["trace"]["end"]["reason"] == "exec");
+  json after = report_json(stem + ".1.vstrace");
+  CHECK(after["trace"]["pid"] == worker);
+  CHECK(after["counts"]["allocations"] == 3);
+  CHECK(after["trace"]["end"]["reason"] == "exit");
+  CHECK(after["trace"]["end"]["code"] == 5);
+}
+
 TEST_CASE("a shell that execs the job, having recorded nothing, leaves the job's trace as the main one") {
   ScratchDir dir("shell-exec");
   const std::string trace = dir.path("t.vstrace");

@@ -435,6 +435,47 @@ TEST_CASE("odd trace: a program replaced by exec, its end written afterwards by 
   CHECK_FALSE(TraceFileWriter::end_abandoned(dir.path("missing.vstrace"), EndReason::Exec, 0, kStart));
 }
 
+TEST_CASE("a trace left by this process before its exec is told from one a recycled pid left") {
+  // job_header(): pid 4242, opened at kStart on the monotonic clock.
+  TempDir dir;
+  const std::string recorded = dir.path("recorded.vstrace");
+  const std::string empty = dir.path("empty.vstrace");
+  {
+    TraceFileWriter file;
+    REQUIRE(file.open(recorded, job_header(), false) == 0);
+    ChunkSlot end_chunk;
+    ChunkSlot slot;
+    REQUIRE(file.claim(end_chunk, ThreadIndex{0}, kStart, kStart));
+    REQUIRE(file.claim(slot, ThreadIndex{1}, kStart, kStart));
+    REQUIRE(slot.encoder.device(kGpu));
+    REQUIRE(slot.encoder.alloc(device_alloc(1000, kBase, MiB)));
+    TraceFileWriter::abandon(slot);
+    TraceFileWriter::abandon(end_chunk);
+    file.detach();
+  }
+  {
+    TraceFileWriter file;
+    REQUIRE(file.open(empty, job_header(), false) == 0);
+    ChunkSlot end_chunk;
+    REQUIRE(file.claim(end_chunk, ThreadIndex{0}, kStart, kStart));
+    TraceFileWriter::abandon(end_chunk);
+    file.detach();
+  }
+  // Opened by pid 4242 at or after its start: this process's own.
+  CHECK(earlier_trace_of(recorded, 4242, kStart) == EarlierTrace::HasEvents);
+  CHECK(earlier_trace_of(recorded, 4242, kStart - 1'000'000) == EarlierTrace::HasEvents);
+  CHECK(earlier_trace_of(empty, 4242, kStart) == EarlierTrace::NoEvents);
+  // Opened before the process started: an earlier process with the same pid.
+  CHECK(earlier_trace_of(recorded, 4242, kStart + 1) == EarlierTrace::NotThisProcess);
+  CHECK(earlier_trace_of(empty, 4242, kStart + 1) == EarlierTrace::NotThisProcess);
+  // Another pid, a file that is no trace, no file.
+  CHECK(earlier_trace_of(recorded, 4243, kStart) == EarlierTrace::NotThisProcess);
+  const std::string text = dir.path("notes.txt");
+  std::ofstream(text) << std::string(200'000, 'x');
+  CHECK(earlier_trace_of(text, 4242, 0) == EarlierTrace::NotThisProcess);
+  CHECK(earlier_trace_of(dir.path("missing.vstrace"), 4242, 0) == EarlierTrace::NotThisProcess);
+}
+
 TEST_CASE("odd trace: events out of time order across two threads' chunks") {
   // Thread 1's chunk comes first in the file, thread 2's second; each is in
   // time order, the two interleave in time. Read in file order the peak would
