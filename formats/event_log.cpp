@@ -292,7 +292,7 @@ class EventCursor::FileStream {
  private:
   struct ThreadStream {
     explicit ThreadStream(const TraceFileEvents& file)
-        : decoder(nullptr, file.ticks_per_second, file.start_ns) {}
+        : decoder(nullptr, file.ticks_per_second, file.start_ns, file.size) {}
     std::vector<size_t> chunks;  // indices into file_->chunks, by time
     size_t next_chunk = 0;
     const ChunkRef* chunk = nullptr;  // the current chunk

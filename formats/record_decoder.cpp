@@ -251,7 +251,7 @@ inline void RecordDecoder::emit_address_event(const AttrState& state, uint64_t s
 
 inline uint64_t RecordDecoder::apply_address_fields(AttrState& state, uint8_t type, bool has_size,
                                                     bool new_stack, const AddressFields& fields) {
-  if (new_stack) state.event.stack = StackId{static_cast<uint32_t>(fields.stack)};
+  if (new_stack) state.event.stack = event_stack(fields.stack);
   last_address_ += static_cast<uint64_t>(layout::unzigzag(fields.address));
   if (type != layout::kAlloc) return fields.size;
   if (has_size) last_alloc_size_ = fields.size;
@@ -420,7 +420,7 @@ bool RecordDecoder::decode_record(uint8_t token, ByteCursor& in, ThreadIndex thr
       e.error = static_cast<int32_t>(layout::unzigzag(in.varint()));
       e.free_bytes = in.varint();
       e.total_bytes = in.varint();
-      e.stack = StackId{static_cast<uint32_t>(in.varint())};
+      e.stack = event_stack(in.varint());
       if (in.ok() && !known_kind(kind)) {
         error_ = "unknown memory kind " + std::to_string(kind);
         return false;

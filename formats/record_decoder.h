@@ -79,12 +79,16 @@ class RecordDecoder {
  public:
   // `ticks_per_second`: 0 when record times are nanoseconds. `start_ns`: the
   // clock reading event times count from. `meta`: where the records that
-  // are not events go; null to skip them.
-  RecordDecoder(TraceContents* meta, double ticks_per_second, uint64_t start_ns)
+  // are not events go; null to skip them. `file_bytes`: the trace file's
+  // size, which bounds ids (max_id()) when there is no `meta` to say it.
+  RecordDecoder(TraceContents* meta, double ticks_per_second, uint64_t start_ns,
+                uint64_t file_bytes = UINT64_MAX)
       : meta_(meta),
         ns_per_tick_(ticks_per_second > 0 ? 1e9 / ticks_per_second : 1.0),
         ticks_are_ns_(ns_per_tick_ == 1.0),
-        start_ns_(start_ns) {}
+        start_ns_(start_ns),
+        max_id_(static_cast<uint32_t>(std::min(meta ? meta->file_bytes : file_bytes, uint64_t{1} << 28))),
+        max_event_stack_(meta || file_bytes != UINT64_MAX ? max_id_ : UINT32_MAX) {}
 
   // `exact`: the bytes are a sealed chunk's records and must decode to the
   // last byte. Otherwise decoding stops at the first zero token. Events are
@@ -201,20 +205,26 @@ class RecordDecoder {
     return absolute > start_ns_ ? absolute - start_ns_ : 0;
   }
   ChunkResult fail(std::string message);
-  // The largest string, frame or stack node id a record may define. The
-  // tables of the TraceContents are indexed by id, so an id is as much memory
-  // as that many entries: bounded by the file's size, which every trace as
-  // written respects (each kind is numbered from 1, and each definition takes
-  // at least 3 bytes), a few corrupt bytes cannot ask for gigabytes.
-  uint32_t max_id() const {
-    constexpr uint64_t kMaxId = 1u << 28;
-    return static_cast<uint32_t>(meta_ ? std::min(meta_->file_bytes, kMaxId) : kMaxId);
+  // The largest string, frame or stack node id a record may define or an
+  // event name. The tables of the TraceContents, and the analysis's tables
+  // per stack, are indexed by id, so an id is as much memory as that many
+  // entries: bounded by the file's size, which every trace as written
+  // respects (each kind is numbered from 1, and each definition takes at
+  // least 3 bytes), a few corrupt bytes cannot ask for gigabytes.
+  uint32_t max_id() const { return max_id_; }
+  // An event's stack: one past max_id() is defined nowhere in the file, and
+  // reads as no stack, as an id with no definition does. (Without the
+  // file's size, as when a test decodes records alone, ids are as written.)
+  StackId event_stack(uint64_t id) const {
+    return StackId{id <= max_event_stack_ ? static_cast<uint32_t>(id) : 0u};
   }
 
   TraceContents* meta_;
   double ns_per_tick_;
   bool ticks_are_ns_;
   uint64_t start_ns_;
+  uint32_t max_id_;           // at most 2^28
+  uint32_t max_event_stack_;  // max_id_ when the file's size is known
   Event* out_ = nullptr;  // where events go, room_ of them; null when checking
   size_t room_ = 0;
   size_t written_ = 0;
