@@ -15,7 +15,8 @@ namespace vramscope::analysis {
 struct Change {
   uint64_t before = 0;
   uint64_t after = 0;
-  int64_t change() const { return static_cast<int64_t>(after) - static_cast<int64_t>(before); }
+  // Taken modulo 2^64, so that figures no GPU holds (a corrupt trace's) wrap rather than overflow.
+  int64_t change() const { return static_cast<int64_t>(after - before); }
   // Percent of A; none when A is 0 (growth from nothing has no ratio).
   std::optional<double> percent() const;
 };

@@ -24,28 +24,28 @@ void GrowthFinder::count(const Lifetime& l) {
     last_ = &changes_[key];
     last_key_ = key;
   }
-  auto size = static_cast<int64_t>(l.size);
-  std::vector<std::pair<size_t, int64_t>>& rises = last_->rises;
+  const uint64_t size = l.size;
+  std::vector<std::pair<size_t, uint64_t>>& rises = last_->rises;
   if (rises.empty() || rises.back().first != first_) rises.emplace_back(first_, 0);
   rises.back().second += size;
   if (l.free_index > ends_.back()) return;  // live at every end from first_ on
   size_t past =
       static_cast<size_t>(std::lower_bound(ends_.begin(), ends_.end(), l.free_index) - ends_.begin());
-  last_->falls[past] -= size;
+  last_->falls[past] += size;
 }
 
 std::vector<GrowthGroup> GrowthFinder::groups() const {
   std::vector<GrowthGroup> result;
   size_t n = ends_.size();
   for (const auto& [key, changes] : changes_) {
-    int64_t live = 0;
+    uint64_t live = 0;
     auto rise = changes.rises.begin();
     auto fall = changes.falls.begin();
     std::vector<uint64_t> at_end(n);
     for (size_t k = 0; k < n; ++k) {
       for (; rise != changes.rises.end() && rise->first == k; ++rise) live += rise->second;
-      for (; fall != changes.falls.end() && fall->first == k; ++fall) live += fall->second;
-      at_end[k] = static_cast<uint64_t>(live);
+      for (; fall != changes.falls.end() && fall->first == k; ++fall) live -= fall->second;
+      at_end[k] = live;
     }
     bool climbs = true;
     for (size_t k = 2; k < n && climbs; ++k) climbs = at_end[k] > at_end[k - 1];

@@ -45,8 +45,10 @@ class GrowthFinder {
   // Per group, the change of its live bytes at each iteration end: a
   // lifetime counts at ends k with alloc_index <= ends[k] < free_index.
   struct Changes {
-    std::vector<std::pair<size_t, int64_t>> rises;  // by end; tensors come in allocation order
-    std::map<size_t, int64_t> falls;                // by end; none past the last, which nothing reads
+    // Bytes made and freed, by end; unsigned, so that sums of sizes no GPU
+    // holds (a corrupt trace's) wrap rather than overflow.
+    std::vector<std::pair<size_t, uint64_t>> rises;  // tensors come in allocation order
+    std::map<size_t, uint64_t> falls;                // none past the last, which nothing reads
   };
   std::vector<size_t> ends_;  // each iteration's last event
   size_t first_ = 0;          // the first end at or after the last allocation seen

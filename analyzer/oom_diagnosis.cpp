@@ -264,9 +264,10 @@ std::vector<OomDiagnosis> diagnose_failures(const trace::TraceContents& trace, c
       for (size_t i = 0; i < series.size() && i < kSitesShown; ++i) d.sites.push_back(series[i].now);
     }
     const SiteSeries* grew = nullptr;
-    int64_t most = 0;
+    uint64_t most = 0;
     for (const SiteSeries& s : series) {
-      int64_t growth = static_cast<int64_t>(s.trend.at_failure) - static_cast<int64_t>(s.trend.quarters[0]);
+      const uint64_t growth =
+          s.trend.at_failure > s.trend.quarters[0] ? s.trend.at_failure - s.trend.quarters[0] : 0;
       if (growth > most) {
         most = growth;
         grew = &s;

@@ -141,7 +141,7 @@ struct OomEvidence {
 // The site whose live bytes grew most before the failure.
 struct SiteGrowth {
   Site site;
-  int64_t growth_bytes = 0;
+  uint64_t growth_bytes = 0;
   uint64_t bytes = 0;  // live at the failure
 };
 

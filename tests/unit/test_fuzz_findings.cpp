@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "analyzer/analysis.h"
+#include "analyzer/growth.h"
 #include "formats/human_size.h"
 #include "formats/trace_file_writer.h"
 #include "formats/trace_layout.h"
@@ -191,4 +192,37 @@ TEST_CASE("an event's stack id larger than the file reads as no stack") {
   CHECK(events[1].stack.value == 7);
   CHECK(events[2].type == EventType::FailedAlloc);
   CHECK(events[2].stack.value == 0);
+}
+
+// The growth finder summed each call path's live bytes at the iteration ends
+// in signed 64 bits: allocations of some exbibytes on one stack, one an
+// iteration, overflowed it (trace fuzzer, sixth round: `growth.cpp:46:
+// signed integer overflow`), undefined behaviour that the sanitizer build,
+// which CI runs, stops on. The sums are unsigned now.
+TEST_CASE("live bytes per call path past 2^63 at the iteration ends are summed, not overflowed") {
+  constexpr uint64_t kEiB = uint64_t{1} << 60;
+  std::vector<analysis::IterationSpan> iterations(4);
+  for (size_t k = 0; k < 4; ++k) iterations[k].last_event = 10 * (k + 1);
+  analysis::GrowthFinder growth(iterations);
+  // 3 EiB on stack 9 in each iteration, never freed; 1 EiB more in the
+  // second, freed in the fourth. Live at the ends: 3, 7, 10, 12 EiB.
+  auto tensor = [](size_t made, size_t freed, uint64_t size) {
+    analysis::Lifetime l;
+    l.alloc_index = made;
+    l.free_index = freed;
+    l.size = size;
+    l.stack = StackId{9};
+    return l;
+  };
+  growth.observe(tensor(5, analysis::kNeverFreed, 3 * kEiB));
+  growth.observe(tensor(12, 35, kEiB));
+  growth.observe(tensor(15, analysis::kNeverFreed, 3 * kEiB));
+  growth.observe(tensor(25, analysis::kNeverFreed, 3 * kEiB));
+  growth.observe(tensor(35, analysis::kNeverFreed, 3 * kEiB));
+  const std::vector<analysis::GrowthGroup> groups = growth.groups();
+  REQUIRE(groups.size() == 1);
+  CHECK(groups[0].stack == StackId{9});
+  CHECK(groups[0].iterations == 4);
+  CHECK(groups[0].last_live_bytes == 12 * kEiB);
+  CHECK(groups[0].bytes_per_iteration == 5 * kEiB / 2);  // (12 - 7) / 2
 }
