@@ -2,11 +2,13 @@
 // _exit, fatal signals, abort). Each way out leaves an End record; the events
 // before it are already safe in the shared mapping whatever happens.
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 
 #include "injector/live_stream.h"
 #include "injector/modules.h"
@@ -60,7 +62,24 @@ void install_signal_handlers() {
   }
 }
 
-void on_fork_child() {
+// Where the kernel can wipe a page in a fork's child: the word that tells
+// the child it was forked, whether a fork handler runs in it or not.
+void map_fork_sentinel() {
+  const long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0) return;
+  void* memory =
+      mmap(nullptr, static_cast<size_t>(page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED) return;
+  if (madvise(memory, static_cast<size_t>(page), MADV_WIPEONFORK) != 0) {  // before Linux 4.14
+    munmap(memory, static_cast<size_t>(page));
+    return;
+  }
+  state().unforked = new (memory) std::atomic<uint32_t>(1);
+}
+
+}  // namespace
+
+void vramscope::inject::start_after_fork() {
   InjectorState& st = state();
   // Everything that belongs to the parent's trace is dropped without
   // touching it; the child opens its own when it first records.
@@ -79,7 +98,10 @@ void on_fork_child() {
   st.strings.reset();
   forget_written_modules();
   st.generation.fetch_add(1);
+  st.unforked->store(1, std::memory_order_release);
 }
+
+namespace {
 
 void on_end_of_process() {
   InjectorState& st = state();
@@ -96,6 +118,7 @@ __attribute__((constructor(101))) void on_load() {
   InjectorState& st = state();
   read_settings();
   if (!st.enabled) return;
+  map_fork_sentinel();
   init_own_code_range();
   if (st.native_stacks && !st.stacks.init(size_t{1} << 21)) {
     std::fputs("vramscope: no memory for the stack table; recording without stacks\n", stderr);
@@ -106,7 +129,7 @@ __attribute__((constructor(101))) void on_load() {
                stderr);
   }
   pthread_key_create(&st.thread_key, on_thread_exit);
-  pthread_atfork(nullptr, nullptr, on_fork_child);
+  pthread_atfork(nullptr, nullptr, start_after_fork);
   install_signal_handlers();
   if (st.main_process) trace_writer();  // the job's trace exists even if it never touches the GPU
 }

@@ -1,6 +1,7 @@
 // The injector's state object and the per-thread state.
 #include "injector/state.h"
 
+#include <sched.h>
 #include <sys/mman.h>
 
 #include <new>
@@ -9,6 +10,7 @@
 
 namespace vramscope::inject {
 
+constinit std::atomic<uint32_t> g_never_forked{1};
 constinit InjectorState g_state;
 
 // One pointer of static TLS; the state itself is mapped on first use.
@@ -32,9 +34,22 @@ void on_thread_exit(void* data) {
   seal_thread_chunk(ts);
 }
 
+// The first event of a child made by the fork system call itself, which
+// ran no fork handler: one thread starts the child's generation, any other
+// waits for it.
+void start_after_unannounced_fork(std::atomic<uint32_t>& unforked) {
+  uint32_t wiped = 0;
+  if (unforked.compare_exchange_strong(wiped, 2, std::memory_order_acq_rel)) {
+    start_after_fork();
+    return;
+  }
+  while (unforked.load(std::memory_order_acquire) == 2) sched_yield();
+}
+
 ThreadState* thread_state_slow() {
   ThreadState* ts = t_thread_state;
   InjectorState& st = state();
+  if (st.unforked->load(std::memory_order_acquire) == 0) start_after_unannounced_fork(*st.unforked);
   if (ts) {
     uint64_t generation = st.generation.load(std::memory_order_relaxed);
     if (ts->generation != generation) {

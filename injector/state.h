@@ -69,6 +69,10 @@ struct ModuleRange {
   uint64_t end = 0;
 };
 
+// A word that is never wiped: what InjectorState::unforked points at until
+// the injector has mapped its own (or where the kernel cannot wipe one).
+extern constinit std::atomic<uint32_t> g_never_forked;
+
 struct InjectorState {
   // Settings from the environment, read once at load.
   bool enabled = true;
@@ -80,6 +84,11 @@ struct InjectorState {
   bool use_tsc = false;  // ticks are TSC readings (see clock.h)
   double ns_per_tick = 1.0;  // from the calibration
   std::atomic<uint64_t> generation{1};
+  // Non-zero until this process is forked: it lives in a page the kernel
+  // wipes in every child (MADV_WIPEONFORK), also in one the fork system
+  // call made without running any fork handler. Then the first event of
+  // the child starts its generation (start_after_fork) as the handler does.
+  std::atomic<uint32_t>* unforked = &g_never_forked;
   pthread_mutex_t open_mutex = PTHREAD_MUTEX_INITIALIZER;
   std::atomic<trace::TraceFileWriter*> writer{nullptr};
   std::atomic<bool> open_failed{false};
@@ -127,8 +136,15 @@ ThreadState* thread_state_slow();
 // off or no memory can be had.
 inline ThreadState* thread_state() {
   ThreadState* ts = t_thread_state;
-  if (ts && ts->generation == g_state.generation.load(std::memory_order_relaxed)) [[likely]] return ts;
+  if (ts && ts->generation == g_state.generation.load(std::memory_order_relaxed) &&
+      g_state.unforked->load(std::memory_order_relaxed) != 0) [[likely]]
+    return ts;
   return thread_state_slow();
 }
+
+// A child's fresh start: drops everything of the parent's trace without
+// touching it (process_hooks.cpp). Run by the fork handler, or by the
+// child's first event when no handler ran.
+void start_after_fork();
 
 }  // namespace vramscope::inject

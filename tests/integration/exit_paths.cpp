@@ -3,7 +3,7 @@
 // in the trace), and leaves by the way it is told.
 //
 // usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds
-// FILE|chdir-fork|raw-fork|exec|fork-exec
+// FILE|chdir-fork|raw-fork|raw-fork-records|exec|fork-exec
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds "
-                 "FILE|chdir-fork|raw-fork|exec|fork-exec\n");
+                 "FILE|chdir-fork|raw-fork|raw-fork-records|exec|fork-exec\n");
     return 2;
   }
   const char* how = argv[1];
@@ -106,6 +106,21 @@ int main(int argc, char** argv) {
     std::printf("child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     std::fflush(stdout);
     raise(SIGKILL);
+  }
+  if (std::strcmp(how, "raw-fork-records") == 0) {
+    // As raw-fork, but the child allocates 2 MiB before its exit(7), and the
+    // parent, having allocated 2 MiB more, returns 5: each has its own trace.
+    const long child = syscall(SYS_fork);
+    if (child == 0) {
+      allocate_block(2 << 20);
+      std::exit(7);
+    }
+    int status = 0;
+    if (child < 0 || waitpid(static_cast<pid_t>(child), &status, 0) < 0) return 1;
+    allocate_block(1 << 20);
+    allocate_block(1 << 20);
+    std::printf("child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    return 5;
   }
   if (std::strcmp(how, "exec") == 0) {
     // The same process becomes another program, which allocates 3 MiB more and returns 5.

@@ -204,6 +204,37 @@ TEST_CASE("a child forked without fork handlers neither ends nor writes the pare
   CHECK(r["trace"]["end"].is_null());
 }
 
+TEST_CASE("a child of the fork system call that records writes a trace of its own") {
+  // No fork handler runs in such a child, but the page the kernel wipes in
+  // every child tells it that it was forked. Before, its allocation went into
+  // the chunk its parent's thread was writing, through the shared mapping.
+  if (on_real_gpu()) return;  // preloaded by hand on simcuda
+  ScratchDir dir("raw-fork-records");
+  const ProcessOptions options = preloaded_by_hand(dir);
+  ProcessResult run = run_process({VRAMSCOPE_EXIT_PATHS, "raw-fork-records"}, options);
+  CHECK(run.out == "child exited 7\n");
+  CHECK(run.exit_status == 5);
+  json parent = report_json(dir.path("t.vstrace"));
+  CHECK(parent["counts"]["allocations"] == 5);
+  CHECK(kind(parent, "device")["allocated_bytes"] == 5 * MiB);
+  CHECK(parent["trace"]["cut_short"] == false);
+  CHECK(parent["trace"]["end"]["code"] == 5);
+  std::vector<std::string> others;
+  for (const auto& entry : fs::directory_iterator(dir.dir())) {
+    if (entry.path() != dir.path("t.vstrace")) others.push_back(entry.path().string());
+  }
+  REQUIRE(others.size() == 1);
+  json child = report_json(others[0]);
+  const uint32_t child_pid = child["trace"]["pid"];
+  CHECK(child_pid != parent["trace"]["pid"]);
+  CHECK(others[0].ends_with("." + std::to_string(child_pid) + ".vstrace"));
+  CHECK(child["trace"]["parent_pid"] == parent["trace"]["pid"]);
+  CHECK(child["counts"]["allocations"] == 1);
+  CHECK(kind(child, "device")["allocated_bytes"] == 2 * MiB);
+  CHECK(child["trace"]["end"]["reason"] == "exit");
+  CHECK(child["trace"]["end"]["code"] == 7);
+}
+
 TEST_CASE("32 threads allocating and freeing at once: every event, exact totals") {
   // The short form; VRAMSCOPE_LONG_TESTS=1 (scripts/reliability.sh) runs 1 M
   // events a thread. Before, a free stamped before the driver's call and
