@@ -105,9 +105,10 @@ namespace {
 
 void on_end_of_process() {
   InjectorState& st = state();
-  // A child made by the fork system call itself ran no fork handler: it holds
-  // a copy of the parent's trace state, none of it its own to end or seal.
-  if (st.owner_pid != 0 && st.owner_pid != getpid()) return;
+  // A child made by the fork system call itself ran no fork handler: until it
+  // records, it holds a copy of the parent's trace state, none of it its own
+  // to end or seal.
+  if (!owns_open_trace()) return;
   write_end(EndReason::Exit, st.exit_status);
   if (ThreadState* ts = thread_state()) seal_thread_chunk(ts);
   if (auto* writer = st.writer.load()) writer->stop_claims();

@@ -318,12 +318,15 @@ void record_fork(ThreadState* thread, pid_t child) {
 
 void seal_thread_chunk(ThreadState* ts) {
   TraceFileWriter* writer = state().writer.load(std::memory_order_acquire);
-  if (ts && writer && ts->chunk.head && ts->generation == state().generation.load()) writer->seal(ts->chunk);
+  // Not a chunk of the parent's, in a child with no fork handler run yet.
+  if (ts && writer && ts->chunk.head && ts->generation == state().generation.load() &&
+      state().unforked->load(std::memory_order_relaxed) != 0)
+    writer->seal(ts->chunk);
 }
 
 void write_end(EndReason reason, int code) {
   InjectorState& st = state();
-  if (!st.end_chunk.head || st.owner_pid != getpid()) return;
+  if (!st.end_chunk.head || !owns_open_trace()) return;
   if (st.end_written.exchange(true)) return;
   TraceFileWriter* writer = st.writer.load(std::memory_order_acquire);
   st.end_chunk.encoder.end(ticks(), reason, code, writer ? writer->claimed_chunks() : 0);

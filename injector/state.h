@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -141,6 +142,10 @@ inline ThreadState* thread_state() {
     return ts;
   return thread_state_slow();
 }
+
+// Whether the open trace is this process's own: a child of the fork system
+// call holds a copy of its parent's state until it records.
+inline bool owns_open_trace() { return g_state.owner_pid == getpid(); }
 
 // A child's fresh start: drops everything of the parent's trace without
 // touching it (process_hooks.cpp). Run by the fork handler, or by the
