@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <new>
 
 #include "injector/live_stream.h"
 #include "injector/modules.h"
@@ -62,19 +61,14 @@ void install_signal_handlers() {
   }
 }
 
-// Where the kernel can wipe a page in a fork's child: the word that tells
-// the child it was forked, whether a fork handler runs in it or not.
-void map_fork_sentinel() {
-  const long page = sysconf(_SC_PAGESIZE);
-  if (page <= 0) return;
-  void* memory =
-      mmap(nullptr, static_cast<size_t>(page), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (memory == MAP_FAILED) return;
-  if (madvise(memory, static_cast<size_t>(page), MADV_WIPEONFORK) != 0) {  // before Linux 4.14
-    munmap(memory, static_cast<size_t>(page));
-    return;
-  }
-  state().unforked = new (memory) std::atomic<uint32_t>(1);
+// The first generation, in a page the kernel wipes in a fork's child where
+// it can (GenerationPage).
+void start_first_generation() {
+  InjectorState& st = state();
+  st.generation = 1;
+  g_generation.value.store(1, std::memory_order_release);
+  st.generation_wiped = sysconf(_SC_PAGESIZE) == static_cast<long>(sizeof(GenerationPage)) &&
+                        madvise(&g_generation, sizeof(GenerationPage), MADV_WIPEONFORK) == 0;
 }
 
 }  // namespace
@@ -97,8 +91,8 @@ void vramscope::inject::start_after_fork() {
   st.python_frames.reset();
   st.strings.reset();
   forget_written_modules();
-  st.generation.fetch_add(1);
-  st.unforked->store(1, std::memory_order_release);
+  st.generation += 1;
+  g_generation.value.store(st.generation, std::memory_order_release);
 }
 
 namespace {
@@ -119,7 +113,7 @@ __attribute__((constructor(101))) void on_load() {
   InjectorState& st = state();
   read_settings();
   if (!st.enabled) return;
-  map_fork_sentinel();
+  start_first_generation();
   init_own_code_range();
   if (st.native_stacks && !st.stacks.init(size_t{1} << 21)) {
     std::fputs("vramscope: no memory for the stack table; recording without stacks\n", stderr);

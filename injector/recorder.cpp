@@ -318,10 +318,8 @@ void record_fork(ThreadState* thread, pid_t child) {
 
 void seal_thread_chunk(ThreadState* ts) {
   TraceFileWriter* writer = state().writer.load(std::memory_order_acquire);
-  // Not a chunk of the parent's, in a child with no fork handler run yet.
-  if (ts && writer && ts->chunk.head && ts->generation == state().generation.load() &&
-      state().unforked->load(std::memory_order_relaxed) != 0)
-    writer->seal(ts->chunk);
+  // Not a chunk of the parent's, in a child (even one with no fork handler run).
+  if (ts && writer && ts->chunk.head && ts->generation == g_generation.value.load()) writer->seal(ts->chunk);
 }
 
 void write_end(EndReason reason, int code) {

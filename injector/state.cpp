@@ -10,7 +10,7 @@
 
 namespace vramscope::inject {
 
-constinit std::atomic<uint32_t> g_never_forked{1};
+constinit GenerationPage g_generation;
 constinit InjectorState g_state;
 
 // One pointer of static TLS; the state itself is mapped on first use.
@@ -37,21 +37,24 @@ void on_thread_exit(void* data) {
 // The first event of a child made by the fork system call itself, which
 // ran no fork handler: one thread starts the child's generation, any other
 // waits for it.
-void start_after_unannounced_fork(std::atomic<uint32_t>& unforked) {
-  uint32_t wiped = 0;
-  if (unforked.compare_exchange_strong(wiped, 2, std::memory_order_acq_rel)) {
+void start_after_unannounced_fork() {
+  uint64_t wiped = 0;
+  if (g_generation.value.compare_exchange_strong(wiped, kGenerationStarting, std::memory_order_acq_rel)) {
     start_after_fork();
     return;
   }
-  while (unforked.load(std::memory_order_acquire) == 2) sched_yield();
+  while (g_generation.value.load(std::memory_order_acquire) == kGenerationStarting) sched_yield();
 }
 
 ThreadState* thread_state_slow() {
   ThreadState* ts = t_thread_state;
   InjectorState& st = state();
-  if (st.unforked->load(std::memory_order_acquire) == 0) start_after_unannounced_fork(*st.unforked);
+  if (st.generation_wiped) {
+    const uint64_t now = g_generation.value.load(std::memory_order_acquire);
+    if (now == 0 || now == kGenerationStarting) start_after_unannounced_fork();
+  }
   if (ts) {
-    uint64_t generation = st.generation.load(std::memory_order_relaxed);
+    uint64_t generation = g_generation.value.load(std::memory_order_relaxed);
     if (ts->generation != generation) {
       // Forked: the chunk is the parent's; leave it to the parent.
       trace::TraceFileWriter::abandon(ts->chunk);
@@ -63,7 +66,7 @@ ThreadState* thread_state_slow() {
   void* memory = mmap(nullptr, sizeof(ThreadState), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (memory == MAP_FAILED) return nullptr;
   ts = new (memory) ThreadState();
-  start_generation(ts, st.generation.load());
+  start_generation(ts, g_generation.value.load());
   t_thread_state = ts;
   pthread_setspecific(st.thread_key, ts);
   return ts;

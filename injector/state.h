@@ -70,9 +70,18 @@ struct ModuleRange {
   uint64_t end = 0;
 };
 
-// A word that is never wiped: what InjectorState::unforked points at until
-// the injector has mapped its own (or where the kernel cannot wipe one).
-extern constinit std::atomic<uint32_t> g_never_forked;
+// The process generation (a fork starts the child's), alone in a page of its
+// own. At load that page is marked MADV_WIPEONFORK: the kernel zeroes it in
+// every child however the child was made, also by the fork system call
+// itself, which runs no fork handler. A child's first event then finds 0,
+// not its thread's generation, and takes the slow path, which starts the
+// child's generation as the handler would: the hot path reads one word, as
+// it did before. 0 before load (the page is in .bss, so that it can be wiped).
+struct alignas(4096) GenerationPage {
+  std::atomic<uint64_t> value{0};
+};
+extern constinit GenerationPage g_generation;
+inline constexpr uint64_t kGenerationStarting = UINT64_MAX;  // a child's first event is starting it
 
 struct InjectorState {
   // Settings from the environment, read once at load.
@@ -84,12 +93,8 @@ struct InjectorState {
 
   bool use_tsc = false;  // ticks are TSC readings (see clock.h)
   double ns_per_tick = 1.0;  // from the calibration
-  std::atomic<uint64_t> generation{1};
-  // Non-zero until this process is forked: it lives in a page the kernel
-  // wipes in every child (MADV_WIPEONFORK), also in one the fork system
-  // call made without running any fork handler. Then the first event of
-  // the child starts its generation (start_after_fork) as the handler does.
-  std::atomic<uint32_t>* unforked = &g_never_forked;
+  uint64_t generation = 0;   // g_generation's value, kept where no fork wipes it
+  bool generation_wiped = false;  // its page is wiped in a fork's child (Linux 4.14 on)
   pthread_mutex_t open_mutex = PTHREAD_MUTEX_INITIALIZER;
   std::atomic<trace::TraceFileWriter*> writer{nullptr};
   std::atomic<bool> open_failed{false};
@@ -137,8 +142,7 @@ ThreadState* thread_state_slow();
 // off or no memory can be had.
 inline ThreadState* thread_state() {
   ThreadState* ts = t_thread_state;
-  if (ts && ts->generation == g_state.generation.load(std::memory_order_relaxed) &&
-      g_state.unforked->load(std::memory_order_relaxed) != 0) [[likely]]
+  if (ts && ts->generation == g_generation.value.load(std::memory_order_relaxed)) [[likely]]
     return ts;
   return thread_state_slow();
 }
