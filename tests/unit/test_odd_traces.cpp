@@ -394,24 +394,31 @@ TEST_CASE("odd trace: one allocation and no End record (the process crashed)") {
   CHECK(contains(a.text, "  256.00 MiB in 1 allocation (device) on device 0\n      <no stack>\n"));
 }
 
+namespace {
+
+// A trace as the injector leaves it at an exec: the end chunk claimed first
+// (thread 0), then a thread's chunk with one allocation of `bytes`, both
+// unsealed.
+void write_replaced_trace(const std::string& path, uint64_t bytes) {
+  TraceFileWriter file;
+  REQUIRE(file.open(path, job_header(), false) == 0);
+  ChunkSlot end_chunk;
+  ChunkSlot slot;
+  REQUIRE(file.claim(end_chunk, ThreadIndex{0}, kStart, kStart));
+  REQUIRE(file.claim(slot, ThreadIndex{1}, kStart, kStart));
+  REQUIRE(slot.encoder.device(kGpu));
+  REQUIRE(slot.encoder.alloc(device_alloc(1000, kBase, bytes)));
+  TraceFileWriter::abandon(slot);
+  TraceFileWriter::abandon(end_chunk);
+  file.detach();
+}
+
+}  // namespace
+
 TEST_CASE("odd trace: a program replaced by exec, its end written afterwards by the new one") {
-  // As the injector writes: the end chunk claimed first (thread 0), then a
-  // thread's chunk with one allocation; exec leaves both unsealed.
   TempDir dir;
   const std::string path = dir.path("replaced.vstrace");
-  {
-    TraceFileWriter file;
-    REQUIRE(file.open(path, job_header(), false) == 0);
-    ChunkSlot end_chunk;
-    ChunkSlot slot;
-    REQUIRE(file.claim(end_chunk, ThreadIndex{0}, kStart, kStart));
-    REQUIRE(file.claim(slot, ThreadIndex{1}, kStart, kStart));
-    REQUIRE(slot.encoder.device(kGpu));
-    REQUIRE(slot.encoder.alloc(device_alloc(1000, kBase, 256 * MiB)));
-    TraceFileWriter::abandon(slot);
-    TraceFileWriter::abandon(end_chunk);
-    file.detach();
-  }
+  write_replaced_trace(path, 256 * MiB);
   CHECK(analyze_file(path).report.trace.cut_short);
   REQUIRE(TraceFileWriter::end_abandoned(path, EndReason::Exec, 0, kStart + 5000));
   const analysis::Report r = analyze_file(path).report;
@@ -440,19 +447,7 @@ TEST_CASE("a trace left by this process before its exec is told from one a recyc
   TempDir dir;
   const std::string recorded = dir.path("recorded.vstrace");
   const std::string empty = dir.path("empty.vstrace");
-  {
-    TraceFileWriter file;
-    REQUIRE(file.open(recorded, job_header(), false) == 0);
-    ChunkSlot end_chunk;
-    ChunkSlot slot;
-    REQUIRE(file.claim(end_chunk, ThreadIndex{0}, kStart, kStart));
-    REQUIRE(file.claim(slot, ThreadIndex{1}, kStart, kStart));
-    REQUIRE(slot.encoder.device(kGpu));
-    REQUIRE(slot.encoder.alloc(device_alloc(1000, kBase, MiB)));
-    TraceFileWriter::abandon(slot);
-    TraceFileWriter::abandon(end_chunk);
-    file.detach();
-  }
+  write_replaced_trace(recorded, MiB);
   {
     TraceFileWriter file;
     REQUIRE(file.open(empty, job_header(), false) == 0);
