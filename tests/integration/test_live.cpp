@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -198,7 +199,14 @@ TEST_CASE("live: a child forked after a viewer attached does not hold the parent
   const auto give_up = Clock::now() + std::chrono::seconds(30);
   bool ended = false;
   while (!ended && Clock::now() < give_up) {
-    ended = viewer.next(head, payload, 200) == vramscope::live::Client::Next::End;
+    try {
+      ended = viewer.next(head, payload, 200) == vramscope::live::Client::Next::End;
+    } catch (const std::exception& e) {
+      // The parent's exit ends its sending thread wherever it is, at times
+      // inside a message (once in 3 CI runs on 2026-12-06): it ended all the same.
+      REQUIRE(std::string(e.what()) == "the live stream ended inside a message");
+      ended = true;
+    }
   }
   const auto stream_ended = Clock::now();
   REQUIRE(ended);
