@@ -75,6 +75,8 @@ void start_first_generation() {
 
 void vramscope::inject::start_after_fork() {
   InjectorState& st = state();
+  const bool was_setting_up = t_setting_up;  // set already when a child's first event starts it
+  t_setting_up = true;
   // Everything that belongs to the parent's trace is dropped without
   // touching it; the child opens its own when it first records.
   if (auto* writer = st.writer.load()) writer->detach();
@@ -93,6 +95,7 @@ void vramscope::inject::start_after_fork() {
   forget_written_modules();
   st.generation += 1;
   g_generation.value.store(st.generation, std::memory_order_release);
+  t_setting_up = was_setting_up;
 }
 
 namespace {

@@ -15,6 +15,7 @@ constinit InjectorState g_state;
 
 // One pointer of static TLS; the state itself is mapped on first use.
 __attribute__((tls_model("initial-exec"))) thread_local ThreadState* t_thread_state = nullptr;
+__attribute__((tls_model("initial-exec"))) thread_local bool t_setting_up = false;
 
 namespace {
 
@@ -34,6 +35,8 @@ void on_thread_exit(void* data) {
   seal_thread_chunk(ts);
 }
 
+namespace {
+
 // The first event of a child made by the fork system call itself, which
 // ran no fork handler: one thread starts the child's generation, any other
 // waits for it.
@@ -46,7 +49,7 @@ void start_after_unannounced_fork() {
   while (g_generation.value.load(std::memory_order_acquire) == kGenerationStarting) sched_yield();
 }
 
-ThreadState* thread_state_slow() {
+ThreadState* set_up_thread_state() {
   ThreadState* ts = t_thread_state;
   InjectorState& st = state();
   if (st.generation_wiped) {
@@ -69,6 +72,16 @@ ThreadState* thread_state_slow() {
   start_generation(ts, g_generation.value.load());
   t_thread_state = ts;
   pthread_setspecific(st.thread_key, ts);
+  return ts;
+}
+
+}  // namespace
+
+ThreadState* thread_state_slow() {
+  if (t_setting_up) return nullptr;
+  t_setting_up = true;
+  ThreadState* ts = set_up_thread_state();
+  t_setting_up = false;
   return ts;
 }
 

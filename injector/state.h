@@ -136,6 +136,12 @@ extern constinit InjectorState g_state;
 inline InjectorState& state() { return g_state; }
 
 extern __attribute__((tls_model("initial-exec"))) thread_local ThreadState* t_thread_state;
+// Set while this thread sets up the injector's state: its own, the process's
+// after a fork, or the trace at its first event. A signal handler that
+// records on this thread in that time finds it set, and its event is not
+// recorded (as one that interrupts our recording code is not) rather than
+// wait for a setup that cannot go on until the handler returns.
+extern __attribute__((tls_model("initial-exec"))) thread_local bool t_setting_up;
 ThreadState* thread_state_slow();
 
 // The calling thread's state, made on first use; nullptr when recording is

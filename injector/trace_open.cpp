@@ -222,7 +222,8 @@ void read_settings() {
 TraceFileWriter* open_trace_writer() {
   InjectorState& st = state();
   TraceFileWriter* writer = st.writer.load(std::memory_order_acquire);
-  if (writer || !st.enabled || st.open_failed.load(std::memory_order_relaxed)) return writer;
+  if (writer || !st.enabled || st.open_failed.load(std::memory_order_relaxed) || t_setting_up) return writer;
+  t_setting_up = true;  // a signal handler's event on this thread meanwhile must not wait for the lock
   pthread_mutex_lock(&st.open_mutex);
   writer = st.writer.load(std::memory_order_acquire);
   if (!writer && !st.open_failed.load()) {
@@ -234,6 +235,7 @@ TraceFileWriter* open_trace_writer() {
     }
   }
   pthread_mutex_unlock(&st.open_mutex);
+  t_setting_up = false;
   return writer;
 }
 

@@ -3,10 +3,11 @@
 // in the trace), and leaves by the way it is told.
 //
 // usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds
-// FILE|chdir-fork|raw-fork|raw-fork-records|exec|fork-exec
+// FILE|chdir-fork|raw-fork|raw-fork-records|raw-fork-signals|exec|fork-exec
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <nvtx3/nvToolsExt.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -28,13 +29,59 @@ __attribute__((noinline)) void* allocate_block(size_t size) {
   return p;
 }
 
+// The parent of a raw-fork test: waits for the child, allocates 2 MiB more,
+// says how the child ended and returns 5.
+int parent_after_raw_fork(long child) {
+  int status = 0;
+  if (child < 0 || waitpid(static_cast<pid_t>(child), &status, 0) < 0) return 1;
+  allocate_block(1 << 20);
+  allocate_block(1 << 20);
+  std::printf("child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return 5;
+}
+
+volatile sig_atomic_t g_ticking = 0;
+volatile sig_atomic_t g_ticks = 0;
+
+void on_tick(int) {
+  if (!g_ticking) return;
+  nvtxMarkA("tick");
+  g_ticks = g_ticks + 1;
+}
+
+// A signal to this thread, delivered before the call returns; counted in
+// `ticks`. (raise() would not do in a child of the fork system call: it
+// names the thread by the parent's thread id, which the C library keeps.)
+void tick_now(int& ticks) {
+  if (!g_ticking) return;
+  ++ticks;
+  syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGALRM);
+}
+
+int g_munmap_ticks = 0;
+int g_ftruncate_ticks = 0;
+
 }  // namespace
+
+// raw-fork-signals: the injector calls these as it sets up a child's
+// generation (munmap: the parent's stack table) and opens its trace
+// (ftruncate: the file sized). The program's own definitions come first, so
+// there a signal arrives at the worst moment, every time.
+extern "C" int munmap(void* address, size_t length) {
+  tick_now(g_munmap_ticks);
+  return static_cast<int>(syscall(SYS_munmap, address, length));
+}
+
+extern "C" int ftruncate(int fd, off_t length) {
+  tick_now(g_ftruncate_ticks);
+  return static_cast<int>(syscall(SYS_ftruncate, fd, length));
+}
 
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds "
-                 "FILE|chdir-fork|raw-fork|raw-fork-records|exec|fork-exec\n");
+                 "FILE|chdir-fork|raw-fork|raw-fork-records|raw-fork-signals|exec|fork-exec\n");
     return 2;
   }
   const char* how = argv[1];
@@ -115,12 +162,31 @@ int main(int argc, char** argv) {
       allocate_block(2 << 20);
       std::exit(7);
     }
-    int status = 0;
-    if (child < 0 || waitpid(static_cast<pid_t>(child), &status, 0) < 0) return 1;
-    allocate_block(1 << 20);
-    allocate_block(1 << 20);
-    std::printf("child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    return 5;
+    return parent_after_raw_fork(child);
+  }
+  if (std::strcmp(how, "raw-fork-signals") == 0) {
+    // As raw-fork-records, but in the child a signal whose handler marks an
+    // NVTX "tick" arrives whenever the injector unmaps memory or sizes a file
+    // during the child's first allocation, which starts the child's
+    // generation and opens its trace: a mark on the thread that is setting up
+    // must not wait for that setup. The child says how many signals came in
+    // each function, and how many ticks its handler marked.
+    nvtxMarkA("before fork");  // the parent loads the NVTX tool; the child inherits it
+    const long child = syscall(SYS_fork);
+    if (child == 0) {
+      struct sigaction action = {};
+      action.sa_handler = on_tick;
+      action.sa_flags = SA_RESTART;
+      sigemptyset(&action.sa_mask);
+      sigaction(SIGALRM, &action, nullptr);
+      g_ticking = 1;
+      allocate_block(2 << 20);
+      g_ticking = 0;
+      std::printf("child: %d signals in munmap, %d in ftruncate, %d ticks\n", g_munmap_ticks,
+                  g_ftruncate_ticks, static_cast<int>(g_ticks));
+      std::exit(7);
+    }
+    return parent_after_raw_fork(child);
   }
   if (std::strcmp(how, "exec") == 0) {
     // The same process becomes another program, which allocates 3 MiB more and returns 5.

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -36,6 +37,22 @@ ProcessOptions preloaded_by_hand(const ScratchDir& dir) {
   options.set_env["LD_LIBRARY_PATH"] = VRAMSCOPE_SIMCUDA_DIR;
   options.set_env["VRAMSCOPE_OUTPUT"] = "t.vstrace";
   return options;
+}
+
+// The trace beside t.vstrace in `dir`, which must be the only other one,
+// named by the pid of a child of the process that wrote `parent`.
+std::string child_trace(const ScratchDir& dir, const json& parent) {
+  std::vector<std::string> others;
+  for (const auto& entry : fs::directory_iterator(dir.dir())) {
+    if (entry.path() != dir.path("t.vstrace")) others.push_back(entry.path().string());
+  }
+  REQUIRE(others.size() == 1);
+  json child = report_json(others[0]);
+  const uint32_t child_pid = child["trace"]["pid"];
+  CHECK(child_pid != parent["trace"]["pid"]);
+  CHECK(others[0].ends_with("." + std::to_string(child_pid) + ".vstrace"));
+  CHECK(child["trace"]["parent_pid"] == parent["trace"]["pid"]);
+  return others[0];
 }
 
 }  // namespace
@@ -219,18 +236,46 @@ TEST_CASE("a child of the fork system call that records writes a trace of its ow
   CHECK(kind(parent, "device")["allocated_bytes"] == 5 * MiB);
   CHECK(parent["trace"]["cut_short"] == false);
   CHECK(parent["trace"]["end"]["code"] == 5);
-  std::vector<std::string> others;
-  for (const auto& entry : fs::directory_iterator(dir.dir())) {
-    if (entry.path() != dir.path("t.vstrace")) others.push_back(entry.path().string());
-  }
-  REQUIRE(others.size() == 1);
-  json child = report_json(others[0]);
-  const uint32_t child_pid = child["trace"]["pid"];
-  CHECK(child_pid != parent["trace"]["pid"]);
-  CHECK(others[0].ends_with("." + std::to_string(child_pid) + ".vstrace"));
-  CHECK(child["trace"]["parent_pid"] == parent["trace"]["pid"]);
+  json child = report_json(child_trace(dir, parent));
   CHECK(child["counts"]["allocations"] == 1);
   CHECK(kind(child, "device")["allocated_bytes"] == 2 * MiB);
+  CHECK(child["trace"]["end"]["reason"] == "exit");
+  CHECK(child["trace"]["end"]["code"] == 7);
+}
+
+TEST_CASE("a signal handler that records while its thread sets up the trace does not wait for that setup") {
+  // In a child of the fork system call, the first allocation starts the
+  // child's generation (unmapping the parent's stack table) and opens its
+  // trace (sizing the file). exit_paths' own munmap and ftruncate send a
+  // signal there, whose handler marks an NVTX tick. Before, that mark waited
+  // for the setup its own thread was in (a spin, or the lock the trace opens
+  // under): the child hung, every time.
+  if (on_real_gpu()) return;  // preloaded by hand on simcuda
+  ScratchDir dir("raw-fork-signals");
+  ProcessOptions options = preloaded_by_hand(dir);
+  options.set_env["NVTX_INJECTION64_PATH"] = options.set_env["LD_PRELOAD"];
+  options.timeout_seconds = 30;
+  ProcessResult run = run_process({VRAMSCOPE_EXIT_PATHS, "raw-fork-signals"}, options);
+  REQUIRE_FALSE(run.timed_out);
+  CHECK(run.exit_status == 5);
+  int in_munmap = -1;
+  int in_ftruncate = -1;
+  int ticks = -1;
+  REQUIRE(std::sscanf(run.out.c_str(), "child: %d signals in munmap, %d in ftruncate, %d ticks", &in_munmap,
+                      &in_ftruncate, &ticks) == 3);
+  CHECK(run.out.ends_with(" ticks\nchild exited 7\n"));
+  CHECK(in_munmap >= 1);
+  CHECK(in_ftruncate >= 1);
+  CHECK(ticks == in_munmap + in_ftruncate);  // every handler ran, and returned
+  json parent = report_json(dir.path("t.vstrace"));
+  CHECK(parent["counts"]["allocations"] == 5);
+  CHECK(parent["counts"]["markers"] == 1);
+  CHECK(parent["trace"]["end"]["code"] == 5);
+  json child = report_json(child_trace(dir, parent));
+  CHECK(child["counts"]["allocations"] == 1);
+  CHECK(kind(child, "device")["allocated_bytes"] == 2 * MiB);
+  // Each tick came while its thread set up or recorded: none is in the trace.
+  CHECK(child["counts"]["markers"] == 0);
   CHECK(child["trace"]["end"]["reason"] == "exit");
   CHECK(child["trace"]["end"]["code"] == 7);
 }
