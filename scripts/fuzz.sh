@@ -9,18 +9,25 @@
 # every seed once (seconds, for CI). Crashing inputs are written to
 # build-fuzz/crashes/.
 #
-# usage: scripts/fuzz.sh [--seconds N] [--replay] [--target pickle|kineto|trace|size|all]
+# The inputs earlier runs found are kept in fuzz/grown/NAME.tar.xz: a run
+# starts from them when its working corpus is empty (a fresh machine), and
+# --replay runs them too. --save merges the working corpus into the fewest
+# inputs that keep its coverage and writes them there, to commit.
+#
+# usage: scripts/fuzz.sh [--seconds N] [--replay] [--save] [--target pickle|kineto|trace|size|all]
 set -euo pipefail
 
 seconds=60
 replay=0
+save=0
 target=all
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="${2:?--seconds needs a number}"; shift 2 ;;
     --replay) replay=1; shift ;;
+    --save) save=1; shift ;;
     --target) target="${2:?--target needs pickle, kineto, trace, size or all}"; shift 2 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "fuzz.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -38,6 +45,10 @@ if ! command -v clang++ > /dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linu
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang libclang-rt-dev > /dev/null 2>&1 ||
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang "libclang-rt-$(clang --version | sed -n 's/.*version \([0-9]*\).*/\1/p')-dev" > /dev/null
 fi
+if ! command -v xz > /dev/null; then  # fuzz/grown/*.tar.xz
+  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq xz-utils > /dev/null
+fi
 build="$root/build-fuzz"
 launcher=()
 if command -v ccache > /dev/null; then
@@ -47,6 +58,16 @@ cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVRAMSCOPE_FUZZ=ON -DVRAMSCOPE_BUILD_TESTS=OFF "${launcher[@]}" > /dev/null
 mkdir -p "$build/crashes"
 
+# Unpacks fuzz/grown/NAME.tar.xz into an empty folder; says how many inputs.
+unpack_grown() {
+  local name="$1" into="$2"
+  local archive="$root/fuzz/grown/$name.tar.xz"
+  mkdir -p "$into"
+  [[ -f $archive ]] || return 0
+  tar -C "$into" -xJf "$archive"
+  echo "fuzz.sh: $(find "$into" -type f | wc -l) inputs of earlier runs from fuzz/grown/$name.tar.xz"
+}
+
 for name in "${targets[@]}"; do
   cmake --build "$build" --target "vramscope_${name}_fuzzer" -j "$(nproc)"
   fuzzer="$build/bin/vramscope_${name}_fuzzer"
@@ -55,13 +76,29 @@ for name in "${targets[@]}"; do
   # A reader allocates no more than its input justifies: a header that
   # claims a huge count fails here, not on a user's machine.
   if [[ $name == trace ]]; then limits=(-malloc_limit_mb=256 -rss_limit_mb=2048); fi
+  work="$build/corpus-$name"
   if [[ $replay -eq 1 ]]; then
-    "$fuzzer" -runs=0 "${limits[@]}" -artifact_prefix="$build/crashes/" "$seeds"
-    echo "fuzz.sh: every seed of $seeds read without a crash"
+    grown="$build/replay-$name"
+    rm -rf "$grown"
+    unpack_grown "$name" "$grown"
+    "$fuzzer" -runs=0 "${limits[@]}" -artifact_prefix="$build/crashes/" "$seeds" "$grown"
+    echo "fuzz.sh: every input of $seeds and fuzz/grown/$name.tar.xz read without a crash"
     continue
   fi
-  work="$build/corpus-$name"
-  mkdir -p "$work"
+  if [[ $save -eq 1 ]]; then
+    if [[ ! -d $work ]] || [[ -z $(ls -A "$work") ]]; then
+      echo "fuzz.sh: --save: no working corpus in $work (fuzz first)" >&2
+      exit 1
+    fi
+    merged="$build/merged-$name"
+    rm -rf "$merged"
+    mkdir -p "$merged" "$root/fuzz/grown"
+    "$fuzzer" -merge=1 "${limits[@]}" -artifact_prefix="$build/crashes/" "$merged" "$work"
+    tar -C "$merged" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cJf "$root/fuzz/grown/$name.tar.xz" .
+    echo "fuzz.sh: fuzz/grown/$name.tar.xz: $(find "$merged" -type f | wc -l) inputs, $(du -h "$root/fuzz/grown/$name.tar.xz" | cut -f1)"
+    continue
+  fi
+  if [[ ! -d $work ]] || [[ -z $(ls -A "$work") ]]; then unpack_grown "$name" "$work"; fi
   "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 -max_len=262144 "${limits[@]}" \
     -artifact_prefix="$build/crashes/" "$work" "$seeds"
 done
