@@ -115,6 +115,7 @@ int TraceFileWriter::open(const std::string& path, const Header& header, bool ex
   chunk_bytes_ = chunk_bytes;
   data_offset_ = prefix.header_total_bytes;
   next_chunk_.store(0);
+  claimed_at_stop_.store(0);
   file_bytes_.store(prefix.header_total_bytes);
   return 0;
 }
@@ -284,6 +285,7 @@ void TraceFileWriter::stop_claims() {
   if (fd_.load() < 0) return;
   uint64_t claimed = next_chunk_.exchange(kNoMoreChunks);
   if (claimed >= kNoMoreChunks) return;
+  claimed_at_stop_.store(claimed, std::memory_order_release);
   // Drop the unclaimed chunks the file grew ahead by.
   std::lock_guard<std::mutex> lock(grow_mutex_);
   uint64_t end = data_offset_ + claimed * chunk_bytes_;

@@ -44,9 +44,10 @@ class TraceFileWriter {
   int open(const std::string& path, const Header& header, bool exclusive,
            uint32_t chunk_bytes = layout::kDefaultChunkBytes);
   bool is_open() const { return fd_.load(std::memory_order_relaxed) >= 0; }
+  // Chunks claimed so far; once claims stop, the count they stopped at.
   uint64_t claimed_chunks() const {
     uint64_t n = next_chunk_.load(std::memory_order_relaxed);
-    return n < kNoMoreChunks ? n : 0;
+    return n < kNoMoreChunks ? n : claimed_at_stop_.load(std::memory_order_acquire);
   }
   // Absolute: the job may change directory.
   const std::string& path() const { return path_; }
@@ -99,6 +100,7 @@ class TraceFileWriter {
   uint32_t chunk_bytes_ = layout::kDefaultChunkBytes;
   uint64_t data_offset_ = 0;
   std::atomic<uint64_t> next_chunk_{0};
+  std::atomic<uint64_t> claimed_at_stop_{0};
   std::atomic<uint64_t> file_bytes_{0};
   std::atomic<bool> out_of_space_{false};
   std::mutex grow_mutex_;

@@ -1,7 +1,9 @@
 // The sending thread: every round (100 ms) it reads each chunk claimed so far
 // with its own file descriptor, sends those new or changed since this viewer
 // last got them, then a round's end. A viewer that stops reading only stalls
-// this thread, and one that stalls it for kSendTimeout is dropped.
+// this thread, and one that stalls it for kSendTimeout is dropped. At the
+// process's end, after the end record, it sends a last round and closes the
+// connections; the exit waits for that at most kLastRoundWaitMs.
 #include "injector/live_stream.h"
 
 #include <fcntl.h>
@@ -33,6 +35,7 @@ namespace {
 constexpr int kRoundMs = 100;
 constexpr timeval kSendTimeout{2, 0};  // a viewer that reads nothing for this long is dropped
 constexpr size_t kMaxViewers = 4;
+constexpr int kLastRoundWaitMs = 250;  // the most a job's exit waits for the last round
 
 struct Viewer {
   int fd = -1;
@@ -54,6 +57,9 @@ struct Stream {
   uint64_t header_bytes = 0;
   uint32_t chunk_bytes = 0;
   uint64_t chunks = 0;  // claimed so far (the writer stops counting once claims stop)
+  int wake[2] = {-1, -1};             // a pipe: a byte in it ends the wait for the next round
+  std::atomic<bool> stopping{false};  // the process is ending: one last round
+  std::atomic<bool> stopped{false};   // the last round is sent and the connections closed
 };
 
 uint64_t checksum(const std::vector<char>& bytes) {
@@ -149,39 +155,54 @@ void* run_stream(void* data) {
   std::vector<std::vector<char>> chunks;
   std::vector<char> again;
   for (;;) {
-    pollfd p{s.listen_fd, POLLIN, 0};
-    poll(&p, 1, kRoundMs);
+    pollfd p[2] = {{s.listen_fd, POLLIN, 0}, {s.wake[0], POLLIN, 0}};
+    poll(p, 2, kRoundMs);
+    const bool last = s.stopping.load(std::memory_order_acquire);
     accept_viewers(s, viewers);
-    if (viewers.empty()) continue;
-    s.chunks = std::max(s.chunks, s.writer->claimed_chunks());
-    // The chunks some viewer still lacks in final form, read for all at once;
-    // the rest (most of a long trace, sealed and sent) not read at all.
-    chunks.resize(s.chunks);
-    for (uint64_t i = 0; i < s.chunks; ++i) {
-      chunks[i].clear();
-      const bool needed = std::any_of(viewers.begin(), viewers.end(), [&](const Viewer& v) {
-        return i >= v.sent.size() || v.sent[i] != Viewer::kSealed;
-      });
-      if (!needed) continue;
-      // A chunk a writer is filling can be copied half-changed (a copy's loads
-      // need not go in order): it is sent only when two reads agree, else next round.
-      const uint64_t offset = s.header_bytes + i * s.chunk_bytes;
-      if (!read_at(s.trace_fd, chunks[i], offset, s.chunk_bytes) ||
-          !read_at(s.trace_fd, again, offset, s.chunk_bytes) || again != chunks[i]) {
+    if (!viewers.empty()) {
+      s.chunks = std::max(s.chunks, s.writer->claimed_chunks());
+      // The chunks some viewer still lacks in final form, read for all at
+      // once; the rest (most of a long trace, sealed and sent) not read at all.
+      chunks.resize(s.chunks);
+      for (uint64_t i = 0; i < s.chunks; ++i) {
         chunks[i].clear();
+        const bool needed = std::any_of(viewers.begin(), viewers.end(), [&](const Viewer& v) {
+          return i >= v.sent.size() || v.sent[i] != Viewer::kSealed;
+        });
+        if (!needed) continue;
+        // A chunk a writer is filling can be copied half-changed (a copy's
+        // loads need not go in order): it is sent only when two reads agree,
+        // else next round.
+        const uint64_t offset = s.header_bytes + i * s.chunk_bytes;
+        if (!read_at(s.trace_fd, chunks[i], offset, s.chunk_bytes) ||
+            !read_at(s.trace_fd, again, offset, s.chunk_bytes) || again != chunks[i]) {
+          chunks[i].clear();
+        }
+      }
+      for (size_t k = 0; k < viewers.size();) {
+        if (serve(s, viewers[k], chunks)) {
+          ++k;
+        } else {
+          close(viewers[k].fd);
+          viewers.erase(viewers.begin() + static_cast<ptrdiff_t>(k));
+          publish_viewers(s, viewers);
+        }
       }
     }
-    for (size_t k = 0; k < viewers.size();) {
-      if (serve(s, viewers[k], chunks)) {
-        ++k;
-      } else {
-        close(viewers[k].fd);
-        viewers.erase(viewers.begin() + static_cast<ptrdiff_t>(k));
-        publish_viewers(s, viewers);
-      }
+    if (last) {
+      // The end record was written before: each viewer has the whole trace.
+      for (Viewer& v : viewers) shutdown(v.fd, SHUT_RDWR);
+      s.stopped.store(true, std::memory_order_release);
+      return nullptr;
     }
   }
-  return nullptr;
+}
+
+// The stream's own descriptors, where open.
+void close_all(Stream& s) {
+  for (int fd : {s.listen_fd, s.trace_fd, s.wake[0], s.wake[1]}) {
+    if (fd >= 0) close(fd);
+  }
 }
 
 void live_off(const std::string& why) { std::fprintf(stderr, "vramscope: live off: %s\n", why.c_str()); }
@@ -210,12 +231,18 @@ void start_live_stream(trace::TraceFileWriter* writer) {
   }
   s->header_bytes = prefix.header_total_bytes;
   s->chunk_bytes = prefix.chunk_bytes;
+  if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+    live_off("cannot make its wake-up pipe: " + std::string(std::strerror(errno)));
+    close(s->trace_fd);
+    delete s;
+    return;
+  }
 
   const std::string path = live::socket_path(dir, getpid());
   s->listen_fd = live::listen_at(path);
   if (s->listen_fd < 0) {
     live_off("cannot listen at " + path + ": " + std::strerror(errno));
-    close(s->trace_fd);
+    close_all(*s);
     delete s;
     return;
   }
@@ -233,8 +260,7 @@ void start_live_stream(trace::TraceFileWriter* writer) {
   if (error != 0) {
     live_off("cannot start its thread: " + std::string(std::strerror(error)));
     unlink(path.c_str());
-    close(s->listen_fd);
-    close(s->trace_fd);
+    close_all(*s);
     delete s;
     return;
   }
@@ -251,8 +277,7 @@ void forget_live_stream_after_fork() {
   if (!s) return;
   // The parent's thread is not here; its descriptors are. Closed, so that
   // a viewer sees the stream end when the parent does, whatever the child does.
-  close(s->listen_fd);
-  close(s->trace_fd);
+  close_all(*s);
   for (auto& fd : s->viewer_fds) {
     if (fd.load() >= 0) close(fd.load());
   }
@@ -262,6 +287,18 @@ void stop_live_stream() {
   InjectorState& st = state();
   if (st.live_socket[0] && st.live_owner == getpid()) unlink(st.live_socket);
   st.live_socket[0] = 0;
+  auto* s = static_cast<Stream*>(st.live_stream);
+  st.live_stream = nullptr;
+  if (!s || st.live_owner != getpid()) return;
+  // The last round: sent by the thread, awaited here briefly. A viewer too
+  // slow for it reads the rest from the trace file, as it does anyway.
+  s->stopping.store(true, std::memory_order_release);
+  const char wake = 1;
+  if (write(s->wake[1], &wake, 1) != 1) return;
+  constexpr timespec kMillisecond{0, 1'000'000};
+  for (int waited = 0; waited < kLastRoundWaitMs && !s->stopped.load(std::memory_order_acquire); ++waited) {
+    nanosleep(&kMillisecond, nullptr);
+  }
 }
 
 }  // namespace vramscope::inject
