@@ -35,6 +35,24 @@ void put_string(std::string& out, std::string_view s) {
   out.append(s);
 }
 
+// ftruncate and posix_fallocate, again when a signal interrupts them (a job
+// may catch signals without SA_RESTART; tmpfs's fallocate gives up on any
+// pending signal): their errno / error number otherwise, 0 when done.
+int truncate_to(int fd, off_t size) {
+  while (ftruncate(fd, size) != 0) {
+    if (errno != EINTR) return errno;
+  }
+  return 0;
+}
+
+int allocate_blocks(int fd, off_t offset, off_t length) {
+  int error = 0;
+  do {
+    error = posix_fallocate(fd, offset, length);
+  } while (error == EINTR);
+  return error;
+}
+
 bool write_all(int fd, const void* data, size_t size, off_t offset) {
   const char* p = static_cast<const char*>(data);
   while (size > 0) {
@@ -95,8 +113,9 @@ int TraceFileWriter::open(const std::string& path, const Header& header, bool ex
   prefix.chunk_bytes = chunk_bytes;
   prefix.payload_crc = static_cast<uint32_t>(
       crc32(0, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size())));
-  if (!write_all(fd, &prefix, sizeof prefix, 0) || !write_all(fd, payload.data(), payload.size(), sizeof prefix) ||
-      ftruncate(fd, prefix.header_total_bytes) != 0) {
+  if (!write_all(fd, &prefix, sizeof prefix, 0) ||
+      !write_all(fd, payload.data(), payload.size(), sizeof prefix) ||
+      truncate_to(fd, static_cast<off_t>(prefix.header_total_bytes)) != 0) {
     int error = errno ? errno : EIO;
     ::close(fd);
     return error;
@@ -132,7 +151,7 @@ bool TraceFileWriter::grow_to(uint64_t bytes) {
   for (uint64_t target : {bytes + (kGrowChunks - 1) * chunk_bytes_, bytes}) {
     const int fd = file_descriptor();
     if (fd < 0) break;
-    int error = posix_fallocate(fd, static_cast<off_t>(current), static_cast<off_t>(target - current));
+    int error = allocate_blocks(fd, static_cast<off_t>(current), static_cast<off_t>(target - current));
     if (error == 0) {
       file_bytes_.store(target, std::memory_order_release);
       return true;
@@ -290,7 +309,7 @@ void TraceFileWriter::stop_claims() {
   std::lock_guard<std::mutex> lock(grow_mutex_);
   uint64_t end = data_offset_ + claimed * chunk_bytes_;
   const int fd = file_descriptor();
-  if (fd >= 0 && end < file_bytes_.load() && ftruncate(fd, static_cast<off_t>(end)) == 0)
+  if (fd >= 0 && end < file_bytes_.load() && truncate_to(fd, static_cast<off_t>(end)) == 0)
     file_bytes_.store(end);
 }
 

@@ -3,7 +3,7 @@
 // in the trace), and leaves by the way it is told.
 //
 // usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds
-// FILE|chdir-fork|raw-fork|raw-fork-records|raw-fork-signals|exec|fork-exec
+// FILE|chdir-fork|raw-fork|raw-fork-records|raw-fork-signals|exec|fork-exec|eintr
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -61,6 +62,24 @@ void tick_now(int& ticks) {
 int g_munmap_ticks = 0;
 int g_ftruncate_ticks = 0;
 
+// With EXIT_PATHS_EINTR set (from the start: the injector opens the trace
+// before main), every other call of ftruncate and posix_fallocate fails with
+// EINTR, as they do when a signal the job catches without SA_RESTART comes
+// meanwhile (tmpfs's fallocate stops at any pending signal).
+struct Interruptions {
+  int calls = 0;
+  int interrupted = 0;
+};
+Interruptions g_ftruncate;
+Interruptions g_fallocate;
+
+bool interrupt_this_call(Interruptions& of) {
+  static const bool interrupting = std::getenv("EXIT_PATHS_EINTR") != nullptr;
+  if (!interrupting || of.calls++ % 2 != 0) return false;
+  ++of.interrupted;
+  return true;
+}
+
 }  // namespace
 
 // raw-fork-signals: the injector calls these as it sets up a child's
@@ -74,14 +93,24 @@ extern "C" int munmap(void* address, size_t length) {
 
 extern "C" int ftruncate(int fd, off_t length) {
   tick_now(g_ftruncate_ticks);
+  if (interrupt_this_call(g_ftruncate)) {
+    errno = EINTR;
+    return -1;
+  }
   return static_cast<int>(syscall(SYS_ftruncate, fd, length));
+}
+
+extern "C" int posix_fallocate(int fd, off_t offset, off_t length) {
+  if (interrupt_this_call(g_fallocate)) return EINTR;
+  static const auto real = reinterpret_cast<int (*)(int, off_t, off_t)>(dlsym(RTLD_NEXT, "posix_fallocate"));
+  return real ? real(fd, offset, length) : ENOSYS;
 }
 
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds "
-                 "FILE|chdir-fork|raw-fork|raw-fork-records|raw-fork-signals|exec|fork-exec\n");
+                 "FILE|chdir-fork|raw-fork|raw-fork-records|raw-fork-signals|exec|fork-exec|eintr\n");
     return 2;
   }
   const char* how = argv[1];
@@ -187,6 +216,13 @@ int main(int argc, char** argv) {
       std::exit(7);
     }
     return parent_after_raw_fork(child);
+  }
+  if (std::strcmp(how, "eintr") == 0) {
+    // 300,000 more allocations and frees: the trace grows by 1 MiB twice or more.
+    for (int i = 0; i < 300000; ++i) cudaFree(allocate_block(4096));
+    std::printf("interrupted %d of %d calls of ftruncate, %d of %d of posix_fallocate\n",
+                g_ftruncate.interrupted, g_ftruncate.calls, g_fallocate.interrupted, g_fallocate.calls);
+    return 0;
   }
   if (std::strcmp(how, "exec") == 0) {
     // The same process becomes another program, which allocates 3 MiB more and returns 5.
