@@ -129,6 +129,7 @@ __attribute__((constructor(101))) void on_load() {
   pthread_key_create(&st.thread_key, on_thread_exit);
   pthread_atfork(nullptr, nullptr, start_after_fork);
   install_signal_handlers();
+  give_thread_signal_stack();           // the main thread's; others get theirs when they first record
   if (st.main_process) trace_writer();  // the job's trace exists even if it never touches the GPU
 }
 

@@ -2,8 +2,11 @@
 #include "injector/state.h"
 
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <new>
 
 #include "injector/recorder.h"
@@ -16,6 +19,8 @@ constinit InjectorState g_state;
 // One pointer of static TLS; the state itself is mapped on first use.
 __attribute__((tls_model("initial-exec"))) thread_local ThreadState* t_thread_state = nullptr;
 __attribute__((tls_model("initial-exec"))) thread_local bool t_setting_up = false;
+// The alternate signal stack this thread got from us (give_thread_signal_stack).
+__attribute__((tls_model("initial-exec"))) thread_local void* t_signal_stack = nullptr;
 
 namespace {
 
@@ -30,9 +35,45 @@ void start_generation(ThreadState* ts, uint64_t generation) {
 
 }  // namespace
 
+namespace {
+
+size_t signal_stack_bytes() {
+  const long least = sysconf(_SC_SIGSTKSZ);
+  return std::max<size_t>(size_t{64} << 10, least > 0 ? 4 * static_cast<size_t>(least) : 0);
+}
+
+}  // namespace
+
+void give_thread_signal_stack() {
+  stack_t current{};
+  if (t_signal_stack || sigaltstack(nullptr, &current) != 0 || !(current.ss_flags & SS_DISABLE)) return;
+  const size_t bytes = signal_stack_bytes();
+  void* memory =
+      mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (memory == MAP_FAILED) return;
+  stack_t ours{};
+  ours.ss_sp = memory;
+  ours.ss_size = bytes;
+  if (sigaltstack(&ours, nullptr) != 0) {
+    munmap(memory, bytes);
+    return;
+  }
+  t_signal_stack = memory;
+}
+
 void on_thread_exit(void* data) {
   auto* ts = static_cast<ThreadState*>(data);
   seal_thread_chunk(ts);
+  // The stack goes with the thread, unless the job has put one of its own in its place.
+  stack_t current{};
+  if (!t_signal_stack || sigaltstack(nullptr, &current) != 0 || current.ss_sp != t_signal_stack ||
+      (current.ss_flags & SS_ONSTACK)) {
+    return;
+  }
+  stack_t off{};
+  off.ss_flags = SS_DISABLE;
+  if (sigaltstack(&off, nullptr) == 0) munmap(t_signal_stack, signal_stack_bytes());
+  t_signal_stack = nullptr;
 }
 
 namespace {
@@ -72,6 +113,7 @@ ThreadState* set_up_thread_state() {
   start_generation(ts, g_generation.value.load());
   t_thread_state = ts;
   pthread_setspecific(st.thread_key, ts);
+  give_thread_signal_stack();
   return ts;
 }
 

@@ -153,6 +153,11 @@ inline ThreadState* thread_state() {
   return thread_state_slow();
 }
 
+// Gives the calling thread an alternate signal stack of ours, unless it has
+// one: the fatal-signal handlers (SA_ONSTACK) can then write the end record
+// after a stack overflow too. Freed when a thread that recorded ends.
+void give_thread_signal_stack();
+
 // Whether the open trace is this process's own: a child of the fork system
 // call holds a copy of its parent's state until it records.
 inline bool owns_open_trace() { return g_state.owner_pid == getpid(); }

@@ -2,8 +2,8 @@
 // many allocations have returned (so a test can kill it and know what must be
 // in the trace), and leaves by the way it is told.
 //
-// usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds
-// FILE|chdir-fork|raw-fork|raw-fork-records|raw-fork-signals|exec|fork-exec|eintr
+// usage: exit_paths return|exit|_exit|abort|segv|overflow|overflow-thread|term|throw|loop|dlsym|
+// closefds FILE|chdir-fork|raw-fork|raw-fork-records|raw-fork-signals|exec|fork-exec|eintr
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 namespace {
 
@@ -39,6 +41,15 @@ int parent_after_raw_fork(long child) {
   allocate_block(1 << 20);
   std::printf("child exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   return 5;
+}
+
+// Calls itself until the stack runs out (SIGSEGV, with no stack left to
+// run a handler on but an alternate one).
+__attribute__((noinline)) int recurse(int depth) {
+  volatile char frame[1024];
+  frame[0] = static_cast<char>(depth);
+  if (depth == INT_MAX) return frame[0];  // never: the stack runs out long before
+  return recurse(depth + 1) + frame[0];
 }
 
 volatile sig_atomic_t g_ticking = 0;
@@ -108,9 +119,10 @@ extern "C" int posix_fallocate(int fd, off_t offset, off_t length) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: exit_paths return|exit|_exit|abort|segv|term|throw|loop|dlsym|closefds "
-                 "FILE|chdir-fork|raw-fork|raw-fork-records|raw-fork-signals|exec|fork-exec|eintr\n");
+    std::fprintf(
+        stderr,
+        "usage: exit_paths return|exit|_exit|abort|segv|overflow|overflow-thread|term|throw|loop|dlsym|"
+        "closefds FILE|chdir-fork|raw-fork|raw-fork-records|raw-fork-signals|exec|fork-exec|eintr\n");
     return 2;
   }
   const char* how = argv[1];
@@ -250,6 +262,15 @@ int main(int argc, char** argv) {
   if (std::strcmp(how, "segv") == 0) {
     volatile int* null_pointer = nullptr;
     return *null_pointer;
+  }
+  if (std::strcmp(how, "overflow") == 0) return recurse(0);
+  if (std::strcmp(how, "overflow-thread") == 0) {
+    // A thread that has recorded (an NVTX mark) overflows its stack.
+    std::thread([] {
+      nvtxMarkA("thread");
+      recurse(0);
+    }).join();
+    return 1;
   }
   if (std::strcmp(how, "term") == 0) raise(SIGTERM);
   if (std::strcmp(how, "throw") == 0) throw std::runtime_error("exit_paths: an exception nobody catches");

@@ -66,6 +66,9 @@ TEST_CASE("every way out of the job leaves an end record with its status") {
   for (const Case& c :
        {Case{"return", 5, "exit", 5}, Case{"exit", 3, "exit", 3}, Case{"_exit", 4, "exit", 4},
         Case{"abort", 128 + SIGABRT, "abort", SIGABRT}, Case{"segv", 128 + SIGSEGV, "signal", SIGSEGV},
+        // A stack overflow: the handler runs on the alternate stack the injector gave the thread.
+        Case{"overflow", 128 + SIGSEGV, "signal", SIGSEGV},
+        Case{"overflow-thread", 128 + SIGSEGV, "signal", SIGSEGV},
         Case{"term", 128 + SIGTERM, "signal", SIGTERM},
         // An uncaught exception: std::terminate aborts.
         Case{"throw", 128 + SIGABRT, "abort", SIGABRT}}) {
