@@ -56,7 +56,7 @@ struct Stream {
   std::atomic<int> viewer_fds[kMaxViewers];
   uint64_t header_bytes = 0;
   uint32_t chunk_bytes = 0;
-  uint64_t chunks = 0;  // claimed so far (the writer stops counting once claims stop)
+  uint64_t chunks = 0;  // claimed so far
   int wake[2] = {-1, -1};             // a pipe: a byte in it ends the wait for the next round
   std::atomic<bool> stopping{false};  // the process is ending: one last round
   std::atomic<bool> stopped{false};   // the last round is sent and the connections closed
@@ -233,7 +233,7 @@ void start_live_stream(trace::TraceFileWriter* writer) {
   s->chunk_bytes = prefix.chunk_bytes;
   if (pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
     live_off("cannot make its wake-up pipe: " + std::string(std::strerror(errno)));
-    close(s->trace_fd);
+    close_all(*s);
     delete s;
     return;
   }
