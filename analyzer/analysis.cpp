@@ -126,6 +126,28 @@ Leaks leaks_of(const LiveMemory& live, StackResolver& stacks) {
   return leaks;
 }
 
+// A framework allocator that cannot serve a request tries the driver, gives
+// back what it caches, tries again, and then says so itself. The PyTorch
+// merge marks those tries `via` the allocator (formats/snapshot_merge.cpp)
+// and puts its notice after them: each try belongs to the next notice of
+// that allocator on its device. Walked from the end, so that a trace full
+// of tries and no notice costs one pass.
+void fold_allocator_attempts(std::vector<FailedAllocation>& failures) {
+  std::map<std::pair<uint32_t, trace::Api>, size_t> next_notice;  // by device and allocator
+  for (size_t i = failures.size(); i-- > 0;) {
+    FailedAllocation& f = failures[i];
+    if (f.api == trace::Api::cachingAllocator) {
+      next_notice[{f.device, f.api}] = i;
+      continue;
+    }
+    if (f.via != trace::Api::cachingAllocator) continue;
+    const auto notice = next_notice.find({f.device, f.via});
+    if (notice == next_notice.end()) continue;  // cut short before the notice: a failure of its own
+    f.attempt_of = notice->second;
+    failures[notice->second].driver_attempts += 1;
+  }
+}
+
 std::vector<FailedAllocation> failed_allocations(const FailureLog& log, StackResolver& stacks) {
   std::vector<FailedAllocation> result;
   for (const RecordedFailure& failure : log.failures()) {
@@ -134,8 +156,9 @@ std::vector<FailedAllocation> failed_allocations(const FailureLog& log, StackRes
     result.push_back(FailedAllocation{e.time_ns, e.device, e.kind, e.api, e.via, e.size, e.error,
                                       cuda_error_name(e.error), e.free_bytes, e.total_bytes,
                                       failure.live_bytes, resolved.site, resolved.frames,
-                                      FragmentationReport{}, OomDiagnosis{}});
+                                      FragmentationReport{}, OomDiagnosis{}, std::nullopt, 0});
   }
+  fold_allocator_attempts(result);
   return result;
 }
 

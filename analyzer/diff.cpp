@@ -46,7 +46,8 @@ ReportDiff diff_reports(const Report& before, const Report& after) {
   for (const auto& [ordinal, change] : peaks) diff.devices.push_back(DevicePeakChange{ordinal, change});
 
   diff.leaked_bytes = Change{before.leaks.bytes, after.leaks.bytes};
-  diff.failed_allocations = Change{before.failed_allocations.size(), after.failed_allocations.size()};
+  diff.failed_allocations =
+      Change{failed_request_count(before.failed_allocations), failed_request_count(after.failed_allocations)};
 
   std::map<trace::MemoryKind, KindChange> kinds;
   for (const KindTotals& k : before.kinds) {

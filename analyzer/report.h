@@ -169,6 +169,11 @@ struct FailedAllocation {
   Stack stack;
   FragmentationReport fragmentation;
   OomDiagnosis diagnosis;
+  // A framework allocator's try at the driver (`via` the allocator) is part
+  // of one request of the job: the allocator's own notice, later in the
+  // list, at this index, reports it (see fold_allocator_attempts).
+  std::optional<size_t> attempt_of;
+  uint32_t driver_attempts = 0;  // a notice's: its tries at the driver that failed before it
 };
 
 struct KindTotals {
@@ -302,13 +307,22 @@ struct Report {
 // memory, managed memory and pinned host memory. Address reservations,
 // mappings of physical memory counted elsewhere, registered host memory and
 // pool objects are reported per kind but not added up.
-// Whether a failed allocation failed for want of memory: every verdict but
-// "not out of memory" (a request the driver refused for another reason, as
-// PyTorch's expandable segments probe cuMemCreate and go on).
+// Whether a failed allocation is a request of the job that failed for want
+// of memory: every verdict but "not out of memory" (a request the driver
+// refused for another reason, as PyTorch's expandable segments probe
+// cuMemCreate and go on). An allocator's tries at the driver count in its
+// notice, not again.
 inline bool ran_out_of_memory(const FailedAllocation& failure) {
-  return failure.diagnosis.verdict != OomVerdict::NotOutOfMemory;
+  return failure.diagnosis.verdict != OomVerdict::NotOutOfMemory && !failure.attempt_of;
 }
-// The failed allocations that ran out of memory.
+// The failed requests of the job, whatever their error: an allocator's tries
+// at the driver count in its notice.
+inline size_t failed_request_count(const std::vector<FailedAllocation>& failures) {
+  size_t n = 0;
+  for (const FailedAllocation& f : failures) n += !f.attempt_of;
+  return n;
+}
+// The failed requests that ran out of memory.
 inline size_t out_of_memory_count(const std::vector<FailedAllocation>& failures) {
   size_t n = 0;
   for (const FailedAllocation& f : failures) n += ran_out_of_memory(f);

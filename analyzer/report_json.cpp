@@ -205,7 +205,7 @@ Json leaks_json(const Leaks& leaks) {
 }
 
 Json failure_json(const FailedAllocation& f) {
-  return Members(18)
+  return Members(20)
       .add("time_ns", f.time_ns)
       .add("device", f.device)
       .add("kind", kind_name(f.kind))
@@ -221,6 +221,8 @@ Json failure_json(const FailedAllocation& f) {
       .add("stack", stack_json(f.stack))
       .add("fragmentation", fragmentation_json(f.fragmentation))
       .add("diagnosis", diagnosis_json(f.diagnosis))
+      .add("attempt_of", f.attempt_of ? Json(*f.attempt_of) : Json(nullptr))
+      .add("driver_attempts", f.driver_attempts)
       .object();
 }
 

@@ -4,6 +4,7 @@
 #include "analyzer/report_text.h"
 
 #include <cinttypes>
+#include <map>
 
 #include "analyzer/text_layout.h"
 #include "formats/human_size.h"
@@ -238,11 +239,25 @@ void advice(std::string& out, const Report& r, size_t top) {
   if (r.advice.size() > top) out += "  (" + plural(r.advice.size() - top, "more remedy", "more remedies") + ")\n";
 }
 
+// An allocator's tries at the driver are listed under its own notice of the
+// request, not as failures of their own.
 void failures(std::string& out, const Report& r, size_t top) {
   if (r.failed_allocations.empty()) return;
-  out += "\nFailed allocations: " + std::to_string(r.failed_allocations.size()) + "\n";
-  for (size_t i = 0; i < r.failed_allocations.size() && i < top; ++i) {
+  const size_t requests = failed_request_count(r.failed_allocations);
+  const size_t tries = r.failed_allocations.size() - requests;
+  out += "\nFailed allocations: " + std::to_string(requests);
+  if (tries > 0)
+    out += " (with " + plural(tries, "failed try", "failed tries") + " of the allocator at the driver)";
+  out += "\n";
+  std::map<size_t, std::vector<const FailedAllocation*>> tries_of;  // by the notice's index
+  for (const FailedAllocation& f : r.failed_allocations) {
+    if (f.attempt_of) tries_of[*f.attempt_of].push_back(&f);
+  }
+  size_t shown = 0;
+  for (size_t i = 0; i < r.failed_allocations.size() && shown < top; ++i) {
     const FailedAllocation& f = r.failed_allocations[i];
+    if (f.attempt_of) continue;
+    ++shown;
     std::string api(trace::to_string(f.api));
     if (f.via != trace::Api::None) api += " via " + std::string(trace::to_string(f.via));
     out +=
@@ -250,14 +265,21 @@ void failures(std::string& out, const Report& r, size_t top) {
                       f.device, api.c_str(), size(f.requested_bytes).c_str(), f.error_name.c_str(), f.error);
     out += printf_string("      free %s of %s; this process held %s on the device\n",
                          size(f.free_bytes).c_str(), size(f.total_bytes).c_str(), size(f.live_bytes).c_str());
+    if (const auto tries = tries_of.find(i); tries != tries_of.end()) {
+      std::string attempts = "its tries at the driver failed first:";
+      for (const FailedAllocation* a : tries->second) {
+        attempts += printf_string(" %s %s at %s,", std::string(trace::to_string(a->api)).c_str(),
+                                  size(a->requested_bytes).c_str(), text::elapsed(a->time_ns).c_str());
+      }
+      attempts.back() = '.';
+      wrapped(out, attempts, "      ");
+    }
     wrapped(out, "verdict: " + std::string(to_string(f.diagnosis.verdict)) + ". " + f.diagnosis.explanation,
             "      ");
     if (f.stack.empty()) out += "      " + f.site.function + "\n";
     stack_lines(out, f.stack, f.site, "      ");
   }
-  if (r.failed_allocations.size() > top) {
-    out += "  (" + plural(r.failed_allocations.size() - top, "more failure", "more failures") + ")\n";
-  }
+  if (requests > shown) out += "  (" + plural(requests - shown, "more failure", "more failures") + ")\n";
 }
 
 void kinds(std::string& out, const Report& r) {

@@ -38,12 +38,22 @@ std::vector<ThreadTotals> ThreadTally::totals(const std::vector<trace::Thread>& 
   return result;
 }
 
+uint16_t ApiTally::add_row(trace::Api api) {
+  rows_.emplace_back();                                  // zeroed
+  const auto row = static_cast<uint16_t>(rows_.size());  // at most 256: one row per api
+  row_of_api_[static_cast<uint8_t>(api)] = row;
+  return row;
+}
+
 std::vector<ApiCount> ApiTally::counts() const {
   std::vector<ApiCount> result;
-  for (size_t i = 0; i < counts_.size(); ++i) {  // in (api, via) order, as the report lists ties
-    if (counts_[i] == 0) continue;
-    result.push_back(
-        ApiCount{static_cast<trace::Api>(i >> 8), static_cast<trace::Api>(i & 0xff), counts_[i]});
+  for (size_t api = 0; api < row_of_api_.size(); ++api) {  // in (api, via) order, as the report lists ties
+    if (row_of_api_[api] == 0) continue;
+    const std::array<uint64_t, 256>& row = rows_[row_of_api_[api] - 1];
+    for (size_t via = 0; via < row.size(); ++via) {
+      if (row[via] == 0) continue;
+      result.push_back(ApiCount{static_cast<trace::Api>(api), static_cast<trace::Api>(via), row[via]});
+    }
   }
   std::stable_sort(result.begin(), result.end(),
                    [](const ApiCount& a, const ApiCount& b) { return a.count > b.count; });

@@ -97,16 +97,22 @@ class ThreadTally {
 
 class ApiTally {
  public:
-  ApiTally() : counts_(size_t{1} << 16) {}
   void observe(const trace::Event& event) {
     if (event.api == trace::Api::None && event.via == trace::Api::None) return;
-    counts_[static_cast<size_t>(event.api) << 8 | static_cast<size_t>(event.via)] += 1;
+    uint16_t row = row_of_api_[static_cast<uint8_t>(event.api)];
+    if (row == 0) row = add_row(event.api);
+    rows_[row - 1][static_cast<uint8_t>(event.via)] += 1;
   }
   std::vector<ApiCount> counts() const;  // by count descending, then api and via
 
  private:
+  uint16_t add_row(trace::Api api);
+
   // By (api, via), both a byte: a direct count, no search, for every event.
-  std::vector<uint64_t> counts_;
+  // A row of 256 per api seen (a trace uses a few of them): 1 + its index
+  // in rows_, 0 for none yet.
+  std::array<uint16_t, 256> row_of_api_{};
+  std::vector<std::array<uint64_t, 256>> rows_;
 };
 
 class EventCounter {

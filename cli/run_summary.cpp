@@ -88,12 +88,15 @@ void print_run_summary(const std::string& main_trace, FILE* out) {
       } else {
         std::fprintf(out, "  live at exit: nothing\n");
       }
-      if (!report.failed_allocations.empty()) {
-        const auto& first = report.failed_allocations.front();
+      // The first request that failed; an allocator's tries at the driver are part of its notice.
+      const auto first_at = std::find_if(report.failed_allocations.begin(), report.failed_allocations.end(),
+                                         [](const analysis::FailedAllocation& f) { return !f.attempt_of; });
+      if (first_at != report.failed_allocations.end()) {
+        const auto& first = *first_at;
         std::fprintf(out, "  failed allocations: %zu; first: %s (%s) with %s free of %s\n",
-                     report.failed_allocations.size(), format_size(first.requested_bytes).c_str(),
-                     first.error_name.c_str(), format_size(first.free_bytes).c_str(),
-                     format_size(first.total_bytes).c_str());
+                     analysis::failed_request_count(report.failed_allocations),
+                     format_size(first.requested_bytes).c_str(), first.error_name.c_str(),
+                     format_size(first.free_bytes).c_str(), format_size(first.total_bytes).c_str());
       }
     } catch (const trace::TraceError& e) {
       std::fprintf(out, "vramscope: %s\n", e.what());

@@ -335,7 +335,10 @@ class EventCursor::FileStream {
       // A checked chunk that ran out ends at its last whole record.
       uint32_t kinds = 0;
       do {  // a part of a chunk in time order, else all of it
-        if (t.events.size() < t.end + kPartEvents) t.events.resize(t.end + kPartEvents);
+        // Room for a part, or for what is left of a small chunk: a walk of
+        // a small trace does not clear room for thousands of events.
+        const size_t part = std::min(kPartEvents, t.decoder.bytes_left() + 1);
+        if (t.events.size() < t.end + part) t.events.resize(t.end + part);
         size_t written = 0;
         ChunkResult result = t.decoder.decode_events(std::span(t.events).subspan(t.end), written);
         t.end += written;

@@ -104,6 +104,9 @@ class RecordDecoder {
     return decode(out.data(), out.size(), written);
   }
   bool chunk_done() const { return done_; }
+  // The current chunk's bytes not decoded yet: each record takes one at
+  // least, so no more events than this are left in it.
+  size_t bytes_left() const { return static_cast<size_t>(end_ - next_); }
   // Keep the place of every record that is not an event in `kept`, as
   // chunk `chunk`'s; null to stop keeping them.
   void keep_records(std::vector<KeptRecord>* kept, uint32_t chunk) {

@@ -95,8 +95,14 @@ TEST_CASE("PyTorch job: tensor blocks with Python stacks, PyTorch's peaks, the p
   for (size_t i = 0; i < 2; ++i) {
     CHECK(failures[i]["api"] == "cuMemAlloc");
     CHECK(failures[i]["via"] == "caching allocator");
+    CHECK(failures[i]["attempt_of"] == 2);
   }
   CHECK(failures[2]["api"] == "caching allocator");
+  CHECK(failures[2]["attempt_of"].is_null());
+  CHECK(failures[2]["driver_attempts"] == 2);
+  // So the job ran out of memory once, as the run's summary says.
+  CHECK(run.err.find("  failed allocations: 1; first: 1.00 PiB (CUDA_ERROR_OUT_OF_MEMORY) with ") !=
+        std::string::npos);
 
   // The GPU suite's checker, on the same run: every figure as the job's own.
   std::ofstream(dir.path("job.out")) << run.out;

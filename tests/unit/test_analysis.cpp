@@ -385,3 +385,27 @@ TEST_CASE("memory pools have size 0 and still show up per kind") {
   REQUIRE(r.leaks.groups.size() == 1);
   CHECK(r.devices.empty());
 }
+
+TEST_CASE("API counts: each (api, via) pair once, a byte no writer makes too, by count then api and via") {
+  TraceBuilder b;
+  const auto odd = static_cast<trace::Api>(255);
+  trace::Event& first = b.alloc(1, 0x10, 8);
+  first.api = odd;
+  first.via = static_cast<trace::Api>(7);
+  b.free(2, 0x10);
+  for (uint64_t i = 0; i < 3; ++i) b.alloc(3 + i, 0x100 + i, 8).via = trace::Api::cudaMalloc;
+  b.alloc(6, 0x20, 8).api = odd;
+
+  const analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.apis.size() == 4);
+  CHECK(r.apis[0].api == trace::Api::cuMemAlloc);
+  CHECK(r.apis[0].via == trace::Api::cudaMalloc);
+  CHECK(r.apis[0].count == 3);
+  CHECK(r.apis[1].api == trace::Api::cuMemFree);
+  CHECK(r.apis[1].via == trace::Api::None);
+  CHECK(r.apis[2].api == odd);
+  CHECK(r.apis[2].via == trace::Api::None);
+  CHECK(r.apis[3].api == odd);
+  CHECK(r.apis[3].via == static_cast<trace::Api>(7));
+  for (size_t i = 1; i < 4; ++i) CHECK(r.apis[i].count == 1);
+}

@@ -3,9 +3,12 @@
 #include <doctest/doctest.h>
 
 #include "analyzer/analysis.h"
+#include "analyzer/budget.h"
 #include "analyzer/cuda_errors.h"
+#include "analyzer/diff.h"
 #include "analyzer/fragmentation.h"
 #include "analyzer/oom_diagnosis.h"
+#include "analyzer/report_text.h"
 #include "trace_builder.h"
 
 using namespace vramscope;
@@ -238,4 +241,67 @@ TEST_CASE("diagnosis in the report: a request refused with memory free is not ou
       d.explanation ==
       "The 20.00 MiB request failed with CUDA_ERROR_NOT_PERMITTED, not for lack of memory: 900.00 MiB of the "
       "device's 1000.00 MiB was free.");
+}
+
+TEST_CASE("an allocator's failed tries at the driver are one request with its own notice") {
+  // As PyTorch runs out: cuMemAlloc fails, the allocator gives back its cache,
+  // cuMemAlloc fails again, and the allocator says so; the merge marks the
+  // tries as the allocator's. Between them, another device runs out on its
+  // own, and at the end a try whose notice the trace never got.
+  TraceBuilder b;
+  b.device(0, "gpu0", 1000 * MiB);
+  b.device(1, "gpu1", 1000 * MiB);
+  auto step = b.stack({{"main", "train.py", 1}, {"step", "train.py", 47}});
+  b.alloc(1'000'000, 0x100000, 400 * MiB, step);
+  const auto driver_try = [&](uint64_t time) -> trace::Event& {
+    trace::Event& e = failed(b, time, 600 * MiB, 500 * MiB, 1000 * MiB);
+    e.api = trace::Api::cuMemAlloc;
+    e.via = trace::Api::cachingAllocator;
+    return e;
+  };
+  driver_try(2'000'000);
+  auto other_site = b.stack({{"main", "train.py", 1}, {"evaluate", "train.py", 60}});
+  trace::Event& other = failed(b, 3'000'000, 2000 * MiB, 1000 * MiB, 1000 * MiB, other_site);
+  other.api = trace::Api::cuMemAlloc;
+  other.via = trace::Api::cudaMalloc;
+  other.device = 1;
+  driver_try(4'000'000);
+  failed(b, 5'000'000, 590 * MiB, 500 * MiB, 1000 * MiB, step).api = trace::Api::cachingAllocator;
+  driver_try(6'000'000);
+
+  analysis::Report r = analysis::analyze_trace(b.trace);
+  REQUIRE(r.failed_allocations.size() == 5);
+  const auto& f = r.failed_allocations;
+  CHECK(f[0].attempt_of == size_t{3});
+  CHECK_FALSE(f[1].attempt_of);
+  CHECK(f[2].attempt_of == size_t{3});
+  CHECK_FALSE(f[3].attempt_of);
+  CHECK(f[3].driver_attempts == 2);
+  CHECK_FALSE(f[4].attempt_of);  // cut short before its notice: a failure of its own
+  CHECK(f[4].driver_attempts == 0);
+  CHECK(analysis::failed_request_count(f) == 3);
+  CHECK(analysis::out_of_memory_count(f) == 3);
+
+  // The text: three failures, the notice with its tries under it.
+  const std::string text = analysis::report_to_text(r);
+  CHECK(text.find("Failed allocations: 3 (with 2 failed tries of the allocator at the driver)\n") !=
+        std::string::npos);
+  CHECK(text.find(
+            "  5.000 ms  device 0  caching allocator: 590.00 MiB requested, CUDA_ERROR_OUT_OF_MEMORY (2)\n"
+            "      free 500.00 MiB of 1000.00 MiB; this process held 400.00 MiB on the device\n"
+            "      its tries at the driver failed first: cuMemAlloc 600.00 MiB at 2.000 ms, cuMemAlloc "
+            "600.00 MiB\n"
+            "      at 4.000 ms.\n") != std::string::npos);
+  CHECK(text.find("  2.000 ms") == std::string::npos);  // not a failure line of its own
+
+  // A budget of 2 failures is broken by 3, not by 5; a diff counts 3.
+  analysis::Budgets budgets;
+  budgets.max_failed = 2;
+  const std::vector<analysis::BudgetCheck> checks = analysis::check_budgets(r, budgets);
+  REQUIRE(checks.size() == 1);
+  CHECK(checks[0].value == 3);
+  CHECK_FALSE(checks[0].passed);
+  REQUIRE(checks[0].site);
+  CHECK(checks[0].site->function == "evaluate");  // the first request that failed
+  CHECK(analysis::diff_reports(r, r).failed_allocations.after == 3);
 }

@@ -88,9 +88,11 @@ TEST_CASE("JSON report: top-level and nested keys") {
                                                                         "function", "file", "line", "module",
                                                                         "stack"});
   CHECK(keys_of(json["failed_allocations"][0]) ==
-        std::vector<std::string>{"time_ns", "device", "kind", "api", "via", "requested_bytes", "error",
-                                 "error_name", "free_bytes", "total_bytes", "live_bytes", "function", "file",
-                                 "line", "module", "stack", "fragmentation", "diagnosis"});
+        std::vector<std::string>{
+            "time_ns",         "device",        "kind",       "api",        "via",
+            "requested_bytes", "error",         "error_name", "free_bytes", "total_bytes",
+            "live_bytes",      "function",      "file",       "line",       "module",
+            "stack",           "fragmentation", "diagnosis",  "attempt_of", "driver_attempts"});
   CHECK(keys_of(json["failed_allocations"][0]["diagnosis"]) ==
         std::vector<std::string>{"verdict", "explanation", "evidence", "grew", "sites"});
   CHECK(keys_of(json["failed_allocations"][0]["diagnosis"]["evidence"]) ==
