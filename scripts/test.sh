@@ -28,5 +28,5 @@ echo "== tests under ASan and UBSan"
 scripts/setup.sh build-asan -DVRAMSCOPE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 (cd build-asan && ctest --output-on-failure -j "$jobs")
 
-echo "== fuzz targets: every seed of their corpora (scripts/fuzz.sh --seconds N fuzzes for longer)"
+echo "== fuzz targets: every seed of their corpora and every input kept in fuzz/grown (scripts/fuzz.sh --seconds N fuzzes for longer)"
 scripts/fuzz.sh --replay

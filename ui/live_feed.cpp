@@ -150,6 +150,8 @@ bool LiveModel::update(std::optional<ViewerModel>& model) {
 std::string LiveModel::status() const {
   std::string line = "live: " + format_size(feed_.received_bytes()) + " received, " +
                      std::to_string(updates_) + (updates_ == 1 ? " update" : " updates");
+  // The job's own file, once read, is whole: how the stream ended no longer matters.
+  if (finished_ && shown_trace_ && shown_trace_->fd < 0) return line + "; the job ended";
   if (!feed_.error().empty()) return line + "; the stream broke off: " + feed_.error();
   if (!error_.empty()) line += "; " + error_;
   if (finished_) return line + "; the job ended";
