@@ -45,6 +45,39 @@ uint64_t count(const nlohmann::json& report, const char* what) {
   return report["counts"][what].get<uint64_t>();
 }
 
+// What a viewer connected to `socket` got until the job closed the stream
+// (at most 30 s): the trace file as received, each message's bytes at their
+// offset. `cut_allowed`: a stream cut inside a message ends it too (the
+// job's exit waits at most 250 ms for its last round) and keeps no image.
+struct ReceivedStream {
+  bool ended = false;
+  std::string image;
+};
+ReceivedStream read_live_stream(const std::string& socket, bool cut_allowed) {
+  vramscope::live::Client viewer(socket);
+  vramscope::live::MessageHead head{};
+  std::string payload;
+  ReceivedStream got;
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!got.ended && std::chrono::steady_clock::now() < give_up) {
+    vramscope::live::Client::Next next;
+    try {
+      next = viewer.next(head, payload, 200);
+    } catch (const std::exception& e) {
+      if (!cut_allowed) throw;
+      REQUIRE(std::string(e.what()) == "the live stream ended inside a message");
+      got.ended = true;
+      got.image.clear();
+      break;
+    }
+    got.ended = next == vramscope::live::Client::Next::End;
+    if (next != vramscope::live::Client::Next::Message || head.flags != vramscope::live::kBytes) continue;
+    if (got.image.size() < head.offset + payload.size()) got.image.resize(head.offset + payload.size());
+    got.image.replace(head.offset, payload.size(), payload);
+  }
+  return got;
+}
+
 }  // namespace
 
 TEST_CASE("live: a viewer attached to a running job draws what has come; the trace is as without --live") {
@@ -194,23 +227,11 @@ TEST_CASE("live: the stream's last round holds the whole trace, its end record i
   });
   const std::string socket = wait_for_socket(live_dir);
   REQUIRE(!socket.empty());
-  vramscope::live::Client viewer(socket);
-  vramscope::live::MessageHead head{};
-  std::string payload;
-  std::string image;  // the trace file as received, each message at its offset
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  bool ended = false;
-  while (!ended && std::chrono::steady_clock::now() < give_up) {
-    const auto next = viewer.next(head, payload, 200);
-    ended = next == vramscope::live::Client::Next::End;
-    if (next != vramscope::live::Client::Next::Message || head.flags != vramscope::live::kBytes) continue;
-    if (image.size() < head.offset + payload.size()) image.resize(head.offset + payload.size());
-    image.replace(head.offset, payload.size(), payload);
-  }
-  REQUIRE(ended);
+  const ReceivedStream got = read_live_stream(socket, false);
+  REQUIRE(got.ended);
   REQUIRE(running.get().exit_status == 0);
   const std::string received = scratch.path("received.vstrace");
-  std::ofstream(received, std::ios::binary) << image;
+  std::ofstream(received, std::ios::binary) << got.image;
   const nlohmann::json from_stream = report_json(received);
   const nlohmann::json from_file = report_json(trace);
   CHECK(from_stream["trace"]["cut_short"] == false);
@@ -236,23 +257,11 @@ TEST_CASE("live: a child forked after a viewer attached does not hold the parent
   });
   const std::string parent_socket = wait_for_socket(live_dir);
   REQUIRE(!parent_socket.empty());
-  vramscope::live::Client viewer(parent_socket);
-  vramscope::live::MessageHead head{};
-  std::string payload;
   using Clock = std::chrono::steady_clock;
   const auto give_up = Clock::now() + std::chrono::seconds(30);
-  bool ended = false;
-  while (!ended && Clock::now() < give_up) {
-    try {
-      ended = viewer.next(head, payload, 200) == vramscope::live::Client::Next::End;
-    } catch (const std::exception& e) {
-      // The parent's exit waits at most 250 ms for its last round; on a
-      // machine slow enough the stream is cut inside a message (once in 3 CI
-      // runs before that wait): it ended all the same.
-      REQUIRE(std::string(e.what()) == "the live stream ended inside a message");
-      ended = true;
-    }
-  }
+  // On a machine slow enough, the parent's exit does not wait for its last
+  // round (once in 3 CI runs before that wait): a cut stream ended all the same.
+  const bool ended = read_live_stream(parent_socket, true).ended;
   const auto stream_ended = Clock::now();
   REQUIRE(ended);
   // The child's own socket (it traces too) goes when the child ends, 4 s after the fork.
