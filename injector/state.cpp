@@ -33,10 +33,6 @@ void start_generation(ThreadState* ts, uint64_t generation) {
   for (auto& entry : ts->stack_cache) entry = {};
 }
 
-}  // namespace
-
-namespace {
-
 size_t signal_stack_bytes() {
   const long least = sysconf(_SC_SIGSTKSZ);
   return std::max<size_t>(size_t{64} << 10, least > 0 ? 4 * static_cast<size_t>(least) : 0);
