@@ -2,6 +2,8 @@
 // leaks and failures of the main one in a few lines.
 #include "cli/run_summary.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -32,6 +34,23 @@ std::string trace_stem(const std::string& main_trace) {
   const std::string suffix = ".vstrace";
   if (stem.size() > suffix.size() && stem.ends_with(suffix)) stem.resize(stem.size() - suffix.size());
   return stem;
+}
+
+// Whether a trace of the run records GPU memory: an allocation or a failed
+// one. A shell of an exec chain (pyenv's shims run `bash` twice before
+// python) records its forks and nothing else, and the summary does not list
+// it. A trace on more than 4 MiB of disk is taken to, unread: reading every
+// rank's trace again would double the summary's time.
+bool records_gpu_memory(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return true;  // listed: its report will say what is wrong
+  if (static_cast<uint64_t>(st.st_blocks) * 512 > (uint64_t{4} << 20)) return true;
+  try {
+    const analysis::Report report = analysis::analyze_trace(trace::read_trace_file(path));
+    return report.counts.allocations + report.counts.failed_allocations > 0;
+  } catch (const trace::TraceError&) {
+    return true;
+  }
 }
 
 }  // namespace
@@ -103,12 +122,31 @@ void print_run_summary(const std::string& main_trace, FILE* out) {
     }
   }
   size_t others = traces.size() - (!traces.empty() && traces.front() == main_trace ? 1 : 0);
-  if (others > 0) {
-    std::fprintf(out, "  %zu more trace%s from processes the job started:\n", others, others == 1 ? "" : "s");
-    for (size_t i = traces.size() - others; i < traces.size(); ++i) std::fprintf(out, "    %s\n", traces[i].c_str());
+  std::vector<std::string> listed;
+  for (size_t i = traces.size() - others; i < traces.size(); ++i) {
+    if (records_gpu_memory(traces[i])) listed.push_back(traces[i]);
   }
-  if (traces.size() == 1) std::fprintf(out, "  full report: vramscope report %s\n", traces.front().c_str());
-  if (traces.size() > 1) {
+  if (!listed.empty()) {
+    std::fprintf(out, "  %zu more trace%s from processes the job started:\n", listed.size(),
+                 listed.size() == 1 ? "" : "s");
+    for (const std::string& path : listed) std::fprintf(out, "    %s\n", path.c_str());
+  }
+  if (listed.size() < others) {
+    const size_t quiet = others - listed.size();
+    if (quiet == 1) {
+      std::fprintf(
+          out,
+          "  1 more trace, of a process that recorded no GPU memory (a shell, a launcher), not listed\n");
+    } else {
+      std::fprintf(
+          out,
+          "  %zu more traces, of processes that recorded no GPU memory (shells, launchers), not listed\n",
+          quiet);
+    }
+  }
+  if (traces.size() == 1 || (listed.empty() && traces.front() == main_trace)) {
+    std::fprintf(out, "  full report: vramscope report %s\n", traces.front().c_str());
+  } else if (traces.size() > 1) {
     // The per-rank report over every trace of the run: the main one and a shell pattern for the others.
     std::string others_pattern =
         (fs::path(main_trace).parent_path() / (trace_stem(main_trace) + ".*.vstrace")).string();

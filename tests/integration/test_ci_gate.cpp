@@ -172,6 +172,31 @@ TEST_CASE("run's summary of a job with ranks gives the command that reports them
   CHECK(contains(report.out, "peak spread: 32.03 MiB (min 33.53 MiB, max 65.56 MiB, max/min 1.96)"));
 }
 
+TEST_CASE("run's summary counts the trace of a shell that forked and then exec'd the job, and lists none") {
+  // As pyenv's shims: bash runs a command (a fork, which it records) and
+  // execs the next program. Its trace is kept, and holds no GPU memory.
+  ScratchDir dir("ci-exec-chain");
+  ProcessOptions options;
+  options.set_env["S"] = sample("");
+  std::vector<std::string> args = {"run", "-o", dir.path("job.vstrace")};
+  if (!on_real_gpu()) args.push_back("--simulate");
+  for (const char* a : {"--", "bash", "-c", "/bin/true; exec \"$S/alloc_loop\" --iterations 10"})
+    args.push_back(a);
+  ProcessResult run = run_vramscope(args, options);
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_status == 0);
+  size_t kept = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.dir()))
+    kept += entry.path().extension() == ".vstrace";
+  CHECK(kept == 2);
+  CHECK(contains(
+      run.err,
+      "\n  1 more trace, of a process that recorded no GPU memory (a shell, a launcher), not listed\n"
+      "  full report: vramscope report " +
+          dir.path("job.vstrace") + "\n"));
+  CHECK_FALSE(contains(run.err, "from processes the job started"));
+}
+
 TEST_CASE("four ranks under one launcher: rank 2 fails first, rank 3 after it") {
   if (on_real_gpu()) return;  // needs simcuda's capacity setting
   ScratchDir dir("ci-ranks");
