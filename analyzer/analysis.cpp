@@ -116,9 +116,9 @@ Leaks leaks_of(const LiveMemory& live, StackResolver& stacks) {
   Leaks leaks;
   for (const LiveGroup& group : group_live_allocations(live)) {
     const ResolvedStack& resolved = stacks.resolve(group.stack);
-    leaks.groups.push_back(
-        LeakGroup{group.kind, group.device, group.bytes, group.count, resolved.site, resolved.frames});
-    if (counts_as_leaked_memory(group.kind)) {
+    leaks.groups.push_back(LeakGroup{group.kind, group.device, group.bytes, group.count, resolved.site,
+                                     resolved.frames, group.counted, group.cached});
+    if (group.counted) {
       leaks.bytes += group.bytes;
       leaks.count += group.count;
     }

@@ -77,7 +77,7 @@ BudgetCheck leak_check(const Report& report, uint64_t limit) {
                     std::nullopt};
   // Groups come by bytes descending; those outside the headline don't count.
   for (const LeakGroup& group : report.leaks.groups) {
-    if (check.value > 0 && counts_as_leaked_memory(group.kind)) {
+    if (check.value > 0 && group.counted) {
       check.site = group.site;
       break;
     }

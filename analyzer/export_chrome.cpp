@@ -416,7 +416,7 @@ void write_leaks(const trace::TraceContents& trace, const LiveMemory& live, uint
   Symbolizer symbolizer(trace.modules);
   StackResolver stacks(trace, symbolizer);
   for (const LiveGroup& group : group_live_allocations(live)) {
-    if (!counts_as_leaked_memory(group.kind) || (options.device && group.device != *options.device)) continue;
+    if (!group.counted || (options.device && group.device != *options.device)) continue;
     std::string site = text::site_text(stacks.resolve(group.stack).site);
     std::string name = "leak: " + format_size(group.bytes) + " in " + std::to_string(group.count) +
                        (group.count == 1 ? " allocation at " : " allocations at ") + site;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "analyzer/leak_finder.h"
 #include "analyzer/live_memory.h"
 #include "analyzer/report.h"
 
@@ -73,8 +74,9 @@ std::map<uint32_t, LiveStacks> live_at_exit(const trace::TraceContents& trace) {
     return true;
   });
   std::map<uint32_t, LiveStacks> result;
+  const LeakRule rule(live);
   live.for_each_live([&](const Allocation& a) {
-    if (!counts_as_leaked_memory(a.kind)) return;
+    if (!rule.counts(a)) return;
     LiveStacks& stacks = result[a.device];
     stacks.time_ns = end_ns;
     add(stacks, a);

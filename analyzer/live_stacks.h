@@ -28,8 +28,8 @@ std::map<uint32_t, LiveStacks> live_at_peaks(const trace::TraceContents& trace);
 // at or before `time_ns` (the viewer's call tree at a selected moment).
 LiveStacks live_at(const trace::TraceContents& trace, uint32_t device, uint64_t time_ns);
 
-// Per device: the allocations live at the trace's end of the kinds the
-// report counts as leaked memory (counts_as_leaked_memory).
+// Per device: the allocations live at the trace's end that the report
+// counts as leaked memory (LeakRule, analyzer/leak_finder.h).
 std::map<uint32_t, LiveStacks> live_at_exit(const trace::TraceContents& trace);
 
 }  // namespace vramscope::analysis

@@ -110,12 +110,14 @@ struct LeakGroup {
   uint64_t count = 0;
   Site site;
   Stack stack;
+  bool counted = false;  // in the headline (LeakRule, analyzer/leak_finder.h)
+  bool cached = false;   // segments an allocator keeps as its cache
 };
 
 struct Leaks {
-  uint64_t bytes = 0;             // headline: see counts_as_leaked_memory()
+  uint64_t bytes = 0;             // headline: the groups that count (LeakRule)
   uint64_t count = 0;             // allocations behind `bytes`
-  std::vector<LeakGroup> groups;  // every kind, by bytes descending
+  std::vector<LeakGroup> groups;  // those that count first, each part by bytes descending
 };
 
 // Why an allocation failed: the first rule of docs/report.md that holds.

@@ -192,13 +192,15 @@ Json leaks_json(const Leaks& leaks) {
   Json groups = Json::array();
   groups.get_ref<Json::array_t&>().reserve(leaks.groups.size());
   for (const LeakGroup& g : leaks.groups) {
-    groups.push_back(Members(9)
+    groups.push_back(Members(11)
                          .add("kind", kind_name(g.kind))
                          .add("device", g.device)
                          .add("bytes", g.bytes)
                          .add("count", g.count)
                          .add_site(g.site)
                          .add("stack", stack_json(g.stack))
+                         .add("counted", g.counted)
+                         .add("allocator_cache", g.cached)
                          .object());
   }
   return Json{{"bytes", leaks.bytes}, {"count", leaks.count}, {"groups", std::move(groups)}};

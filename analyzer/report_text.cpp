@@ -3,6 +3,7 @@
 // by kind, threads, API calls and forks.
 #include "analyzer/report_text.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <map>
 
@@ -165,15 +166,21 @@ void peaks(std::string& out, const Report& r, size_t top) {
 
 void leaks(std::string& out, const Report& r, size_t top) {
   const Leaks& l = r.leaks;
-  out += "\nLive at exit: " + size(l.bytes) + " in " + plural(l.count, "allocation", "allocations") +
-         " (device, managed and pinned host memory)\n";
+  const bool any_cached =
+      std::any_of(l.groups.begin(), l.groups.end(), [](const LeakGroup& g) { return g.cached; });
+  out +=
+      "\nLive at exit: " + size(l.bytes) + " in " + plural(l.count, "allocation", "allocations") +
+      (any_cached
+           ? " (tensor blocks, device memory outside an allocator's cache, managed and pinned host memory)\n"
+           : " (device, managed and pinned host memory)\n");
   if (l.groups.empty()) out += "  nothing\n";
   for (size_t i = 0; i < l.groups.size() && i < top; ++i) {
     const LeakGroup& g = l.groups[i];
     bool host = g.kind == trace::MemoryKind::PinnedHost || g.kind == trace::MemoryKind::HostRegistered;
+    std::string kind(trace::to_string(g.kind));
+    if (g.cached) kind += ", the allocator's cache: not counted";
     out += printf_string("  %s in %s (%s)", size(g.bytes).c_str(),
-                         plural(g.count, "allocation", "allocations").c_str(),
-                         std::string(trace::to_string(g.kind)).c_str());
+                         plural(g.count, "allocation", "allocations").c_str(), kind.c_str());
     out += host ? "\n" : printf_string(" on device %u\n", g.device);
     if (g.stack.empty()) out += "      " + g.site.function + "\n";
     stack_lines(out, g.stack, g.site, "      ");

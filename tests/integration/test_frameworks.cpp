@@ -76,6 +76,23 @@ TEST_CASE("PyTorch job: tensor blocks with Python stacks, PyTorch's peaks, the p
   CHECK(leaked["stack"][0]["file"] == kJob);
   CHECK(leaked["stack"][0]["line"] == 43);
   CHECK(leaked["stack"][0]["function"] == "main");
+  // And it is what leaked: the allocator keeps its segments to the end, its
+  // cache, which does not count.
+  CHECK(r["leaks"]["bytes"] == 4 * MiB);
+  CHECK(r["leaks"]["count"] == 4);
+  CHECK(r["leaks"]["groups"][0] == leaked);
+  CHECK(leaked["counted"] == true);
+  uint64_t cached = 0;
+  for (const json& group : r["leaks"]["groups"]) {
+    if (group["allocator_cache"] == true) {
+      CHECK(group["kind"] == "device");
+      CHECK(group["counted"] == false);
+      cached += group["bytes"].get<uint64_t>();
+    }
+  }
+  CHECK(cached == reserved);
+  CHECK(run.err.find("  live at exit: 4.00 MiB in 4 allocations, most from main (torch_leak_oom.py:43)\n") !=
+        std::string::npos);
   // PyTorch's own out-of-memory notice, with its figures and the line that asked.
   json oom = find_by(r["failed_allocations"], "api", "caching allocator");
   REQUIRE(oom.is_object());

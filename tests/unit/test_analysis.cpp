@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include "analyzer/analysis.h"
+#include "analyzer/budget.h"
 #include "analyzer/cuda_errors.h"
+#include "analyzer/live_stacks.h"
 #include "trace_builder.h"
 
 using namespace vramscope;
@@ -408,4 +410,55 @@ TEST_CASE("API counts: each (api, via) pair once, a byte no writer makes too, by
   CHECK(r.apis[3].api == odd);
   CHECK(r.apis[3].via == static_cast<trace::Api>(7));
   for (size_t i = 1; i < 4; ++i) CHECK(r.apis[i].count == 1);
+}
+
+TEST_CASE("live at exit: an allocator's cached segments do not count, the blocks live in them do") {
+  // An allocator's segment with its heap over it, a block still live in it
+  // and one freed; a segment the job took itself; a heap over no segment,
+  // with a block; a cuMemCreate handle; pinned host memory.
+  constexpr uint64_t MiB = 1 << 20;
+  TraceBuilder b;
+  b.device(0, "gpu", 1024 * MiB);
+  auto allocator = b.stack({{"main", "train.py", 1}, {"segment", "alloc.py", 5}});
+  auto tensor = b.stack({{"main", "train.py", 1}, {"make_tensor", "train.py", 20}});
+  auto own = b.stack({{"main", "train.py", 1}, {"nccl_buffer", "comm.py", 9}});
+  b.alloc(1, 0x1000000, 4 * MiB, allocator);
+  b.alloc(2, 0x1000000, 4 * MiB, allocator, trace::MemoryKind::Heap);
+  b.alloc(3, 0x1000000, 1 * MiB, tensor, trace::MemoryKind::Block).stream = 0x1000000;
+  b.alloc(4, 0x1100000, 1 * MiB, tensor, trace::MemoryKind::Block).stream = 0x1000000;
+  b.free(5, 0x1100000, trace::MemoryKind::Block);
+  b.alloc(6, 0x9000000, 3 * MiB, own);
+  b.alloc(7, 0x20000000, 8 * MiB, allocator, trace::MemoryKind::Heap);
+  b.alloc(8, 0x20000000, 512 * 1024, tensor, trace::MemoryKind::Block).stream = 0x20000000;
+  b.alloc(9, 0x7, 2 * MiB, own, trace::MemoryKind::VirtualPhysical);
+  b.alloc(10, 0x7f0000000000, 1 * MiB, own, trace::MemoryKind::PinnedHost);
+
+  const analysis::Report r = analysis::analyze_trace(b.trace);
+  // The block (1), the job's own segment (3), the handle (2), pinned memory (1).
+  CHECK(r.leaks.bytes == 7 * MiB);
+  CHECK(r.leaks.count == 4);
+  REQUIRE(r.leaks.groups.size() >= 5);
+  CHECK(r.leaks.groups[0].site.function == "nccl_buffer");
+  CHECK(r.leaks.groups[0].bytes == 3 * MiB);
+  size_t counted = 0;
+  for (const analysis::LeakGroup& g : r.leaks.groups) {
+    counted += g.counted;
+    CHECK(g.cached == (g.kind == trace::MemoryKind::Device && g.bytes == 4 * MiB));
+    if (g.kind == trace::MemoryKind::Block) CHECK(g.counted == (g.bytes == 1 * MiB));
+  }
+  CHECK(counted == 4);
+  for (size_t i = 0; i < r.leaks.groups.size(); ++i) CHECK(r.leaks.groups[i].counted == (i < 4));
+
+  // The budget and the viewer's live-at-exit view count the same.
+  analysis::Budgets budgets;
+  budgets.max_leak = 6 * MiB;
+  const std::vector<analysis::BudgetCheck> checks = analysis::check_budgets(r, budgets);
+  REQUIRE(checks.size() == 1);
+  CHECK(checks[0].value == 7 * MiB);
+  CHECK_FALSE(checks[0].passed);
+  CHECK(checks[0].site->function == "nccl_buffer");
+  const auto at_exit = analysis::live_at_exit(b.trace);
+  REQUIRE(at_exit.count(0) == 1);
+  CHECK(at_exit.at(0).bytes == 7 * MiB);
+  CHECK(at_exit.at(0).count == 4);
 }

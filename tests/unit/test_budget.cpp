@@ -47,8 +47,9 @@ Report job(int32_t rank, uint64_t scale = 1) {
   r.devices = {d0, d1};
   r.leaks.bytes = 12 * MiB * scale;
   r.leaks.count = 2;
-  r.leaks.groups = {LeakGroup{MemoryKind::HostRegistered, 0, 64 * MiB, 1, site("pin", "io.cpp", 3), {}},
-                    LeakGroup{MemoryKind::Device, 1, 12 * MiB * scale, 2, site("cache", "step.cpp", 21), {}}};
+  r.leaks.groups = {
+      LeakGroup{MemoryKind::HostRegistered, 0, 64 * MiB, 1, site("pin", "io.cpp", 3), {}, false, false},
+      LeakGroup{MemoryKind::Device, 1, 12 * MiB * scale, 2, site("cache", "step.cpp", 21), {}, true, false}};
   FailedAllocation first;
   first.time_ns = 10;
   first.site = site("grow", "oom.cpp", 25);

@@ -84,9 +84,9 @@ TEST_CASE("JSON report: top-level and nested keys") {
                                                               "allocated_bytes", "peak_bytes",
                                                               "live_at_exit_bytes", "live_at_exit_count"});
   CHECK(keys_of(json["leaks"]) == std::vector<std::string>{"bytes", "count", "groups"});
-  CHECK(keys_of(json["leaks"]["groups"][0]) == std::vector<std::string>{"kind", "device", "bytes", "count",
-                                                                        "function", "file", "line", "module",
-                                                                        "stack"});
+  CHECK(keys_of(json["leaks"]["groups"][0]) ==
+        std::vector<std::string>{"kind", "device", "bytes", "count", "function", "file", "line", "module",
+                                 "stack", "counted", "allocator_cache"});
   CHECK(keys_of(json["failed_allocations"][0]) ==
         std::vector<std::string>{
             "time_ns",         "device",        "kind",       "api",        "via",
