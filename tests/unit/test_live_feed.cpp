@@ -15,30 +15,15 @@
 #include "formats/human_size.h"
 #include "formats/live_protocol.h"
 #include "formats/trace_contents_writer.h"
+#include "temp_dir.h"
 #include "trace_builder.h"
 #include "ui/live_feed.h"
 
 using namespace vramscope;
+using vramscope::testing::TempDir;
 using vramscope::testing::TraceBuilder;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "vramscope-feed-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    dir_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code error;
-    std::filesystem::remove_all(dir_, error);
-  }
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
-
- private:
-  std::string dir_;
-};
 
 // The job's end of the socket: accepts the viewer, then writes what it is given.
 class StandInJob {
@@ -86,7 +71,7 @@ void update_until_exhausted(ui::LiveModel& live, std::optional<ui::ViewerModel>&
 
 TEST_CASE(
     "live feed: a stream cut by a bad message, then the job's whole file: the status says the job ended") {
-  TempDir dir;
+  TempDir dir("vramscope-feed");
   TraceBuilder b;
   b.device(0, "gpu", 1 << 30);
   for (uint64_t i = 0; i < 3; ++i) b.alloc(1 + i, 0x100000 * (i + 1), 4096);
@@ -111,7 +96,7 @@ TEST_CASE(
 }
 
 TEST_CASE("live feed: a stream cut before any round, with no file to read: the status says why") {
-  TempDir dir;
+  TempDir dir("vramscope-feed");
   StandInJob job(dir.path("2.sock"));
   ui::LiveModel live(dir.path("2.sock"));
   job.accept_viewer();

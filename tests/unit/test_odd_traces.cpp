@@ -17,10 +17,12 @@
 #include "analyzer/report_text.h"
 #include "formats/trace_file_writer.h"
 #include "formats/trace_reader.h"
+#include "temp_dir.h"
 
 using namespace vramscope;
 using namespace vramscope::trace;
 using Json = nlohmann::ordered_json;
+using vramscope::testing::TempDir;
 
 namespace {
 
@@ -29,24 +31,6 @@ constexpr uint64_t MiB = 1024 * 1024;
 constexpr uint64_t kStart = 1'000'000;  // header start_ns: an event at ticks kStart + t is at t ns
 constexpr uint64_t kBase = 0x7f0000000000;
 constexpr const char* kNoEndReason = "no end record: the process was killed, or is still running";
-
-// A fresh directory for one test case's traces, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "vramscope-odd-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    dir_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code error;
-    std::filesystem::remove_all(dir_, error);
-  }
-  std::string path(const std::string& name) const { return dir_ + "/" + name; }
-
- private:
-  std::string dir_;
-};
 
 // As the injector opens a trace: before CUDA is up, so no device is listed yet.
 Header job_header() {
@@ -122,7 +106,7 @@ const analysis::KindTotals* kind_totals(const analysis::Report& r, MemoryKind ki
 }  // namespace
 
 TEST_CASE("odd trace: a header and an End record, no events at all") {
-  TempDir dir;
+  TempDir dir("vramscope-odd");
   std::string path = dir.path("empty.vstrace");
   uint64_t record_bytes = 0;
   {
@@ -183,7 +167,7 @@ TEST_CASE("odd trace: a header and an End record, no events at all") {
 }
 
 TEST_CASE("odd trace: a device listed in the header but never used has peak 0") {
-  TempDir dir;
+  TempDir dir("vramscope-odd");
   std::string path = dir.path("idle-device.vstrace");
   {
     Header h = job_header();
@@ -209,7 +193,7 @@ TEST_CASE("odd trace: a device listed in the header but never used has peak 0") 
 }
 
 TEST_CASE("odd trace: host memory only, no device memory") {
-  TempDir dir;
+  TempDir dir("vramscope-odd");
   std::string path = dir.path("host.vstrace");
   {
     SimpleTraceWriter w(path, job_header());
@@ -322,7 +306,7 @@ void write_crashed_trace(const std::string& path, bool sealed) {
 }  // namespace
 
 TEST_CASE("odd trace: one allocation and no End record (the process crashed)") {
-  TempDir dir;
+  TempDir dir("vramscope-odd");
   std::string path = dir.path("crashed.vstrace");
   bool sealed = false;
   SUBCASE("chunk left unsealed, as SIGKILL leaves it") { sealed = false; }
@@ -416,7 +400,7 @@ void write_replaced_trace(const std::string& path, uint64_t bytes) {
 }  // namespace
 
 TEST_CASE("odd trace: a program replaced by exec, its end written afterwards by the new one") {
-  TempDir dir;
+  TempDir dir("vramscope-odd");
   const std::string path = dir.path("replaced.vstrace");
   write_replaced_trace(path, 256 * MiB);
   CHECK(analyze_file(path).report.trace.cut_short);
@@ -444,7 +428,7 @@ TEST_CASE("odd trace: a program replaced by exec, its end written afterwards by 
 
 TEST_CASE("a trace left by this process before its exec is told from one a recycled pid left") {
   // job_header(): pid 4242, opened at kStart on the monotonic clock.
-  TempDir dir;
+  TempDir dir("vramscope-odd");
   const std::string recorded = dir.path("recorded.vstrace");
   const std::string empty = dir.path("empty.vstrace");
   write_replaced_trace(recorded, MiB);
@@ -478,7 +462,7 @@ TEST_CASE("odd trace: events out of time order across two threads' chunks") {
   // 7 MiB at 400 ns, with thread 1's 4 MiB and thread 2's 3 MiB live.
   //   thread 1: 100 alloc A 4 MiB                       500 free A
   //   thread 2:          200 alloc B 1 MiB, 300 free B, 400 alloc C 3 MiB, 600 free C
-  TempDir dir;
+  TempDir dir("vramscope-odd");
   std::string path = dir.path("interleaved.vstrace");
   {
     TraceFileWriter file;
@@ -548,7 +532,7 @@ TEST_CASE("odd trace: events out of time order across two threads' chunks") {
 }
 
 TEST_CASE("odd trace: frees of addresses that were never allocated") {
-  TempDir dir;
+  TempDir dir("vramscope-odd");
   std::string path = dir.path("unknown-free.vstrace");
   {
     SimpleTraceWriter w(path, job_header());
@@ -607,7 +591,7 @@ TEST_CASE("odd trace: frees of addresses that were never allocated") {
 }
 
 TEST_CASE("odd trace: an allocation freed twice") {
-  TempDir dir;
+  TempDir dir("vramscope-odd");
   std::string path = dir.path("double-free.vstrace");
   {
     SimpleTraceWriter w(path, job_header());
@@ -697,7 +681,7 @@ std::vector<Expected> write_cut_trace(const std::string& path, uint32_t chunk_by
 }  // namespace
 
 TEST_CASE("odd trace: cut at every byte, in the header and in the records") {
-  TempDir dir;
+  TempDir dir("vramscope-odd");
   std::string whole_path = dir.path("whole.vstrace");
   const uint32_t chunk_bytes = 4096 * 5;
   std::vector<Expected> after = write_cut_trace(whole_path, chunk_bytes);
@@ -804,7 +788,7 @@ TEST_CASE("odd trace: cut at every byte, in the header and in the records") {
 }
 
 TEST_CASE("odd trace: records not as written are read again, checked, for the report") {
-  TempDir dir;
+  TempDir dir("vramscope-odd");
   std::string path = dir.path("odd-records.vstrace");
   {
     TraceFileWriter file;
