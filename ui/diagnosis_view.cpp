@@ -58,8 +58,16 @@ DiagnosisAction draw_diagnosis(const ViewerModel& model, float x, float y, float
 
   ImGui::Spacing();
   ImGui::TextColored({1, 1, 1, 1}, "Leaks");
-  if (report.leaks.groups.empty()) ImGui::TextUnformatted("Nothing was live at exit.");
+  if (report.leaks.count == 0) {
+    ImGui::TextUnformatted(report.leaks.groups.empty() ? "Nothing was live at exit."
+                                                       : "No leak: nothing that counts was live at exit.");
+  }
+  size_t not_counted = 0;  // an allocator's cache, address reservations, heaps: not leaks
   for (const analysis::LeakGroup& g : report.leaks.groups) {
+    if (!g.counted) {
+      ++not_counted;
+      continue;
+    }
     ImGui::PushID(id++);
     marked_text(kLeakMark, format_size(g.bytes) + " in " + std::to_string(g.count) +
                                " allocations live at exit: " + analysis::text::site_text(g.site));
@@ -68,6 +76,12 @@ DiagnosisAction draw_diagnosis(const ViewerModel& model, float x, float y, float
       if (ImGui::SmallButton("List")) action.leaked_site = analysis::text::site_text(g.site);
     }
     ImGui::PopID();
+  }
+  if (not_counted > 0) {
+    ImGui::TextUnformatted((std::to_string(not_counted) + (not_counted == 1 ? " group" : " groups") +
+                            " more live at exit, not leaks: an allocator's cache, address reservations, "
+                            "mappings, heaps (the report lists them)")
+                               .c_str());
   }
   for (const analysis::GrowthLeak& g : report.growth_leaks) {
     ImGui::PushID(id++);

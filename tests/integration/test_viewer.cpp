@@ -292,6 +292,17 @@ TEST_CASE("viewer diagnosis: one out-of-memory finding for oom; a leak, a growin
   CHECK(diagnosis_marks(leak, kLeak) == 1);  // 10 MiB in 10 allocations at cache_step_statistics
   CHECK(diagnosis_marks(leak, kGrowth) == 1);
   CHECK(diagnosis_marks(leak, kAdvice) == 1);
+  // A PyTorch job (on simtorch): one out-of-memory (the allocator's notice,
+  // its tries at the driver under it) and one leak (its tensor blocks; the
+  // segments it caches to the end, and their heaps, are not leaks). Were 3 and 9.
+  ProcessOptions simtorch;
+  simtorch.set_env["PYTHONPATH"] = std::string(VRAMSCOPE_SOURCE_DIR) + "/samples/simtorch";
+  const std::string torch_trace = dir.path("torch.vstrace"), torch_png = dir.path("torch.png");
+  run_profiled(torch_trace, {python(), std::string(VRAMSCOPE_SOURCE_DIR) + "/samples/torch_leak_oom.py"},
+               {"--simulate=4GiB"}, simtorch);
+  const Image torch = rendered(torch_trace, torch_png, "diagnosis", "1000x600");
+  CHECK(diagnosis_marks(torch, kOom) == 1);
+  CHECK(diagnosis_marks(torch, kLeak) == 1);
 }
 
 TEST_CASE("viewer call tree at train_mlp's peak: each path's bar as wide as its share of the bytes") {
