@@ -133,15 +133,15 @@ Leaks leaks_of(const LiveMemory& live, StackResolver& stacks) {
 // that allocator on its device. Walked from the end, so that a trace full
 // of tries and no notice costs one pass.
 void fold_allocator_attempts(std::vector<FailedAllocation>& failures) {
-  std::map<std::pair<uint32_t, trace::Api>, size_t> next_notice;  // by device and allocator
+  std::map<uint32_t, size_t> next_notice;  // by device
   for (size_t i = failures.size(); i-- > 0;) {
     FailedAllocation& f = failures[i];
     if (f.api == trace::Api::cachingAllocator) {
-      next_notice[{f.device, f.api}] = i;
+      next_notice[f.device] = i;
       continue;
     }
     if (f.via != trace::Api::cachingAllocator) continue;
-    const auto notice = next_notice.find({f.device, f.via});
+    const auto notice = next_notice.find(f.device);
     if (notice == next_notice.end()) continue;  // cut short before the notice: a failure of its own
     f.attempt_of = notice->second;
     failures[notice->second].driver_attempts += 1;

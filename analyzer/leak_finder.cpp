@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <utility>
 
 #include "analyzer/report.h"
 
@@ -13,6 +14,15 @@ namespace {
 // Segments by address, on their device; a handle is no address.
 bool addressed_segment(const Allocation& a) {
   return trace::occupies_device_memory(a.kind) && a.kind != trace::MemoryKind::VirtualPhysical && a.size > 0;
+}
+
+// The range of `ranges` (start → end) that holds [address, address + size), or null.
+const std::pair<const uint64_t, uint64_t>* holding(const std::map<uint64_t, uint64_t>& ranges,
+                                                   uint64_t address, uint64_t size) {
+  auto after = ranges.upper_bound(address);
+  if (after == ranges.begin()) return nullptr;
+  const auto& range = *std::prev(after);
+  return address + size <= range.second ? &range : nullptr;
 }
 
 }  // namespace
@@ -28,20 +38,14 @@ LeakRule::LeakRule(const LiveMemory& live) {
   for (const Allocation* heap : heaps) {
     auto on_device = segments.find(heap->device);
     if (on_device == segments.end()) continue;
-    auto after = on_device->second.upper_bound(heap->address);
-    if (after == on_device->second.begin()) continue;
-    const auto& [start, end] = *std::prev(after);
-    if (heap->address + heap->size <= end) cached_[heap->device][start] = end;
+    if (const auto* segment = holding(on_device->second, heap->address, heap->size))
+      cached_[heap->device][segment->first] = segment->second;
   }
 }
 
 bool LeakRule::in_cached_segment(const Allocation& a) const {
   auto on_device = cached_.find(a.device);
-  if (on_device == cached_.end()) return false;
-  auto after = on_device->second.upper_bound(a.address);
-  if (after == on_device->second.begin()) return false;
-  const auto& [start, end] = *std::prev(after);
-  return a.address + a.size <= end && a.address >= start;
+  return on_device != cached_.end() && holding(on_device->second, a.address, a.size) != nullptr;
 }
 
 bool LeakRule::cached(const Allocation& a) const {

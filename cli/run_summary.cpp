@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <span>
 
 #include "analyzer/analysis.h"
 #include "analyzer/text_layout.h"
@@ -46,8 +47,14 @@ bool records_gpu_memory(const std::string& path) {
   if (stat(path.c_str(), &st) != 0) return true;  // listed: its report will say what is wrong
   if (static_cast<uint64_t>(st.st_blocks) * 512 > (uint64_t{4} << 20)) return true;
   try {
-    const analysis::Report report = analysis::analyze_trace(trace::read_trace_file(path));
-    return report.counts.allocations + report.counts.failed_allocations > 0;
+    const trace::TraceContents contents = trace::read_trace_file(path);
+    trace::EventCursor walk = contents.events.cursor(trace::FreeFields::AsRecorded);
+    for (std::span<const trace::Event> batch = walk.next(); !batch.empty(); batch = walk.next()) {
+      for (const trace::Event& e : batch) {
+        if (e.type == trace::EventType::Alloc || e.type == trace::EventType::FailedAlloc) return true;
+      }
+    }
+    return false;
   } catch (const trace::TraceError&) {
     return true;
   }
