@@ -255,25 +255,27 @@ class JobTrace {
     std::map<std::string, StringId> strings;
     auto string = [&](const std::string& text) {
       auto [it, added] = strings.emplace(text, StringId{static_cast<uint32_t>(strings.size() + 1)});
-      if (added) put([&](ChunkEncoder& e) { return e.string(it->second, text); });
-      return it->second;
+      StringId id = it->second;  // a named copy: clang before 16 cannot capture a structured binding
+      if (added) put([&](ChunkEncoder& e) { return e.string(id, text); });
+      return id;
     };
     std::map<std::tuple<std::string, std::string, uint32_t>, FrameId> frames;
     std::map<std::pair<uint32_t, uint32_t>, StackId> nodes;  // (parent, frame) -> node
     for (const std::vector<FrameSpec>& stack : site_stacks()) {
       StackId parent;
       for (const FrameSpec& spec : stack) {
-        auto [frame, new_frame] = frames.emplace(std::tuple{spec.function, spec.file, spec.line},
-                                                 FrameId{static_cast<uint32_t>(frames.size() + 1)});
+        auto [frame_at, new_frame] = frames.emplace(std::tuple{spec.function, spec.file, spec.line},
+                                                    FrameId{static_cast<uint32_t>(frames.size() + 1)});
+        FrameId frame = frame_at->second;
         if (new_frame) {
           StringId function = string(spec.function), file = string(spec.file);
-          put([&](ChunkEncoder& e) { return e.frame(frame->second, function, file, spec.line); });
+          put([&](ChunkEncoder& e) { return e.frame(frame, function, file, spec.line); });
         }
-        auto [node, new_node] = nodes.emplace(std::pair{parent.value, frame->second.value},
-                                              StackId{static_cast<uint32_t>(nodes.size() + 1)});
-        if (new_node)
-          put([&](ChunkEncoder& e) { return e.stack_frame_node(node->second, parent, frame->second); });
-        parent = node->second;
+        auto [node_at, new_node] = nodes.emplace(std::pair{parent.value, frame.value},
+                                                 StackId{static_cast<uint32_t>(nodes.size() + 1)});
+        StackId node = node_at->second;
+        if (new_node) put([&](ChunkEncoder& e) { return e.stack_frame_node(node, parent, frame); });
+        parent = node;
       }
       stacks_.push_back(parent);
     }

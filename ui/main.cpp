@@ -243,8 +243,12 @@ class FrameTimes {
 };
 
 // One scripted frame's mouse and keys, over what the backend read from GLFW.
+// Each scripted frame lasts 1/60 s, however long it took to draw: a double
+// click is two clicks within 0.3 s of ImGui's clock, and a loaded machine
+// must not turn it into two single ones.
 void apply_input(const InputFrame& input) {
   ImGuiIO& io = ImGui::GetIO();
+  io.DeltaTime = 1.0f / 60.0f;
   io.MousePos = input.x < 0 ? ImVec2(-FLT_MAX, -FLT_MAX) : ImVec2(input.x, input.y);
   io.MouseDown[ImGuiMouseButton_Left] = input.left;
   io.MouseDown[ImGuiMouseButton_Right] = input.right;
