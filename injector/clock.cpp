@@ -1,7 +1,9 @@
 // Tick source choice and calibration.
 #include "injector/clock.h"
 
+#if defined(__x86_64__)
 #include <cpuid.h>
+#endif
 
 #include <cstdlib>
 #include <cstring>
@@ -10,13 +12,18 @@ namespace vramscope::inject {
 
 namespace {
 
-// CPUID 0x80000007 EDX bit 8: the TSC runs at a constant rate in every
-// power state, and the kernel keeps it in step across cores.
-bool invariant_tsc() {
+// Whether the CPU's counter runs at one constant rate, in step on every core.
+bool counter_is_constant() {
+#if defined(__x86_64__)
+  // CPUID 0x80000007 EDX bit 8: the TSC runs at a constant rate in every
+  // power state, and the kernel keeps it in step across cores.
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (!__get_cpuid(0x80000000, &eax, &ebx, &ecx, &edx) || eax < 0x80000007) return false;
   if (!__get_cpuid(0x80000007, &eax, &ebx, &ecx, &edx)) return false;
   return (edx & (1u << 8)) != 0;
+#else
+  return true;  // aarch64's generic timer: a fixed frequency, one count system-wide
+#endif
 }
 
 }  // namespace
@@ -28,12 +35,12 @@ uint64_t calibrate_ticks() {
   // machines whose cores' counters disagree.
   const char* chosen = std::getenv("VRAMSCOPE_CLOCK");
   if (chosen && std::strcmp(chosen, "monotonic") == 0) return 0;
-  if (!invariant_tsc()) return 0;
-  uint64_t ns0 = clock_ns(), tsc0 = __rdtsc();
+  if (!counter_is_constant()) return 0;
+  uint64_t ns0 = clock_ns(), tsc0 = cpu_counter();
   uint64_t ns1 = ns0, tsc1 = tsc0;
   while (ns1 - ns0 < 2'000'000) {
     ns1 = clock_ns();
-    tsc1 = __rdtsc();
+    tsc1 = cpu_counter();
   }
   if (tsc1 <= tsc0) return 0;
   st.use_tsc = true;

@@ -18,7 +18,9 @@ __attribute__((visibility("hidden"))) void* vramscope_real_dlsym = nullptr;
 
 __attribute__((visibility("hidden"))) void* vramscope_resolve_real_dlsym() {
   void* p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34");
-  if (!p) p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");
+  // Before glibc 2.34, libdl's: the first version of each architecture.
+  if (!p) p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.2.5");  // x86-64
+  if (!p) p = dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.17");   // aarch64
   __atomic_store_n(&vramscope_real_dlsym, p, __ATOMIC_RELEASE);
   return p;
 }

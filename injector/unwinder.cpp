@@ -41,6 +41,17 @@ int libgcc_backtrace(void** frames, int capacity) {
   return sink.count;
 }
 
+// libunwind's names carry the architecture it unwinds.
+#if defined(__x86_64__)
+constexpr const char* kSetCachingPolicy = "_ULx86_64_set_caching_policy";
+constexpr const char* kLocalAddressSpace = "_ULx86_64_local_addr_space";
+#elif defined(__aarch64__)
+constexpr const char* kSetCachingPolicy = "_ULaarch64_set_caching_policy";
+constexpr const char* kLocalAddressSpace = "_ULaarch64_local_addr_space";
+#else
+#error "vramscope's injector runs on x86-64 and aarch64"
+#endif
+
 // The build and the install put a libunwind.so.8 beside the injector, so that
 // a GPU machine without libunwind installed still gets the fast walker.
 void* open_libunwind() {
@@ -58,9 +69,8 @@ void* open_libunwind() {
 UnwinderKind load_unwinder(bool libgcc_only) {
   if (void* library = libgcc_only ? nullptr : open_libunwind()) {
     auto backtrace = reinterpret_cast<BacktraceFn>(real_dlsym(library, "unw_backtrace"));
-    auto set_policy =
-        reinterpret_cast<SetCachingPolicyFn>(real_dlsym(library, "_ULx86_64_set_caching_policy"));
-    void* address_space = real_dlsym(library, "_ULx86_64_local_addr_space");
+    auto set_policy = reinterpret_cast<SetCachingPolicyFn>(real_dlsym(library, kSetCachingPolicy));
+    void* address_space = real_dlsym(library, kLocalAddressSpace);
     if (backtrace) {
       if (set_policy && address_space) set_policy(*static_cast<void**>(address_space), kUnwCachePerThread);
       g_backtrace = backtrace;
