@@ -6,9 +6,11 @@ categories, calls by API and the functions of every site are compared.
 Of a stack, only the frames outside /lib and /usr (the job's own code)
 count: the system libraries' names depend on the debug symbols each
 machine has installed.
+With --totals, peaks and categories are left out too: for jobs whose threads
+interleave differently on every run, where only the totals are the same.
 Prints each difference; exits 1 if there is one, 2 if a file is unreadable.
 
-usage: report_figures.py A.json B.json
+usage: report_figures.py [--totals] A.json B.json
 """
 import json
 import re
@@ -23,22 +25,22 @@ VARYING = re.compile(
 PARTS = ["devices", "counts", "kinds", "apis", "leaks", "failed_allocations", "categories", "forks"]
 
 
-def figures(value, where, out):
+def figures(value, where, out, totals):
     """Flattens `value` into out[path] = leaf, without the varying keys."""
     if isinstance(value, dict):
         for key, item in value.items():
             if key == "stack" and isinstance(item, list):
                 item = [f for f in item if not (isinstance(f, dict) and str(f.get("module", "")).startswith(("/lib", "/usr/")))]
-            if not VARYING.search(key):
-                figures(item, f"{where}.{key}", out)
+            if not VARYING.search(key) and not (totals and "peak" in key):
+                figures(item, f"{where}.{key}", out, totals)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            figures(item, f"{where}[{index}]", out)
+            figures(item, f"{where}[{index}]", out, totals)
     else:
         out[where] = value
 
 
-def load(path):
+def load(path, totals):
     try:
         with open(path) as f:
             report = json.load(f)
@@ -47,15 +49,22 @@ def load(path):
         sys.exit(2)
     out = {}
     for part in PARTS:
-        figures(report.get(part), part, out)
+        if not (totals and part == "categories"):
+            figures(report.get(part), part, out, totals)
     return out
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] in ("-h", "--help"):
-        print(__doc__.strip(), file=sys.stderr if len(sys.argv) != 2 else sys.stdout)
-        sys.exit(0 if len(sys.argv) == 2 else 2)
-    a, b = load(sys.argv[1]), load(sys.argv[2])
+    args = sys.argv[1:]
+    if any(a in ("-h", "--help") for a in args):
+        print(__doc__.strip())
+        sys.exit(0)
+    totals = "--totals" in args
+    files = [a for a in args if a != "--totals"]
+    if len(files) != 2 or any(a.startswith("-") for a in files):
+        print(__doc__.strip(), file=sys.stderr)
+        sys.exit(2)
+    a, b = load(files[0], totals), load(files[1], totals)
     differences = 0
     for key in sorted(set(a) | set(b)):
         if a.get(key) != b.get(key):
