@@ -27,21 +27,11 @@ if [[ ! -x build/bin/vramscope ]]; then
   exit 1
 fi
 
-if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
 # The programs run on Debian's arm64 libraries (multiarch, /lib/aarch64-linux-gnu),
 # the C library and its loader included: one glibc, as on an Arm machine.
 packages=(g++-aarch64-linux-gnu qemu-user libstdc++6:arm64 zlib1g-dev:arm64 libunwind-dev:arm64 libdeflate-dev:arm64
   libdw-dev:arm64)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "aarch64_check.sh: installing ${missing[*]}"
-  dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" > /dev/null
-fi
+scripts/install_packages.sh aarch64_check.sh "${packages[@]}"
 
 build=build-aarch64
 launcher=()

@@ -6,16 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(cmake g++ pkg-config nlohmann-json3-dev doctest-dev zlib1g-dev libdeflate-dev libunwind-dev libdw-dev heaptrack python3-jsonschema
   libimgui-dev libglfw3-dev libstb-dev xvfb xauth)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+scripts/install_packages.sh setup "${packages[@]}"
 if [[ ! -d /usr/local/cuda/include ]]; then
   echo "setup: the CUDA toolkit headers are missing (expected under /usr/local/cuda)" >&2
   exit 1
