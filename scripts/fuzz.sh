@@ -39,16 +39,11 @@ esac
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 if ! command -v clang++ > /dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a > /dev/null 2>&1; then
-  echo "fuzz.sh: installing clang and libFuzzer"
-  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang libclang-rt-dev > /dev/null 2>&1 ||
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq clang "libclang-rt-$(clang --version | sed -n 's/.*version \([0-9]*\).*/\1/p')-dev" > /dev/null
+  "$root/scripts/install_packages.sh" fuzz.sh clang
+  # libFuzzer comes in the runtime package named after clang's major version.
+  "$root/scripts/install_packages.sh" fuzz.sh "libclang-rt-$(clang --version | sed -n 's/.*version \([0-9]*\).*/\1/p')-dev"
 fi
-if ! command -v xz > /dev/null; then  # fuzz/grown/*.tar.xz
-  if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq xz-utils > /dev/null
-fi
+"$root/scripts/install_packages.sh" fuzz.sh xz-utils  # fuzz/grown/*.tar.xz
 build="$root/build-fuzz"
 launcher=()
 if command -v ccache > /dev/null; then
