@@ -8,7 +8,11 @@
 #      byte, the report the x86-64 vramscope writes of the same trace;
 #   3. that report's figures (calls by API, bytes, peaks, leaks, failures,
 #      categories, sites) are those of the same sample recorded on x86-64
-#      (of the samples whose threads race, the totals alone).
+#      (of the samples whose threads race, the totals alone);
+#   4. where the kernel can start aarch64 programs (qemu's binfmt handler,
+#      registered for the checks when root can), the aarch64 `vramscope run`
+#      itself gives the same: samples that fork and exec, and a live stream
+#      that the x86-64 viewer draws.
 # Needs the x86-64 build in build/ (scripts/setup.sh); installs the cross
 # toolchain, qemu-user and the arm64 libraries it needs. Exits 1 on any
 # mismatch. Logs and traces go to build-aarch64/check.
@@ -18,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $# -gt 0 ]]; then
   case "$1" in
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "aarch64_check.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 fi
@@ -29,7 +33,7 @@ fi
 
 # The programs run on Debian's arm64 libraries (multiarch, /lib/aarch64-linux-gnu),
 # the C library and its loader included: one glibc, as on an Arm machine.
-packages=(g++-aarch64-linux-gnu qemu-user libstdc++6:arm64 zlib1g-dev:arm64 libunwind-dev:arm64 libdeflate-dev:arm64
+packages=(g++-aarch64-linux-gnu qemu-user qemu-user-binfmt libstdc++6:arm64 zlib1g-dev:arm64 libunwind-dev:arm64 libdeflate-dev:arm64
   libdw-dev:arm64)
 scripts/install_packages.sh aarch64_check.sh "${packages[@]}"
 
@@ -114,6 +118,85 @@ for sample in train_mlp leak oom threads dlsym_driver vmm fork fork_workers kind
     head -5 "$work/$sample.figures.txt"
   fi
 done
+# 4. `vramscope run` itself on aarch64: the aarch64 vramscope starts the job,
+# whose workers fork and exec, and streams it live to the x86-64 viewer. The
+# kernel starts an aarch64 program only through qemu's binfmt handler: where
+# there is none, one is registered for these checks (as root) and removed
+# after. (qemu-aarch64 is an x86-64 program: its own loader says on stderr
+# that it cannot preload the aarch64 injector, which the job's loader does.)
+binfmt=/proc/sys/fs/binfmt_misc
+if ! "$build/bin/vramscope" --help > /dev/null 2>&1 && [[ -w $binfmt/register && ! -e $binfmt/qemu-aarch64 ]] &&
+  [[ -f /usr/lib/binfmt.d/qemu-aarch64.conf ]] && cat /usr/lib/binfmt.d/qemu-aarch64.conf > "$binfmt/register"; then
+  trap 'echo -1 > "$binfmt/qemu-aarch64"' EXIT
+  echo "aarch64_check.sh: registered qemu's binfmt handler for aarch64 programs (removed at the end)"
+fi
+# The number of traces a job's processes other than the first wrote beside TRACE.
+other_traces() { find "$(dirname "$1")" -name "$(basename "$1" .vstrace).*.vstrace" | wc -l; }
+if ! "$build/bin/vramscope" --help > /dev/null 2>&1; then
+  echo "SKIP  4. the kernel here cannot start aarch64 programs, and no binfmt handler could be registered:" \
+    "vramscope run is not checked on aarch64"
+else
+  mkdir -p "$work/run" "$work/run-x86"
+  for sample in train_mlp leak oom kinds fork fork_workers; do
+    compare=()
+    [[ $sample == fork_workers ]] && compare=(--totals)
+    status=0
+    plain=$(env LD_LIBRARY_PATH="$lib/simcuda" timeout 120 "$build/samples/$sample" 2> /dev/null) || status=$?
+    profiled_status=0
+    profiled=$(timeout 120 "$build/bin/vramscope" run -q --simulate -o "$work/run/$sample.vstrace" -- \
+      "$build/samples/$sample" 2> "$work/run/$sample.err") || profiled_status=$?
+    build/bin/vramscope run -q --simulate -o "$work/run-x86/$sample.vstrace" -- "build/samples/$sample" \
+      > /dev/null 2>&1 || true
+    build/bin/vramscope report "$work/run/$sample.vstrace" --json "$work/run/$sample.json" > /dev/null 2>&1 || true
+    build/bin/vramscope report "$work/run-x86/$sample.vstrace" --json "$work/run-x86/$sample.json" \
+      > /dev/null 2>&1 || true
+    arm_others=$(other_traces "$work/run/$sample.vstrace")
+    x86_others=$(other_traces "$work/run-x86/$sample.vstrace")
+    if [[ $plain != "$profiled" || $status != "$profiled_status" ]]; then
+      fail "4. $sample: under vramscope run on aarch64, output or status differ (plain $status, profiled $profiled_status)"
+    elif [[ $arm_others != "$x86_others" ]]; then
+      fail "4. $sample: its other processes wrote $arm_others traces on aarch64, $x86_others on x86-64"
+    elif ! python3 scripts/report_figures.py "${compare[@]}" "$work/run-x86/$sample.json" "$work/run/$sample.json" \
+      > "$work/run/$sample.figures.txt" 2>&1; then
+      fail "4. $sample: vramscope run's trace on aarch64 has other figures than x86-64's ($work/run/$sample.figures.txt)"
+    else
+      pass "4. $sample: under vramscope run on aarch64, the same output and status ($status), the traces of" \
+        "$arm_others more processes, and the x86-64 figures"
+    fi
+  done
+
+  # The live stream: the x86-64 viewer attaches to the aarch64 job while it runs.
+  live_dir=$work/live
+  rm -rf "$live_dir"
+  job=(train_mlp --steps 20 --pause-ms 400)
+  VRAMSCOPE_LIVE_DIR=$live_dir timeout 120 "$build/bin/vramscope" run -q --live --simulate=112MiB \
+    -o "$work/run/live.vstrace" -- "$build/samples/${job[0]}" "${job[@]:1}" > /dev/null 2> "$work/run/live.err" &
+  job_pid=$!
+  for _ in $(seq 200); do
+    compgen -G "$live_dir/*.sock" > /dev/null && break
+    sleep 0.1
+  done
+  sleep 0.7  # a step or two in
+  drew=$(VRAMSCOPE_LIVE_DIR=$live_dir xvfb-run -a -s "-screen 0 1280x1024x24" build/bin/vramscope view --attach \
+    --screenshot "$work/run/live.png" --size 800x400 2> "$work/run/live.view.err") || true
+  live_status=0
+  wait "$job_pid" || live_status=$?
+  build/bin/vramscope run -q --simulate=112MiB -o "$work/run-x86/live.vstrace" -- "build/samples/${job[0]}" \
+    "${job[@]:1}" > /dev/null 2>&1 || true
+  build/bin/vramscope report "$work/run/live.vstrace" --json "$work/run/live.json" > /dev/null 2>&1 || true
+  build/bin/vramscope report "$work/run-x86/live.vstrace" --json "$work/run-x86/live.json" > /dev/null 2>&1 || true
+  if [[ ! $drew =~ ^drew\ [1-9][0-9]*\ events\ from\ .*\;\ the\ job\ was\ running$ ]]; then
+    fail "4. live: the x86-64 viewer did not draw the aarch64 job as it ran: '$drew' ($work/run/live.view.err)"
+  elif [[ $live_status != 0 ]]; then
+    fail "4. live: the job under vramscope run --live ended with status $live_status"
+  elif ! python3 scripts/report_figures.py "$work/run-x86/live.json" "$work/run/live.json" \
+    > "$work/run/live.figures.txt" 2>&1; then
+    fail "4. live: the live trace on aarch64 has other figures than x86-64's ($work/run/live.figures.txt)"
+  else
+    drawn=${drew#drew }
+    pass "4. live: the x86-64 viewer drew ${drawn%% *} events of the aarch64 job as it ran; its trace has the x86-64 figures"
+  fi
+fi
 if ((failures)); then
   echo "aarch64_check.sh: $failures checks failed"
   exit 1
