@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # vramscope on 64-bit Arm (docs/platforms.md). Cross-builds the injector,
-# simcuda, the samples and the command line for aarch64 with Debian's
+# simcuda, the samples, the command line and the viewer for aarch64 with Debian's
 # toolchain (cmake/aarch64-linux-gnu.cmake) into build-aarch64, then runs
 # every sample under qemu-user, on simcuda, and checks that:
 #   1. each prints the same and exits the same with and without the injector;
@@ -12,7 +12,9 @@
 #   4. where the kernel can start aarch64 programs (qemu's binfmt handler,
 #      registered for the checks when root can), the aarch64 `vramscope run`
 #      itself gives the same: samples that fork and exec, and a live stream
-#      that the x86-64 viewer draws.
+#      that the x86-64 viewer draws;
+#   5. there too, the aarch64 viewer renders each of its views of aarch64
+#      traces as the x86-64 viewer does.
 # Needs the x86-64 build in build/ (scripts/setup.sh); installs the cross
 # toolchain, qemu-user and the arm64 libraries it needs. Exits 1 on any
 # mismatch. Logs and traces go to build-aarch64/check.
@@ -22,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $# -gt 0 ]]; then
   case "$1" in
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "aarch64_check.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 fi
@@ -34,7 +36,7 @@ fi
 # The programs run on Debian's arm64 libraries (multiarch, /lib/aarch64-linux-gnu),
 # the C library and its loader included: one glibc, as on an Arm machine.
 packages=(g++-aarch64-linux-gnu qemu-user qemu-user-binfmt libstdc++6:arm64 zlib1g-dev:arm64 libunwind-dev:arm64 libdeflate-dev:arm64
-  libdw-dev:arm64)
+  libdw-dev:arm64 libimgui-dev:arm64 libglfw3-dev:arm64 libstb-dev:arm64 libgl-dev:arm64 libgl1-mesa-dri:arm64)
 scripts/install_packages.sh aarch64_check.sh "${packages[@]}"
 
 build=build-aarch64
@@ -42,10 +44,10 @@ launcher=()
 if command -v ccache > /dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 fi
-echo "aarch64_check.sh: cross-building the injector, simcuda, the samples and vramscope into $build"
+echo "aarch64_check.sh: cross-building the injector, simcuda, the samples, vramscope and its viewer into $build"
 cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DVRAMSCOPE_BUILD_TESTS=OFF -DVRAMSCOPE_BUILD_VIEWER=OFF "${launcher[@]}" > /dev/null
-cmake --build "$build" -j "$(nproc)" --target vramscope_inject samples_all vramscope > "$build/build.log" 2>&1 ||
+  -DVRAMSCOPE_BUILD_TESTS=OFF -DVRAMSCOPE_BUILD_VIEWER=ON "${launcher[@]}" > /dev/null
+cmake --build "$build" -j "$(nproc)" --target vramscope_inject samples_all vramscope vramscope-view > "$build/build.log" 2>&1 ||
   { tail -30 "$build/build.log"; echo "aarch64_check.sh: the cross build failed" >&2; exit 1; }
 
 lib=$PWD/$build/lib/vramscope
@@ -196,6 +198,31 @@ else
     drawn=${drew#drew }
     pass "4. live: the x86-64 viewer drew ${drawn%% *} events of the aarch64 job as it ran; its trace has the x86-64 figures"
   fi
+
+  # 5. The viewer: each view of two traces recorded on aarch64, rendered by
+  # the aarch64 viewer (started by the aarch64 vramscope, both under qemu,
+  # with Mesa's software renderer for arm64) is the x86-64 viewer's picture,
+  # byte for byte.
+  for sample in train_mlp oom; do
+    differ=()
+    for view in timeline memorymap fragmentation allocations calltree diagnosis; do
+      for side in arm x86; do
+        vramscope=build/bin/vramscope
+        [[ $side == arm ]] && vramscope=$build/bin/vramscope
+        timeout 120 xvfb-run -a -s "-screen 0 1280x1024x24" "$vramscope" view "$work/run/$sample.vstrace" \
+          --view "$view" --screenshot "$work/run/$sample.$view.$side.png" --size 800x400 \
+          > "$work/run/$sample.$view.$side.log" 2>&1 || true
+      done
+      [[ -s $work/run/$sample.$view.arm.png ]] &&
+        cmp -s "$work/run/$sample.$view.arm.png" "$work/run/$sample.$view.x86.png" || differ+=("$view")
+    done
+    if ((${#differ[@]})); then
+      fail "5. $sample: the aarch64 viewer's pictures differ from x86-64's, or are missing: ${differ[*]}" \
+        "($work/run/$sample.VIEW.arm.png)"
+    else
+      pass "5. $sample: the aarch64 viewer draws its six views as the x86-64 viewer does, byte for byte"
+    fi
+  done
 fi
 if ((failures)); then
   echo "aarch64_check.sh: $failures checks failed"
