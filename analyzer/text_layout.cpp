@@ -105,4 +105,69 @@ std::string trace_label(const TraceFacts& trace) {
   return trace.rank >= 0 ? "rank " + std::to_string(trace.rank) : "pid " + std::to_string(trace.pid);
 }
 
+namespace {
+
+// The length of the UTF-8 sequence at the start of `s` and its code point;
+// 0 when the bytes there are not one (a stray continuation byte, a
+// sequence cut short, an overlong form, a surrogate, past U+10FFFF).
+size_t utf8_sequence(std::string_view s, uint32_t& code_point) {
+  const auto byte = [&](size_t i) { return static_cast<uint8_t>(s[i]); };
+  const uint8_t lead = byte(0);
+  size_t length = 0;
+  uint8_t low = 0x80, high = 0xbf;  // what the second byte may be
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    length = 2;
+    code_point = lead & 0x1f;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    length = 3;
+    code_point = lead & 0x0f;
+    if (lead == 0xe0) low = 0xa0;   // overlong
+    if (lead == 0xed) high = 0x9f;  // surrogates
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    length = 4;
+    code_point = lead & 0x07;
+    if (lead == 0xf0) low = 0x90;   // overlong
+    if (lead == 0xf4) high = 0x8f;  // past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() < length || byte(1) < low || byte(1) > high) return 0;
+  for (size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xc0) != 0x80) return 0;
+    code_point = (code_point << 6) | (byte(i) & 0x3f);
+  }
+  return length;
+}
+
+// Characters a terminal acts on rather than shows: the C0 controls but
+// newline and tab (ESC starts its commands), DEL, the C1 controls (U+009B
+// is a one-character ESC [), and the marks that reorder text right to left.
+bool acts_on_terminal(uint32_t c) {
+  if (c < 0x20) return c != '\n' && c != '\t';
+  return c == 0x7f || (c >= 0x80 && c <= 0x9f) || (c >= 0x202a && c <= 0x202e) ||
+         (c >= 0x2066 && c <= 0x2069);
+}
+
+}  // namespace
+
+std::string terminal_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const auto b = static_cast<uint8_t>(text[i]);
+    uint32_t c = b;
+    size_t length = b < 0x80 ? 1 : utf8_sequence(text.substr(i), c);
+    if (length != 0 && !acts_on_terminal(c)) {
+      out.append(text, i, length);
+      i += length;
+      continue;
+    }
+    // Each byte of it as \xHH: not valid UTF-8, or a character the terminal would act on.
+    for (size_t end = i + std::max<size_t>(length, 1); i < end; ++i) {
+      out += printf_string("\\x%02x", static_cast<uint8_t>(text[i]));
+    }
+  }
+  return out;
+}
+
 }  // namespace vramscope::analysis::text

@@ -38,4 +38,12 @@ std::string site_text(const Site& site);
 // Which process of a job a trace is: "rank 2", or "pid 4242" without a rank.
 std::string trace_label(const TraceFacts& trace);
 
+// Text for a terminal. A trace names things (the program, its devices,
+// functions, files, NVTX ranges) with whatever bytes its writer gave: here
+// the characters a terminal would act on rather than show (the controls
+// but newline and tab, ESC among them; DEL; the C1 controls; the marks that
+// reorder text right to left) and bytes that are not UTF-8 become "\x1b"
+// and the like. Everything else, UTF-8 names included, is kept.
+std::string terminal_text(std::string_view text);
+
 }  // namespace vramscope::analysis::text

@@ -125,7 +125,7 @@ int check_command(const Args& args) {
     if (*options->json_path == "-") return status;
   }
   std::string text = analysis::verdict_to_text(verdict);
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  print_text(text);
   return status;
 }
 

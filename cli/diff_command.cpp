@@ -105,7 +105,7 @@ int diff_command(const Args& args) {
     if (*options->json_path == "-") return status;
   }
   std::string text = analysis::diff_to_text(diff, options->top) + (verdict.empty() ? "" : "\n" + verdict);
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  print_text(text);
   return status;
 }
 

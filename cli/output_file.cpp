@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "analyzer/text_layout.h"
 #include "cli/commands.h"
 
 namespace vramscope::cli {
@@ -31,6 +32,11 @@ void write_output(const std::string& path, const std::string& text) {
   } else {
     write_file(path, text);
   }
+}
+
+void print_text(const std::string& text) {
+  const std::string shown = analysis::text::terminal_text(text);
+  std::fwrite(shown.data(), 1, shown.size(), stdout);
 }
 
 }  // namespace vramscope::cli

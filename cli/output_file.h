@@ -16,4 +16,8 @@ void write_file(const std::string& path, const std::string& text);
 // To standard output when `path` is "-", else to the file.
 void write_output(const std::string& path, const std::string& text);
 
+// A text report to standard output, what would act on a terminal escaped
+// (analysis::text::terminal_text): its names come from the trace.
+void print_text(const std::string& text);
+
 }  // namespace vramscope::cli

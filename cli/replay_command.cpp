@@ -222,7 +222,7 @@ int replay_command(const Args& args) {
     if (*options->json_path == "-") return status;
   }
   const std::string text = analysis::replay_text(report);
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  print_text(text);
   return status;
 }
 

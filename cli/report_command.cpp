@@ -111,7 +111,7 @@ int report_command(const Args& args) {
     write_output(*options->json_path, json_text(json));
     if (*options->json_path == "-") return 0;
   }
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  print_text(text);
   return 0;
 }
 

@@ -19,14 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string site_text(const analysis::Site& site) {
-  std::string text = analysis::text::short_function(site.function);
-  if (!site.file.empty()) {
-    text += " (" + fs::path(site.file).filename().string();
-    if (site.line) text += ":" + std::to_string(site.line);
-    text += ")";
-  }
-  return text;
+// "grow (oom.cpp:25)", as a terminal may show it: the names come from the trace.
+std::string shown_site(const analysis::Site& site) {
+  return analysis::text::terminal_text(analysis::text::site_text(site));
 }
 
 // The main trace's file name without ".vstrace": its children's names start with it.
@@ -96,10 +91,12 @@ void print_run_summary(const std::string& main_trace, FILE* out) {
                    static_cast<unsigned long long>(report.counts.events), format_size(contents.file_bytes).c_str());
       if (report.trace.cut_short) std::fprintf(out, "  cut short: %s\n", report.trace.cut_short_reason.c_str());
       for (const auto& device : report.devices) {
-        std::fprintf(out, "  device %u, %s: peak %s at %s", device.ordinal, device.name.c_str(),
-                     format_size(device.peak.bytes).c_str(), analysis::text::elapsed(device.peak.time_ns).c_str());
+        std::fprintf(out, "  device %u, %s: peak %s at %s", device.ordinal,
+                     analysis::text::terminal_text(device.name).c_str(),
+                     format_size(device.peak.bytes).c_str(),
+                     analysis::text::elapsed(device.peak.time_ns).c_str());
         if (!device.peak.sites.empty()) {
-          std::fprintf(out, ", largest at peak: %s, %s", site_text(device.peak.sites.front().site).c_str(),
+          std::fprintf(out, ", largest at peak: %s, %s", shown_site(device.peak.sites.front().site).c_str(),
                        format_size(device.peak.sites.front().bytes).c_str());
         }
         std::fputc('\n', out);
@@ -108,7 +105,7 @@ void print_run_summary(const std::string& main_trace, FILE* out) {
         std::fprintf(out, "  live at exit: %s in %llu allocation%s", format_size(report.leaks.bytes).c_str(),
                      static_cast<unsigned long long>(report.leaks.count), report.leaks.count == 1 ? "" : "s");
         if (!report.leaks.groups.empty()) {
-          std::fprintf(out, ", most from %s", site_text(report.leaks.groups.front().site).c_str());
+          std::fprintf(out, ", most from %s", shown_site(report.leaks.groups.front().site).c_str());
         }
         std::fputc('\n', out);
       } else {

@@ -135,7 +135,7 @@ int timeline_command(const Args& args) {
     if (*options->json_path == "-") return 0;
   }
   std::string text = analysis::timeline_to_text(timeline);
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  print_text(text);
   return 0;
 }
 

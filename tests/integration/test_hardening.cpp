@@ -74,6 +74,29 @@ TEST_CASE("traces are readable by their owner only, whatever the umask") {
   CHECK(mode_of(dir.path("i.vstrace")) == 0600);
 }
 
+TEST_CASE("names from a trace reach the terminal with what would act on it escaped") {
+  // A program whose file name holds terminal commands: ESC ] 0 ; ... BEL
+  // sets the window's title, and U+009B (the C1 form of ESC [) then 2J
+  // clears the screen. The text report shows their bytes as \xHH; the JSON
+  // keeps the name as it is.
+  ScratchDir dir("terminal-names");
+  const std::string program =
+      "./leak\x1b]0;owned\x07\xc2\x9b"
+      "2J";
+  fs::copy_file(sample("leak"), dir.path(program));
+  const std::string trace = dir.path("t.vstrace");
+  ProcessOptions in_dir;
+  in_dir.working_directory = dir.dir();
+  run_profiled(trace, {program}, {}, in_dir);
+  const ProcessResult report = run_vramscope({"report", trace});
+  REQUIRE(report.exit_status == 0);
+  CHECK(report.out.find("  program   ./leak\\x1b]0;owned\\x07\\xc2\\x9b2J\n") != std::string::npos);
+  CHECK(report.out.find('\x1b') == std::string::npos);
+  CHECK(report.out.find('\x07') == std::string::npos);
+  CHECK(report.out.find("\xc2\x9b") == std::string::npos);
+  CHECK(report_json(trace)["trace"]["command_line"] == json::array({program}));
+}
+
 TEST_CASE("run refuses to load vramscope from where another user could replace it") {
   ScratchDir dir("preload-from");
   // An installation of our own: bin/vramscope and lib/vramscope beside it.

@@ -259,6 +259,35 @@ TEST_CASE("text layout: frame labels and elapsed times") {
   CHECK(analysis::text::elapsed(2'000) == "2.000 us");
 }
 
+TEST_CASE("text layout: what a terminal would act on is escaped; UTF-8 names are kept") {
+  using analysis::text::terminal_text;
+  CHECK(terminal_text("grow (oom.cpp:31)\n\tnext") == "grow (oom.cpp:31)\n\tnext");
+  CHECK(terminal_text("caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x94\xa5") ==
+        "caf\xc3\xa9 \xe4\xb8\xad \xf0\x9f\x94\xa5");
+  // C0 controls (ESC, BEL, NUL, carriage return), DEL.
+  CHECK(terminal_text("H100\x1b]0;owned\x07!") == "H100\\x1b]0;owned\\x07!");
+  CHECK(terminal_text(std::string("a\0b\r", 4)) == "a\\x00b\\x0d");
+  CHECK(terminal_text("\x7f") == "\\x7f");
+  // C1 controls: U+009B is ESC [ in one character; U+0085, a newline.
+  CHECK(terminal_text("\xc2\x9b"
+                      "2J \xc2\x85") == "\\xc2\\x9b2J \\xc2\\x85");
+  CHECK(terminal_text("\xc2\xa0") == "\xc2\xa0");  // U+00A0, a space, is shown
+  // Marks that turn the text right to left (U+202E, U+2067); U+2010 is a hyphen.
+  CHECK(terminal_text("\xe2\x80\xae"
+                      "fdp.exe \xe2\x81\xa7 \xe2\x80\x90") ==
+        "\\xe2\\x80\\xaefdp.exe \\xe2\\x81\\xa7 \xe2\x80\x90");
+  // Not UTF-8: stray bytes, a sequence cut short, overlong forms, a
+  // surrogate, past U+10FFFF. Each byte is escaped, and what follows is read anew.
+  CHECK(terminal_text("\xff\xfe"
+                      "a\x80") == "\\xff\\xfea\\x80");
+  CHECK(terminal_text("\xe4\xb8"
+                      "x\xc3") == "\\xe4\\xb8x\\xc3");
+  CHECK(terminal_text("\xc0\xaf \xe0\x80\xaf \xf0\x80\x80\xaf") ==
+        "\\xc0\\xaf \\xe0\\x80\\xaf \\xf0\\x80\\x80\\xaf");
+  CHECK(terminal_text("\xed\xa0\x80") == "\\xed\\xa0\\x80");
+  CHECK(terminal_text("\xf4\x90\x80\x80 \xf4\x8f\xbf\xbf") == "\\xf4\\x90\\x80\\x80 \xf4\x8f\xbf\xbf");
+}
+
 TEST_CASE("text report: function names lose parameter lists and anonymous namespaces") {
   using analysis::text::short_function;
   CHECK(short_function("(anonymous namespace)::allocate_optimizer_state(std::vector<(anonymous namespace)::Tensor, "
