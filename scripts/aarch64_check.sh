@@ -135,8 +135,8 @@ fi
 # The number of traces a job's processes other than the first wrote beside TRACE.
 other_traces() { find "$(dirname "$1")" -name "$(basename "$1" .vstrace).*.vstrace" | wc -l; }
 if ! "$build/bin/vramscope" --help > /dev/null 2>&1; then
-  echo "SKIP  4. the kernel here cannot start aarch64 programs, and no binfmt handler could be registered:" \
-    "vramscope run is not checked on aarch64"
+  echo "SKIP  4, 5. the kernel here cannot start aarch64 programs, and no binfmt handler could be registered:" \
+    "vramscope run, exec, the live stream and the viewer are not checked on aarch64"
 else
   mkdir -p "$work/run" "$work/run-x86"
   for sample in train_mlp leak oom kinds fork fork_workers; do
