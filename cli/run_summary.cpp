@@ -19,11 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// "grow (oom.cpp:25)", as a terminal may show it: the names come from the trace.
-std::string shown_site(const analysis::Site& site) {
-  return analysis::text::terminal_text(analysis::text::site_text(site));
-}
-
 // The main trace's file name without ".vstrace": its children's names start with it.
 std::string trace_stem(const std::string& main_trace) {
   std::string stem = fs::path(main_trace).filename().string();
@@ -77,52 +72,59 @@ std::vector<std::string> traces_of_run(const std::string& main_trace) {
   return traces;
 }
 
-void print_run_summary(const std::string& main_trace, FILE* out) {
+namespace {
+
+// The summary's text, names from the trace as recorded.
+std::string run_summary_text(const std::string& main_trace) {
+  using analysis::text::printf_string;
+  std::string text;
   std::vector<std::string> traces = traces_of_run(main_trace);
   if (traces.empty() || traces.front() != main_trace) {
-    std::fprintf(out,
-                 "vramscope: the job wrote no trace (a statically linked program cannot be preloaded; "
-                 "LD_PRELOAD may have been cleared)\n");
+    text +=
+        "vramscope: the job wrote no trace (a statically linked program cannot be preloaded; "
+        "LD_PRELOAD may have been cleared)\n";
   } else {
     try {
       trace::TraceContents contents = trace::read_trace_file(main_trace);
       analysis::Report report = analysis::analyze_trace(contents);
-      std::fprintf(out, "vramscope: trace written to %s (%llu events, %s)\n", main_trace.c_str(),
-                   static_cast<unsigned long long>(report.counts.events), format_size(contents.file_bytes).c_str());
-      if (report.trace.cut_short) std::fprintf(out, "  cut short: %s\n", report.trace.cut_short_reason.c_str());
+      text += printf_string("vramscope: trace written to %s (%llu events, %s)\n", main_trace.c_str(),
+                            static_cast<unsigned long long>(report.counts.events),
+                            format_size(contents.file_bytes).c_str());
+      if (report.trace.cut_short) text += "  cut short: " + report.trace.cut_short_reason + "\n";
       for (const auto& device : report.devices) {
-        std::fprintf(out, "  device %u, %s: peak %s at %s", device.ordinal,
-                     analysis::text::terminal_text(device.name).c_str(),
-                     format_size(device.peak.bytes).c_str(),
-                     analysis::text::elapsed(device.peak.time_ns).c_str());
+        // Names by concatenation, not %s: a name may hold a NUL byte, which the escaping shows.
+        text += printf_string("  device %u, ", device.ordinal) + device.name +
+                printf_string(": peak %s at %s", format_size(device.peak.bytes).c_str(),
+                              analysis::text::elapsed(device.peak.time_ns).c_str());
         if (!device.peak.sites.empty()) {
-          std::fprintf(out, ", largest at peak: %s, %s", shown_site(device.peak.sites.front().site).c_str(),
-                       format_size(device.peak.sites.front().bytes).c_str());
+          text += ", largest at peak: " + analysis::text::site_text(device.peak.sites.front().site) + ", " +
+                  format_size(device.peak.sites.front().bytes);
         }
-        std::fputc('\n', out);
+        text += '\n';
       }
       if (report.leaks.count > 0) {
-        std::fprintf(out, "  live at exit: %s in %llu allocation%s", format_size(report.leaks.bytes).c_str(),
-                     static_cast<unsigned long long>(report.leaks.count), report.leaks.count == 1 ? "" : "s");
+        text += printf_string(
+            "  live at exit: %s in %llu allocation%s", format_size(report.leaks.bytes).c_str(),
+            static_cast<unsigned long long>(report.leaks.count), report.leaks.count == 1 ? "" : "s");
         if (!report.leaks.groups.empty()) {
-          std::fprintf(out, ", most from %s", shown_site(report.leaks.groups.front().site).c_str());
+          text += ", most from " + analysis::text::site_text(report.leaks.groups.front().site);
         }
-        std::fputc('\n', out);
+        text += '\n';
       } else {
-        std::fprintf(out, "  live at exit: nothing\n");
+        text += "  live at exit: nothing\n";
       }
       // The first request that failed; an allocator's tries at the driver are part of its notice.
       const auto first_at = std::find_if(report.failed_allocations.begin(), report.failed_allocations.end(),
                                          [](const analysis::FailedAllocation& f) { return !f.attempt_of; });
       if (first_at != report.failed_allocations.end()) {
         const auto& first = *first_at;
-        std::fprintf(out, "  failed allocations: %zu; first: %s (%s) with %s free of %s\n",
-                     analysis::failed_request_count(report.failed_allocations),
-                     format_size(first.requested_bytes).c_str(), first.error_name.c_str(),
-                     format_size(first.free_bytes).c_str(), format_size(first.total_bytes).c_str());
+        text += printf_string("  failed allocations: %zu; first: %s (%s) with %s free of %s\n",
+                              analysis::failed_request_count(report.failed_allocations),
+                              format_size(first.requested_bytes).c_str(), first.error_name.c_str(),
+                              format_size(first.free_bytes).c_str(), format_size(first.total_bytes).c_str());
       }
     } catch (const trace::TraceError& e) {
-      std::fprintf(out, "vramscope: %s\n", e.what());
+      text += std::string("vramscope: ") + e.what() + "\n";
     }
   }
   size_t others = traces.size() - (!traces.empty() && traces.front() == main_trace ? 1 : 0);
@@ -131,33 +133,39 @@ void print_run_summary(const std::string& main_trace, FILE* out) {
     if (records_gpu_memory(traces[i])) listed.push_back(traces[i]);
   }
   if (!listed.empty()) {
-    std::fprintf(out, "  %zu more trace%s from processes the job started:\n", listed.size(),
-                 listed.size() == 1 ? "" : "s");
-    for (const std::string& path : listed) std::fprintf(out, "    %s\n", path.c_str());
+    text += printf_string("  %zu more trace%s from processes the job started:\n", listed.size(),
+                          listed.size() == 1 ? "" : "s");
+    for (const std::string& path : listed) text += printf_string("    %s\n", path.c_str());
   }
   if (listed.size() < others) {
     const size_t quiet = others - listed.size();
     if (quiet == 1) {
-      std::fprintf(
-          out,
-          "  1 more trace, of a process that recorded no GPU memory (a shell, a launcher), not listed\n");
+      text += "  1 more trace, of a process that recorded no GPU memory (a shell, a launcher), not listed\n";
     } else {
-      std::fprintf(
-          out,
+      text += printf_string(
           "  %zu more traces, of processes that recorded no GPU memory (shells, launchers), not listed\n",
           quiet);
     }
   }
   if (traces.size() == 1 || (listed.empty() && traces.front() == main_trace)) {
-    std::fprintf(out, "  full report: vramscope report %s\n", traces.front().c_str());
+    text += printf_string("  full report: vramscope report %s\n", traces.front().c_str());
   } else if (traces.size() > 1) {
     // The per-rank report over every trace of the run: the main one and a shell pattern for the others.
     std::string others_pattern =
         (fs::path(main_trace).parent_path() / (trace_stem(main_trace) + ".*.vstrace")).string();
     std::string main_part = traces.front() == main_trace ? main_trace + " " : "";
-    std::fprintf(out, "  report of all %zu: vramscope report %s%s\n", traces.size(), main_part.c_str(),
-                 others_pattern.c_str());
+    text += printf_string("  report of all %zu: vramscope report %s%s\n", traces.size(), main_part.c_str(),
+                          others_pattern.c_str());
   }
+  return text;
+}
+
+}  // namespace
+
+void print_run_summary(const std::string& main_trace, FILE* out) {
+  // One pass over the whole text: a trace names devices and functions with any bytes.
+  const std::string shown = analysis::text::terminal_text(run_summary_text(main_trace));
+  std::fwrite(shown.data(), 1, shown.size(), out);
 }
 
 }  // namespace vramscope::cli

@@ -55,6 +55,7 @@ work=$PWD/$build/check
 rm -rf "$work"
 mkdir -p "$work/arm" "$work/x86"
 failures=0
+xvfb=(xvfb-run -a -s "-screen 0 1280x1024x24")  # a display for the viewer
 pass() { echo "PASS  $*"; }
 fail() { echo "FAIL  $*"; failures=$((failures + 1)); }
 
@@ -84,6 +85,8 @@ for sample in train_mlp leak oom threads dlsym_driver vmm fork fork_workers kind
   [[ $sample == threads || $sample == fork_workers ]] && compare=(--totals)
   status=0
   plain=$(on_arm "" "$build/samples/$sample" "${args[@]}" 2> "$work/arm/$sample.plain.err") || status=$?
+  printf '%s' "$plain" > "$work/arm/$sample.plain.out"  # for point 4
+  echo "$status" > "$work/arm/$sample.plain.status"
   profiled_status=0
   profiled=$(on_arm "$work/arm/$sample.vstrace" "$build/samples/$sample" "${args[@]}" \
     2> "$work/arm/$sample.profiled.err") || profiled_status=$?
@@ -141,24 +144,31 @@ else
   mkdir -p "$work/run" "$work/run-x86"
   for sample in train_mlp leak oom kinds fork fork_workers; do
     compare=()
-    [[ $sample == fork_workers ]] && compare=(--totals)
-    status=0
-    plain=$(env LD_LIBRARY_PATH="$lib/simcuda" timeout 120 "$build/samples/$sample" 2> /dev/null) || status=$?
+    x86=$work/x86  # check 3 recorded these there, by the same command, and check 1 ran them plainly
+    if [[ $sample == fork_workers ]]; then
+      # Checks 1 and 3 ran it with --exec-every 1000; here its workers exec.
+      compare=(--totals)
+      x86=$work/run-x86
+      status=0
+      plain=$(env LD_LIBRARY_PATH="$lib/simcuda" timeout 120 "$build/samples/$sample" 2> /dev/null) || status=$?
+      build/bin/vramscope run -q --simulate -o "$x86/$sample.vstrace" -- "build/samples/$sample" > /dev/null 2>&1 ||
+        true
+      build/bin/vramscope report "$x86/$sample.vstrace" --json "$x86/$sample.json" > /dev/null 2>&1 || true
+    else
+      plain=$(cat "$work/arm/$sample.plain.out" 2> /dev/null) || true
+      status=$(cat "$work/arm/$sample.plain.status" 2> /dev/null) || status=missing
+    fi
     profiled_status=0
     profiled=$(timeout 120 "$build/bin/vramscope" run -q --simulate -o "$work/run/$sample.vstrace" -- \
       "$build/samples/$sample" 2> "$work/run/$sample.err") || profiled_status=$?
-    build/bin/vramscope run -q --simulate -o "$work/run-x86/$sample.vstrace" -- "build/samples/$sample" \
-      > /dev/null 2>&1 || true
     build/bin/vramscope report "$work/run/$sample.vstrace" --json "$work/run/$sample.json" > /dev/null 2>&1 || true
-    build/bin/vramscope report "$work/run-x86/$sample.vstrace" --json "$work/run-x86/$sample.json" \
-      > /dev/null 2>&1 || true
     arm_others=$(other_traces "$work/run/$sample.vstrace")
-    x86_others=$(other_traces "$work/run-x86/$sample.vstrace")
+    x86_others=$(other_traces "$x86/$sample.vstrace")
     if [[ $plain != "$profiled" || $status != "$profiled_status" ]]; then
       fail "4. $sample: under vramscope run on aarch64, output or status differ (plain $status, profiled $profiled_status)"
     elif [[ $arm_others != "$x86_others" ]]; then
       fail "4. $sample: its other processes wrote $arm_others traces on aarch64, $x86_others on x86-64"
-    elif ! python3 scripts/report_figures.py "${compare[@]}" "$work/run-x86/$sample.json" "$work/run/$sample.json" \
+    elif ! python3 scripts/report_figures.py "${compare[@]}" "$x86/$sample.json" "$work/run/$sample.json" \
       > "$work/run/$sample.figures.txt" 2>&1; then
       fail "4. $sample: vramscope run's trace on aarch64 has other figures than x86-64's ($work/run/$sample.figures.txt)"
     else
@@ -179,7 +189,7 @@ else
     sleep 0.1
   done
   sleep 0.7  # a step or two in
-  drew=$(VRAMSCOPE_LIVE_DIR=$live_dir xvfb-run -a -s "-screen 0 1280x1024x24" build/bin/vramscope view --attach \
+  drew=$(VRAMSCOPE_LIVE_DIR=$live_dir "${xvfb[@]}" build/bin/vramscope view --attach \
     --screenshot "$work/run/live.png" --size 800x400 2> "$work/run/live.view.err") || true
   live_status=0
   wait "$job_pid" || live_status=$?
@@ -209,7 +219,7 @@ else
       for side in arm x86; do
         vramscope=build/bin/vramscope
         [[ $side == arm ]] && vramscope=$build/bin/vramscope
-        timeout 120 xvfb-run -a -s "-screen 0 1280x1024x24" "$vramscope" view "$work/run/$sample.vstrace" \
+        timeout 120 "${xvfb[@]}" "$vramscope" view "$work/run/$sample.vstrace" \
           --view "$view" --screenshot "$work/run/$sample.$view.$side.png" --size 800x400 \
           > "$work/run/$sample.$view.$side.log" 2>&1 || true
       done

@@ -97,6 +97,25 @@ TEST_CASE("names from a trace reach the terminal with what would act on it escap
   CHECK(report_json(trace)["trace"]["command_line"] == json::array({program}));
 }
 
+TEST_CASE("run's summary passes every line through the same escaping as the reports") {
+  // The trace's own path is the one field of the summary a test can fill
+  // with terminal commands on simcuda; it goes through the same pass as
+  // the device names and sites.
+  ScratchDir dir("terminal-summary");
+  const std::string trace = dir.path("t\x1b]0;owned\x07.vstrace");
+  std::vector<std::string> args = {"run", "-o", trace};
+  if (!on_real_gpu()) args.push_back("--simulate");
+  args.insert(args.end(), {"--", sample("leak")});
+  const ProcessResult run = run_vramscope(args);
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_status == 0);
+  const std::string shown = dir.path("t\\x1b]0;owned\\x07.vstrace");
+  CHECK(run.err.find("vramscope: trace written to " + shown + " (") != std::string::npos);
+  CHECK(run.err.find("  full report: vramscope report " + shown + "\n") != std::string::npos);
+  CHECK(run.err.find('\x1b') == std::string::npos);
+  CHECK(run.err.find('\x07') == std::string::npos);
+}
+
 TEST_CASE("run refuses to load vramscope from where another user could replace it") {
   ScratchDir dir("preload-from");
   // An installation of our own: bin/vramscope and lib/vramscope beside it.
