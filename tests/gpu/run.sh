@@ -49,12 +49,18 @@ traces=$(mktemp -d /tmp/gpu-suite.XXXXXX)
 
 # --- a. samples, with and without the injector
 for sample in train_mlp leak oom threads dlsym_driver vmm fork fork_workers kinds caching_allocator alloc_loop; do
+  if [[ ! -x build/samples/$sample ]]; then
+    fail "a. $sample: build/samples/$sample is missing"
+    continue
+  fi
   plain=$(timeout "$(left)" "build/samples/$sample" 2> "$out/$sample.plain.err")
   plain_status=$?
   profiled=$(timeout "$(left)" $vs run -q -o "$traces/$sample.vstrace" -- "build/samples/$sample" \
     2> "$out/$sample.profiled.err")
   profiled_status=$?
-  if [[ $plain == "$profiled" && $plain_status == "$profiled_status" ]]; then
+  if ((plain_status == 126 || plain_status == 127)); then
+    fail "a. $sample: did not start (status $plain_status: $(tail -1 "$out/$sample.plain.err"))"
+  elif [[ $plain == "$profiled" && $plain_status == "$profiled_status" ]]; then
     pass "a. $sample: the same output and exit status ($plain_status) with and without the injector"
   else
     fail "a. $sample: output or status differ (plain $plain_status, profiled $profiled_status)"
@@ -63,7 +69,9 @@ for sample in train_mlp leak oom threads dlsym_driver vmm fork fork_workers kind
 done
 
 # --- b. PyTorch: peaks, the planted leak, the out-of-memory
-if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2> /dev/null; then
+have_torch=0
+python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2> /dev/null && have_torch=1
+if ((have_torch)); then
   trace=$out/torch_leak_oom.vstrace
   timeout "$(left)" $vs run -o "$trace" -- python3 samples/torch_leak_oom.py \
     > "$out/torch_leak_oom.out" 2> "$out/torch_leak_oom.err"
@@ -72,12 +80,12 @@ if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1
   python3 tests/gpu/check_torch_job.py "$out/torch_leak_oom.out" "$out/torch_leak_oom.err" \
     "$out/torch_leak_oom.json" | tee -a "$summary"
 else
-  fail "b. no python3 with CUDA-enabled torch: the PyTorch checks did not run"
+  fail "b, f, g and the step overhead: no python3 with CUDA-enabled torch, so none of them ran"
 fi
 
 # --- f. train_torch.py: the same output under vramscope, and the replay's
 # peaks against PyTorch's own counters, with each allocator setting
-if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2> /dev/null; then
+if ((have_torch)); then
   for setting in default expandable async; do
     conf=; model=torch
     [[ $setting == expandable ]] && conf=expandable_segments:True && model=torch-expandable
@@ -119,7 +127,7 @@ fi
 
 # --- the hook's overhead on a PyTorch training step: step times with and
 # without vramscope, interleaved in this run (goal: at most 5 % in the default mode)
-if python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2> /dev/null; then
+if ((have_torch)); then
   for round in 1 2 3; do
     plain=$(timeout "$(left)" python3 samples/train_torch.py --steps 60 --time 2> /dev/null | sed -n 's/^median step \([0-9.]*\) ms$/\1/p')
     profiled=$(timeout "$(left)" $vs run -q -o "$traces/step.vstrace" -- python3 samples/train_torch.py --steps 60 --time \
