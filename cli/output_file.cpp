@@ -34,9 +34,9 @@ void write_output(const std::string& path, const std::string& text) {
   }
 }
 
-void print_text(const std::string& text) {
+void print_text(const std::string& text, std::FILE* out) {
   const std::string shown = analysis::text::terminal_text(text);
-  std::fwrite(shown.data(), 1, shown.size(), stdout);
+  std::fwrite(shown.data(), 1, shown.size(), out);
 }
 
 }  // namespace vramscope::cli

@@ -1,6 +1,7 @@
 // Where a command's JSON goes: a file, or standard output for "-".
 #pragma once
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -16,8 +17,8 @@ void write_file(const std::string& path, const std::string& text);
 // To standard output when `path` is "-", else to the file.
 void write_output(const std::string& path, const std::string& text);
 
-// A text report to standard output, what would act on a terminal escaped
+// A text report to `out`, what would act on a terminal escaped
 // (analysis::text::terminal_text): its names come from the trace.
-void print_text(const std::string& text);
+void print_text(const std::string& text, std::FILE* out = stdout);
 
 }  // namespace vramscope::cli

@@ -10,6 +10,7 @@
 
 #include "analyzer/analysis.h"
 #include "analyzer/text_layout.h"
+#include "cli/output_file.h"
 #include "formats/human_size.h"
 #include "formats/trace_reader.h"
 
@@ -164,8 +165,7 @@ std::string run_summary_text(const std::string& main_trace) {
 
 void print_run_summary(const std::string& main_trace, FILE* out) {
   // One pass over the whole text: a trace names devices and functions with any bytes.
-  const std::string shown = analysis::text::terminal_text(run_summary_text(main_trace));
-  std::fwrite(shown.data(), 1, shown.size(), out);
+  print_text(run_summary_text(main_trace), out);
 }
 
 }  // namespace vramscope::cli

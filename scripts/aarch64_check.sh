@@ -77,7 +77,7 @@ on_arm() {
 # Every sample the GPU suite runs, each given 120 s. A worker that execs
 # would start an aarch64 program, which the kernel here runs only through
 # qemu's binfmt handler: fork_workers runs without them.
-for sample in train_mlp leak oom threads dlsym_driver vmm fork fork_workers kinds caching_allocator alloc_loop; do
+for sample in $(grep -v '^#' samples/native_samples.txt); do
   args=()
   [[ $sample == fork_workers ]] && args=(--exec-every 1000)
   # Threads that interleave differently on every run: the totals alone are the same.
@@ -150,7 +150,7 @@ else
       compare=(--totals)
       x86=$work/run-x86
       status=0
-      plain=$(env LD_LIBRARY_PATH="$lib/simcuda" timeout 120 "$build/samples/$sample" 2> /dev/null) || status=$?
+      plain=$(on_arm "" "$build/samples/$sample" 2> /dev/null) || status=$?
       build/bin/vramscope run -q --simulate -o "$x86/$sample.vstrace" -- "build/samples/$sample" > /dev/null 2>&1 ||
         true
       build/bin/vramscope report "$x86/$sample.vstrace" --json "$x86/$sample.json" > /dev/null 2>&1 || true

@@ -5,10 +5,10 @@
 # Python hooks and libunwind, the samples, and the three libraries vramscope
 # needs that such a machine may lack (libdw, libelf, libdeflate). Prints the
 # one command to run there, from the checkout's root, with the folder beside it.
-# --rehearse packs it into a copy of the checkout instead and runs it there on
-# simcuda, with a stand-in nvidia-smi: every sample must pass check a, with
-# exit status 0 (the checks that need PyTorch, compute-sanitizer or a driver
-# fail, as they must).
+# --rehearse packs it beside a copy of what the suite reads of the checkout
+# (tests/gpu, samples, scripts) instead and runs it there on simcuda, with a
+# stand-in nvidia-smi: every sample must pass check a, with exit status 0 (the
+# checks that need PyTorch, compute-sanitizer or a driver fail, as they must).
 # usage: scripts/gpu_bundle.sh [--rehearse] [BUNDLE_DIR]   (default: .gpu-bundle)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,8 @@ if ((rehearse)); then
   stage=$(mktemp -d)
   trap 'rm -rf "$stage"' EXIT
   mkdir -p "$stage/tree" "$stage/bin"
-  git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C "$stage/tree"
+  # What the suite reads from the checkout beside the bundle.
+  tar -cf - tests/gpu samples scripts | tar -xf - -C "$stage/tree"
   bundle=$stage/tree/.gpu-bundle
 fi
 if [[ ! -f build/CMakeCache.txt ]]; then

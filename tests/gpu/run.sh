@@ -24,7 +24,7 @@
 # Logs and reports go to one folder ($OUT, else ./gpu-suite); the summary is
 # summary.txt there. Exits 1 on any mismatch, 2 when there is no GPU.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 out=${OUT:-gpu-suite}
 mkdir -p "$out"
 summary=$out/summary.txt
@@ -48,7 +48,7 @@ vs=build/bin/vramscope
 traces=$(mktemp -d /tmp/gpu-suite.XXXXXX)
 
 # --- a. samples, with and without the injector
-for sample in train_mlp leak oom threads dlsym_driver vmm fork fork_workers kinds caching_allocator alloc_loop; do
+for sample in $(grep -v '^#' samples/native_samples.txt); do
   if [[ ! -x build/samples/$sample ]]; then
     fail "a. $sample: build/samples/$sample is missing"
     continue

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "tests/integration/harness.h"
@@ -430,10 +431,13 @@ TEST_CASE("every sample prints the same and ends the same with the injector as w
     bool simtorch = false;
   };
   std::vector<Job> jobs;
-  for (const char* name : {"train_mlp", "leak", "oom", "threads", "dlsym_driver", "vmm", "fork",
-                           "fork_workers", "kinds", "alloc_loop", "caching_allocator"}) {
-    jobs.push_back({{sample(name)}});
+  // The list CMake builds the samples from.
+  std::ifstream list(source + "/samples/native_samples.txt");
+  REQUIRE(list.is_open());
+  for (std::string name; std::getline(list, name);) {
+    if (!name.empty() && name[0] != '#') jobs.push_back({{sample(name)}});
   }
+  REQUIRE_FALSE(jobs.empty());
   for (const char* script : {"torch_leak_oom.py", "ctypes_alloc.py"})
     jobs.push_back({{python(), source + "/samples/" + script}, true});
 
