@@ -78,9 +78,10 @@ Json site_json(const std::optional<Site>& site) {
 std::string verdict_to_text(const Verdict& verdict) {
   bool several = verdict.traces.size() > 1;
   std::string out = "vramscope check: ";
-  out += several
-             ? std::to_string(verdict.traces.size()) + " traces\n"
-             : (verdict.traces.empty() ? std::string("no trace") : verdict.traces.front().trace.path) + "\n";
+  out += several ? std::to_string(verdict.traces.size()) + " traces\n"
+                 : (verdict.traces.empty() ? std::string("no trace")
+                                           : text::one_line(verdict.traces.front().trace.path)) +
+                       "\n";
   // Names in a column as wide as the longest asked for, at least "max_failed".
   int name_width = 11;
   for (const BudgetOutcome& b : verdict.budgets) {

@@ -42,7 +42,8 @@ Json change_json(const Change& c) {
 }  // namespace
 
 std::string diff_to_text(const ReportDiff& diff, size_t top_sites) {
-  std::string out = "vramscope diff: " + diff.before_path + " -> " + diff.after_path + "\n";
+  std::string out =
+      "vramscope diff: " + text::one_line(diff.before_path) + " -> " + text::one_line(diff.after_path) + "\n";
   for (const DevicePeakChange& d : diff.devices) {
     out += printf_string("  device %u peak    ", d.ordinal) + bytes_change(d.peak) + "\n";
   }
@@ -64,7 +65,8 @@ std::string diff_to_text(const ReportDiff& diff, size_t top_sites) {
     out += "\nCategories, peak (A -> B)\n";
     for (const CategoryChange& c : diff.categories) {
       if (c.peak_bytes.before == 0 && c.peak_bytes.after == 0) continue;  // unused in both: noise
-      out += printf_string("  %-26s %s\n", c.category.c_str(), bytes_change(c.peak_bytes).c_str());
+      out += printf_string("  %-26s %s\n", text::one_line(c.category).c_str(),
+                           bytes_change(c.peak_bytes).c_str());
     }
   }
 

@@ -18,8 +18,9 @@ using text::printf_string;
 constexpr size_t kWidth = 100;
 
 // Trace names differ at their end (rank, pid): cut from the front.
-std::string fit_tail(std::string_view name, size_t width) {
-  if (name.size() <= width || width <= 3) return std::string(name);
+std::string fit_tail(std::string_view raw_name, size_t width) {
+  const std::string name = text::one_line(raw_name);
+  if (name.size() <= width || width <= 3) return name;
   return "..." + std::string(name.substr(name.size() - (width - 3)));
 }
 
@@ -52,11 +53,12 @@ std::string ranks_to_text(const RankSummary& s) {
   const FailedAllocation& f = s.first_failure->failure;
   uint64_t earliest_start = row.trace.start_unix_ns;
   for (const RankRow& r : s.rows) earliest_start = std::min(earliest_start, r.trace.start_unix_ns);
-  out += "first out of memory: " + text::trace_label(row.trace) + " on " + row.trace.host + ", " +
-         text::elapsed(s.first_failure->time_unix_ns - earliest_start) + " after the first trace began\n";
+  out += "first out of memory: " + text::trace_label(row.trace) + " on " + text::one_line(row.trace.host) +
+         ", " + text::elapsed(s.first_failure->time_unix_ns - earliest_start) +
+         " after the first trace began\n";
   out += "  " + format_size(f.requested_bytes) + " requested, " + f.error_name + ", at " +
          text::site_text(f.site) + "\n";
-  out += "  full report: vramscope report " + row.trace.path + "\n";
+  out += "  full report: vramscope report " + text::one_line(row.trace.path) + "\n";
   return out;
 }
 

@@ -63,8 +63,9 @@ size_t same_segments(const ReplayInput& input, const ReplayResult& result) {
 std::string replay_text(const ReplayReport& report) {
   const ReplayInput& in = *report.input;
   const ReplayResult& r = report.result;
-  std::string out = "vramscope replay: " + report.trace + ", device " + std::to_string(in.device);
-  if (!report.device_name.empty()) out += " (" + report.device_name + ")";
+  std::string out =
+      "vramscope replay: " + text::one_line(report.trace) + ", device " + std::to_string(in.device);
+  if (!report.device_name.empty()) out += " (" + text::one_line(report.device_name) + ")";
   out += "\n";
   out += "  requests   " + count(in.allocations) + " allocations and " + count(in.frees()) + " frees of " +
          (in.tensor_level ? "tensor blocks" : "device memory (the job's own driver allocations)");

@@ -27,7 +27,7 @@ std::string plural(uint64_t n, const char* one, const char* many) {
 
 std::string device_label(const DeviceReport& d) {
   std::string label = printf_string("device %u", d.ordinal);
-  if (!d.name.empty()) label += ": " + d.name;
+  if (!d.name.empty()) label += ": " + text::one_line(d.name);
   // simcuda already names itself "... (simulated)": say it once.
   if (d.simulated && d.name.find("simulated") == std::string::npos) label += " (simulated)";
   return label;
@@ -49,12 +49,12 @@ std::string end_text(const trace::End& end) {
 
 void header(std::string& out, const Report& r) {
   const TraceFacts& t = r.trace;
-  out += "vramscope report: " + t.path + "\n";
+  out += "vramscope report: " + text::one_line(t.path) + "\n";
   std::string program;
   for (const std::string& arg : t.command_line) program += (program.empty() ? "" : " ") + arg;
   out += "  program   " + text::fit(program.empty() ? "(unknown)" : program, kWidth - 12) + "\n";
-  out += printf_string("  process   pid %u, parent %u, host %s", t.pid, t.parent_pid,
-                       t.host.empty() ? "(unknown)" : t.host.c_str());
+  out += printf_string("  process   pid %u, parent %u, host ", t.pid, t.parent_pid) +
+         (t.host.empty() ? "(unknown)" : text::one_line(t.host));
   out += t.rank >= 0 ? printf_string(", rank %d\n", t.rank) : "\n";
   for (const DeviceReport& d : r.devices) {
     out += "  " + text::fit(device_label(d), 60);
@@ -105,13 +105,14 @@ void stack_lines(std::string& out, const Stack& stack, const Site& site, const c
 
 // Fragmentation and OOM verdicts.
 // `text` in lines of at most kWidth columns, broken between words.
-void wrapped(std::string& out, const std::string& text, const char* indent) {
+void wrapped(std::string& out, const std::string& paragraph, const char* indent) {
+  const std::string words = text::one_line(paragraph);  // its names may hold newlines
   std::string line = indent;
   size_t start = line.size();
-  for (size_t at = 0; at < text.size();) {
-    size_t space = text.find(' ', at);
-    std::string word = text.substr(at, space == std::string::npos ? std::string::npos : space - at);
-    at = space == std::string::npos ? text.size() : space + 1;
+  for (size_t at = 0; at < words.size();) {
+    size_t space = words.find(' ', at);
+    std::string word = words.substr(at, space == std::string::npos ? std::string::npos : space - at);
+    at = space == std::string::npos ? words.size() : space + 1;
     if (line.size() > start && line.size() + 1 + word.size() > kWidth) {
       out += line + "\n";
       line = indent;
@@ -182,7 +183,7 @@ void leaks(std::string& out, const Report& r, size_t top) {
     out += printf_string("  %s in %s (%s)", size(g.bytes).c_str(),
                          plural(g.count, "allocation", "allocations").c_str(), kind.c_str());
     out += host ? "\n" : printf_string(" on device %u\n", g.device);
-    if (g.stack.empty()) out += "      " + g.site.function + "\n";
+    if (g.stack.empty()) out += "      " + text::one_line(g.site.function) + "\n";
     stack_lines(out, g.stack, g.site, "      ");
   }
   if (l.groups.size() > top) {
@@ -206,8 +207,9 @@ void iterations_and_categories(std::string& out, const Report& r, size_t top) {
     out += printf_string("  %-16s %11s %7s  %-10s  %s\n", "category", "peak", "allocs", "confidence", "why");
     for (const CategoryTotals& c : r.categories.totals) {
       if (c.allocations == 0) continue;
-      out += printf_string("  %-16s %11s %7" PRIu64 "  %-10s  %s\n", c.category.c_str(), size(c.peak_bytes).c_str(),
-                           c.allocations, c.confidence.c_str(), text::fit(c.reason, kWidth - 52).c_str());
+      out += printf_string("  %-16s %11s %7" PRIu64 "  %-10s  %s\n", text::one_line(c.category).c_str(),
+                           size(c.peak_bytes).c_str(), c.allocations, c.confidence.c_str(),
+                           text::fit(c.reason, kWidth - 52).c_str());
     }
     for (const DeviceReport& d : r.devices) {
       if (d.peak.categories.empty()) continue;
@@ -226,7 +228,7 @@ void iterations_and_categories(std::string& out, const Report& r, size_t top) {
                          size(g.bytes_per_iteration).c_str(), g.iterations,
                          size(g.live_bytes_at_last_iteration).c_str(), std::string(trace::to_string(g.kind)).c_str(),
                          g.device);
-    if (g.stack.empty()) out += "      " + g.site.function + "\n";
+    if (g.stack.empty()) out += "      " + text::one_line(g.site.function) + "\n";
     stack_lines(out, g.stack, g.site, "      ");
   }
   if (r.growth_leaks.size() > top) {
@@ -240,7 +242,7 @@ void advice(std::string& out, const Report& r, size_t top) {
   out += "\nAdvice (saving per GPU at the peak)\n";
   for (size_t i = 0; i < r.advice.size() && i < top; ++i) {
     const Advice& a = r.advice[i];
-    out += printf_string("  %11s  %s\n", size(a.saving_bytes).c_str(), a.title.c_str());
+    out += printf_string("  %11s  ", size(a.saving_bytes).c_str()) + text::one_line(a.title) + "\n";
     wrapped(out, a.detail, "               ");
   }
   if (r.advice.size() > top) out += "  (" + plural(r.advice.size() - top, "more remedy", "more remedies") + ")\n";
@@ -283,7 +285,7 @@ void failures(std::string& out, const Report& r, size_t top) {
     }
     wrapped(out, "verdict: " + std::string(to_string(f.diagnosis.verdict)) + ". " + f.diagnosis.explanation,
             "      ");
-    if (f.stack.empty()) out += "      " + f.site.function + "\n";
+    if (f.stack.empty()) out += "      " + text::one_line(f.site.function) + "\n";
     stack_lines(out, f.stack, f.site, "      ");
   }
   if (requests > shown) out += "  (" + plural(requests - shown, "more failure", "more failures") + ")\n";

@@ -44,10 +44,26 @@ std::string elapsed(uint64_t ns) {
   return printf_string("%.3f us", value / 1e3);
 }
 
-std::string fit(std::string_view text, size_t width) {
-  if (text.size() <= width) return std::string(text);
-  if (width <= 3) return std::string(text.substr(0, width));
-  return std::string(text.substr(0, width - 3)) + "...";
+std::string one_line(std::string_view name) {
+  std::string text;
+  text.reserve(name.size());
+  for (char c : name) {
+    if (c == '\n') {
+      text += "\\x0a";
+    } else if (c == '\t') {
+      text += "\\x09";
+    } else {
+      text += c;
+    }
+  }
+  return text;
+}
+
+std::string fit(std::string_view name, size_t width) {
+  const std::string text = one_line(name);
+  if (text.size() <= width) return text;
+  if (width <= 3) return text.substr(0, width);
+  return text.substr(0, width - 3) + "...";
 }
 
 std::string_view basename(std::string_view path) {
@@ -73,15 +89,15 @@ std::string short_function(std::string_view name) {
   }
   const std::string anonymous = "(anonymous namespace)::";
   for (size_t at; (at = text.find(anonymous)) != std::string::npos;) text.erase(at, anonymous.size());
-  return text;
+  return one_line(text);
 }
 
 std::string frame_label(const StackFrame& frame, size_t width) {
   std::string where;
   if (frame.function == "??" && !frame.module.empty()) {
-    where = printf_string("%s+0x%" PRIx64, std::string(basename(frame.module)).c_str(), frame.module_offset);
+    where = one_line(basename(frame.module)) + printf_string("+0x%" PRIx64, frame.module_offset);
   } else if (!frame.file.empty()) {
-    where = std::string(basename(frame.file)) + ":" + std::to_string(frame.line);
+    where = one_line(basename(frame.file)) + ":" + std::to_string(frame.line);
   }
   std::string name = short_function(frame.function);
   if (where.empty() || width < 16) return fit(name, width);
@@ -94,7 +110,7 @@ std::string frame_label(const StackFrame& frame, size_t width) {
 std::string site_text(const Site& site) {
   std::string text = short_function(site.function);
   if (!site.file.empty()) {
-    text += " (" + std::string(basename(site.file));
+    text += " (" + one_line(basename(site.file));
     if (site.line) text += ":" + std::to_string(site.line);
     text += ")";
   }

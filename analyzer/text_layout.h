@@ -18,7 +18,13 @@ std::string elapsed(uint64_t ns);
 // "1,234,567".
 std::string thousands(uint64_t n);
 
-// `text` cut to `width` characters, ending in "..." when cut.
+// A name on one line: a newline or tab in it (which terminal_text lets
+// through, as the report's own lines hold them) becomes "\x0a" or "\x09",
+// so that no name can start a line that reads like the report's own. Every
+// helper below that takes a name applies it.
+std::string one_line(std::string_view name);
+
+// `text` on one line, cut to `width` characters, ending in "..." when cut.
 std::string fit(std::string_view text, size_t width);
 
 // The last path component: tables show file names, the JSON full paths.
@@ -28,7 +34,7 @@ std::string_view basename(std::string_view path);
 // within `width` characters.
 std::string frame_label(const StackFrame& frame, size_t width);
 
-// A function name for a terminal: no parameter list, no "(anonymous
+// A function name for a terminal, on one line: no parameter list, no "(anonymous
 // namespace)::". "(anonymous namespace)::grow(std::vector<int> const&)" → "grow".
 std::string short_function(std::string_view name);
 

@@ -30,7 +30,7 @@ Json series_json(const TimelineSeries& series) {
 
 std::string device_line(const Timeline& t) {
   std::string line = "device " + std::to_string(t.device);
-  if (!t.device_name.empty()) line += ": " + t.device_name;
+  if (!t.device_name.empty()) line += ": " + text::one_line(t.device_name);
   if (t.total_bytes != 0) line += ", " + format_size(t.total_bytes);
   return line;
 }
@@ -84,7 +84,7 @@ Json timeline_to_json(const Timeline& t) {
 
 std::string timeline_to_text(const Timeline& t) {
   using text::printf_string;
-  std::string out = "vramscope timeline: " + t.trace_path + "\n  " + device_line(t) + "\n";
+  std::string out = "vramscope timeline: " + text::one_line(t.trace_path) + "\n  " + device_line(t) + "\n";
   if (t.bucket_count == 0) {
     return out + "  no device memory on this device in the trace: nothing to show\n";
   }

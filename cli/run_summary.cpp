@@ -75,8 +75,9 @@ std::vector<std::string> traces_of_run(const std::string& main_trace) {
 
 namespace {
 
-// The summary's text, names from the trace as recorded.
+// The summary's text; names from the trace each on one line (text::one_line).
 std::string run_summary_text(const std::string& main_trace) {
+  using analysis::text::one_line;
   using analysis::text::printf_string;
   std::string text;
   std::vector<std::string> traces = traces_of_run(main_trace);
@@ -88,13 +89,13 @@ std::string run_summary_text(const std::string& main_trace) {
     try {
       trace::TraceContents contents = trace::read_trace_file(main_trace);
       analysis::Report report = analysis::analyze_trace(contents);
-      text += printf_string("vramscope: trace written to %s (%llu events, %s)\n", main_trace.c_str(),
-                            static_cast<unsigned long long>(report.counts.events),
+      text += "vramscope: trace written to " + one_line(main_trace) +
+              printf_string(" (%llu events, %s)\n", static_cast<unsigned long long>(report.counts.events),
                             format_size(contents.file_bytes).c_str());
-      if (report.trace.cut_short) text += "  cut short: " + report.trace.cut_short_reason + "\n";
+      if (report.trace.cut_short) text += "  cut short: " + one_line(report.trace.cut_short_reason) + "\n";
       for (const auto& device : report.devices) {
         // Names by concatenation, not %s: a name may hold a NUL byte, which the escaping shows.
-        text += printf_string("  device %u, ", device.ordinal) + device.name +
+        text += printf_string("  device %u, ", device.ordinal) + one_line(device.name) +
                 printf_string(": peak %s at %s", format_size(device.peak.bytes).c_str(),
                               analysis::text::elapsed(device.peak.time_ns).c_str());
         if (!device.peak.sites.empty()) {
@@ -136,7 +137,7 @@ std::string run_summary_text(const std::string& main_trace) {
   if (!listed.empty()) {
     text += printf_string("  %zu more trace%s from processes the job started:\n", listed.size(),
                           listed.size() == 1 ? "" : "s");
-    for (const std::string& path : listed) text += printf_string("    %s\n", path.c_str());
+    for (const std::string& path : listed) text += "    " + one_line(path) + "\n";
   }
   if (listed.size() < others) {
     const size_t quiet = others - listed.size();
@@ -149,14 +150,14 @@ std::string run_summary_text(const std::string& main_trace) {
     }
   }
   if (traces.size() == 1 || (listed.empty() && traces.front() == main_trace)) {
-    text += printf_string("  full report: vramscope report %s\n", traces.front().c_str());
+    text += "  full report: vramscope report " + one_line(traces.front()) + "\n";
   } else if (traces.size() > 1) {
     // The per-rank report over every trace of the run: the main one and a shell pattern for the others.
     std::string others_pattern =
         (fs::path(main_trace).parent_path() / (trace_stem(main_trace) + ".*.vstrace")).string();
     std::string main_part = traces.front() == main_trace ? main_trace + " " : "";
-    text += printf_string("  report of all %zu: vramscope report %s%s\n", traces.size(), main_part.c_str(),
-                          others_pattern.c_str());
+    text += printf_string("  report of all %zu: vramscope report ", traces.size()) + one_line(main_part) +
+            one_line(others_pattern) + "\n";
   }
   return text;
 }

@@ -117,6 +117,42 @@ TEST_CASE("run's summary passes every line through the same escaping as the repo
   CHECK(run.err.find('\x07') == std::string::npos);
 }
 
+TEST_CASE("a newline or tab in a name stays on its line in every text output") {
+  // A program and a trace whose names hold a newline and a tab, which
+  // terminal_text lets through: each text output shows them as \x0a and
+  // \x09, so that no name starts a line that reads like the output's own.
+  // The JSON keeps the name as it is.
+  ScratchDir dir("one-line-names");
+  const std::string program = "./leak\nlive at exit: nothing\tok";
+  fs::copy_file(sample("leak"), dir.path(program));
+  const std::string trace = dir.path("t\nPASS.vstrace");
+  const std::string shown = dir.path("t\\x0aPASS.vstrace");
+  ProcessOptions in_dir;
+  in_dir.working_directory = dir.dir();
+  std::vector<std::string> args = {"run", "-o", trace};
+  if (!on_real_gpu()) args.push_back("--simulate");
+  args.insert(args.end(), {"--", program});
+  const ProcessResult run = run_vramscope(args, in_dir);
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_status == 0);
+  CHECK(run.err.find("vramscope: trace written to " + shown + " (") != std::string::npos);
+  CHECK(run.err.find("  full report: vramscope report " + shown + "\n") != std::string::npos);
+
+  const ProcessResult report = run_vramscope({"report", trace});
+  REQUIRE(report.exit_status == 0);
+  CHECK(report.out.starts_with("vramscope report: " + shown + "\n"));
+  CHECK(report.out.find("  program   ./leak\\x0alive at exit: nothing\\x09ok\n") != std::string::npos);
+  CHECK(report.out.find("\nlive at exit: nothing") == std::string::npos);
+  CHECK(report.out.find('\t') == std::string::npos);
+  CHECK(run_vramscope({"timeline", trace}).out.starts_with("vramscope timeline: " + shown + "\n"));
+  CHECK(run_vramscope({"check", trace, "--max-peak", "1GiB"})
+            .out.starts_with("vramscope check: " + shown + "\n"));
+  CHECK(run_vramscope({"diff", trace, trace})
+            .out.starts_with("vramscope diff: " + shown + " -> " + shown + "\n"));
+  CHECK(run_vramscope({"replay", trace}).out.starts_with("vramscope replay: " + shown + ", device 0"));
+  CHECK(report_json(trace)["trace"]["command_line"] == json::array({program}));
+}
+
 TEST_CASE("run refuses to load vramscope from where another user could replace it") {
   ScratchDir dir("preload-from");
   // An installation of our own: bin/vramscope and lib/vramscope beside it.

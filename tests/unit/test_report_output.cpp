@@ -259,6 +259,22 @@ TEST_CASE("text layout: frame labels and elapsed times") {
   CHECK(analysis::text::elapsed(2'000) == "2.000 us");
 }
 
+TEST_CASE("text layout: a newline or tab in a name stays on the name's line") {
+  using namespace analysis::text;
+  CHECK(one_line("grow\nlive at exit: nothing\tok") == "grow\\x0alive at exit: nothing\\x09ok");
+  CHECK(one_line("caf\xc3\xa9 \\n") == "caf\xc3\xa9 \\n");  // the rest as it is
+  // Cut after the escaping: the width is what the terminal shows.
+  CHECK(fit("a\nb", 10) == "a\\x0ab");
+  CHECK(fit("a\nbcdefgh", 8) == "a\\x0a...");
+  CHECK(short_function("grow\n(int)") == "grow\\x0a");
+  analysis::StackFrame frame{"step\tinner(int)", "/src/a\nb.cpp", 7, "/lib/x\ny.so", 0, 0x10};
+  CHECK(frame_label(frame, 60) == "step\\x09inner  a\\x0ab.cpp:7");
+  frame.function = "??";
+  CHECK(frame_label(frame, 60) == "??  x\\x0ay.so+0x10");
+  CHECK(site_text(analysis::StackFrame{"grow(int)", "/src/o\nom.cpp", 25, "", 0, 0}) ==
+        "grow (o\\x0aom.cpp:25)");
+}
+
 TEST_CASE("text layout: what a terminal would act on is escaped; UTF-8 names are kept") {
   using analysis::text::terminal_text;
   CHECK(terminal_text("grow (oom.cpp:31)\n\tnext") == "grow (oom.cpp:31)\n\tnext");
