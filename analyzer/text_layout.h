@@ -20,8 +20,9 @@ std::string thousands(uint64_t n);
 
 // A name on one line: a newline or tab in it (which terminal_text lets
 // through, as the report's own lines hold them) becomes "\x0a" or "\x09",
-// so that no name can start a line that reads like the report's own. Every
-// helper below that takes a name applies it.
+// so that no name can start a line that reads like the report's own. fit,
+// frame_label, short_function and site_text apply it; basename does not
+// (a view of its argument): its callers do.
 std::string one_line(std::string_view name);
 
 // `text` on one line, cut to `width` characters, ending in "..." when cut.
