@@ -4,7 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "formats/trace_reader.h"
+#include "cli/output_file.h"
 
 namespace {
 
@@ -54,16 +54,13 @@ int main(int argc, char** argv) {
     if (command == "export") return export_command(args);
     if (command == "replay") return replay_command(args);
     if (command == "view") return view_command(args);
-    std::fprintf(stderr, "vramscope: unknown command '%s' (try 'vramscope --help')\n", command.c_str());
+    print_message("unknown command '" + command + "' (try 'vramscope --help')");
     return 2;
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "vramscope: %s\n", e.message.c_str());
+    print_message(e.message);
     return e.status;
-  } catch (const vramscope::trace::TraceError& e) {
-    std::fprintf(stderr, "vramscope: %s\n", e.what());
-    return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "vramscope: %s\n", e.what());
+    print_message(e.what());
     return 1;
   }
 }

@@ -39,4 +39,9 @@ void print_text(const std::string& text, std::FILE* out) {
   std::fwrite(shown.data(), 1, shown.size(), out);
 }
 
+void print_message(const std::string& message) {
+  using namespace analysis::text;
+  std::fprintf(stderr, "vramscope: %s\n", terminal_text(one_line(message)).c_str());
+}
+
 }  // namespace vramscope::cli

@@ -21,4 +21,10 @@ void write_output(const std::string& path, const std::string& text);
 // (analysis::text::terminal_text): its names come from the trace.
 void print_text(const std::string& text, std::FILE* out = stdout);
 
+// "vramscope: <message>" on standard error, an error or a notice, on one
+// line a terminal only shows: a message may quote its input (a pickle's
+// text, an argument, a path), so a newline or a byte the terminal would act
+// on in it is written as \xHH.
+void print_message(const std::string& message);
+
 }  // namespace vramscope::cli

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/output_file.h"
 #include "cli/run_summary.h"
 #include "formats/human_size.h"
 #include "formats/live_protocol.h"
@@ -263,15 +264,12 @@ void merge_framework_record(const std::string& trace_file, bool quiet) {
     fs::rename(merged, trace_file);
     fs::remove(record, error);
     if (!quiet) {
-      std::fprintf(
-          stderr,
-          "vramscope: PyTorch's allocator: %zu tensor blocks merged into %s (clock tied by %zu of %zu "
-          "segments)\n",
-          merge.blocks, trace_file.c_str(), merge.segments_matched, merge.segments_in_window);
+      print_message("PyTorch's allocator: " + std::to_string(merge.blocks) + " tensor blocks merged into " +
+                    trace_file + " (clock tied by " + std::to_string(merge.segments_matched) + " of " +
+                    std::to_string(merge.segments_in_window) + " segments)");
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "vramscope: PyTorch's allocator history %s not merged: %s\n", record.c_str(),
-                 e.what());
+    print_message("PyTorch's allocator history " + record + " not merged: " + e.what());
   }
 }
 
@@ -333,10 +331,8 @@ int run_command(const Args& args) {
       const std::string injector = (libraries / "libvramscope_inject.so").string();
       const char* taken = std::getenv("CUDA_INJECTION64_PATH");
       if (taken && *taken && injector != taken) {
-        std::fprintf(stderr,
-                     "vramscope: no CUPTI backend: CUDA_INJECTION64_PATH names another tool (%s); "
-                     "recording through the preload path\n",
-                     taken);
+        print_message(std::string("no CUPTI backend: CUDA_INJECTION64_PATH names another tool (") + taken +
+                      "); recording through the preload path");
       } else {
         setenv("VRAMSCOPE_BACKEND", "cupti", 1);
         setenv("CUDA_INJECTION64_PATH", injector.c_str(), 1);
@@ -367,13 +363,12 @@ int run_command(const Args& args) {
   close(exec_pipe[0]);
   if (got == static_cast<ssize_t>(sizeof exec_error)) {
     waitpid(pid, nullptr, 0);
-    std::fprintf(stderr, "vramscope: cannot run '%s': %s\n", options.command[0].c_str(), std::strerror(exec_error));
+    print_message("cannot run '" + options.command[0] + "': " + std::strerror(exec_error));
     return 127;
   }
 
   if (options.live && !options.quiet) {
-    std::fprintf(stderr, "vramscope: live: vramscope view --attach %s\n",
-                 live::socket_path(live_dir, pid).c_str());
+    print_message("live: vramscope view --attach " + live::socket_path(live_dir, pid));
   }
 
   // The terminal sends ^C to the job as well; the job decides what it means.

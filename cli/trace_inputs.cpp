@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "analyzer/analysis.h"
+#include "analyzer/text_layout.h"
 #include "formats/any_trace.h"
 #include "formats/trace_reader.h"
 
@@ -85,9 +86,10 @@ std::vector<analysis::Report> analyze_traces(const std::vector<std::string>& pat
   for (const std::string& path : paths) {
     bool shown = false;
     analysis::Progress progress;
+    const std::string shown_path = analysis::text::terminal_text(analysis::text::one_line(path));
     if (terminal) {
       progress = [&](double fraction) {
-        std::fprintf(stderr, "\rvramscope: analyzing %s: %d%%", path.c_str(),
+        std::fprintf(stderr, "\rvramscope: analyzing %s: %d%%", shown_path.c_str(),
                      static_cast<int>(fraction * 100));
         shown = true;
       };

@@ -86,6 +86,21 @@ TEST_CASE("a pickle that would run code is refused in one line") {
   }
 }
 
+TEST_CASE("an error that quotes a hostile input shows its control bytes escaped, on one line") {
+  ScratchDir dir("import-escapes");
+  // PROTO 2, then INT whose text is an escape sequence that would set the
+  // terminal's title: the reader's error quotes it.
+  std::string path = dir.path("title.pickle");
+  std::ofstream(path, std::ios::binary) << "\x80\x02I\x1b]0;owned\x07x\n.";
+  ProcessResult r = run_vramscope({"report", path});
+  CHECK(r.exit_status == 1);
+  CHECK(r.err == "vramscope: " + path + ": opcode INT at byte 2: '\\x1b]0;owned\\x07x' is not an integer\n");
+
+  ProcessResult command = run_vramscope({"rep\nort"});
+  CHECK(command.exit_status == 2);
+  CHECK(command.err == "vramscope: unknown command 'rep\\x0aort' (try 'vramscope --help')\n");
+}
+
 TEST_CASE("report and import read torch.profiler traces and memory timelines") {
   ScratchDir dir("import-kineto");
   const std::string hta =
