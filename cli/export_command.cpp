@@ -19,6 +19,7 @@
 #include "analyzer/text_layout.h"
 #include "cli/arg_cursor.h"
 #include "cli/commands.h"
+#include "cli/output_file.h"
 #include "cli/trace_inputs.h"
 #include "formats/human_size.h"
 
@@ -250,12 +251,9 @@ int export_command(const Args& args) {
     std::string said =
         write_file_with(path, [&](std::ostream& out) { return write_export(trace, *options, out); });
     std::error_code error;
-    if (fs::is_regular_file(path, error)) {
-      std::printf("wrote %s (%s): %s\n", path.c_str(), format_size(fs::file_size(path, error)).c_str(),
-                  said.c_str());
-    } else {
-      std::printf("wrote %s: %s\n", path.c_str(), said.c_str());
-    }
+    std::string wrote = "wrote " + analysis::text::one_line(path);
+    if (fs::is_regular_file(path, error)) wrote += " (" + format_size(fs::file_size(path, error)) + ")";
+    print_text(wrote + ": " + said + "\n");
     return 0;
   } catch (const std::invalid_argument& e) {
     throw UsageError{std::string("export: ") + e.what()};

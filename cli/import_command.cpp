@@ -7,8 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "analyzer/text_layout.h"
 #include "cli/arg_cursor.h"
 #include "cli/commands.h"
+#include "cli/output_file.h"
 #include "cli/trace_inputs.h"
 #include "formats/human_size.h"
 #include "formats/trace_contents_writer.h"
@@ -90,8 +92,8 @@ int import_command(const Args& args) {
   }
   std::error_code error;
   uint64_t bytes = std::filesystem::file_size(options->output, error);
-  std::printf("vramscope: wrote %s (%zu events, %s)\n", options->output.c_str(), trace.events.count(),
-              format_size(error ? 0 : bytes).c_str());
+  print_text("vramscope: wrote " + analysis::text::one_line(options->output) + " (" +
+             std::to_string(trace.events.count()) + " events, " + format_size(error ? 0 : bytes) + ")\n");
   return 0;
 }
 

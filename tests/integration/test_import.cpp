@@ -101,6 +101,18 @@ TEST_CASE("an error that quotes a hostile input shows its control bytes escaped,
   CHECK(command.err == "vramscope: unknown command 'rep\\x0aort' (try 'vramscope --help')\n");
 }
 
+TEST_CASE("import and export name the file they wrote on one line, a newline in its name escaped") {
+  ScratchDir dir("import-wrote");
+  std::string converted = dir.path("a\nb.vstrace");
+  ProcessResult imported = run_vramscope({"import", snapshot("decomfl_memory.pickle"), "-o", converted});
+  REQUIRE(imported.exit_status == 0);
+  CHECK(imported.out == "vramscope: wrote " + dir.path("a\\x0ab.vstrace") + " (15626 events, 260.00 KiB)\n");
+  ProcessResult exported = run_vramscope({"export", converted, "--format", "collapsed", "--what", "leaks"});
+  REQUIRE(exported.exit_status == 0);
+  CHECK(std::count(exported.out.begin(), exported.out.end(), '\n') == 1);
+  CHECK(exported.out.rfind("wrote " + dir.path("a\\x0ab.folded") + " (", 0) == 0);
+}
+
 TEST_CASE("report and import read torch.profiler traces and memory timelines") {
   ScratchDir dir("import-kineto");
   const std::string hta =
