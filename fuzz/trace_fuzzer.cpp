@@ -2,7 +2,6 @@
 // of whatever it reads. Every input must end in a report or a TraceError:
 // never a crash, a hang, a sanitizer report or an allocation out of
 // proportion to the input (run with -malloc_limit_mb, see scripts/fuzz.sh).
-#include <libdeflate.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -16,39 +15,13 @@
 #include <vector>
 
 #include "analyzer/analysis.h"
-#include "formats/trace_layout.h"
 #include "formats/trace_reader.h"
+#include "fuzz/trace_checksums.h"
 
 namespace {
 
 using namespace vramscope;
-namespace layout = trace::layout;
-
-// A mutation almost always breaks a checksum, and the reader stops there.
-// This copy has the header's and every sealed chunk's checksum recomputed,
-// so that the records themselves get fuzzed.
-std::vector<uint8_t> with_checksums_fixed(std::span<const uint8_t> bytes) {
-  std::vector<uint8_t> out(bytes.begin(), bytes.end());
-  layout::FilePrefix prefix;
-  if (out.size() < sizeof prefix ||
-      std::memcmp(out.data(), layout::kFileMagic, sizeof layout::kFileMagic) != 0)
-    return out;
-  std::memcpy(&prefix, out.data(), sizeof prefix);
-  if (out.size() - sizeof prefix < prefix.header_payload_bytes) return out;
-  prefix.payload_crc = libdeflate_crc32(0, out.data() + sizeof prefix, prefix.header_payload_bytes);
-  std::memcpy(out.data(), &prefix, sizeof prefix);
-  if (prefix.chunk_bytes < 4096 || prefix.chunk_bytes > (64u << 20)) return out;
-  for (uint64_t offset = prefix.header_total_bytes; offset + sizeof(layout::ChunkHead) <= out.size();
-       offset += prefix.chunk_bytes) {
-    layout::ChunkHead head;
-    std::memcpy(&head, out.data() + offset, sizeof head);
-    if (head.magic != layout::kChunkMagic) continue;
-    if (head.sealed_length > out.size() - offset - sizeof head) continue;
-    head.crc = libdeflate_crc32(0, out.data() + offset + sizeof head, head.sealed_length);
-    std::memcpy(out.data() + offset, &head, sizeof head);
-  }
-  return out;
-}
+using fuzz::with_checksums_fixed;
 
 // Read checked, in memory, and analyzed.
 void read_and_analyze(std::span<const uint8_t> bytes) {

@@ -2,8 +2,10 @@
 # Fuzzes vramscope's readers with libFuzzer (docs/fuzzing.md): the data-only
 # pickle reader (fuzz/corpus/pickle), the torch.profiler importers with the
 # analysis of what they import (fuzz/corpus/kineto), the vramscope trace
-# reader with the analysis of what it reads (fuzz/corpus/trace) and the
-# command line's size parser (fuzz/corpus/size). Builds them with clang into
+# reader with the analysis of what it reads (fuzz/corpus/trace), the text
+# and JSON the command line prints of a trace (report, seeded from
+# fuzz/corpus/trace as well) and the command line's size parser
+# (fuzz/corpus/size). Builds them with clang into
 # build-fuzz, then either runs each for N seconds on a working copy of its
 # seed corpus, printing executions and coverage, or, with --replay, only runs
 # every seed once (seconds, for CI). Crashing inputs are written to
@@ -14,27 +16,34 @@
 # --replay runs them too. --save merges the working corpus into the fewest
 # inputs that keep its coverage and writes them there, to commit.
 #
-# usage: scripts/fuzz.sh [--seconds N] [--replay] [--save] [--target pickle|kineto|trace|size|all]
+# --coverage builds the fuzzers for source-based coverage instead (into
+# build-fuzz-coverage), runs the seeds and fuzz/grown/NAME.tar.xz once, and
+# writes which lines of our own sources they run, file by file, to
+# build-fuzz-coverage/coverage-NAME.txt, printing the total.
+#
+# usage: scripts/fuzz.sh [--seconds N] [--replay] [--save] [--coverage] [--target pickle|kineto|trace|report|size|all]
 set -euo pipefail
 
 seconds=60
 replay=0
 save=0
+coverage=0
 target=all
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="${2:?--seconds needs a number}"; shift 2 ;;
     --replay) replay=1; shift ;;
     --save) save=1; shift ;;
-    --target) target="${2:?--target needs pickle, kineto, trace, size or all}"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --coverage) coverage=1; shift ;;
+    --target) target="${2:?--target needs pickle, kineto, trace, report, size or all}"; shift 2 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "fuzz.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
 case "$target" in
-  all) targets=(pickle kineto trace size) ;;
-  pickle|kineto|trace|size) targets=("$target") ;;
-  *) echo "fuzz.sh: --target wants pickle, kineto, trace, size or all, not '$target'" >&2; exit 2 ;;
+  all) targets=(pickle kineto trace report size) ;;
+  pickle|kineto|trace|report|size) targets=("$target") ;;
+  *) echo "fuzz.sh: --target wants pickle, kineto, trace, report, size or all, not '$target'" >&2; exit 2 ;;
 esac
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -45,12 +54,22 @@ if ! command -v clang++ > /dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linu
 fi
 "$root/scripts/install_packages.sh" fuzz.sh xz-utils  # fuzz/grown/*.tar.xz
 build="$root/build-fuzz"
+coverage_flags=()
+if [[ $coverage -eq 1 ]]; then
+  build="$root/build-fuzz-coverage"
+  coverage_flags=(-DVRAMSCOPE_FUZZ_COVERAGE=ON)
+  # llvm-profdata and llvm-cov of clang's own version read its profiles.
+  major="$(clang --version | sed -n 's/.*version \([0-9]*\).*/\1/p')"
+  llvm="/usr/lib/llvm-$major/bin"
+  [[ -x $llvm/llvm-cov ]] || "$root/scripts/install_packages.sh" fuzz.sh "llvm-$major"
+fi
 launcher=()
 if command -v ccache > /dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
 fi
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVRAMSCOPE_FUZZ=ON -DVRAMSCOPE_BUILD_TESTS=OFF "${launcher[@]}" > /dev/null
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVRAMSCOPE_FUZZ=ON -DVRAMSCOPE_BUILD_TESTS=OFF "${launcher[@]}" \
+  "${coverage_flags[@]}" > /dev/null
 mkdir -p "$build/crashes"
 
 # Unpacks fuzz/grown/NAME.tar.xz into an empty folder; says how many inputs.
@@ -67,11 +86,29 @@ for name in "${targets[@]}"; do
   cmake --build "$build" --target "vramscope_${name}_fuzzer" -j "$(nproc)"
   fuzzer="$build/bin/vramscope_${name}_fuzzer"
   seeds="$root/fuzz/corpus/$name"
+  [[ $name == report ]] && seeds="$root/fuzz/corpus/trace"  # the same traces, printed
   limits=(-rss_limit_mb=4096)
   # A reader allocates no more than its input justifies: a header that
   # claims a huge count fails here, not on a user's machine.
-  if [[ $name == trace ]]; then limits=(-malloc_limit_mb=256 -rss_limit_mb=2048); fi
+  if [[ $name == trace || $name == report ]]; then limits=(-malloc_limit_mb=256 -rss_limit_mb=2048); fi
   work="$build/corpus-$name"
+  if [[ $coverage -eq 1 ]]; then
+    inputs="$build/replay-$name"
+    rm -rf "$inputs" "$build/$name.profraw"
+    unpack_grown "$name" "$inputs"
+    LLVM_PROFILE_FILE="$build/$name.profraw" "$fuzzer" -runs=0 -rss_limit_mb=4096 "$seeds" "$inputs"
+    "$llvm/llvm-profdata" merge -sparse "$build/$name.profraw" -o "$build/$name.profdata"
+    # Our own sources only: not the standard library, not the fuzz target.
+    "$llvm/llvm-cov" report "$fuzzer" -instr-profile="$build/$name.profdata" \
+      -ignore-filename-regex='^/usr/|_fuzzer\.cpp$' > "$build/coverage-$name.txt"
+    # The whole build's total counts the files this target never calls (the
+    # writers, the other importers): the lines of the files it reaches tell.
+    echo "fuzz.sh: coverage of our sources by fuzz/corpus/$name and fuzz/grown/$name.tar.xz ($build/coverage-$name.txt):"
+    awk '$1 ~ /\.(cpp|h)$/ && $5 > $6 { files++; lines += $8; missed += $9 }
+      END { printf "fuzz.sh: %d files reached: %d of their %d lines run (%.2f%%)\n", files, lines - missed, lines, 100 * (lines - missed) / lines }' \
+      "$build/coverage-$name.txt"
+    continue
+  fi
   if [[ $replay -eq 1 ]]; then
     grown="$build/replay-$name"
     rm -rf "$grown"
