@@ -79,7 +79,8 @@ class SiteRanking {
   }
 
   // The site of each stack: its rank by peak (blocks or segments), or
-  // `top` for the sites past the first `top` (and those with no bytes).
+  // sites.size() ("other") for the sites past the first `top` and those with
+  // no bytes in the window.
   struct Ranked {
     std::vector<Site> sites;  // the first `top`, by peak
     std::unordered_map<uint32_t, size_t> stack_rank;
@@ -96,7 +97,10 @@ class SiteRanking {
       return sites_[a].key < sites_[b].key;
     });
     Ranked ranked;
-    std::vector<size_t> rank_of(sites_.size(), top);
+    // Not `top`: with fewer sites than that, "other" comes sooner, and a
+    // site with no bytes in the window (all freed before it starts) must
+    // fall in it, not past the series.
+    std::vector<size_t> rank_of(sites_.size(), std::min(top, order.size()));
     for (size_t r = 0; r < order.size(); ++r) {
       if (r < top) {
         rank_of[order[r]] = r;

@@ -237,6 +237,21 @@ TEST_CASE("timeline by site: the top sites by peak, the rest added up in 'other'
   CHECK(maxes(l.groups[2]) == Bytes{100, 0, 0, 0, 0, 0});  // make_a, freed at 45
   CHECK(l.folded_sites == 1);
 
+  // Fewer sites with bytes in the window than `top`: make_spike, gone before
+  // 40, falls in "other" (no bytes, left out), not past the series. Before
+  // the fix it took series 2 + 5 of 6 (a heap overflow under ASan; the
+  // report fuzzer found it).
+  TimelineQuery all_sites = window(40, 100, 6);
+  all_sites.by = TimelineGrouping::Site;
+  Timeline s = analysis::compute_timeline(b.trace, all_sites);
+  CHECK(group_names(s) ==
+        std::vector<std::string>{"make_c (m.py:40)", "make_b (m.py:20)", "make_a (m.py:10)"});
+  CHECK(maxes(s.groups[0]) == Bytes{0, 300, 300, 300, 300, 300});
+  CHECK(maxes(s.groups[1]) == Bytes{200, 200, 200, 200, 0, 0});
+  CHECK(maxes(s.groups[2]) == Bytes{100, 0, 0, 0, 0, 0});
+  CHECK(maxes(s.allocated) == Bytes{300, 500, 500, 500, 300, 300});
+  CHECK(s.folded_sites == 0);
+
   // Device 1: its own site, nothing of device 0.
   TimelineQuery other_device = window(0, 100, 2);
   other_device.by = TimelineGrouping::Site;
