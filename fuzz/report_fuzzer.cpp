@@ -1,10 +1,11 @@
 // libFuzzer target: what the command line prints for any trace bytes. The
 // trace is read (its checksums fixed, so that its records get fuzzed) and
-// analyzed, then written as `report`, `report --json`, the per-rank table
-// and `timeline` (by each grouping) write it, text and JSON. Beyond never
-// crashing, every text must come out as a terminal only shows it (the
-// escaping finds nothing left to escape in it), and every JSON must parse.
-// A failed property aborts, which libFuzzer reports as a crash.
+// analyzed, then written as `report`, `report --json`, the per-rank table,
+// `timeline` (by each grouping) and `replay` (each allocator model, one
+// with PyTorch's settings changed, --scale-batch, --fit) write it, text and
+// JSON. Beyond never crashing, every text must come out as a terminal only
+// shows it (the escaping finds nothing left to escape in it), and every JSON
+// must parse. A failed property aborts, which libFuzzer reports as a crash.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -16,6 +17,9 @@
 #include "analyzer/analysis.h"
 #include "analyzer/ranks.h"
 #include "analyzer/ranks_output.h"
+#include "analyzer/replay.h"
+#include "analyzer/replay_output.h"
+#include "analyzer/replay_scaling.h"
 #include "analyzer/report_json.h"
 #include "analyzer/report_text.h"
 #include "analyzer/text_layout.h"
@@ -69,6 +73,63 @@ void write_timelines(const trace::TraceContents& trace) {
   }
 }
 
+// A replay is a walk over the requests per model; the fits bisect (about 12
+// replays each). Bounded so that an input takes milliseconds, not seconds.
+constexpr size_t kMaxReplayed = 20'000;
+constexpr size_t kMaxFitted = 2'000;
+
+void write_replay(const analysis::ReplayInput& input, analysis::AllocatorModel model,
+                  const analysis::TorchSettings& settings, analysis::ReplayReport report) {
+  report.input = &input;
+  report.settings = settings;
+  report.result = analysis::replay(input, model, settings, input.capacity == 0 ? UINT64_MAX : input.capacity);
+  check_text(analysis::replay_text(report));
+  check_json(analysis::replay_json(report));
+}
+
+void write_replays(const trace::TraceContents& trace) {
+  analysis::ReplayInput input;
+  try {
+    input = analysis::replay_input(trace);
+  } catch (const std::invalid_argument&) {
+    return;  // nothing to replay: the user is told
+  }
+  if (input.requests.size() > kMaxReplayed) return;
+  analysis::ReplayReport report;
+  report.trace = trace.source;
+  for (const trace::DeviceInfo& d : trace.devices) {
+    if (d.ordinal == input.device) report.device_name = d.name;
+  }
+  using analysis::AllocatorModel;
+  const analysis::TorchSettings defaults;
+  for (AllocatorModel model : {AllocatorModel::Torch, AllocatorModel::TorchExpandable,
+                               AllocatorModel::CudaAsync, AllocatorModel::Exact})
+    write_replay(input, model, defaults, report);
+
+  analysis::TorchSettings
+      changed;  // max_split_size_mb:256,roundup_power2_divisions:4,garbage_collection_threshold:0.6
+  changed.max_split_size = uint64_t{256} << 20;
+  changed.roundup_power2_divisions.fill(4);
+  changed.garbage_collection_threshold = 0.6;
+  if (input.requests.size() <= kMaxFitted) {
+    for (AllocatorModel model : {AllocatorModel::Torch, AllocatorModel::CudaAsync})
+      report.fits.push_back(
+          {analysis::model_name(model), analysis::smallest_capacity(input, model, defaults)});
+    report.fits.push_back(
+        {"torch (changed)", analysis::smallest_capacity(input, AllocatorModel::Torch, changed)});
+  }
+  write_replay(input, AllocatorModel::Torch, changed, report);
+
+  analysis::ScaledBatch scaled = analysis::scale_activations(trace, input, 2.0);
+  if (scaled.scaled == 0) return;  // no activations told: the user is told
+  report.fits.clear();
+  report.batch_scale = 2.0;
+  report.scaled_allocations = scaled.scaled;
+  report.scaled_bytes_before = scaled.bytes_before;
+  report.scaled_bytes_after = scaled.bytes_after;
+  write_replay(scaled.input, AllocatorModel::Torch, defaults, report);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -88,5 +149,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_text(analysis::ranks_to_text(summary));
   check_json(analysis::ranks_to_json(ranks, summary));
   write_timelines(trace);
+  write_replays(trace);
   return 0;
 }
