@@ -98,9 +98,9 @@ for name in "${targets[@]}"; do
     unpack_grown "$name" "$inputs"
     LLVM_PROFILE_FILE="$build/$name.profraw" "$fuzzer" -runs=0 -rss_limit_mb=4096 "$seeds" "$inputs"
     "$llvm/llvm-profdata" merge -sparse "$build/$name.profraw" -o "$build/$name.profdata"
-    # Our own sources only: not the standard library, not the fuzz target.
+    # Our own sources only: not the standard library, not the harness in fuzz/
     "$llvm/llvm-cov" report "$fuzzer" -instr-profile="$build/$name.profdata" \
-      -ignore-filename-regex='^/usr/|_fuzzer\.cpp$' > "$build/coverage-$name.txt"
+      -ignore-filename-regex='^/usr/|/fuzz/[^./][^/]*$' > "$build/coverage-$name.txt"
     # The whole build's total counts the files this target never calls (the
     # writers, the other importers): the lines of the files it reaches tell.
     echo "fuzz.sh: coverage of our sources by fuzz/corpus/$name and fuzz/grown/$name.tar.xz ($build/coverage-$name.txt):"
