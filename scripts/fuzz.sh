@@ -103,7 +103,7 @@ for name in "${targets[@]}"; do
       -ignore-filename-regex='^/usr/|/fuzz/[^./][^/]*$' > "$build/coverage-$name.txt"
     # The whole build's total counts the files this target never calls (the
     # writers, the other importers): the lines of the files it reaches tell.
-    echo "fuzz.sh: coverage of our sources by fuzz/corpus/$name and fuzz/grown/$name.tar.xz ($build/coverage-$name.txt):"
+    echo "fuzz.sh: coverage of our sources by ${seeds#"$root"/} and fuzz/grown/$name.tar.xz ($build/coverage-$name.txt):"
     awk '$1 ~ /\.(cpp|h)$/ && $5 > $6 { files++; lines += $8; missed += $9 }
       END { printf "fuzz.sh: %d files reached: %d of their %d lines run (%.2f%%)\n", files, lines - missed, lines, 100 * (lines - missed) / lines }' \
       "$build/coverage-$name.txt"
