@@ -106,8 +106,8 @@ void write_replays(const trace::TraceContents& trace) {
                                AllocatorModel::CudaAsync, AllocatorModel::Exact})
     write_replay(input, model, defaults, report);
 
-  analysis::TorchSettings
-      changed;  // max_split_size_mb:256,roundup_power2_divisions:4,garbage_collection_threshold:0.6
+  // max_split_size_mb:256,roundup_power2_divisions:4,garbage_collection_threshold:0.6
+  analysis::TorchSettings changed;
   changed.max_split_size = uint64_t{256} << 20;
   changed.roundup_power2_divisions.fill(4);
   changed.garbage_collection_threshold = 0.6;

@@ -62,9 +62,9 @@ fail() { echo "FAIL  $*"; failures=$((failures + 1)); }
 # An aarch64 program under qemu, as `vramscope run --simulate` would start
 # it when $1 is a trace path (the same variables), or plainly when it is empty.
 # qemu runs the program in its own process: the job's pid is this shell's.
-# timeout runs it in a process group of its own; whatever it leaves behind
-# goes with the group (qemu-user can hang a forked child, which would hold
-# the caller's output pipe open for ever).
+# timeout runs it in a process group of its own; when it times out, whatever
+# is left of the group goes too (qemu-user can hang a forked child, which
+# would hold the caller's output pipe open for ever).
 on_arm() {
   local trace=$1 job status=0
   shift
@@ -77,7 +77,7 @@ on_arm() {
   fi
   job=$!
   wait "$job" || status=$?
-  kill -KILL -- "-$job" 2> /dev/null || true
+  [[ $status -ne 124 ]] || kill -KILL -- "-$job" 2> /dev/null || true
   return "$status"
 }
 

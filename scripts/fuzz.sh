@@ -92,29 +92,26 @@ for name in "${targets[@]}"; do
   # claims a huge count fails here, not on a user's machine.
   if [[ $name == trace || $name == report ]]; then limits=(-malloc_limit_mb=256 -rss_limit_mb=2048); fi
   work="$build/corpus-$name"
-  if [[ $coverage -eq 1 ]]; then
-    inputs="$build/replay-$name"
-    rm -rf "$inputs" "$build/$name.profraw"
-    unpack_grown "$name" "$inputs"
-    LLVM_PROFILE_FILE="$build/$name.profraw" "$fuzzer" -runs=0 -rss_limit_mb=4096 "$seeds" "$inputs"
-    "$llvm/llvm-profdata" merge -sparse "$build/$name.profraw" -o "$build/$name.profdata"
-    # Our own sources only: not the standard library, not the harness in fuzz/
-    "$llvm/llvm-cov" report "$fuzzer" -instr-profile="$build/$name.profdata" \
-      -ignore-filename-regex='^/usr/|/fuzz/[^./][^/]*$' > "$build/coverage-$name.txt"
-    # The whole build's total counts the files this target never calls (the
-    # writers, the other importers): the lines of the files it reaches tell.
-    echo "fuzz.sh: coverage of our sources by ${seeds#"$root"/} and fuzz/grown/$name.tar.xz ($build/coverage-$name.txt):"
-    awk '$1 ~ /\.(cpp|h)$/ && $5 > $6 { files++; lines += $8; missed += $9 }
-      END { printf "fuzz.sh: %d files reached: %d of their %d lines run (%.2f%%)\n", files, lines - missed, lines, 100 * (lines - missed) / lines }' \
-      "$build/coverage-$name.txt"
-    continue
-  fi
-  if [[ $replay -eq 1 ]]; then
+  if [[ $replay -eq 1 || $coverage -eq 1 ]]; then
     grown="$build/replay-$name"
-    rm -rf "$grown"
+    rm -rf "$grown" "$build/$name.profraw"
     unpack_grown "$name" "$grown"
-    "$fuzzer" -runs=0 "${limits[@]}" -artifact_prefix="$build/crashes/" "$seeds" "$grown"
+    # A --coverage build writes the lines it runs to $name.profraw.
+    LLVM_PROFILE_FILE="$build/$name.profraw" "$fuzzer" -runs=0 "${limits[@]}" -artifact_prefix="$build/crashes/" \
+      "$seeds" "$grown"
     echo "fuzz.sh: every input of $seeds and fuzz/grown/$name.tar.xz read without a crash"
+    if [[ $coverage -eq 1 ]]; then
+      "$llvm/llvm-profdata" merge -sparse "$build/$name.profraw" -o "$build/$name.profdata"
+      # Our own sources only: not the standard library, not the harness in fuzz/
+      "$llvm/llvm-cov" report "$fuzzer" -instr-profile="$build/$name.profdata" \
+        -ignore-filename-regex='^/usr/|/fuzz/[^./][^/]*$' > "$build/coverage-$name.txt"
+      # The whole build's total counts the files this target never calls (the
+      # writers, the other importers): the lines of the files it reaches tell.
+      echo "fuzz.sh: coverage of our sources by ${seeds#"$root"/} and fuzz/grown/$name.tar.xz ($build/coverage-$name.txt):"
+      awk '$1 ~ /\.(cpp|h)$/ && $5 > $6 { files++; lines += $8; missed += $9 }
+        END { printf "fuzz.sh: %d files reached: %d of their %d lines run (%.2f%%)\n", files, lines - missed, lines, 100 * (lines - missed) / lines }' \
+        "$build/coverage-$name.txt"
+    fi
     continue
   fi
   if [[ $save -eq 1 ]]; then
