@@ -200,15 +200,10 @@ bool CachingAllocatorModel::release_cached_blocks() {
   return true;
 }
 
-void CachingAllocatorModel::follow_addresses(std::vector<uint64_t> sizes, std::vector<uint64_t> addresses) {
-  recorded_sizes_ = std::move(sizes);
-  recorded_addresses_ = std::move(addresses);
-}
-
 uint64_t CachingAllocatorModel::segment_address(uint64_t size) {
   const size_t n = segments_.size();  // this segment's place in the order (not yet counted)
-  if (n < recorded_sizes_.size() && n < recorded_addresses_.size() && recorded_sizes_[n] == size) {
-    const uint64_t address = recorded_addresses_[n];
+  if (n < recorded_.size() && recorded_[n].size == size) {
+    const uint64_t address = recorded_[n].address;
     auto after = live_segments_.upper_bound(address);
     const bool free_before = after == live_segments_.begin() || std::prev(after)->second <= address;
     const bool free_after = after == live_segments_.end() || after->first >= address + size;

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory_resource>
 #include <set>
+#include <span>
 #include <vector>
 
 #include "analyzer/replay.h"
@@ -42,8 +43,9 @@ class CachingAllocatorModel {
   void free(uint32_t id);
   // Room for ids below `allocations`, at once.
   void reserve(uint32_t allocations) { by_id_.resize(std::max<size_t>(by_id_.size(), allocations), nullptr); }
-  // The recording's segments, in the order it made them: sizes and addresses.
-  void follow_addresses(std::vector<uint64_t> sizes, std::vector<uint64_t> addresses);
+  // The recording's segments, in the order it made them; they must outlive
+  // the model.
+  void follow_addresses(std::span<const RecordedSegment> recorded) { recorded_ = recorded; }
 
   uint64_t reserved() const { return reserved_; }
   uint64_t allocated() const { return allocated_; }
@@ -130,8 +132,7 @@ class CachingAllocatorModel {
   std::deque<Block> storage_;
   std::vector<Block*> unused_;
   uint64_t next_address_ = uint64_t{1} << 57;
-  std::vector<uint64_t> recorded_sizes_;
-  std::vector<uint64_t> recorded_addresses_;
+  std::span<const RecordedSegment> recorded_;
   std::map<uint64_t, uint64_t> live_segments_;  // base → end
   uint64_t reserved_ = 0;
   uint64_t allocated_ = 0;

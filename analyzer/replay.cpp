@@ -65,8 +65,7 @@ ReplayInput replay_input(const trace::TraceContents& trace, std::optional<uint32
             device_live[e.address] = e.size;
             reserved += e.size;
             input.recorded_peak_reserved = std::max(input.recorded_peak_reserved, reserved);
-            input.recorded_segments.push_back(e.size);
-            input.recorded_segment_addresses.push_back(e.address);
+            input.recorded_segments.push_back({e.size, e.address});
             stream_of_segment[e.address] = e.stream;
           } else if (auto it = device_live.find(e.address); it != device_live.end()) {
             reserved -= it->second;
@@ -123,7 +122,6 @@ ReplayInput replay_input(const trace::TraceContents& trace, std::optional<uint32
       trace::FreeFields::AsRecorded);
   if (!input.tensor_level) {  // the requests are the driver's allocations
     input.recorded_segments.clear();
-    input.recorded_segment_addresses.clear();
   }
   if (input.requests.empty()) throw std::invalid_argument("the trace holds no allocations on that device");
   return input;
@@ -306,7 +304,7 @@ ReplayResult replay(const ReplayInput& input, AllocatorModel model, const TorchS
   const bool expandable = model == AllocatorModel::TorchExpandable;
   CachingAllocatorModel torch(settings, capacity, expandable);
   torch.reserve(input.allocations);
-  if (!expandable) torch.follow_addresses(input.recorded_segments, input.recorded_segment_addresses);
+  if (!expandable) torch.follow_addresses(input.recorded_segments);
   return run(input, torch, result, points);
 }
 

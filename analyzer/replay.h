@@ -22,6 +22,12 @@ struct ReplayRequest {
   bool alloc = true;
 };
 
+// A device memory segment the recording made.
+struct RecordedSegment {
+  uint64_t size = 0;
+  uint64_t address = 0;
+};
+
 // The job's requests on one device, and what the recording says of them.
 struct ReplayInput {
   uint32_t device = 0;
@@ -33,10 +39,9 @@ struct ReplayInput {
   // regions), else the job's driver allocations stand for its requests.
   bool tensor_level = false;
   uint64_t capacity = 0;  // the device's memory, as the trace says (0: unknown)
-  // As recorded: the device memory segments in the order they were made
-  // (sizes), the peaks of reserved and of allocated memory.
-  std::vector<uint64_t> recorded_segments;
-  std::vector<uint64_t> recorded_segment_addresses;  // the same segments' addresses
+  // As recorded: the device memory segments in the order they were made,
+  // the peaks of reserved and of allocated memory.
+  std::vector<RecordedSegment> recorded_segments;
   uint64_t recorded_peak_reserved = 0;
   uint64_t recorded_peak_allocated = 0;
   uint32_t recorded_failures = 0;  // the allocator's out-of-memory errors (each replayed as a request)

@@ -55,7 +55,7 @@ std::string settings_text(const TorchSettings& s) {
 size_t same_segments(const ReplayInput& input, const ReplayResult& result) {
   size_t same = 0;
   while (same < input.recorded_segments.size() && same < result.segments.size() &&
-         input.recorded_segments[same] == result.segments[same])
+         input.recorded_segments[same].size == result.segments[same])
     ++same;
   return same;
 }
