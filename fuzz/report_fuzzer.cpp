@@ -1,11 +1,13 @@
 // libFuzzer target: what the command line prints for any trace bytes. The
 // trace is read (its checksums fixed, so that its records get fuzzed) and
-// analyzed, then written as `report`, `report --json`, the per-rank table,
-// `timeline` (by each grouping) and `replay` (each allocator model, one
-// with PyTorch's settings changed, --scale-batch, --fit) write it, text and
-// JSON. Beyond never crashing, every text must come out as a terminal only
-// shows it (the escaping finds nothing left to escape in it), and every JSON
-// must parse. A failed property aborts, which libFuzzer reports as a crash.
+// analyzed, then written as `report` and `report --json` write it, as the
+// per-rank table, as `timeline` (by each grouping, and windows of it) and as
+// `replay` (each allocator model, one with PyTorch's settings changed,
+// --scale-batch, --fit), text and JSON. Beyond never crashing, every text
+// must come out as a terminal only shows it (the escaping finds nothing left
+// to escape in it), and every JSON must parse. A failed property aborts,
+// which libFuzzer reports as a crash.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -55,21 +57,51 @@ void check_json(const nlohmann::ordered_json& json) {
   if (!nlohmann::ordered_json::accept(cli::json_text(json))) std::abort();
 }
 
+void write_timeline(const trace::TraceContents& trace, const analysis::TimelineQuery& query,
+                    uint64_t* trace_end = nullptr) {
+  analysis::Timeline timeline;
+  try {
+    timeline = analysis::compute_timeline(trace, query);
+  } catch (const std::invalid_argument&) {
+    return;  // a query this trace cannot answer (no device memory, an empty window): the user is told
+  }
+  if (trace_end) *trace_end = timeline.trace_end_ns;
+  check_text(analysis::timeline_to_text(timeline));
+  check_json(analysis::timeline_to_json(timeline));
+}
+
+// Each grouping over the whole trace, then windows of it as --from, --to,
+// --resolution, --top and --device ask for them, placed by the trace's end.
 void write_timelines(const trace::TraceContents& trace) {
+  uint64_t end = 0;
   for (analysis::TimelineGrouping by :
        {analysis::TimelineGrouping::None, analysis::TimelineGrouping::Kind, analysis::TimelineGrouping::Site,
         analysis::TimelineGrouping::Category}) {
     analysis::TimelineQuery query;
     query.by = by;
     query.buckets = 50;
-    analysis::Timeline timeline;
-    try {
-      timeline = analysis::compute_timeline(trace, query);
-    } catch (const std::invalid_argument&) {
-      continue;  // a query this trace cannot answer (no device memory, an empty window): the user is told
-    }
-    check_text(analysis::timeline_to_text(timeline));
-    check_json(analysis::timeline_to_json(timeline));
+    write_timeline(trace, query, by == analysis::TimelineGrouping::None ? &end : nullptr);
+  }
+  analysis::TimelineQuery late;  // --by site --from <half the run> --top 2
+  late.by = analysis::TimelineGrouping::Site;
+  late.from_ns = end / 2;
+  late.buckets = 20;
+  late.top = 2;
+  write_timeline(trace, late);
+  analysis::TimelineQuery
+      middle;  // --by category --from <a quarter> --to <three quarters> --resolution <a seventh>
+  middle.by = analysis::TimelineGrouping::Category;
+  middle.from_ns = end / 4;
+  middle.to_ns = end / 4 * 3 + 1;
+  middle.resolution_ns = std::max<uint64_t>(1, (*middle.to_ns - *middle.from_ns) / 7);
+  write_timeline(trace, middle);
+  if (!trace.devices.empty()) {  // --by kind --device <the last listed> --from <nine tenths>
+    analysis::TimelineQuery last;
+    last.by = analysis::TimelineGrouping::Kind;
+    last.device = trace.devices.back().ordinal;
+    last.from_ns = end / 10 * 9;
+    last.buckets = 10;
+    write_timeline(trace, last);
   }
 }
 
@@ -106,10 +138,11 @@ void write_replays(const trace::TraceContents& trace) {
                                AllocatorModel::CudaAsync, AllocatorModel::Exact})
     write_replay(input, model, defaults, report);
 
-  // max_split_size_mb:256,roundup_power2_divisions:4,garbage_collection_threshold:0.6
+  // max_split_size_mb:256,roundup_power2_divisions:[1:4,16:2,256:8],garbage_collection_threshold:0.6
   analysis::TorchSettings changed;
   changed.max_split_size = uint64_t{256} << 20;
-  changed.roundup_power2_divisions.fill(4);
+  for (size_t i = 0; i < changed.roundup_power2_divisions.size(); ++i)
+    changed.roundup_power2_divisions[i] = i < 4 ? 4 : i < 8 ? 2 : 8;
   changed.garbage_collection_threshold = 0.6;
   if (input.requests.size() <= kMaxFitted) {
     for (AllocatorModel model : {AllocatorModel::Torch, AllocatorModel::CudaAsync})
