@@ -6,6 +6,12 @@
 //                    cuMemUnmap over all three.
 // `scripts/fuzz.sh --coverage` showed the reader's code for both never run
 // by the seeds or by 5.6 million executions of the trace target.
+//   named_functions  three NVTX iterations of a job whose Python functions
+//                    name what they make (grad, optim, workspace, input,
+//                    batch), one a category as torch.profiler names it;
+//   named_no_iterations  one allocation named so, and no iterations.
+// The categories' rules for named functions were run by no seed and by no
+// input the report target had kept.
 //
 // Shrink them with fuzz/shrink_trace.py before they go into fuzz/corpus/trace.
 //
@@ -13,7 +19,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include "formats/trace_file_writer.h"
 
@@ -76,6 +84,76 @@ void write_vmm_unmap_range(const std::string& path) {
   w.finish();
 }
 
+// Writes strings, frames and one-frame stacks for `functions`, in train.py
+// at lines 10, 20, ...; stack i + 1 is functions[i]'s.
+void define_functions(ChunkEncoder& e, std::initializer_list<std::string_view> functions) {
+  e.string(StringId{1}, "train.py");
+  uint32_t id = 1;
+  for (std::string_view function : functions) {
+    e.string(StringId{id + 1}, function);
+    e.frame(FrameId{id}, StringId{id + 1}, StringId{1}, id * 10);
+    e.stack_frame_node(StackId{id}, StackId{}, FrameId{id});
+    ++id;
+  }
+}
+
+AllocFields on_stack(uint64_t ticks, uint64_t address, uint64_t size, uint32_t stack) {
+  AllocFields f = fields(ticks, MemoryKind::Device, Api::cuMemAlloc, 0, address, size);
+  f.stack = StackId{stack};
+  return f;
+}
+
+void write_named_functions(const std::string& path) {
+  enum : uint32_t {
+    kWeights = 1,
+    kGradBuffers,
+    kBatch,
+    kLabels,
+    kForward,
+    kWorkspace,
+    kProfiled,
+    kGradState
+  };
+  SimpleTraceWriter w(path, header());
+  ChunkEncoder& e = w.encoder();
+  e.device(DeviceInfo{0, "seed GPU", 64 * kMiB, true});
+  define_functions(e, {"init_weights", "init_grad_buffers", "load_batch", "input_labels", "forward",
+                       "get_workspace", "<torch memory timeline> activations", "make_grad_state"});
+  e.string(StringId{100}, "step");
+  uint64_t t = 1'000'000;
+  e.alloc(on_stack(++t, 0x1000000, kMiB, kWeights));      // live through: parameters
+  e.alloc(on_stack(++t, 0x2000000, kMiB, kGradBuffers));  // live through, named: gradients
+  for (int step = 0; step < 3; ++step) {
+    e.marker(layout::kRangePush, ++t, StringId{100});
+    e.alloc(on_stack(++t, 0x3000000, 4096, kBatch));  // the first, freed last: inputs
+    if (step == 0)
+      e.alloc(on_stack(++t, 0x3100000, 4096, kLabels));   // freed after a later one, named: inputs
+    e.alloc(on_stack(++t, 0x3200000, 8192, kForward));    // stack order: activations
+    e.alloc(on_stack(++t, 0x3300000, 2048, kWorkspace));  // named: workspace
+    e.free(on_stack(++t, 0x3300000, 0, kWorkspace));
+    e.alloc(on_stack(++t, 0x3400000, 1024, kProfiled));  // named by the profiler
+    e.free(on_stack(++t, 0x3400000, 0, kProfiled));
+    e.free(on_stack(++t, 0x3200000, 0, kForward));
+    if (step == 0) e.free(on_stack(++t, 0x3100000, 0, kLabels));
+    e.free(on_stack(++t, 0x3000000, 0, kBatch));
+    if (step == 0)
+      e.alloc(on_stack(++t, 0x4000000, kMiB, kGradState));  // kept after backward, named otherwise
+    e.marker(layout::kRangePop, ++t, StringId{100});
+  }
+  e.end(++t, EndReason::Exit, 0, 1);
+  w.finish();
+}
+
+void write_named_no_iterations(const std::string& path) {
+  SimpleTraceWriter w(path, header());
+  ChunkEncoder& e = w.encoder();
+  e.device(DeviceInfo{0, "seed GPU", 64 * kMiB, true});
+  define_functions(e, {"init_weights"});
+  e.alloc(on_stack(1'000'001, 0x1000000, kMiB, 1));
+  e.end(1'000'100, EndReason::Exit, 0, 1);
+  w.finish();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,6 +165,8 @@ int main(int argc, char** argv) {
   try {
     write_nvtx_resize(dir + "/nvtx_resize");
     write_vmm_unmap_range(dir + "/vmm_unmap_range");
+    write_named_functions(dir + "/named_functions");
+    write_named_no_iterations(dir + "/named_no_iterations");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vramscope_write_seeds: %s\n", e.what());
     return 1;
