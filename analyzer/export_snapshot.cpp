@@ -5,7 +5,9 @@
 // Without tensor blocks in the trace, each segment is its own one block.
 #include "analyzer/export_snapshot.h"
 
+#include <algorithm>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -88,11 +90,20 @@ class SnapshotWriter {
     w.end_list();
     w.key("device_traces");
     w.begin_list();
-    uint32_t devices = entries_.empty() ? 0 : entries_.rbegin()->first + 1;
-    if (!segments_.empty()) devices = std::max(devices, segments_.rbegin()->first + 1);
+    // One list per device ordinal, from 0 to the highest with any.
+    uint64_t devices = entries_.empty() ? 0 : uint64_t{entries_.rbegin()->first} + 1;
+    if (!segments_.empty()) devices = std::max(devices, uint64_t{segments_.rbegin()->first} + 1);
+    if (devices > kMaxSnapshotDevices) {
+      throw std::invalid_argument(
+          "a PyTorch snapshot lists every device up to the highest, and this trace has device " +
+          std::to_string(devices - 1) + ", past " + std::to_string(kMaxSnapshotDevices - 1) +
+          ": its device numbers look damaged");
+    }
     for (uint32_t d = 0; d < devices; ++d) {
       w.begin_list();
-      for (const Entry& e : entries_[d]) write_entry(w, e);
+      if (auto found = entries_.find(d); found != entries_.end()) {
+        for (const Entry& e : found->second) write_entry(w, e);
+      }
       w.end_list();
     }
     w.end_list();
@@ -227,13 +238,15 @@ class SnapshotWriter {
   }
 
   // A segment and its blocks, its holes as inactive blocks: blocks tile it.
+  // Places in it are offsets from its start: a segment may end at 2^64.
   void write_segment(pickle::Writer& w, uint32_t device, uint64_t address, const Live& segment) {
-    const uint64_t end = address + segment.size;
     std::vector<std::pair<uint64_t, const Live*>> inside;  // blocks in address order
     if (has_blocks_) {
       const std::map<uint64_t, Live>& blocks = blocks_[device];
-      for (auto it = blocks.lower_bound(address); it != blocks.end() && it->first < end; ++it) {
-        if (it->first + it->second.size <= end) inside.emplace_back(it->first, &it->second);
+      for (auto it = blocks.lower_bound(address); it != blocks.end() && it->first - address < segment.size;
+           ++it) {
+        if (it->second.size <= segment.size - (it->first - address))
+          inside.emplace_back(it->first, &it->second);
       }
     } else {
       inside.emplace_back(address, &segment);
@@ -265,14 +278,15 @@ class SnapshotWriter {
     write_frames(w, segment.stack);
     w.key("blocks");
     w.begin_list();
-    uint64_t at = address;
+    uint64_t done = 0;  // the segment's bytes written, from its start
     for (const auto& [a, live] : inside) {
-      if (a < at) continue;  // overlapping blocks: the first one keeps the bytes
-      if (a > at) write_block(w, at, a - at, nullptr);
+      const uint64_t offset = a - address;
+      if (offset < done) continue;  // overlapping blocks: the first one keeps the bytes
+      if (offset > done) write_block(w, address + done, offset - done, nullptr);
       write_block(w, a, live->size, live);
-      at = a + live->size;
+      done = offset + live->size;
     }
-    if (at < end) write_block(w, at, end - at, nullptr);
+    if (done < segment.size) write_block(w, address + done, segment.size - done, nullptr);
     w.end_list();
     w.end_dict();
   }

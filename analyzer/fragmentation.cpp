@@ -114,25 +114,28 @@ FragmentationTracker::Segment* FragmentationTracker::segment_containing(Device& 
   return &at->second;
 }
 
+// Places within a segment are offsets from its start, so that a segment
+// that ends at the top of the address space (start + size = 2^64) has the
+// same blocks and holes as any other.
 bool FragmentationTracker::add_block(Device& d, uint64_t address, uint64_t size) {
   uint64_t start = 0;
   Segment* s = segment_containing(d, address, &start);
   if (s == nullptr || size == 0) return false;
-  uint64_t end = start + s->size;
-  if (size > end - address) size = end - address;  // a block past its segment is cut at its end
+  const uint64_t offset = address - start;
+  if (size > s->size - offset) size = s->size - offset;  // a block past its segment is cut at its end
   auto next = s->blocks.lower_bound(address);
-  uint64_t right = next == s->blocks.end() ? end : next->first;
-  uint64_t left = start;
+  uint64_t right = next == s->blocks.end() ? s->size : next->first - start;
+  uint64_t left = 0;
   if (next != s->blocks.begin()) {
     auto prev = std::prev(next);
-    left = prev->first + prev->second;
+    left = prev->first - start + prev->second;
   }
   // Overlapping blocks are an allocator's mistake: the later one is left out of the map.
-  if (left > address || right < address + size) return false;
+  if (left > offset || right - offset < size) return false;
   if (!s->has_blocks) mark_has_blocks(d, start, *s);
   remove_hole(d, right - left);
-  add_hole(d, address - left);
-  add_hole(d, right - (address + size));
+  add_hole(d, offset - left);
+  add_hole(d, right - offset - size);
   s->blocks.emplace(address, size);
   s->block_bytes += size;
   d.used_bytes += size;
@@ -145,16 +148,16 @@ bool FragmentationTracker::remove_block(Device& d, uint64_t address) {
   if (s == nullptr) return false;
   auto found = s->blocks.find(address);
   if (found == s->blocks.end()) return false;
-  uint64_t size = found->second;
+  const uint64_t offset = address - start, size = found->second;
   auto next = std::next(found);
-  uint64_t right = next == s->blocks.end() ? start + s->size : next->first;
-  uint64_t left = start;
+  uint64_t right = next == s->blocks.end() ? s->size : next->first - start;
+  uint64_t left = 0;
   if (found != s->blocks.begin()) {
     auto prev = std::prev(found);
-    left = prev->first + prev->second;
+    left = prev->first - start + prev->second;
   }
-  remove_hole(d, address - left);
-  remove_hole(d, right - (address + size));
+  remove_hole(d, offset - left);
+  remove_hole(d, right - offset - size);
   add_hole(d, right - left);
   s->blocks.erase(found);
   s->block_bytes -= size;
@@ -178,12 +181,13 @@ void FragmentationTracker::remove_hole(Device& d, uint64_t size) {
 
 std::vector<AddressRange> FragmentationTracker::holes_of(uint64_t start, const Segment& s) {
   std::vector<AddressRange> holes;
-  uint64_t at = start;
+  uint64_t done = 0;  // the segment's bytes before the next block, from its start
   for (const auto& [address, size] : s.blocks) {
-    if (address > at) holes.push_back(AddressRange{at, address - at});
-    at = address + size;
+    const uint64_t offset = address - start;
+    if (offset > done) holes.push_back(AddressRange{start + done, offset - done});
+    done = offset + size;
   }
-  if (start + s.size > at) holes.push_back(AddressRange{at, start + s.size - at});
+  if (s.size > done) holes.push_back(AddressRange{start + done, s.size - done});
   return holes;
 }
 

@@ -16,23 +16,25 @@ bool addressed_segment(const Allocation& a) {
   return trace::occupies_device_memory(a.kind) && a.kind != trace::MemoryKind::VirtualPhysical && a.size > 0;
 }
 
-// The range of `ranges` (start → end) that holds [address, address + size), or null.
+// The range of `ranges` (start → size) that holds [address, address + size),
+// or null. By offset from its start: a range may end at 2^64.
 const std::pair<const uint64_t, uint64_t>* holding(const std::map<uint64_t, uint64_t>& ranges,
                                                    uint64_t address, uint64_t size) {
   auto after = ranges.upper_bound(address);
   if (after == ranges.begin()) return nullptr;
   const auto& range = *std::prev(after);
-  return address + size <= range.second ? &range : nullptr;
+  const uint64_t offset = address - range.first;
+  return offset <= range.second && size <= range.second - offset ? &range : nullptr;
 }
 
 }  // namespace
 
 LeakRule::LeakRule(const LiveMemory& live) {
   if (live.kind_bytes(trace::MemoryKind::Heap) == 0) return;  // no allocator: nothing cached
-  std::map<uint32_t, std::map<uint64_t, uint64_t>> segments;  // device → start → end
+  std::map<uint32_t, std::map<uint64_t, uint64_t>> segments;  // device → start → size
   std::vector<const Allocation*> heaps;
   live.for_each_live([&](const Allocation& a) {
-    if (addressed_segment(a)) segments[a.device][a.address] = a.address + a.size;
+    if (addressed_segment(a)) segments[a.device][a.address] = a.size;
     if (a.kind == trace::MemoryKind::Heap && a.size > 0) heaps.push_back(&a);
   });
   for (const Allocation* heap : heaps) {

@@ -30,7 +30,7 @@ class LeakRule {
 
  private:
   bool in_cached_segment(const Allocation& a) const;
-  // By device: the cached segments, start → end.
+  // By device: the cached segments, start → size.
   std::map<uint32_t, std::map<uint64_t, uint64_t>> cached_;
 };
 

@@ -412,6 +412,23 @@ TEST_CASE("API counts: each (api, via) pair once, a byte no writer makes too, by
   for (size_t i = 1; i < 4; ++i) CHECK(r.apis[i].count == 1);
 }
 
+TEST_CASE("live at exit: an allocator's cached segment that ends at the top of the address space") {
+  // Its end, start + size, is 2^64 (0 in 64 bits): the rule found a block
+  // that ends below it outside the segment, and did not count it.
+  constexpr uint64_t MiB = 1 << 20, start = UINT64_MAX - 4 * MiB + 1;
+  TraceBuilder b;
+  b.device(0, "gpu", 1024 * MiB);
+  b.alloc(1, start, 4 * MiB);
+  b.alloc(2, start, 4 * MiB, {}, trace::MemoryKind::Heap);
+  b.alloc(3, start + 2 * MiB, 1 * MiB, {}, trace::MemoryKind::Block).stream = start;
+  const analysis::Report r = analysis::analyze_trace(b.trace);
+  CHECK(r.leaks.bytes == 1 * MiB);
+  CHECK(r.leaks.count == 1);
+  REQUIRE(!r.leaks.groups.empty());
+  CHECK(r.leaks.groups[0].kind == trace::MemoryKind::Block);
+  CHECK(r.leaks.groups[0].counted);
+}
+
 TEST_CASE("live at exit: an allocator's cached segments do not count, the blocks live in them do") {
   // An allocator's segment with its heap over it, a block still live in it
   // and one freed; a segment the job took itself; a heap over no segment,

@@ -85,6 +85,40 @@ TEST_CASE("fragmentation: holes, largest hole and metric of a segment with block
   CHECK(at3.segments.size() == 1);
 }
 
+TEST_CASE("fragmentation: a segment that ends at the top of the address space has its blocks and holes") {
+  // Its end, start + size, is 2^64: found by the report fuzzer, whose
+  // memory map's holes did not add up to the free bytes counted. The block
+  // was left out as overlapping its segment's end, and the map showed no
+  // hole where 2 MiB were counted free.
+  constexpr uint64_t start = UINT64_MAX - 2 * MiB + 1;
+  TraceBuilder b;
+  b.alloc(1, start, 2 * MiB);
+  b.alloc(2, start + MiB, 512 * 1024, {}, MemoryKind::Block);
+  analysis::LiveMemory live;
+  analysis::FragmentationTracker t;
+  for (const trace::Event& e : b.trace.events.collect()) t.apply(e, live.apply(e), live);
+  const analysis::FragmentationFigures f = t.figures(0, live);
+  CHECK(f.block_bytes == 512 * 1024);
+  CHECK(f.total_free_bytes == MiB + 512 * 1024);
+  CHECK(f.largest_free_bytes == MiB);
+  const analysis::DeviceFragmentationMap map = t.map(0, live);
+  REQUIRE(map.segments.size() == 1);
+  REQUIRE(map.segments[0].blocks.size() == 1);
+  REQUIRE(map.segments[0].holes.size() == 2);
+  CHECK(map.segments[0].holes[0].address == start);
+  CHECK(map.segments[0].holes[0].size == MiB);
+  CHECK(map.segments[0].holes[1].address == start + MiB + 512 * 1024);
+  CHECK(map.segments[0].holes[1].size == 512 * 1024);
+
+  // The block given back: one hole, the whole segment.
+  const trace::Event returned = b.free(3, start + MiB, MemoryKind::Block);
+  t.apply(returned, live.apply(returned), live);
+  CHECK(t.figures(0, live).total_free_bytes == 2 * MiB);
+  CHECK(t.figures(0, live).largest_free_bytes == 2 * MiB);
+  REQUIRE(t.map(0, live).segments[0].holes.size() == 1);
+  CHECK(t.map(0, live).segments[0].holes[0].size == 2 * MiB);
+}
+
 TEST_CASE("fragmentation map: a pointer and a VMM handle of one value are listed by address, then kind") {
   // The live set's order is no order: whichever was made first, the device
   // memory comes before the physical allocation (kind 0 before 6).

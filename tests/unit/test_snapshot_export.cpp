@@ -104,3 +104,51 @@ TEST_CASE("snapshot export: without tensor blocks each segment is its own block"
   CHECK(r.leaks.groups[0].site.function == "build");
   CHECK(r.leaks.groups[0].site.line == 12);
 }
+
+TEST_CASE("snapshot export: a device past 4,095 is refused, not billions of empty lists") {
+  // Found by the report fuzzer: the snapshot lists every device ordinal up
+  // to the highest, and a damaged trace's device 2^31 took the export past
+  // 2 GiB of memory.
+  TraceBuilder b;
+  b.alloc(1'000, 0x10000, 1 << 20).device = 4095;
+  trace::TraceContents again = round_trip(b.trace);
+  const analysis::Report r = analysis::analyze_trace(again);
+  REQUIRE(r.devices.size() == 1);
+  CHECK(r.devices[0].ordinal == 4095);
+  CHECK(r.devices[0].peak.bytes == 1 << 20);
+
+  b.alloc(2'000, 0x20000, 1 << 20).device = 0x80000000;
+  std::ostringstream out;
+  CHECK_THROWS_WITH_AS(analysis::write_pytorch_snapshot(b.trace, out),
+                       "a PyTorch snapshot lists every device up to the highest, and this trace has device "
+                       "2147483648, past 4095: its device numbers look damaged",
+                       std::invalid_argument);
+  CHECK(out.str().empty());
+}
+
+TEST_CASE("snapshot export: a segment that ends at the top of the address space keeps its blocks") {
+  // Its end, start + size, is 2^64 (0 in 64 bits): the export found no
+  // block inside it and wrote it with no blocks at all, not even free ones.
+  constexpr uint64_t start = UINT64_MAX - (4 << 20) + 1;
+  TraceBuilder b;
+  b.alloc(1'000, start, 4 << 20);
+  b.alloc(2'000, start + (2 << 20), 1 << 20, {}, MemoryKind::Block).stream = start;
+  std::ostringstream out;
+  analysis::write_pytorch_snapshot(b.trace, out);
+  const std::string bytes = out.str();
+  const pickle::Document doc =
+      pickle::Document::read(std::vector<uint8_t>(bytes.begin(), bytes.end()), "exported");
+  const pickle::Value segments = *doc.root().find("segments");
+  REQUIRE(segments.size() == 1);
+  const pickle::Value blocks = *segments.at(0).find("blocks");
+  REQUIRE(blocks.size() == 3);  // free, the block, free: they tile the segment
+  const uint64_t sizes[] = {2 << 20, 1 << 20, 1 << 20};
+  const char* states[] = {"inactive", "active_allocated", "inactive"};
+  for (size_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(blocks.at(i).find("size")->as_uint() == sizes[i]);
+    CHECK(blocks.at(i).find("state")->as_string() == states[i]);
+  }
+  CHECK(blocks.at(1).find("address")->as_uint() == start + (2 << 20));
+  CHECK(segments.at(0).find("allocated_size")->as_uint() == 1 << 20);
+}
