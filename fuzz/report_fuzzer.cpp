@@ -1,22 +1,29 @@
 // libFuzzer target: what the command line prints for any trace bytes. The
 // trace is read (its checksums fixed, so that its records get fuzzed) and
 // analyzed, then written as `report` and `report --json` write it, as the
-// per-rank table, as `timeline` (by each grouping, and windows of it) and as
+// per-rank table, as `timeline` (by each grouping, and windows of it), as
 // `replay` (each allocator model, one with PyTorch's settings changed,
-// --scale-batch, --fit), text and JSON. Beyond never crashing, every text
-// must come out as a terminal only shows it (the escaping finds nothing left
-// to escape in it), and every JSON must parse. A failed property aborts,
+// --scale-batch, --fit), text and JSON, and as `export` (each format); the
+// viewer's memory map is drawn at two moments. Beyond never crashing, every
+// text must come out as a terminal only shows it (the escaping finds nothing
+// left to escape in it), every JSON must parse, the exported snapshot must
+// read back, and the memory map must add up. A failed property aborts,
 // which libFuzzer reports as a crash.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "analyzer/analysis.h"
+#include "analyzer/export_chrome.h"
+#include "analyzer/export_collapsed.h"
+#include "analyzer/export_snapshot.h"
+#include "analyzer/fragmentation.h"
 #include "analyzer/ranks.h"
 #include "analyzer/ranks_output.h"
 #include "analyzer/replay.h"
@@ -28,6 +35,8 @@
 #include "analyzer/timeline.h"
 #include "analyzer/timeline_output.h"
 #include "cli/output_file.h"
+#include "formats/pickle.h"
+#include "formats/snapshot_import.h"
 #include "formats/trace_reader.h"
 #include "fuzz/trace_checksums.h"
 
@@ -70,6 +79,35 @@ void write_timeline(const trace::TraceContents& trace, const analysis::TimelineQ
   check_json(analysis::timeline_to_json(timeline));
 }
 
+// The viewer's memory map of `device` at `time_ns`. In each segment with
+// block data, the blocks and holes tile it, by address; the holes add up to
+// the free bytes the tracker counted as it went, and the largest is its
+// largest.
+void check_memory_map(const trace::TraceContents& trace, uint32_t device, uint64_t time_ns) {
+  const analysis::DeviceFragmentationMap map = analysis::fragmentation_at(trace, device, time_ns);
+  uint64_t free_bytes = 0, largest = 0;
+  for (const analysis::SegmentMap& segment : map.segments) {
+    if (!segment.has_blocks) continue;
+    std::vector<analysis::AddressRange> pieces = segment.blocks;
+    pieces.insert(pieces.end(), segment.holes.begin(), segment.holes.end());
+    // By offset from the segment's start: a hostile segment may run past 2^64.
+    const uint64_t start = segment.range.address;
+    std::sort(pieces.begin(), pieces.end(),
+              [&](const auto& a, const auto& b) { return a.address - start < b.address - start; });
+    uint64_t at = segment.range.address;
+    for (const analysis::AddressRange& piece : pieces) {
+      if (piece.address != at || piece.size == 0) std::abort();
+      at += piece.size;
+    }
+    if (at != segment.range.address + segment.range.size) std::abort();
+    for (const analysis::AddressRange& hole : segment.holes) {
+      free_bytes += hole.size;
+      largest = std::max(largest, hole.size);
+    }
+  }
+  if (free_bytes != map.figures.total_free_bytes || largest != map.figures.largest_free_bytes) std::abort();
+}
+
 // Each grouping over the whole trace, then windows of it as --from, --to,
 // --resolution, --top and --device ask for them, placed by the trace's end.
 void write_timelines(const trace::TraceContents& trace) {
@@ -102,6 +140,44 @@ void write_timelines(const trace::TraceContents& trace) {
     last.from_ns = end / 10 * 9;
     last.buckets = 10;
     write_timeline(trace, last);
+  }
+  if (end > 0) {
+    const uint32_t device = trace.devices.empty() ? 0 : trace.devices.front().ordinal;
+    check_memory_map(trace, device, end / 2);
+    check_memory_map(trace, device, end);
+  }
+}
+
+// `export` in each format. The Chrome trace must parse as JSON, and the
+// PyTorch snapshot must read back through our own importer, as memory_viz
+// reads it.
+void write_exports(const trace::TraceContents& trace) {
+  std::ostringstream chrome;
+  analysis::ChromeOptions options;
+  options.points = 1'000;
+  analysis::write_chrome_trace(trace, options, chrome);
+  if (!nlohmann::json::accept(chrome.str())) std::abort();
+  for (analysis::CollapsedWhat what : {analysis::CollapsedWhat::Peak, analysis::CollapsedWhat::Leaks}) {
+    std::ostringstream collapsed;
+    try {
+      analysis::write_collapsed_stacks(trace, analysis::CollapsedQuery{what, std::nullopt}, collapsed);
+    } catch (const std::invalid_argument&) {
+      continue;  // no device memory to fold: the user is told
+    }
+  }
+  std::ostringstream snapshot;
+  try {
+    analysis::write_pytorch_snapshot(trace, snapshot);
+  } catch (const std::invalid_argument&) {
+    return;  // a device past what a snapshot lists: the user is told
+  }
+  const std::string pickled = snapshot.str();
+  try {
+    trace::import_pytorch_snapshot(
+        pickle::Document::read(std::vector<uint8_t>(pickled.begin(), pickled.end()), "export.pickle"),
+        "export.pickle");
+  } catch (const std::exception&) {
+    std::abort();
   }
 }
 
@@ -182,6 +258,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check_text(analysis::ranks_to_text(summary));
   check_json(analysis::ranks_to_json(ranks, summary));
   write_timelines(trace);
+  write_exports(trace);
   write_replays(trace);
   return 0;
 }
