@@ -1,14 +1,16 @@
 // libFuzzer target: what the command line prints for any trace bytes. The
 // trace is read (its checksums fixed, so that its records get fuzzed) and
 // analyzed, then written as `report` and `report --json` write it, as the
-// per-rank table, as `timeline` (by each grouping, and windows of it), as
-// `replay` (each allocator model, one with PyTorch's settings changed,
-// --scale-batch, --fit), text and JSON, and as `export` (each format); the
-// viewer's memory map is drawn at two moments. Beyond never crashing, every
-// text must come out as a terminal only shows it (the escaping finds nothing
-// left to escape in it), every JSON must parse, the exported snapshot must
-// read back, and the memory map must add up. A failed property aborts,
-// which libFuzzer reports as a crash.
+// per-rank table, as `diff` with itself, as `check` with every budget, as
+// `timeline` (by each grouping, and windows of it) and as `replay` (each
+// allocator model, one with PyTorch's settings changed, --scale-batch,
+// --fit), text and JSON, and as `export` (each format); the viewer's memory
+// map is drawn at two moments. Beyond never crashing, every text must come
+// out as a terminal only shows it (the escaping finds nothing left to escape
+// in it), every JSON must parse, the exported snapshot must read back, the
+// memory map must add up, a diff with itself must find no change, and a
+// check's verdict must be its checks'. A failed property aborts, which
+// libFuzzer reports as a crash.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +22,10 @@
 #include <vector>
 
 #include "analyzer/analysis.h"
+#include "analyzer/budget.h"
+#include "analyzer/budget_output.h"
+#include "analyzer/diff.h"
+#include "analyzer/diff_output.h"
 #include "analyzer/export_chrome.h"
 #include "analyzer/export_collapsed.h"
 #include "analyzer/export_snapshot.h"
@@ -181,6 +187,36 @@ void write_exports(const trace::TraceContents& trace) {
   }
 }
 
+// `diff` of the trace with itself: nothing changed, nothing grew.
+void write_self_diff(const analysis::Report& report) {
+  const analysis::ReportDiff diff = analysis::diff_reports(report, report);
+  auto same = [](const analysis::Change& c) { return c.before == c.after; };
+  bool unchanged = same(diff.leaked_bytes) && same(diff.failed_allocations) && diff.sites.empty() &&
+                   analysis::peaks_grown_above(diff, 0).empty();
+  for (const auto& d : diff.devices) unchanged &= same(d.peak);
+  for (const auto& k : diff.kinds)
+    unchanged &=
+        same(k.allocations) && same(k.allocated_bytes) && same(k.peak_bytes) && same(k.live_at_exit_bytes);
+  for (const auto& c : diff.categories) unchanged &= same(c.peak_bytes);
+  if (!unchanged) std::abort();
+  check_text(analysis::diff_to_text(diff));
+  check_json(analysis::diff_to_json(diff, 5.0));
+}
+
+// `check` with every budget at its smallest, so that each one with a
+// figure breaks and names its site; the verdict holds only if every check does.
+void write_budget_checks(const analysis::Report& report) {
+  analysis::Budgets budgets;
+  budgets.max_peak = budgets.max_leak = budgets.max_failed = budgets.max_reserved = budgets.max_growth = 0;
+  budgets.max_fragmentation = 0.0;
+  const analysis::Verdict verdict = analysis::verdict_of({report, report}, budgets);
+  bool all = true;
+  for (const analysis::BudgetCheck& c : analysis::check_budgets(report, budgets)) all &= c.passed;
+  if (verdict.passed != all) std::abort();
+  check_text(analysis::verdict_to_text(verdict));
+  check_json(analysis::verdict_to_json(verdict));
+}
+
 // A replay is a walk over the requests per model; the fits bisect (about 12
 // replays each). Bounded so that an input takes milliseconds, not seconds.
 constexpr size_t kMaxReplayed = 20'000;
@@ -257,6 +293,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const analysis::RankSummary summary = analysis::summarize_ranks(ranks);
   check_text(analysis::ranks_to_text(summary));
   check_json(analysis::ranks_to_json(ranks, summary));
+  write_self_diff(report);
+  write_budget_checks(report);
   write_timelines(trace);
   write_exports(trace);
   write_replays(trace);
