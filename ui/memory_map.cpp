@@ -41,7 +41,10 @@ MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device,
       if (change.what != analysis::LiveChange::What::Allocated) continue;
       const analysis::Allocation& a = change.allocation;
       const bool block = a.kind == trace::MemoryKind::Block;
-      if (a.device != device || (!block && !trace::occupies_device_memory(a.kind)) || a.size == 0) continue;
+      // No rectangle runs past the top of the address space (a damaged
+      // trace's may): ends, bands and packed addresses then stay in 64 bits.
+      const uint64_t size = std::min(a.size, UINT64_MAX - a.address);
+      if (a.device != device || (!block && !trace::occupies_device_memory(a.kind)) || size == 0) continue;
       if (map.rects.size() >= MemoryMap::kMaxRects) {
         ++map.left_out;
         continue;
@@ -61,7 +64,7 @@ MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device,
           next_category < categories.events.size() && categories.events[next_category] == a.event_index;
       open[a.serial] = map.rects.size();
       map.rects.push_back(
-          MapRect{e.time_ns, end_ns, a.address, a.size, 0, e.stream, slot->second, a.stack, a.thread.value,
+          MapRect{e.time_ns, end_ns, a.address, size, 0, e.stream, slot->second, a.stack, a.thread.value,
                   categorized ? categories.categories[next_category] : kNoCategory, block, false});
     }
   }

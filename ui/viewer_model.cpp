@@ -146,6 +146,10 @@ bool ViewerModel::poll_memory_map() {
 
 const TimelineLevels* ViewerModel::site_levels(bool wait) {
   if (site_levels_) return &*site_levels_;
+  if (timeline.bucket_count == 0) {  // no memory on the device: by site shows none either
+    site_levels_ = levels;
+    return &*site_levels_;
+  }
   if (!site_levels_job_.valid()) {
     analysis::TimelineQuery query;
     query.by = analysis::TimelineGrouping::Site;

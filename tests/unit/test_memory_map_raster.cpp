@@ -2,6 +2,9 @@
 // it, blocks over their segments, a rectangle narrower than a cell in one cell.
 #include <doctest/doctest.h>
 
+#include "analyzer/stack_resolver.h"
+#include "analyzer/symbolizer.h"
+#include "trace_builder.h"
 #include "ui/memory_map.h"
 
 using namespace vramscope::ui;
@@ -92,4 +95,29 @@ TEST_CASE("map runs: their ends and starts, and their rows as spans of the recta
   CHECK((rows[0].first_row == 0 && rows[0].last_row == 255 && rows[0].rect == 1));
   CHECK((rows[1].first_row == 256 && rows[1].last_row == 511 && rows[1].rect == 0));
   CHECK((rows[2].first_row == 768 && rows[2].last_row == 1023 && rows[2].rect == 2));
+}
+
+TEST_CASE("map of an allocation that runs past the top of the address space: cut at it") {
+  // Found by the view fuzzer: an allocation of 2^63 bytes near the top made
+  // its end wrap past 2^64, and the runs' rows were filled from its first
+  // row back round to its "last": past their end (`vramscope view --view
+  // memorymap` died of SIGSEGV).
+  vramscope::testing::TraceBuilder b;
+  b.alloc(1, 0x100000, 1 << 20);
+  constexpr uint64_t near_top = UINT64_MAX - 4095;
+  b.alloc(2, near_top, uint64_t{1} << 63);
+  vramscope::analysis::Symbolizer symbolizer(b.trace.modules);
+  vramscope::analysis::StackResolver stacks(b.trace, symbolizer);
+  const MemoryMap map = collect_memory_map(b.trace, 0, 10, stacks, TensorCategories{});
+  REQUIRE(map.rects.size() == 2);
+  CHECK(map.rects[1].address == near_top);
+  CHECK(map.rects[1].size == 4095);  // to the last byte the addresses reach
+  REQUIRE(map.bands.size() == 2);
+  CHECK(map.packed_bytes == (1 << 20) + 4095);
+  CHECK(map.rects[1].packed == 1 << 20);
+  REQUIRE(map.run_rows.size() == 1);
+  const std::vector<RowSpan>& rows = map.run_rows[0];
+  REQUIRE(rows.size() == 2);
+  CHECK((rows[0].first_row == 0 && rows[0].last_row == 1019 && rows[0].rect == 0));
+  CHECK((rows[1].first_row == 1020 && rows[1].last_row == 1023 && rows[1].rect == 1));
 }

@@ -18,6 +18,7 @@
 #include "formats/trace_file_writer.h"
 #include "formats/trace_reader.h"
 #include "temp_dir.h"
+#include "ui/viewer_model.h"
 
 using namespace vramscope;
 using namespace vramscope::trace;
@@ -830,4 +831,31 @@ TEST_CASE("odd trace: records not as written are read again, checked, for the re
       path + ": corrupt chunk at byte offset " + std::to_string(chunk) + " (unknown record type 31)";
   CHECK_THROWS_WITH_AS(read_trace_file(path), expected.c_str(), TraceError);
   CHECK_THROWS_WITH_AS(analysis::analyze_trace_file(path), expected.c_str(), TraceError);
+}
+
+TEST_CASE("a trace that lists no device and has no memory on one: the viewer's timeline by site is empty") {
+  // Found by the view fuzzer: the timeline by site asked for the timeline's
+  // device by number, and a device the trace neither lists nor uses is an
+  // error (`vramscope timeline --device 0`'s), which ended the viewer
+  // (`vramscope view TRACE --by site`: terminate, status 134). The one
+  // allocation, of no bytes on device 5, makes no device report.
+  TempDir dir("vramscope-odd");
+  const std::string path = dir.path("no-device.vstrace");
+  {
+    SimpleTraceWriter w(path, job_header());
+    REQUIRE(w.encoder().alloc({.ticks = kStart + 100,
+                               .kind = MemoryKind::Device,
+                               .api = Api::cuMemAlloc,
+                               .device = 5,
+                               .address = kBase}));
+    REQUIRE(w.encoder().end(kStart + 600, EndReason::Exit, 0, 1));
+  }
+  ui::ViewerModel model = ui::load_model(path, 64);
+  CHECK(model.report.devices.empty());
+  CHECK(model.timeline.device == 0);
+  CHECK(model.timeline.bucket_count == 0);
+  const ui::TimelineLevels* by_site = nullptr;
+  CHECK_NOTHROW(by_site = model.site_levels(true));
+  REQUIRE(by_site != nullptr);
+  CHECK(by_site->series_count() == model.levels.series_count());
 }
