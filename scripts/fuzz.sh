@@ -4,7 +4,8 @@
 # analysis of what they import (fuzz/corpus/kineto), the vramscope trace
 # reader with the analysis of what it reads (fuzz/corpus/trace), the text
 # and JSON the command line prints of a trace (report, seeded from
-# fuzz/corpus/trace as well) and the command line's size parser
+# fuzz/corpus/trace as well), the viewer opening a trace (view, the same
+# seeds) and the command line's size parser
 # (fuzz/corpus/size). Builds them with clang into
 # build-fuzz, then either runs each for N seconds on a working copy of its
 # seed corpus, printing executions and coverage, or, with --replay, only runs
@@ -21,7 +22,7 @@
 # writes which lines of our own sources they run, file by file, to
 # build-fuzz-coverage/coverage-NAME.txt, printing the total.
 #
-# usage: scripts/fuzz.sh [--seconds N] [--replay] [--save] [--coverage] [--target pickle|kineto|trace|report|size|all]
+# usage: scripts/fuzz.sh [--seconds N] [--replay] [--save] [--coverage] [--target pickle|kineto|trace|report|view|size|all]
 set -euo pipefail
 
 seconds=60
@@ -35,15 +36,15 @@ while [[ $# -gt 0 ]]; do
     --replay) replay=1; shift ;;
     --save) save=1; shift ;;
     --coverage) coverage=1; shift ;;
-    --target) target="${2:?--target needs pickle, kineto, trace, report, size or all}"; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --target) target="${2:?--target needs pickle, kineto, trace, report, view, size or all}"; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "fuzz.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
 case "$target" in
-  all) targets=(pickle kineto trace report size) ;;
-  pickle|kineto|trace|report|size) targets=("$target") ;;
-  *) echo "fuzz.sh: --target wants pickle, kineto, trace, report, size or all, not '$target'" >&2; exit 2 ;;
+  all) targets=(pickle kineto trace report view size) ;;
+  pickle|kineto|trace|report|view|size) targets=("$target") ;;
+  *) echo "fuzz.sh: --target wants pickle, kineto, trace, report, view, size or all, not '$target'" >&2; exit 2 ;;
 esac
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -86,11 +87,11 @@ for name in "${targets[@]}"; do
   cmake --build "$build" --target "vramscope_${name}_fuzzer" -j "$(nproc)"
   fuzzer="$build/bin/vramscope_${name}_fuzzer"
   seeds="$root/fuzz/corpus/$name"
-  [[ $name == report ]] && seeds="$root/fuzz/corpus/trace"  # the same traces, printed
+  [[ $name == report || $name == view ]] && seeds="$root/fuzz/corpus/trace"  # the same traces, printed or viewed
   limits=(-rss_limit_mb=4096)
   # A reader allocates no more than its input justifies: a header that
   # claims a huge count fails here, not on a user's machine.
-  if [[ $name == trace || $name == report ]]; then limits=(-malloc_limit_mb=256 -rss_limit_mb=2048); fi
+  if [[ $name == trace || $name == report || $name == view ]]; then limits=(-malloc_limit_mb=256 -rss_limit_mb=2048); fi
   work="$build/corpus-$name"
   if [[ $replay -eq 1 || $coverage -eq 1 ]]; then
     grown="$build/replay-$name"
