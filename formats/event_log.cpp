@@ -153,7 +153,7 @@ void FreePairing::process(Event e, std::vector<Event>& out) {
     a = found->live;
     live_.erase(found);
   }
-  uint64_t range_end = e.address + e.size;
+  const uint64_t asked = e.size;  // an unmap's range, which may hold more mappings
   e.kind = a.kind;
   e.device = a.device;
   e.size = a.size;
@@ -162,8 +162,10 @@ void FreePairing::process(Event e, std::vector<Event>& out) {
     if (e.api == Api::nvtxMemRegionsResize) resizing_[e.address] = a.stream;
   }
   out.push_back(e);
-  if (space == AddressSpace::Map && range_end > e.address + e.size) {
-    for (auto next = mappings_.lower_bound(e.address); next != mappings_.end() && next->first < range_end;) {
+  if (space == AddressSpace::Map && asked > e.size) {
+    // By offset from the range's start: a range may end at 2^64.
+    for (auto next = mappings_.lower_bound(e.address);
+         next != mappings_.end() && next->first - e.address < asked;) {
       free_extra(e, next->first, next->second, out);
       next = mappings_.erase(next);
     }

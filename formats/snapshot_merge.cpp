@@ -137,7 +137,7 @@ class PythonUnderNative {
 std::vector<uint64_t> place(const std::vector<Event>& theirs, const std::vector<Event>& native,
                             const DriverSegments& driver, int64_t shift_ns) {
   struct Made {
-    uint64_t end = 0;
+    uint64_t size = 0;
     uint64_t driver_ns = 0;
   };
   std::map<uint64_t, Made> segments;  // the snapshot's live segments with the driver's time, by address
@@ -150,7 +150,7 @@ std::vector<uint64_t> place(const std::vector<Event>& theirs, const std::vector<
     if (is_segment(e)) {
       const size_t i = driver.nearest(e, placed);
       if (i != DriverSegments::kNone && e.time_ns != 0) {
-        segments[e.address] = Made{e.address + e.size, native[i].time_ns};
+        segments[e.address] = Made{e.size, native[i].time_ns};
         floor = std::max(floor, native[i].time_ns);
       }
     } else if (e.type == EventType::Free &&
@@ -158,7 +158,8 @@ std::vector<uint64_t> place(const std::vector<Event>& theirs, const std::vector<
       segments.erase(e.address);
     } else if (e.kind == MemoryKind::Heap || e.kind == MemoryKind::Block) {
       auto after = segments.upper_bound(e.address);
-      if (after != segments.begin() && e.address < std::prev(after)->second.end)
+      // By offset from the segment's start: a segment may end at 2^64.
+      if (after != segments.begin() && e.address - std::prev(after)->first < std::prev(after)->second.size)
         floor = std::max(floor, std::prev(after)->second.driver_ns);
     }
     placed_at[j] = floor;

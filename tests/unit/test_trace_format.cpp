@@ -500,6 +500,37 @@ TEST_CASE("a ranged unmap frees every mapping it covers") {
   std::remove(path.c_str());
 }
 
+TEST_CASE("a ranged unmap that ends at the top of the address space frees every mapping it covers") {
+  // Its end, address + size, is 2^64 (0 in 64 bits): the pairing took the
+  // range for one that ends before its mappings, and freed only the first.
+  const std::string path = temp_path("vmm-top.vstrace");
+  constexpr uint64_t start = UINT64_MAX - (12ull << 20) + 1;
+  {
+    SimpleTraceWriter w(path, sample_header());
+    auto& e = w.encoder();
+    for (uint64_t i = 0; i < 3; ++i) {
+      CHECK(e.alloc({.ticks = 1'000'010 + i,
+                     .kind = MemoryKind::VirtualMap,
+                     .api = Api::cuMemMap,
+                     .address = start + i * (4 << 20),
+                     .size = 4 << 20}));
+    }
+    CHECK(e.free({.ticks = 1'000'100,
+                  .kind = MemoryKind::VirtualMap,
+                  .api = Api::cuMemUnmap,
+                  .address = start,
+                  .size = 12 << 20}));
+    CHECK(e.end(1'000'200, EndReason::Exit, 0, 1));
+  }
+  const TraceContents t = read_trace_file(path);
+  std::vector<uint64_t> freed;
+  for (const auto& ev : t.events.collect()) {
+    if (ev.type == EventType::Free) freed.push_back(ev.address);
+  }
+  CHECK(freed == std::vector<uint64_t>{start, start + (4 << 20), start + (8 << 20)});
+  std::remove(path.c_str());
+}
+
 TEST_CASE("sizes parse the way people write them") {
   CHECK(parse_size("4096") == 4096u);
   CHECK(parse_size("512MiB") == 512ull << 20);
