@@ -86,7 +86,7 @@ void write_timeline(const trace::TraceContents& trace, const analysis::TimelineQ
 }
 
 // The viewer's memory map of `device` at `time_ns`. In each segment with
-// block data, the blocks and holes tile it, by address; the holes add up to
+// block data, the blocks and holes tile it, from its start; the holes add up to
 // the free bytes the tracker counted as it went, and the largest is its
 // largest.
 void check_memory_map(const trace::TraceContents& trace, uint32_t device, uint64_t time_ns) {
@@ -115,7 +115,8 @@ void check_memory_map(const trace::TraceContents& trace, uint32_t device, uint64
 }
 
 // Each grouping over the whole trace, then windows of it as --from, --to,
-// --resolution, --top and --device ask for them, placed by the trace's end.
+// --resolution, --top and --device ask for them, placed by the trace's end;
+// and the viewer's memory map at the middle and the end.
 void write_timelines(const trace::TraceContents& trace) {
   uint64_t end = 0;
   for (analysis::TimelineGrouping by :
@@ -132,8 +133,8 @@ void write_timelines(const trace::TraceContents& trace) {
   late.buckets = 20;
   late.top = 2;
   write_timeline(trace, late);
-  analysis::TimelineQuery
-      middle;  // --by category --from <a quarter> --to <three quarters> --resolution <a seventh>
+  // --by category --from <a quarter> --to <three quarters> --resolution <a seventh>
+  analysis::TimelineQuery middle;
   middle.by = analysis::TimelineGrouping::Category;
   middle.from_ns = end / 4;
   middle.to_ns = end / 4 * 3 + 1;

@@ -85,7 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const trace::TraceError&) {
     return 0;  // damaged or foreign input: the viewer says so
   } catch (const std::invalid_argument&) {
-    return 0;
+    return 0;  // a trace it cannot show (nothing to draw a timeline of): the viewer says so
   }
   draw_views(model);
   return 0;
