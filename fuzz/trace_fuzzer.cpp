@@ -2,9 +2,6 @@
 // of whatever it reads. Every input must end in a report or a TraceError:
 // never a crash, a hang, a sanitizer report or an allocation out of
 // proportion to the input (run with -malloc_limit_mb, see scripts/fuzz.sh).
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +13,7 @@
 
 #include "analyzer/analysis.h"
 #include "formats/trace_reader.h"
+#include "fuzz/memfd_file.h"
 #include "fuzz/trace_checksums.h"
 
 namespace {
@@ -34,16 +32,9 @@ void read_and_analyze(std::span<const uint8_t> bytes) {
 
 // As the command line reads a trace: from a file, mapped, its records
 // checked by the analysis's walk (and read again, checked, when in doubt).
-// One memfd, rewritten for every input, stands for the file.
 void analyze_as_file(std::span<const uint8_t> bytes) {
-  static const int fd = memfd_create("vramscope-trace-fuzz", MFD_CLOEXEC);
-  static const std::string path = "/proc/self/fd/" + std::to_string(fd);
-  if (fd < 0 || ftruncate(fd, 0) != 0 ||
-      (!bytes.empty() && pwrite(fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))) {
-    std::abort();  // the harness, not the reader
-  }
   try {
-    analysis::analyze_trace_file(path);
+    analysis::analyze_trace_file(fuzz::as_file(bytes));
   } catch (const trace::TraceError&) {
   }
 }

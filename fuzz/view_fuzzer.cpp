@@ -8,9 +8,6 @@
 // sorted on each column, and the timeline by site. Beyond never crashing:
 // each call tree's root holds the bytes and count of its children, and the
 // raster has a cell for each column and row.
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -20,6 +17,7 @@
 #include <vector>
 
 #include "formats/trace_reader.h"
+#include "fuzz/memfd_file.h"
 #include "fuzz/trace_checksums.h"
 #include "ui/allocation_rows.h"
 #include "ui/viewer_model.h"
@@ -27,17 +25,6 @@
 namespace {
 
 using namespace vramscope;
-
-// Written for every input to one memfd, which stands for the trace file.
-std::string as_file(std::span<const uint8_t> bytes) {
-  static const int fd = memfd_create("vramscope-view-fuzz", MFD_CLOEXEC);
-  static const std::string path = "/proc/self/fd/" + std::to_string(fd);
-  if (fd < 0 || ftruncate(fd, 0) != 0 ||
-      (!bytes.empty() && pwrite(fd, bytes.data(), bytes.size(), 0) != static_cast<ssize_t>(bytes.size()))) {
-    std::abort();  // the harness, not the viewer
-  }
-  return path;
-}
 
 void check_tree(const ui::CallTreeNode& root) {
   uint64_t bytes = 0, count = 0;
@@ -81,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<uint8_t> bytes = fuzz::with_checksums_fixed(std::span<const uint8_t>(data, size));
   ui::ViewerModel model;
   try {
-    model = ui::load_model(as_file(bytes), 512);
+    model = ui::load_model(fuzz::as_file(bytes), 512);
   } catch (const trace::TraceError&) {
     return 0;  // damaged or foreign input: the viewer says so
   } catch (const std::invalid_argument&) {
