@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <bit>
 
+#include "formats/address_ranges.h"
+
 namespace vramscope::analysis {
 
 CachingAllocatorModel::CachingAllocatorModel(const TorchSettings& settings, uint64_t capacity,
@@ -141,7 +143,7 @@ CachingAllocatorModel::Block* CachingAllocatorModel::new_segment(uint64_t size, 
   block->size = size;
   block->stream = stream;
   block->small = small;
-  live_segments_.emplace(block->address, block->address + size);
+  live_segments_.emplace(block->address, size);
   reserved_ += size;
   segments_.push_back(size);
   return block;
@@ -204,10 +206,11 @@ uint64_t CachingAllocatorModel::segment_address(uint64_t size) {
   const size_t n = segments_.size();  // this segment's place in the order (not yet counted)
   if (n < recorded_.size() && recorded_[n].size == size) {
     const uint64_t address = recorded_[n].address;
+    // Free when no live segment has its first byte, and none starts within it.
+    const bool first_free = range_at(live_segments_, address) == live_segments_.end();
     auto after = live_segments_.upper_bound(address);
-    const bool free_before = after == live_segments_.begin() || std::prev(after)->second <= address;
-    const bool free_after = after == live_segments_.end() || after->first >= address + size;
-    if (free_before && free_after) return address;
+    const bool rest_free = after == live_segments_.end() || !range_has(address, size, after->first);
+    if (first_free && rest_free) return address;
   }
   const uint64_t address = next_address_;
   next_address_ += size;

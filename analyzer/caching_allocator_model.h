@@ -133,7 +133,7 @@ class CachingAllocatorModel {
   std::vector<Block*> unused_;
   uint64_t next_address_ = uint64_t{1} << 57;
   std::span<const RecordedSegment> recorded_;
-  std::map<uint64_t, uint64_t> live_segments_;  // base → end
+  std::map<uint64_t, uint64_t> live_segments_;  // base → size
   uint64_t reserved_ = 0;
   uint64_t allocated_ = 0;
   std::vector<uint64_t> segments_;

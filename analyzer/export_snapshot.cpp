@@ -14,6 +14,7 @@
 
 #include "analyzer/stack_resolver.h"
 #include "analyzer/symbolizer.h"
+#include "formats/address_ranges.h"
 #include "formats/pickle_writer.h"
 
 namespace vramscope::analysis {
@@ -243,9 +244,9 @@ class SnapshotWriter {
     std::vector<std::pair<uint64_t, const Live*>> inside;  // blocks in address order
     if (has_blocks_) {
       const std::map<uint64_t, Live>& blocks = blocks_[device];
-      for (auto it = blocks.lower_bound(address); it != blocks.end() && it->first - address < segment.size;
-           ++it) {
-        if (it->second.size <= segment.size - (it->first - address))
+      for (auto it = blocks.lower_bound(address);
+           it != blocks.end() && range_has(address, segment.size, it->first); ++it) {
+        if (range_holds(address, segment.size, it->first, it->second.size))
           inside.emplace_back(it->first, &it->second);
       }
     } else {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "formats/address_ranges.h"
+
 namespace vramscope::analysis {
 
 bool FragmentationTracker::apply(const trace::Event& e, const LiveChange& change, const LiveMemory& live) {
@@ -106,10 +108,8 @@ void FragmentationTracker::mark_has_blocks(Device& d, uint64_t, Segment& s) {
 
 FragmentationTracker::Segment* FragmentationTracker::segment_containing(Device& d, uint64_t address,
                                                                         uint64_t* start) {
-  auto after = d.segments.upper_bound(address);
-  if (after == d.segments.begin()) return nullptr;
-  auto at = std::prev(after);
-  if (address - at->first >= at->second.size) return nullptr;
+  auto at = range_at(d.segments, address, [](const Segment& s) { return s.size; });
+  if (at == d.segments.end()) return nullptr;
   *start = at->first;
   return &at->second;
 }

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "analyzer/report.h"
+#include "formats/address_ranges.h"
 
 namespace vramscope::analysis {
 
@@ -17,14 +18,11 @@ bool addressed_segment(const Allocation& a) {
 }
 
 // The range of `ranges` (start → size) that holds [address, address + size),
-// or null. By offset from its start: a range may end at 2^64.
+// or null.
 const std::pair<const uint64_t, uint64_t>* holding(const std::map<uint64_t, uint64_t>& ranges,
                                                    uint64_t address, uint64_t size) {
-  auto after = ranges.upper_bound(address);
-  if (after == ranges.begin()) return nullptr;
-  const auto& range = *std::prev(after);
-  const uint64_t offset = address - range.first;
-  return offset <= range.second && size <= range.second - offset ? &range : nullptr;
+  auto at = range_at(ranges, address);
+  return at != ranges.end() && range_holds(at->first, at->second, address, size) ? &*at : nullptr;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <set>
 #include <utility>
 
+#include "formats/address_ranges.h"
 #include "formats/flat_table.h"
 #include "formats/record_decoder.h"
 
@@ -163,9 +164,8 @@ void FreePairing::process(Event e, std::vector<Event>& out) {
   }
   out.push_back(e);
   if (space == AddressSpace::Map && asked > e.size) {
-    // By offset from the range's start: a range may end at 2^64.
     for (auto next = mappings_.lower_bound(e.address);
-         next != mappings_.end() && next->first - e.address < asked;) {
+         next != mappings_.end() && range_has(e.address, asked, next->first);) {
       free_extra(e, next->first, next->second, out);
       next = mappings_.erase(next);
     }

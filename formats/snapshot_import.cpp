@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "formats/address_ranges.h"
 #include "formats/flat_table.h"
 #include "formats/huge_page_allocator.h"
 
@@ -49,10 +50,8 @@ class SegmentMap {
   void remove(uint64_t address) { ranges_.erase(address); }
   // The base of the segment holding `address`, or 0.
   uint64_t holding(uint64_t address) const {
-    auto it = ranges_.upper_bound(address);
-    if (it == ranges_.begin()) return 0;
-    --it;
-    return address - it->first < it->second ? it->first : 0;
+    auto at = range_at(ranges_, address);
+    return at != ranges_.end() ? at->first : 0;
   }
 
  private:

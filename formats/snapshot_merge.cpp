@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "formats/address_ranges.h"
+
 namespace vramscope::trace {
 
 namespace {
@@ -157,10 +159,8 @@ std::vector<uint64_t> place(const std::vector<Event>& theirs, const std::vector<
                (e.kind == MemoryKind::Device || e.kind == MemoryKind::VirtualMap)) {
       segments.erase(e.address);
     } else if (e.kind == MemoryKind::Heap || e.kind == MemoryKind::Block) {
-      auto after = segments.upper_bound(e.address);
-      // By offset from the segment's start: a segment may end at 2^64.
-      if (after != segments.begin() && e.address - std::prev(after)->first < std::prev(after)->second.size)
-        floor = std::max(floor, std::prev(after)->second.driver_ns);
+      auto in = range_at(segments, e.address, [](const Made& m) { return m.size; });
+      if (in != segments.end()) floor = std::max(floor, in->second.driver_ns);
     }
     placed_at[j] = floor;
   }
