@@ -36,9 +36,11 @@ TEST_CASE("address ranges: a range holds another when every byte of it is inside
   CHECK_FALSE(range_holds(0x1000, 0x100, 0xff0, 0x10));
   CHECK(range_holds(0x1000, 0x100, 0x1100, 0));  // nothing, at its end
   CHECK_FALSE(range_holds(0x1000, 0x100, 0x1101, 0));
+  CHECK_FALSE(range_holds(0x1000, 0x100, 0x1080, UINT64_MAX));  // a length that wraps
   // Ending at 2^64: a block up to the top is held; one that wraps past it is not.
   CHECK(range_holds(kTop, 2 * kMiB, kTop + kMiB, kMiB));
   CHECK(range_holds(kTop, 2 * kMiB, kTop, 2 * kMiB));
+  CHECK(range_holds(kTop, 2 * kMiB, kTop, kMiB));  // its first half
   CHECK_FALSE(range_holds(kTop, 2 * kMiB, kTop + kMiB, kMiB + 1));
   CHECK_FALSE(range_holds(kTop, 2 * kMiB, kTop + kMiB, UINT64_MAX));
 }
