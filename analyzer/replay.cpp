@@ -188,8 +188,8 @@ std::optional<std::array<uint32_t, 16>> parse_roundup_divisions(const std::strin
       return std::nullopt;
     }
     std::string_view key = entry.substr(0, colon);
-    if (key == ">") {  // as PyTorch: from the last interval named on
-      std::fill(divisions.begin() + static_cast<ptrdiff_t>(last_index), divisions.end(),
+    if (key == ">") {  // as PyTorch: every interval after the last one named
+      std::fill(divisions.begin() + static_cast<ptrdiff_t>(last_index) + 1, divisions.end(),
                 static_cast<uint32_t>(value));
       continue;
     }

@@ -22,17 +22,23 @@ std::string capacity_text(uint64_t capacity) {
   return capacity == UINT64_MAX ? "no limit" : format_size(capacity);
 }
 
+// As PYTORCH_CUDA_ALLOC_CONF takes it, which reads a list's first entry for
+// every interval up to its own, ">" for every interval after the last one
+// named, and any other entry for its own interval alone: the first run of
+// equal values is one entry, the last is ">", each interval between is named.
 std::string divisions_text(const std::array<uint32_t, 16>& divisions) {
-  bool all_same = true;
-  for (uint32_t d : divisions) all_same &= d == divisions[0];
-  if (all_same) return std::to_string(divisions[0]);
-  std::string text = "[";
-  for (size_t i = 0; i < divisions.size(); ++i) {
-    if (i > 0 && divisions[i] == divisions[i - 1]) continue;
-    if (text.size() > 1) text += ",";
-    text += std::to_string(uint64_t{1} << i) + ":" + std::to_string(divisions[i]);
-  }
-  return text + "]";
+  const size_t n = divisions.size();
+  size_t lead = 1;  // the first run: [0, lead)
+  while (lead < n && divisions[lead] == divisions[0]) ++lead;
+  if (lead == n) return std::to_string(divisions[0]);
+  size_t tail = n - 1;  // the last run: [tail, n), after the first
+  while (divisions[tail - 1] == divisions[n - 1]) --tail;
+  auto entry = [&](size_t i) {
+    return std::to_string(uint64_t{1} << i) + ":" + std::to_string(divisions[i]);
+  };
+  std::string text = "[" + entry(lead - 1);
+  for (size_t i = lead; i < tail; ++i) text += "," + entry(i);
+  return text + ",>:" + std::to_string(divisions[n - 1]) + "]";
 }
 
 }  // namespace

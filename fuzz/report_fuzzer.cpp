@@ -251,7 +251,7 @@ void write_replays(const trace::TraceContents& trace) {
                                AllocatorModel::CudaAsync, AllocatorModel::Exact})
     write_replay(input, model, defaults, report);
 
-  // max_split_size_mb:256,roundup_power2_divisions:[1:4,16:2,256:8],garbage_collection_threshold:0.6
+  // max_split_size_mb:256,roundup_power2_divisions:[8:4,16:2,32:2,64:2,128:2,>:8],garbage_collection_threshold:0.6
   analysis::TorchSettings changed;
   changed.max_split_size = uint64_t{256} << 20;
   for (size_t i = 0; i < changed.roundup_power2_divisions.size(); ++i)

@@ -9,6 +9,7 @@
 #include "analyzer/analysis.h"
 #include "analyzer/caching_allocator_model.h"
 #include "analyzer/replay.h"
+#include "analyzer/replay_output.h"
 #include "analyzer/replay_scaling.h"
 #include "formats/snapshot_import.h"
 
@@ -96,12 +97,55 @@ TEST_CASE("roundup_power2_divisions is read as PYTORCH_CUDA_ALLOC_CONF writes it
   CHECK((*list)[7] == 1);
   CHECK((*list)[8] == 1);  // 256 MiB to 512 MiB
   CHECK((*list)[9] == 2);
-  CHECK((*list)[10] == 8);  // as PyTorch: '>' fills from the last interval named on
+  CHECK((*list)[10] == 4);  // 1 GiB to 2 GiB: the last named
+  CHECK((*list)[11] == 8);  // as PyTorch: '>' fills every interval after the last named
   CHECK((*list)[15] == 8);
+  // An entry past the first sets its own interval alone: those between stay 0.
+  auto gaps = analysis::parse_roundup_divisions("[2:4,16:2,>:8]", error);
+  REQUIRE(gaps);
+  const std::array<uint32_t, 16> expected_gaps{4, 4, 0, 0, 2, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8};
+  CHECK(*gaps == expected_gaps);
+  // '>' first: the interval before the one it would follow keeps its 0.
+  auto only_rest = analysis::parse_roundup_divisions("[>:2]", error);
+  REQUIRE(only_rest);
+  CHECK((*only_rest)[0] == 0);
+  CHECK((*only_rest)[1] == 2);
   CHECK_FALSE(analysis::parse_roundup_divisions("3", error));
   CHECK(error.find("power of two") != std::string::npos);
   CHECK_FALSE(analysis::parse_roundup_divisions("[300:2]", error));
   CHECK_FALSE(analysis::parse_roundup_divisions("[256:2", error));
+}
+
+TEST_CASE("replay prints roundup_power2_divisions so that PyTorch reads back the same intervals") {
+  auto printed = [](const std::array<uint32_t, 16>& divisions) {
+    analysis::TorchSettings s;
+    s.roundup_power2_divisions = divisions;
+    return analysis::settings_text(s);
+  };
+  auto read_back = [](const std::string& settings) {
+    const std::string key = "roundup_power2_divisions:";
+    REQUIRE(settings.starts_with(key));
+    std::string error;
+    auto divisions = analysis::parse_roundup_divisions(settings.substr(key.size()), error);
+    REQUIRE(divisions);
+    return *divisions;
+  };
+  std::array<uint32_t, 16> all_four{};
+  all_four.fill(4);
+  CHECK(printed(all_four) == "roundup_power2_divisions:4");
+  // The first run one entry, the last '>', each interval between named.
+  const std::array<uint32_t, 16> runs{4, 4, 4, 4, 2, 2, 2, 2, 8, 8, 8, 8, 8, 8, 8, 8};
+  CHECK(printed(runs) == "roundup_power2_divisions:[8:4,16:2,32:2,64:2,128:2,>:8]");
+  CHECK(read_back(printed(runs)) == runs);
+  // Printed as runs of changes ("[1:4,2:2]"), PyTorch would have read 0 from 4 MiB on.
+  const std::array<uint32_t, 16> then_two{4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
+  CHECK(printed(then_two) == "roundup_power2_divisions:[1:4,>:2]");
+  CHECK(read_back(printed(then_two)) == then_two);
+  const std::array<uint32_t, 16> last_differs{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 16};
+  CHECK(printed(last_differs) == "roundup_power2_divisions:[16384:1,>:16]");
+  CHECK(read_back(printed(last_differs)) == last_differs);
+  const std::array<uint32_t, 16> zigzag{2, 0, 4, 0, 8, 0, 16, 0, 2, 0, 4, 0, 8, 0, 16, 0};
+  CHECK(read_back(printed(zigzag)) == zigzag);
 }
 
 TEST_CASE("caching allocator model: a request takes the best cached block, split, and merges back") {
