@@ -1,5 +1,6 @@
 #include "analyzer/replay_output.h"
 
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 
@@ -51,9 +52,11 @@ std::string settings_text(const TorchSettings& s) {
   for (uint32_t d : s.roundup_power2_divisions) divisions |= d > 1;
   if (divisions) add("roundup_power2_divisions:" + divisions_text(s.roundup_power2_divisions));
   if (s.garbage_collection_threshold > 0) {
+    // The shortest text that reads back as the same double: what was modelled.
     char threshold[32];
-    std::snprintf(threshold, sizeof threshold, "%g", s.garbage_collection_threshold);
-    add(std::string("garbage_collection_threshold:") + threshold);
+    const auto written =
+        std::to_chars(threshold, threshold + sizeof threshold, s.garbage_collection_threshold);
+    add("garbage_collection_threshold:" + std::string(threshold, written.ptr));
   }
   return text;
 }

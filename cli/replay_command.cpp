@@ -50,7 +50,7 @@ constexpr const char* kUsage =
     "  --capacity SIZE        the memory the allocator may reserve (e.g. 24GiB;\n"
     "                         default: the device's memory, as the trace says;\n"
     "                         no limit when it does not, as a snapshot)\n"
-    "  --max-split-size SIZE  PyTorch's max_split_size_mb (more than 20 MiB)\n"
+    "  --max-split-size SIZE  PyTorch's max_split_size_mb (whole MiB, more than 20)\n"
     "  --roundup-power2-divisions N|LIST\n"
     "                         PyTorch's roundup_power2_divisions: a power of two\n"
     "                         for every size, or [256:1,512:2,>:4] (MiB: divisions)\n"
@@ -121,6 +121,10 @@ std::optional<ReplayOptions> parse(const Args& args) {
       options.settings.max_split_size = size_value(cursor);
       if (options.settings.max_split_size <= (uint64_t{20} << 20))
         throw UsageError{"replay: --max-split-size must be more than 20 MiB, as PyTorch requires"};
+      if (options.settings.max_split_size % (uint64_t{1} << 20) != 0)
+        throw UsageError{
+            "replay: --max-split-size must be whole MiB, as PyTorch's max_split_size_mb is, not " +
+            format_size(options.settings.max_split_size)};
       options.torch_settings_given = true;
     } else if (arg == "--roundup-power2-divisions") {
       const std::string text = cursor.value();

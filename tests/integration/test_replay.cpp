@@ -121,6 +121,10 @@ TEST_CASE("replay refuses bad flags and traces it cannot replay with one line") 
       {{"replay", snapshot, "--max-split-size", "16MiB"},
        2,
        "vramscope: replay: --max-split-size must be more than 20 MiB, as PyTorch requires\n"},
+      {{"replay", snapshot, "--max-split-size", "100.5MiB"},
+       2,
+       "vramscope: replay: --max-split-size must be whole MiB, as PyTorch's max_split_size_mb is, not "
+       "100.50 MiB\n"},
       {{"replay", snapshot, "--capacity", "lots"},
        2,
        "vramscope: replay: bad size 'lots' for --capacity (e.g. 24GiB)\n"},

@@ -146,6 +146,12 @@ TEST_CASE("replay prints roundup_power2_divisions so that PyTorch reads back the
   CHECK(read_back(printed(last_differs)) == last_differs);
   const std::array<uint32_t, 16> zigzag{2, 0, 4, 0, 8, 0, 16, 0, 2, 0, 4, 0, 8, 0, 16, 0};
   CHECK(read_back(printed(zigzag)) == zigzag);
+
+  // The other settings as modelled: whole MiB, and every digit of the threshold.
+  analysis::TorchSettings other;
+  other.max_split_size = uint64_t{256} << 20;
+  other.garbage_collection_threshold = 0.1234567;
+  CHECK(analysis::settings_text(other) == "max_split_size_mb:256,garbage_collection_threshold:0.1234567");
 }
 
 TEST_CASE("caching allocator model: a request takes the best cached block, split, and merges back") {
