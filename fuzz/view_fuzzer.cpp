@@ -5,12 +5,21 @@
 // views ask for it: the memory map at the default moment, the call trees
 // live then and leaked at the end (top-down and bottom-up), the address ×
 // time map with its raster, its live allocations and the allocations table
-// sorted on each column, and the timeline by site. Beyond never crashing:
-// each call tree's root holds the bytes and count of its children, and the
-// raster has a cell for each column and row.
+// sorted on each column both ways, filtered by a site's name, by the moment
+// and by a time range, and the timeline by site. Beyond never crashing:
+// each call tree's root holds the bytes and count of its children; the
+// raster has a cell for each column and row; the table shows each
+// allocation once, largest first by default with ties in allocation order;
+// what it shows live at the moment is what the map lists live then (two
+// ways to the same answer: the table looks at every allocation, the map's
+// list skips runs of them over before); and a site's name finds every
+// allocation of that site.
+#include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -35,6 +44,79 @@ void check_tree(const ui::CallTreeNode& root) {
   if (!root.children.empty() && (bytes != root.bytes || count != root.count)) std::abort();
 }
 
+// Each of `rows` once, an index into the map's rectangles.
+std::vector<uint32_t> sorted_once(std::vector<uint32_t> rows, size_t count) {
+  std::sort(rows.begin(), rows.end());
+  if (std::adjacent_find(rows.begin(), rows.end()) != rows.end()) std::abort();
+  if (!rows.empty() && rows.back() >= count) std::abort();
+  return rows;
+}
+
+void check_table(const ui::MapRect* rects, size_t count, const std::vector<uint32_t>& rows) {
+  // Largest first, ties in allocation order.
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const ui::MapRect &a = rects[rows[i - 1]], &b = rects[rows[i]];
+    if (a.size < b.size || (a.size == b.size && rows[i - 1] > rows[i])) std::abort();
+  }
+  (void)sorted_once(rows, count);
+}
+
+void check_table(const ui::MemoryMap& map, ui::TimelineWindow window, uint64_t moment) {
+  const size_t count = map.rects.size();
+  ui::AllocationsTable table;
+  std::vector<uint32_t> all(count);
+  for (size_t i = 0; i < count; ++i) all[i] = static_cast<uint32_t>(i);
+  for (ui::AllocationColumn column :
+       {ui::AllocationColumn::Number, ui::AllocationColumn::Size, ui::AllocationColumn::Site,
+        ui::AllocationColumn::Category, ui::AllocationColumn::Made, ui::AllocationColumn::Lifetime,
+        ui::AllocationColumn::Stream, ui::AllocationColumn::Thread, ui::AllocationColumn::Address}) {
+    for (bool ascending : {false, true}) {
+      table.sort = column;
+      table.ascending = ascending;
+      if (sorted_once(ui::table_rows(map, table, window), count) != all) std::abort();
+    }
+  }
+  table.sort = ui::AllocationColumn::Size;
+  table.ascending = false;
+  check_table(map.rects.data(), count, ui::table_rows(map, table, window));
+
+  // Live at the moment: what the map's list says, found another way.
+  window.selected_ns = moment;
+  table.live_at_moment = true;
+  const std::vector<uint32_t> live_rows = ui::table_rows(map, table, window);
+  check_table(map.rects.data(), count, live_rows);
+  const std::vector<size_t> listed = ui::live_allocations_at(
+      map, moment, [](const ui::MapRect&) { return true; }, SIZE_MAX);
+  if (sorted_once(live_rows, count) !=
+      sorted_once(std::vector<uint32_t>(listed.begin(), listed.end()), count))
+    std::abort();
+  table.live_at_moment = false;
+
+  // Made in the first half of the window.
+  window.range =
+      std::pair<uint64_t, uint64_t>{window.from_ns, window.from_ns + (window.to_ns - window.from_ns) / 2};
+  table.in_range = true;
+  for (uint32_t row : ui::table_rows(map, table, window)) {
+    if (map.rects[row].from_ns < window.range->first || map.rects[row].from_ns >= window.range->second)
+      std::abort();
+  }
+  table.in_range = false;
+
+  // The middle site's name, in capitals: each of its allocations is found.
+  if (map.sites.empty()) return;
+  const std::string& name = map.sites[map.sites.size() / 2];
+  std::string needle = name.substr(name.size() / 4, sizeof table.filter - 1);
+  for (char& c : needle) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::memcpy(table.filter, needle.data(), needle.size());
+  table.filter[needle.size()] = 0;
+  const std::vector<uint32_t> found = sorted_once(ui::table_rows(map, table, window), count);
+  for (size_t i = 0; i < count; ++i) {
+    if (map.rects[i].site == map.sites.size() / 2 &&
+        !std::binary_search(found.begin(), found.end(), static_cast<uint32_t>(i)))
+      std::abort();
+  }
+}
+
 void draw_views(ui::ViewerModel& model) {
   const uint64_t moment = default_moment(model);
   model.fragmentation_at(moment);
@@ -50,15 +132,7 @@ void draw_views(ui::ViewerModel& model) {
   if (raster.cells.size() != raster.columns * raster.rows) std::abort();
   ui::live_allocations_at(
       map, moment, [](const ui::MapRect&) { return true; }, 100);
-  ui::AllocationsTable table;
-  for (ui::AllocationColumn column :
-       {ui::AllocationColumn::Number, ui::AllocationColumn::Size, ui::AllocationColumn::Site,
-        ui::AllocationColumn::Category, ui::AllocationColumn::Made, ui::AllocationColumn::Lifetime,
-        ui::AllocationColumn::Stream, ui::AllocationColumn::Thread, ui::AllocationColumn::Address}) {
-    table.sort = column;
-    table.live_at_moment = column == ui::AllocationColumn::Size;
-    ui::table_rows(map, table, window);
-  }
+  check_table(map, window, moment);
   model.site_levels(true);
 }
 

@@ -38,11 +38,7 @@ std::vector<uint32_t> table_rows(const MemoryMap& map, const AllocationsTable& t
   for (size_t i = 0; i < map.rects.size(); ++i) {
     const MapRect& r = map.rects[i];
     if (!site_matches[r.site] && !category_matches[r.category]) continue;
-    if (table.live_at_moment) {
-      if (!window.selected_ns) continue;
-      const uint64_t t = *window.selected_ns;
-      if (t < r.from_ns || (r.freed && t >= r.to_ns)) continue;
-    }
+    if (table.live_at_moment && (!window.selected_ns || !live_at(r, *window.selected_ns))) continue;
     if (table.in_range && window.range &&
         (r.from_ns < window.range->first || r.from_ns >= window.range->second))
       continue;

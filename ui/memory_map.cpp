@@ -119,7 +119,7 @@ void index_runs(MemoryMap& map) {
       for (size_t j = i; j < end; ++j) {
         const MapRect& r = map.rects[j];
         if (!drawn_in_pass(map, r, pass)) continue;
-        last_end = std::max(last_end, r.to_ns);
+        last_end = std::max(last_end, r.freed ? r.to_ns : UINT64_MAX);
         first_end = std::min(first_end, r.to_ns);
         last_start = std::max(last_start, r.from_ns);
         if (r.size == 0) continue;
@@ -153,8 +153,7 @@ std::vector<size_t> live_allocations_at(const MemoryMap& map, uint64_t time_ns,
     if (map.run_end_ns[run] < time_ns) continue;  // all of it over before
     for (size_t i = run * MemoryMap::kRun; i < std::min(count, (run + 1) * MemoryMap::kRun); ++i) {
       const MapRect& r = map.rects[i];
-      const bool alive = time_ns < std::max(r.to_ns, r.from_ns + 1) || !r.freed;
-      if (alive && keep(r)) live.push_back(i);
+      if (live_at(r, time_ns) && keep(r)) live.push_back(i);
     }
   }
   const size_t kept = std::min(most, live.size());

@@ -4,6 +4,7 @@
 // timeline draws them. Collected by one walk, the first time the view opens.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -60,8 +61,11 @@ struct MemoryMap {
   std::vector<std::string> sites;  // names, in order of first appearance
   size_t left_out = 0;             // allocations past kMaxRects, not drawn
   bool has_blocks = false;         // some rectangles are tensor blocks inside segments
-  // The latest end (to_ns) of each run of kRun rectangles: a frame skips the
-  // runs that ended before its window (most of a long training job's).
+  // The latest end (to_ns) of each run of kRun rectangles, UINT64_MAX where
+  // one was never freed: a frame skips the runs that ended before its window
+  // (most of a long training job's), as the list of what is live at a moment
+  // does. A never-freed one is live at any moment after it was made, even
+  // past the map's end (a damaged trace can have events after its end).
   std::vector<uint64_t> run_end_ns;
   // And the earliest end and latest start of each run: a run whose
   // rectangles all span a window is drawn from its rows (run_rows), a bar
@@ -82,6 +86,13 @@ struct MemoryMap {
 // (a map without blocks is drawn in the first): whether `r` is drawn in `pass`.
 inline bool drawn_in_pass(const MemoryMap& map, const MapRect& r, int pass) {
   return map.has_blocks ? r.block == (pass == 1) : pass == 0;
+}
+
+// Whether `r` is live at `time_ns`: made by then and not yet freed. One made
+// and freed at the same moment is live at that moment, so that it can be
+// seen and chosen. The map's lists, its tooltip and the table all ask this.
+inline bool live_at(const MapRect& r, uint64_t time_ns) {
+  return r.from_ns <= time_ns && (!r.freed || time_ns < std::max(r.to_ns, r.from_ns + 1));
 }
 
 // Fills the runs' facts (run_end_ns, run_first_end_ns, run_last_start_ns,

@@ -332,8 +332,7 @@ void handle_timeline_input(ViewerModel& model, const TimelineLevels& bands, Time
     }
   }
   // The selected allocation, when the cursor is on it.
-  if (const MapRect* r = selected_allocation(model, window);
-      r && t0 >= r->from_ns && t0 < std::max(r->to_ns, r->from_ns + 1) && cursor_bytes < r->size) {
+  if (const MapRect* r = selected_allocation(model, window); r && live_at(*r, t0) && cursor_bytes < r->size) {
     ImGui::Separator();
     show_allocation(model, *r);
   }

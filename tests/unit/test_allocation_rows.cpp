@@ -93,6 +93,13 @@ TEST_CASE("allocation rows: live at the selected moment; made in the selected ra
   CHECK(table_rows(map, table, window) == std::vector<uint32_t>{0, 2});
   window.selected_ns = 100;  // the end: what was never freed
   CHECK(table_rows(map, table, window) == std::vector<uint32_t>{0, 4});
+  // Made and freed at one moment: live at it, as the map's list of what is live says.
+  MemoryMap instant = five();
+  instant.rects[3].to_ns = instant.rects[3].from_ns;  // 30 to 30
+  window.selected_ns = 30;
+  CHECK(table_rows(instant, table, window) == std::vector<uint32_t>{0, 2, 3});
+  window.selected_ns = 31;
+  CHECK(table_rows(instant, table, window) == std::vector<uint32_t>{0, 2});
   table.live_at_moment = false;
   table.in_range = true;
   CHECK(table_rows(map, table, window).size() == 5);  // no range: the filter waits for one

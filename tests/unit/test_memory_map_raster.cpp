@@ -65,9 +65,10 @@ TEST_CASE("live allocations at a moment: largest first, ties in allocation order
   MapRect kept = rect(48, 100, 1800, 50, false);         // 1028: live at the end
   kept.freed = false;
   map.rects.push_back(kept);
-  map.rects.push_back(rect(60, 70, 2000, 900, false));  // 1029: made after 50
-  index_runs(map);
+  map.rects.push_back(rect(60, 70, 2000, 900, false));                // 1029: made after 50
   for (MapRect& r : map.rects) r.freed = r.freed || r.from_ns != 48;  // every other one was freed
+  index_runs(map);
+  CHECK(map.run_end_ns == std::vector<uint64_t>{10, UINT64_MAX});  // the second holds one never freed
   auto all = [](const MapRect&) { return true; };
   CHECK(live_allocations_at(map, 50, all, 10) == std::vector<size_t>{1027, 1024, 1026, 1028});
   CHECK(live_allocations_at(map, 50, all, 2) == std::vector<size_t>{1027, 1024});
@@ -78,6 +79,23 @@ TEST_CASE("live allocations at a moment: largest first, ties in allocation order
         std::vector<size_t>{1028});  // at the end: what was never freed
 }
 
+TEST_CASE("live allocations past the map's end: one never freed is live, whichever run it is in") {
+  // A damaged trace whose events go on after its end: the map ends at 10 ns,
+  // and the last allocation was made at 20. A whole run of never-freed ones
+  // before it, each ending at the map's end, is live at 20 too.
+  MemoryMap map;
+  map.packed_bytes = 1 << 20;
+  for (int i = 0; i < 1024; ++i) map.rects.push_back(rect(0, 10, 0, 1, false));
+  map.rects.push_back(rect(20, 10, 0, 2, false));
+  index_runs(map);
+  auto all = [](const MapRect&) { return true; };
+  const std::vector<size_t> live = live_allocations_at(map, 20, all, 2000);
+  REQUIRE(live.size() == 1025);
+  CHECK(live.front() == 1024);  // the largest first
+  CHECK(live_at(map.rects[0], 20));
+  CHECK_FALSE(live_at(map.rects[1024], 19));  // not yet made
+}
+
 TEST_CASE("map runs: their ends and starts, and their rows as spans of the rectangle on top") {
   MemoryMap map;
   map.packed_bytes = 1024 * 16;  // 16 bytes a row
@@ -85,6 +103,7 @@ TEST_CASE("map runs: their ends and starts, and their rows as spans of the recta
   map.rects = {rect(0, 100, 0, 512 * 16, false),         // a segment over rows 0-511
                rect(10, 90, 0, 256 * 16, true),          // a block over rows 0-255, over the segment
                rect(5, 80, 768 * 16, 256 * 16, false)};  // a segment over rows 768-1023, no block in it
+  for (MapRect& r : map.rects) r.freed = true;
   index_runs(map);
   REQUIRE(map.run_rows.size() == 1);
   CHECK(map.run_end_ns == std::vector<uint64_t>{100});
