@@ -68,6 +68,12 @@ MemoryMap collect_memory_map(const trace::TraceContents& trace, uint32_t device,
                   categorized ? categories.categories[next_category] : kNoCategory, block, false});
     }
   }
+  // In the order they were made, which the lookups by moment and the runs
+  // rely on. A damaged trace can give events out of it (a thread's chunks
+  // that overlap in time are read one after the other); ties keep the file's order.
+  auto made_before = [](const MapRect& a, const MapRect& b) { return a.from_ns < b.from_ns; };
+  if (!std::is_sorted(map.rects.begin(), map.rects.end(), made_before))
+    std::stable_sort(map.rects.begin(), map.rects.end(), made_before);
   // The bands: every range ever used, merged where they touch or overlap.
   std::vector<std::pair<uint64_t, uint64_t>> ranges;  // [start, end)
   for (const MapRect& r : map.rects) ranges.emplace_back(r.address, r.address + r.size);

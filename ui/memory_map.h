@@ -55,7 +55,7 @@ struct RowSpan {
 };
 
 struct MemoryMap {
-  std::vector<MapRect> rects;      // in allocation order
+  std::vector<MapRect> rects;      // in allocation order: by from_ns, then the trace's order
   std::vector<AddressBand> bands;  // by address, disjoint
   uint64_t packed_bytes = 0;       // all bands together
   std::vector<std::string> sites;  // names, in order of first appearance

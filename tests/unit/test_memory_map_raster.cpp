@@ -116,6 +116,28 @@ TEST_CASE("map runs: their ends and starts, and their rows as spans of the recta
   CHECK((rows[2].first_row == 768 && rows[2].last_row == 1023 && rows[2].rect == 2));
 }
 
+TEST_CASE("map of events out of time order: its rectangles in the order they were made") {
+  // Found by the view fuzzer: a damaged trace whose events come out of time
+  // order (a thread's chunks that overlap in time). The map's list of what
+  // is live at a moment looks its allocations up by time, and missed those
+  // made earlier than ones before them.
+  vramscope::testing::TraceBuilder b;
+  b.alloc(100, 0x100000, 1 << 20);
+  b.alloc(300, 0x200000, 2 << 20);
+  b.alloc(200, 0x400000, 4 << 20);  // made before the one above it
+  vramscope::analysis::Symbolizer symbolizer(b.trace.modules);
+  vramscope::analysis::StackResolver stacks(b.trace, symbolizer);
+  const MemoryMap map = collect_memory_map(b.trace, 0, 400, stacks, TensorCategories{});
+  REQUIRE(map.rects.size() == 3);
+  CHECK(map.rects[0].from_ns == 100);
+  CHECK(map.rects[1].from_ns == 200);
+  CHECK(map.rects[1].size == 4 << 20);
+  CHECK(map.rects[2].from_ns == 300);
+  auto all = [](const MapRect&) { return true; };
+  CHECK(live_allocations_at(map, 250, all, 10) == std::vector<size_t>{1, 0});  // 4 MiB, then 1 MiB
+  CHECK(map.live_at_end_ns == std::vector<uint64_t>{100, 200, 300});
+}
+
 TEST_CASE("map of an allocation that runs past the top of the address space: cut at it") {
   // Found by the view fuzzer: an allocation of 2^63 bytes near the top made
   // its end wrap past 2^64, and the runs' rows were filled from its first
