@@ -5,7 +5,7 @@
 # reader with the analysis of what it reads (fuzz/corpus/trace), the text
 # and JSON the command line prints of a trace (report, seeded from
 # fuzz/corpus/trace as well), the viewer opening a trace (view, the same
-# seeds) and the command line's size parser
+# seeds) and the command line's sizes, durations and divisions lists
 # (fuzz/corpus/size). Builds them with clang into
 # build-fuzz, then either runs each for N seconds on a working copy of its
 # seed corpus, printing executions and coverage, or, with --replay, only runs
