@@ -52,8 +52,8 @@ std::vector<uint32_t> sorted_once(std::vector<uint32_t> rows, size_t count) {
   return rows;
 }
 
-void check_table(const ui::MapRect* rects, size_t count, const std::vector<uint32_t>& rows) {
-  // Largest first, ties in allocation order.
+// Largest first, ties in allocation order: the table's default order.
+void check_largest_first(const ui::MapRect* rects, size_t count, const std::vector<uint32_t>& rows) {
   for (size_t i = 1; i < rows.size(); ++i) {
     const ui::MapRect &a = rects[rows[i - 1]], &b = rects[rows[i]];
     if (a.size < b.size || (a.size == b.size && rows[i - 1] > rows[i])) std::abort();
@@ -78,13 +78,13 @@ void check_table(const ui::MemoryMap& map, ui::TimelineWindow window, uint64_t m
   }
   table.sort = ui::AllocationColumn::Size;
   table.ascending = false;
-  check_table(map.rects.data(), count, ui::table_rows(map, table, window));
+  check_largest_first(map.rects.data(), count, ui::table_rows(map, table, window));
 
   // Live at the moment: what the map's list says, found another way.
   window.selected_ns = moment;
   table.live_at_moment = true;
   const std::vector<uint32_t> live_rows = ui::table_rows(map, table, window);
-  check_table(map.rects.data(), count, live_rows);
+  check_largest_first(map.rects.data(), count, live_rows);
   const std::vector<size_t> listed = ui::live_allocations_at(
       map, moment, [](const ui::MapRect&) { return true; }, SIZE_MAX);
   if (sorted_once(live_rows, count) !=
