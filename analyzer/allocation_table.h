@@ -212,7 +212,13 @@ class AllocationTable {
   std::vector<Slot, HugePageAllocator<Slot>> slots_;  // a power of two in size, at most a quarter full
   // The records, in chunks that never move: a table that grows copies no
   // records and touches each page once.
+#ifdef VRAMSCOPE_ALLOCATION_CHUNK_SHIFT
+  // The fuzz build takes small chunks: its inputs then cross chunks, and
+  // AddressSanitizer does not poison 7 MiB for every table a harness makes.
+  static constexpr size_t kChunkShift = VRAMSCOPE_ALLOCATION_CHUNK_SHIFT;
+#else
   static constexpr size_t kChunkShift = 17;  // 7 MiB a chunk, in 2 MiB pages
+#endif
   static constexpr size_t kChunkMask = (size_t{1} << kChunkShift) - 1;
   struct ChunkDelete {
     void operator()(Allocation* chunk) const {
