@@ -13,7 +13,11 @@
 // what it shows live at the moment is what the map lists live then (two
 // ways to the same answer: the table looks at every allocation, the map's
 // list skips runs of them over before); and a site's name finds every
-// allocation of that site.
+// allocation of that site. The timeline is wheeled in and out and dragged
+// past its ends: its window stays in the trace, at least a microsecond
+// wide, and wheeled all the way out is the whole trace again; its columns
+// find the same highest value from the top of its levels as from the
+// bottom, none higher at any zoom, and draw nothing past the trace's end.
 #include <algorithm>
 #include <cctype>
 #include <cstddef>
@@ -29,6 +33,8 @@
 #include "fuzz/memfd_file.h"
 #include "fuzz/trace_checksums.h"
 #include "ui/allocation_rows.h"
+#include "ui/timeline_levels.h"
+#include "ui/timeline_window.h"
 #include "ui/viewer_model.h"
 
 namespace {
@@ -117,6 +123,78 @@ void check_table(const ui::MemoryMap& map, ui::TimelineWindow window, uint64_t m
   }
 }
 
+// A window the mouse made: inside the trace, never narrower than a
+// microsecond (or the whole trace, if it is shorter).
+void check_window(const ui::TimelineWindow& w, const ui::TimelineWindow& all) {
+  if (w.from_ns < all.from_ns || w.to_ns > all.to_ns || w.to_ns <= w.from_ns) std::abort();
+  if (w.to_ns - w.from_ns < std::min(ui::TimelineWindow::kMinSpanNs, all.to_ns - all.from_ns)) std::abort();
+}
+
+// Wheel all the way in at `anchor`, drag past both ends, wheel all the way
+// out: the window stays in the trace, and ends as the whole trace.
+void check_zoom(const analysis::Timeline& timeline, double anchor) {
+  const ui::TimelineWindow all = ui::TimelineWindow::whole(timeline);
+  ui::TimelineWindow w = all;
+  for (int i = 0; i < 70; ++i) {
+    w.zoom(0.5, anchor, timeline);
+    check_window(w, all);
+  }
+  for (double share : {-1e30, 0.5, 1e30, -0.5}) {
+    w.pan(share, timeline);
+    check_window(w, all);
+    if ((share == -1e30 && w.from_ns != all.from_ns) || (share == 1e30 && w.to_ns != all.to_ns)) std::abort();
+  }
+  for (int i = 0; i < 70; ++i) {
+    w.zoom(2.0, anchor, timeline);
+    check_window(w, all);
+  }
+  if (w.from_ns != all.from_ns || w.to_ns != all.to_ns) std::abort();
+}
+
+// The timeline's columns: the highest value over the whole trace is the same
+// read from the top of the levels (one column) as from their bottom (many),
+// no column is higher, and nothing is drawn outside the trace.
+void check_levels(const ui::TimelineLevels& levels, const std::vector<ui::TimelineWindow>& windows) {
+  const uint64_t start = levels.start_ns(), end = levels.end_ns();
+  for (size_t series = 0; series < levels.series_count(); ++series) {
+    uint64_t highest = 0;
+    levels.columns(series, start, end, std::span(&highest, 1));
+    for (size_t width : {size_t{7}, size_t{512}}) {
+      std::vector<uint64_t> out(width);
+      levels.columns(series, start, end, out);
+      if (*std::max_element(out.begin(), out.end()) != highest) std::abort();
+    }
+    std::vector<uint64_t> out(64);
+    for (const ui::TimelineWindow& w : windows) {
+      levels.columns(series, w.from_ns, w.to_ns, out);
+      if (*std::max_element(out.begin(), out.end()) > highest) std::abort();
+    }
+    if (end <= UINT64_MAX - 1000) {
+      levels.columns(series, end, end + 1000, out);
+      if (*std::max_element(out.begin(), out.end()) != 0) std::abort();
+    }
+  }
+}
+
+void check_timeline(ui::ViewerModel& model, uint64_t moment) {
+  const analysis::Timeline& timeline = model.timeline;
+  for (double anchor : {0.0, 0.37, 1.0}) check_zoom(timeline, anchor);
+  // Centred on an allocation or on the peak, as the table and the keys do.
+  const ui::TimelineWindow all = ui::TimelineWindow::whole(timeline);
+  std::vector<ui::TimelineWindow> windows{all};
+  for (double centre : {static_cast<double>(moment), static_cast<double>(all.from_ns),
+                        static_cast<double>(all.to_ns), -1e300, 1e300}) {
+    for (double share : {1.0, 0.1, 1e-30}) {
+      ui::TimelineWindow w = all;
+      w.centre_on(centre, share, timeline);
+      check_window(w, all);
+      windows.push_back(w);
+    }
+  }
+  check_levels(model.levels, windows);
+  if (const ui::TimelineLevels* sites = model.site_levels(true)) check_levels(*sites, windows);
+}
+
 void draw_views(ui::ViewerModel& model) {
   const uint64_t moment = default_moment(model);
   model.fragmentation_at(moment);
@@ -133,7 +211,7 @@ void draw_views(ui::ViewerModel& model) {
   ui::live_allocations_at(
       map, moment, [](const ui::MapRect&) { return true; }, 100);
   check_table(map, window, moment);
-  model.site_levels(true);
+  check_timeline(model, moment);
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ struct AddressScale {
                                                static_cast<double>(std::max<uint64_t>(1, bytes)) * rows));
   }
   uint64_t packed_at(float py) const {
-    return static_cast<uint64_t>(static_cast<double>(py - top) / rows * static_cast<double>(bytes));
+    return whole_number(static_cast<double>(py - top) / rows * static_cast<double>(bytes), bytes);
   }
 };
 

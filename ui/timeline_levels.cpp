@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ui/timeline_window.h"
+
 namespace vramscope::ui {
 
 TimelineLevels::TimelineLevels(const analysis::Timeline& finest)
@@ -50,17 +52,19 @@ size_t TimelineLevels::bucket_of(const Level& level, uint64_t time_ns) const {
 void TimelineLevels::columns(size_t series, uint64_t from_ns, uint64_t to_ns, std::span<uint64_t> out) const {
   std::fill(out.begin(), out.end(), 0);
   if (levels_.empty() || out.empty() || to_ns <= from_ns) return;
-  const double column_ns = static_cast<double>(to_ns - from_ns) / static_cast<double>(out.size());
+  const uint64_t span = to_ns - from_ns;
+  const double column_ns = static_cast<double>(span) / static_cast<double>(out.size());
   // The coarsest level whose buckets are no wider than a column.
   size_t level = 0;
   while (level + 1 < levels_.size() && levels_[level + 1].bucket_ns <= column_ns) ++level;
   const Level& l = levels_[level];
   const std::vector<uint64_t>& values = l.highest[series];
   for (size_t c = 0; c < out.size(); ++c) {
-    const auto begin =
-        static_cast<uint64_t>(static_cast<double>(from_ns) + column_ns * static_cast<double>(c));
-    auto end = static_cast<uint64_t>(static_cast<double>(from_ns) + column_ns * static_cast<double>(c + 1));
-    end = std::max(end, begin + 1);  // a column narrower than a nanosecond shows the one it starts in
+    const uint64_t begin = from_ns + whole_number(column_ns * static_cast<double>(c), span);
+    uint64_t end =
+        c + 1 == out.size() ? to_ns : from_ns + whole_number(column_ns * static_cast<double>(c + 1), span);
+    if (end <= begin && begin < UINT64_MAX)
+      end = begin + 1;  // a column narrower than a nanosecond shows the one it starts in
     if (end <= start_ns_ || begin >= end_ns_) continue;  // outside the trace
     const size_t first = bucket_of(l, begin);
     // The last bucket the column reaches into: the one holding its last nanosecond.

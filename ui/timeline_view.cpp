@@ -121,7 +121,7 @@ float TimelineLayout::x_of(uint64_t time_ns) const {
 
 uint64_t TimelineLayout::time_at(float x) const {
   const double share = std::clamp((x - left) / (right - left), 0.0f, 1.0f);
-  return start_ns + static_cast<uint64_t>(share * static_cast<double>(end_ns - start_ns));
+  return start_ns + whole_number(share * static_cast<double>(end_ns - start_ns), end_ns - start_ns);
 }
 
 float TimelineLayout::y_of(uint64_t bytes) const {
@@ -303,8 +303,8 @@ void handle_timeline_input(ViewerModel& model, const TimelineLevels& bands, Time
   }
   // The band under the cursor: the series whose stacked bytes hold the cursor's height.
   const float share = (layout.bottom - my) / (layout.bottom - layout.top);
-  const auto cursor_bytes =
-      static_cast<uint64_t>(std::max(0.0f, share) * static_cast<float>(layout.top_bytes));
+  const uint64_t cursor_bytes =
+      whole_number(static_cast<double>(share) * static_cast<double>(layout.top_bytes), layout.top_bytes);
   uint64_t below = 0;
   std::optional<size_t> band;
   for (size_t series = 0; series < bands.series_count(); ++series) {

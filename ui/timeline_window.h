@@ -12,6 +12,12 @@
 
 namespace vramscope::ui {
 
+// A span or an amount worked out in doubles, `value` (0 or more; NaN is
+// 0), as a whole number, at most `most`. Times are worked out as such spans
+// from a time held exactly: a time of its own in a double is rounded past
+// 2^53 ns, and a double of 2^64 or more has no uint64_t.
+uint64_t whole_number(double value, uint64_t most);
+
 // What part of the trace the timeline shows, and what is selected.
 struct TimelineWindow {
   static constexpr uint64_t kMinSpanNs = 1000;  // zoomed in no further than a microsecond

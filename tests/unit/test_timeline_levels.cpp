@@ -155,3 +155,41 @@ TEST_CASE("timeline window: centred on a time, a share of the trace, the selecti
   CHECK(w.from_ns == 1'000);
   CHECK(w.to_ns == 101'000);
 }
+
+TEST_CASE(
+    "timeline window and columns at times past 2^53 ns: the last nanosecond reached, nothing after it") {
+  // A damaged trace's times can be anything. Doubles step by 2 ns past 2^53
+  // and by 2,048 just under 2^64, where one more step has no uint64_t.
+  for (const uint64_t end : {uint64_t{17'059'708'644'699'461}, UINT64_MAX}) {
+    CAPTURE(end);
+    analysis::Timeline t;
+    t.start_ns = 0;
+    t.end_ns = end;
+    t.bucket_count = 4;
+    t.allocated.buckets = {{1, 1}, {2, 2}, {3, 3}, {4, 4}};
+    t.reserved.buckets = t.allocated.buckets;
+    ui::TimelineWindow w = ui::TimelineWindow::whole(t);
+    w.zoom(1e-30, 1.0, t);  // the last microsecond
+    CHECK(w.from_ns == end - 1'000);
+    CHECK(w.to_ns == end);
+    w.pan(-1e30, t);
+    CHECK(w.from_ns == 0);
+    CHECK(w.to_ns == 1'000);
+    w.pan(1e30, t);
+    CHECK(w.from_ns == end - 1'000);
+    CHECK(w.to_ns == end);
+    w.zoom(1e30, 0.5, t);
+    CHECK(w.from_ns == 0);
+    CHECK(w.to_ns == end);
+
+    // The last microsecond in 8 columns, each in the last bucket; past the end, nothing.
+    const ui::TimelineLevels levels(t);
+    std::vector<uint64_t> out(8);
+    levels.columns(ui::TimelineLevels::kAllocated, end - 1'000, end, out);
+    CHECK(std::count(out.begin(), out.end(), 4u) == 8);
+    if (end < UINT64_MAX) {
+      levels.columns(ui::TimelineLevels::kAllocated, end, end + 1'000, out);
+      CHECK(std::count(out.begin(), out.end(), 0u) == 8);
+    }
+  }
+}
