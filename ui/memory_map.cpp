@@ -6,6 +6,7 @@
 
 #include "analyzer/live_memory.h"
 #include "analyzer/text_layout.h"
+#include "ui/timeline_window.h"
 
 namespace vramscope::ui {
 
@@ -176,14 +177,17 @@ MapRaster rasterize(const MemoryMap& map, uint64_t start_ns, uint64_t end_ns, si
   MapRaster raster;
   raster.columns = columns;
   raster.rows = rows;
-  raster.start_ns = start_ns;
-  raster.end_ns = std::max(end_ns, start_ns + 1);
+  const TimelineWindow extent = TimelineWindow::spanning(start_ns, end_ns);
+  raster.start_ns = extent.from_ns;
+  raster.end_ns = extent.to_ns;
   raster.cells.assign(columns * rows, 0);
   if (columns == 0 || rows == 0 || map.packed_bytes == 0) return raster;
-  const double column_ns = static_cast<double>(raster.end_ns - start_ns) / static_cast<double>(columns);
+  const double column_ns =
+      static_cast<double>(raster.end_ns - raster.start_ns) / static_cast<double>(columns);
   const double row_bytes = static_cast<double>(map.packed_bytes) / static_cast<double>(rows);
   auto column_of = [&](uint64_t t) {
-    const double c = static_cast<double>(std::clamp(t, start_ns, raster.end_ns) - start_ns) / column_ns;
+    const double c =
+        static_cast<double>(std::clamp(t, raster.start_ns, raster.end_ns) - raster.start_ns) / column_ns;
     return std::min(columns - 1, static_cast<size_t>(c));
   };
   auto row_of = [&](uint64_t packed) {
@@ -194,7 +198,7 @@ MapRaster rasterize(const MemoryMap& map, uint64_t start_ns, uint64_t end_ns, si
   for (int pass = 0; pass < 2; ++pass) {
     for (const MapRect& r : map.rects) {
       if (!drawn_in_pass(map, r, pass)) continue;
-      if (r.to_ns < start_ns || r.from_ns > raster.end_ns) continue;
+      if (r.to_ns < raster.start_ns || r.from_ns > raster.end_ns) continue;
       const uint32_t c = colour(r);
       const size_t x0 = column_of(r.from_ns), x1 = std::max(x0, column_of(r.to_ns - (r.to_ns > r.from_ns)));
       const size_t y0 = row_of(r.packed), y1 = std::max(y0, row_of(r.packed + r.size - 1));

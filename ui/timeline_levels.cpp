@@ -10,9 +10,10 @@
 namespace vramscope::ui {
 
 TimelineLevels::TimelineLevels(const analysis::Timeline& finest)
-    : start_ns_(finest.start_ns),
-      end_ns_(std::max(finest.end_ns, finest.start_ns + 1)),
-      by_site_(finest.by == analysis::TimelineGrouping::Site) {
+    : by_site_(finest.by == analysis::TimelineGrouping::Site) {
+  const TimelineWindow all = TimelineWindow::whole(finest);
+  start_ns_ = all.from_ns;
+  end_ns_ = all.to_ns;
   const size_t n = finest.bucket_count;
   if (n == 0) return;
   Level base;

@@ -22,11 +22,15 @@ uint64_t moved_within(uint64_t time_ns, double by_ns, uint64_t low, uint64_t hig
 
 }  // namespace
 
-TimelineWindow TimelineWindow::whole(const analysis::Timeline& timeline) {
+TimelineWindow TimelineWindow::spanning(uint64_t start_ns, uint64_t end_ns) {
   TimelineWindow w;
-  w.from_ns = std::min(timeline.start_ns, UINT64_MAX - 1);
-  w.to_ns = std::max(timeline.end_ns, w.from_ns + 1);
+  w.from_ns = std::min(start_ns, UINT64_MAX - 1);
+  w.to_ns = std::max(end_ns, w.from_ns + 1);
   return w;
+}
+
+TimelineWindow TimelineWindow::whole(const analysis::Timeline& timeline) {
+  return spanning(timeline.start_ns, timeline.end_ns);
 }
 
 void TimelineWindow::zoom(double factor, double anchor, const analysis::Timeline& timeline) {

@@ -30,6 +30,9 @@ struct TimelineWindow {
   // An allocation chosen in the table, as an index into the memory map's rectangles.
   std::optional<size_t> selected_allocation;
 
+  // [start_ns, end_ns) made one nanosecond wide at least, within uint64_t:
+  // the one rule for the extent of a trace, its levels and its memory map.
+  static TimelineWindow spanning(uint64_t start_ns, uint64_t end_ns);
   static TimelineWindow whole(const analysis::Timeline& timeline);
   // Zooms by `factor` (under 1: in) keeping the time at `anchor` (0 to 1 across) in place.
   void zoom(double factor, double anchor, const analysis::Timeline& timeline);

@@ -162,3 +162,13 @@ TEST_CASE("map of an allocation that runs past the top of the address space: cut
   CHECK((rows[0].first_row == 0 && rows[0].last_row == 1019 && rows[0].rect == 0));
   CHECK((rows[1].first_row == 1020 && rows[1].last_row == 1023 && rows[1].rect == 1));
 }
+
+TEST_CASE("map raster: a window at the last nanosecond of uint64_t is one nanosecond wide") {
+  MemoryMap map;
+  map.packed_bytes = 100;
+  map.rects = {rect(UINT64_MAX - 1, UINT64_MAX, 0, 50, false)};
+  const MapRaster raster = rasterize(map, UINT64_MAX, UINT64_MAX, 1, 2, [](const MapRect&) { return 3u; });
+  CHECK(raster.start_ns == UINT64_MAX - 1);
+  CHECK(raster.end_ns == UINT64_MAX);
+  CHECK(raster.cells == std::vector<uint32_t>{3, 0});  // the lower half of the addresses
+}

@@ -193,3 +193,26 @@ TEST_CASE(
     }
   }
 }
+
+TEST_CASE("a timeline at the last nanosecond of uint64_t: one nanosecond wide in the window and the levels") {
+  // A damaged trace can start and end at 2^64 - 1; the window, the levels
+  // and the memory map share one rule for its extent (TimelineWindow::spanning).
+  analysis::Timeline t;
+  t.start_ns = UINT64_MAX;
+  t.end_ns = UINT64_MAX;
+  t.bucket_count = 1;
+  t.allocated.buckets = {{5, 5}};
+  t.reserved.buckets = {{6, 6}};
+  const ui::TimelineWindow w = ui::TimelineWindow::whole(t);
+  CHECK(w.from_ns == UINT64_MAX - 1);
+  CHECK(w.to_ns == UINT64_MAX);
+  const ui::TimelineLevels levels(t);
+  CHECK(levels.start_ns() == UINT64_MAX - 1);
+  CHECK(levels.end_ns() == UINT64_MAX);
+  std::vector<uint64_t> out(800);
+  levels.columns(ui::TimelineLevels::kReserved, w.from_ns, w.to_ns, out);
+  CHECK(std::count(out.begin(), out.end(), 6u) == 800);
+  CHECK(ui::TimelineWindow::spanning(3, 3).from_ns == 3);
+  CHECK(ui::TimelineWindow::spanning(3, 3).to_ns == 4);
+  CHECK(ui::TimelineWindow::spanning(3, 9).to_ns == 9);
+}
