@@ -206,11 +206,7 @@ uint64_t CachingAllocatorModel::segment_address(uint64_t size) {
   const size_t n = segments_.size();  // this segment's place in the order (not yet counted)
   if (n < recorded_.size() && recorded_[n].size == size) {
     const uint64_t address = recorded_[n].address;
-    // Free when no live segment has its first byte, and none starts within it.
-    const bool first_free = range_at(live_segments_, address) == live_segments_.end();
-    auto after = live_segments_.upper_bound(address);
-    const bool rest_free = after == live_segments_.end() || !range_has(address, size, after->first);
-    if (first_free && rest_free) return address;
+    if (!range_meets(live_segments_, address, size)) return address;  // no live segment there
   }
   const uint64_t address = next_address_;
   next_address_ += size;

@@ -33,4 +33,17 @@ auto range_at(Map& ranges, uint64_t address, SizeOf size_of = {}) -> decltype(ra
   return range_has(at->first, size_of(at->second), address) ? at : ranges.end();
 }
 
+// Whether [start, start + size) meets any of `ranges` (as for range_at):
+// one of them has `start` (even when `size` is 0: the place is taken), or
+// the first to start after it starts inside. One search of the map.
+template <class Map, class SizeOf = std::identity>
+bool range_meets(const Map& ranges, uint64_t start, uint64_t size, SizeOf size_of = {}) {
+  const auto after = ranges.upper_bound(start);
+  if (after != ranges.begin()) {
+    const auto at = std::prev(after);
+    if (range_has(at->first, size_of(at->second), start)) return true;
+  }
+  return after != ranges.end() && range_has(start, size, after->first);
+}
+
 }  // namespace vramscope

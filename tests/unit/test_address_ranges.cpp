@@ -69,5 +69,23 @@ TEST_CASE("address ranges: the range at a place, in ranges by start") {
   CHECK(range_at(segments, 0, [](const Segment& s) { return s.size; }) == segments.end());
 }
 
+TEST_CASE("address ranges: whether a range meets any of ranges by start") {
+  const std::map<uint64_t, uint64_t> sizes{{0x1000, 0x100}, {0x2000, 0x1000}, {kTop, 2 * kMiB}};
+  CHECK_FALSE(range_meets(sizes, 0, 0x1000));      // up to the first byte of the first
+  CHECK(range_meets(sizes, 0, 0x1001));            // its first byte
+  CHECK(range_meets(sizes, 0x10ff, 1));            // its last byte
+  CHECK_FALSE(range_meets(sizes, 0x1100, 0xf00));  // the gap between two, whole
+  CHECK(range_meets(sizes, 0x1100, 0xf01));        // and one byte more
+  CHECK(range_meets(sizes, 0x800, 0x10000));       // over two of them
+  CHECK(range_meets(sizes, 0x2800, 0x10));         // inside one
+  CHECK_FALSE(range_meets(sizes, 0x3000, kTop - 0x3000));
+  CHECK(range_meets(sizes, 0x3000, kTop - 0x3000 + 1));
+  CHECK(range_meets(sizes, UINT64_MAX, 1));    // the top byte, in the range ending at 2^64
+  CHECK_FALSE(range_meets(sizes, 0x1100, 0));  // nothing, in a gap
+  CHECK(range_meets(sizes, 0x1080, 0));        // nothing, but inside a range: its place is taken
+  const std::map<uint64_t, uint64_t> none;
+  CHECK_FALSE(range_meets(none, 0, UINT64_MAX));
+}
+
 }  // namespace
 }  // namespace vramscope

@@ -195,6 +195,34 @@ TEST_CASE("caching allocator model: a full device gives back cached segments and
   CHECK(r.requests_done == 1);
 }
 
+TEST_CASE("caching allocator model: a recorded address is taken only when no live segment is there") {
+  // The recording's second segment has the first one's address (a damaged or
+  // mid-run recording: the first was freed before). The model still holds its
+  // first (four blocks of 5 MiB fill it), so its second takes an address of
+  // its own. Both segments, cached at the end, go back when 30 MiB is asked
+  // for on a 40 MiB device. Had the two shared an address, their cached
+  // blocks would be one to the model, and one segment would never go back.
+  constexpr uint64_t kAt = 0x7f0000000000;
+  ReplayInput in = requests({mib(5), mib(5), mib(5), mib(5), mib(5), -1, -2, -3, -4, -5, mib(30)});
+  in.recorded_segments = {{20 * MiB, kAt}, {20 * MiB, kAt}};
+  analysis::ReplayResult r = analysis::replay(in, AllocatorModel::Torch, TorchSettings{}, 40 * MiB);
+  CHECK_FALSE(r.oom);
+  CHECK(r.segments == std::vector<uint64_t>{20 * MiB, 20 * MiB, 30 * MiB});
+  CHECK(r.segments_released == 2);
+  CHECK(r.peak_reserved == 40 * MiB);
+
+  // The second recorded segment starts 10 MiB below the first: free at its
+  // first byte, but the first starts inside it. Had the model put it there,
+  // a freed 5 MiB block of each segment would both be at kAt + 10 MiB, one
+  // of them lost, and the second of two requests for 5 MiB would make a
+  // third segment.
+  in = requests({mib(5), mib(5), mib(5), mib(5), mib(5), mib(5), mib(5), mib(5), -1, -7, mib(5), mib(5)});
+  in.recorded_segments = {{20 * MiB, kAt + 10 * MiB}, {20 * MiB, kAt}};
+  r = analysis::replay(in, AllocatorModel::Torch, TorchSettings{}, UINT64_MAX);
+  CHECK(r.segments == std::vector<uint64_t>{20 * MiB, 20 * MiB});
+  CHECK(r.peak_reserved == 40 * MiB);
+}
+
 TEST_CASE("caching allocator model: max_split_size keeps big blocks whole and for big requests") {
   TorchSettings settings;
   settings.max_split_size = 64 * MiB;
