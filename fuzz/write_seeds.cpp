@@ -12,6 +12,13 @@
 //   named_no_iterations  one allocation named so, and no iterations.
 // The categories' rules for named functions were run by no seed and by no
 // input the report target had kept.
+//   every_byte       leaks and a peak at functions named with every byte:
+//                    printable ASCII, control characters, each UTF-8 lead
+//                    byte in a well-formed character, and bytes no UTF-8
+//                    has; the command line too.
+// The report target parses every JSON it prints, and the JSON parser has a
+// branch for each byte a string holds: most of the edges its rounds still
+// found were those, one character at a time.
 //
 // Shrink them with fuzz/shrink_trace.py before they go into fuzz/corpus/trace.
 //
@@ -154,6 +161,66 @@ void write_named_no_iterations(const std::string& path) {
   w.finish();
 }
 
+// Every byte but 0, in four names: what JSON escapes, what it writes as it
+// is, UTF-8 well formed (each lead byte once) and ill formed.
+std::string printable_ascii() {
+  std::string s;
+  for (int c = 0x20; c <= 0x7e; ++c) s.push_back(static_cast<char>(c));
+  return s;
+}
+
+std::string control_characters() {
+  std::string s;
+  for (int c = 0x01; c <= 0x1f; ++c) s.push_back(static_cast<char>(c));
+  s.push_back('\x7f');
+  return s;
+}
+
+std::string utf8_lead_bytes() {
+  std::string s;
+  auto add = [&](std::initializer_list<int> bytes) {
+    for (int b : bytes) s.push_back(static_cast<char>(b));
+  };
+  for (int lead = 0xc2; lead <= 0xdf; ++lead) add({lead, 0x80 + (lead & 0x3f)});
+  add({0xe0, 0xa0, 0x80});
+  for (int lead = 0xe1; lead <= 0xec; ++lead) add({lead, 0x80, 0xbf});
+  add({0xed, 0x9f, 0xbf});
+  add({0xee, 0x80, 0x80});
+  add({0xef, 0xbf, 0xbd});
+  add({0xf0, 0x90, 0x80, 0x80});
+  for (int lead = 0xf1; lead <= 0xf3; ++lead) add({lead, 0x80, 0x80, 0x80});
+  add({0xf4, 0x8f, 0xbf, 0xbf});
+  return s;
+}
+
+std::string ill_formed_utf8() {
+  std::string s;
+  for (int c : {0x80, 0xbf, 0xc0, 0xc1}) s.push_back(static_cast<char>(c));
+  for (int c = 0xf5; c <= 0xff; ++c) s.push_back(static_cast<char>(c));
+  s += "\xe0\x80\x80\xed\xa0\x80\xf0\x80\x80\x80\xf4\x90\x80\x80\xc2";  // overlong, surrogate, past U+10FFFF,
+                                                                        // cut
+  return s;
+}
+
+void write_every_byte(const std::string& path) {
+  Header h = header();
+  h.command_line = {"./seed", printable_ascii(), control_characters(), utf8_lead_bytes(), ill_formed_utf8()};
+  SimpleTraceWriter w(path, h);
+  ChunkEncoder& e = w.encoder();
+  e.device(DeviceInfo{0, "seed GPU", 64 * kMiB, true});
+  const std::string names[] = {printable_ascii(), control_characters(), utf8_lead_bytes(), ill_formed_utf8()};
+  define_functions(e, {names[0], names[1], names[2], names[3]});
+  // Each stack allocates twice: once freed (the peak is all four), once leaked.
+  uint64_t t = 1'000'000;
+  for (uint32_t stack = 1; stack <= 4; ++stack) {
+    e.alloc(on_stack(++t, 0x1000000 * stack, kMiB * stack, stack));
+    e.alloc(on_stack(++t, 0x1000000 * stack + 0x800000, 4096, stack));
+  }
+  for (uint32_t stack = 1; stack <= 4; ++stack) e.free(on_stack(++t, 0x1000000 * stack, 0, stack));
+  e.end(++t, EndReason::Exit, 0, 1);
+  w.finish();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -167,6 +234,7 @@ int main(int argc, char** argv) {
     write_vmm_unmap_range(dir + "/vmm_unmap_range");
     write_named_functions(dir + "/named_functions");
     write_named_no_iterations(dir + "/named_no_iterations");
+    write_every_byte(dir + "/every_byte");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vramscope_write_seeds: %s\n", e.what());
     return 1;
