@@ -110,9 +110,11 @@ TimelineLayout::TimelineLayout(const analysis::Timeline& timeline, const Timelin
       top(kTop),
       right(std::max(kLeft + 1, width - kRight)),
       bottom(std::max(kTop + 1, height - kBottom)),
-      start_ns(window.from_ns),
-      end_ns(std::max(window.to_ns, window.from_ns + 1)),
-      top_bytes(timeline_top_bytes(timeline)) {}
+      top_bytes(timeline_top_bytes(timeline)) {
+  const TimelineWindow shown = TimelineWindow::spanning(window.from_ns, window.to_ns);
+  start_ns = shown.from_ns;
+  end_ns = shown.to_ns;
+}
 
 float TimelineLayout::x_of(uint64_t time_ns) const {
   const double t = static_cast<double>(std::clamp(time_ns, start_ns, end_ns) - start_ns);
