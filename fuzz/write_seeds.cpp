@@ -197,18 +197,18 @@ std::string ill_formed_utf8() {
   std::string s;
   for (int c : {0x80, 0xbf, 0xc0, 0xc1}) s.push_back(static_cast<char>(c));
   for (int c = 0xf5; c <= 0xff; ++c) s.push_back(static_cast<char>(c));
-  s += "\xe0\x80\x80\xed\xa0\x80\xf0\x80\x80\x80\xf4\x90\x80\x80\xc2";  // overlong, surrogate, past U+10FFFF,
-                                                                        // cut
+  // Overlong, a surrogate, past U+10FFFF, and a character cut short.
+  s += "\xe0\x80\x80\xed\xa0\x80\xf0\x80\x80\x80\xf4\x90\x80\x80\xc2";
   return s;
 }
 
 void write_every_byte(const std::string& path) {
+  const std::string names[] = {printable_ascii(), control_characters(), utf8_lead_bytes(), ill_formed_utf8()};
   Header h = header();
-  h.command_line = {"./seed", printable_ascii(), control_characters(), utf8_lead_bytes(), ill_formed_utf8()};
+  h.command_line = {"./seed", names[0], names[1], names[2], names[3]};
   SimpleTraceWriter w(path, h);
   ChunkEncoder& e = w.encoder();
   e.device(DeviceInfo{0, "seed GPU", 64 * kMiB, true});
-  const std::string names[] = {printable_ascii(), control_characters(), utf8_lead_bytes(), ill_formed_utf8()};
   define_functions(e, {names[0], names[1], names[2], names[3]});
   // Each stack allocates twice: once freed (the peak is all four), once leaked.
   uint64_t t = 1'000'000;
