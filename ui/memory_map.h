@@ -4,7 +4,6 @@
 // timeline draws them. Collected by one walk, the first time the view opens.
 #pragma once
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -90,9 +89,10 @@ inline bool drawn_in_pass(const MemoryMap& map, const MapRect& r, int pass) {
 
 // Whether `r` is live at `time_ns`: made by then and not yet freed. One made
 // and freed at the same moment is live at that moment, so that it can be
-// seen and chosen. The map's lists, its tooltip and the table all ask this.
+// seen and chosen (at the last nanosecond of uint64_t too, where a moment
+// after it has no number). The map's lists, its tooltip and the table all ask this.
 inline bool live_at(const MapRect& r, uint64_t time_ns) {
-  return r.from_ns <= time_ns && (!r.freed || time_ns < std::max(r.to_ns, r.from_ns + 1));
+  return r.from_ns <= time_ns && (!r.freed || time_ns < r.to_ns || time_ns == r.from_ns);
 }
 
 // Fills the runs' facts (run_end_ns, run_first_end_ns, run_last_start_ns,

@@ -96,6 +96,29 @@ TEST_CASE("live allocations past the map's end: one never freed is live, whichev
   CHECK_FALSE(live_at(map.rects[1024], 19));  // not yet made
 }
 
+TEST_CASE("live at a moment: one made and freed in the same nanosecond is live then, the last one too") {
+  MapRect r = rect(50, 50, 0, 1, false);
+  r.freed = true;
+  CHECK(live_at(r, 50));
+  CHECK_FALSE(live_at(r, 49));
+  CHECK_FALSE(live_at(r, 51));
+  // At the last nanosecond of uint64_t, where the moment after has no number.
+  r.from_ns = r.to_ns = UINT64_MAX;
+  CHECK(live_at(r, UINT64_MAX));
+  CHECK_FALSE(live_at(r, UINT64_MAX - 1));
+  MemoryMap map;
+  map.packed_bytes = 1;
+  map.rects = {r};
+  index_runs(map);
+  auto all = [](const MapRect&) { return true; };
+  CHECK(live_allocations_at(map, UINT64_MAX, all, 10) == std::vector<size_t>{0});
+  // One freed later is live until then and not at its end.
+  r = rect(10, 20, 0, 1, false);
+  r.freed = true;
+  CHECK(live_at(r, 19));
+  CHECK_FALSE(live_at(r, 20));
+}
+
 TEST_CASE("map runs: their ends and starts, and their rows as spans of the rectangle on top") {
   MemoryMap map;
   map.packed_bytes = 1024 * 16;  // 16 bytes a row
