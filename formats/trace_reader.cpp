@@ -66,8 +66,8 @@ std::vector<layout::ChunkHead> read_heads(const TraceFileEvents& file, uint64_t 
 }
 
 // Ticks per second. The header has the injector's calibration at start; chunk
-// heads anchor both clocks again and again, and over a long run they give
-// the rate more precisely.
+// heads anchor both clocks again and again, and over a long run (more than
+// a second between the first and the last) they give the rate more precisely.
 double tick_rate(const std::vector<layout::ChunkHead>& heads, const Header& header) {
   if (header.ticks_per_second == 0) return 0;
   uint64_t min_ns = UINT64_MAX, min_ticks = 0, max_ns = 0, max_ticks = 0;
@@ -76,7 +76,7 @@ double tick_rate(const std::vector<layout::ChunkHead>& heads, const Header& head
     if (head.base_time_ns < min_ns) min_ns = head.base_time_ns, min_ticks = head.base_ticks;
     if (head.base_time_ns > max_ns) max_ns = head.base_time_ns, max_ticks = head.base_ticks;
   }
-  if (max_ns > min_ns + 1'000'000'000ull && max_ticks > min_ticks) {
+  if (max_ns > min_ns && max_ns - min_ns > 1'000'000'000ull && max_ticks > min_ticks) {
     return static_cast<double>(max_ticks - min_ticks) * 1e9 / static_cast<double>(max_ns - min_ns);
   }
   return static_cast<double>(header.ticks_per_second);

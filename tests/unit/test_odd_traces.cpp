@@ -532,6 +532,63 @@ TEST_CASE("odd trace: events out of time order across two threads' chunks") {
   // earlier than the chunk's previous one as that previous time (delta 0).
 }
 
+namespace {
+
+// Two threads' chunks, claimed `apart_ns` apart by the clock and `apart_ticks`
+// apart by the ticks, the first at `first_ns`, in a trace whose header says
+// 2 ticks a nanosecond; an allocation 200 ticks into the first chunk and one
+// 2e8 ticks into the second. Their times as read.
+std::vector<uint64_t> times_across_anchors(uint64_t first_ns, uint64_t apart_ns, uint64_t apart_ticks) {
+  TempDir dir("vramscope-odd");
+  const std::string path = dir.path("anchors.vstrace");
+  {
+    Header header = job_header();
+    header.ticks_per_second = 2'000'000'000;
+    header.devices.push_back(kGpu);
+    TraceFileWriter file;
+    REQUIRE(file.open(path, header, false) == 0);
+    ChunkSlot one, two;
+    constexpr uint64_t kTicks = 1000;
+    REQUIRE(file.claim(one, ThreadIndex{1}, first_ns, kTicks));
+    REQUIRE(file.claim(two, ThreadIndex{2}, first_ns + apart_ns, kTicks + apart_ticks));
+    AllocFields a = device_alloc(0, kBase, MiB);
+    a.ticks = kTicks + 200;
+    REQUIRE(one.encoder.alloc(a));
+    a.ticks = kTicks + apart_ticks + 200'000'000;
+    a.address += MiB;
+    REQUIRE(two.encoder.alloc(a));
+    REQUIRE(one.encoder.end(a.ticks + 1, EndReason::Exit, 0, file.claimed_chunks()));
+    file.seal(two);
+    file.seal(one);
+    file.close();
+  }
+  std::vector<uint64_t> times;
+  for (const Event& e : read_trace_file(path).events.collect()) times.push_back(e.time_ns);
+  return times;
+}
+
+}  // namespace
+
+// The header's tick rate is the injector's calibration at start; chunks
+// claimed more than a second apart give the rate of the run, and the reader
+// takes theirs.
+TEST_CASE("odd trace: the tick rate from chunks claimed more than a second apart, not from nearer ones") {
+  // 4.2e9 ticks in 2 s: 2.1 ticks a nanosecond, not the header's 2. The
+  // second chunk is placed 2 s after the first, its allocation 1e8 ns (2e8
+  // ticks) after that; the first allocation 200 ticks (95 ns) in.
+  CHECK(times_across_anchors(kStart, 2'000'000'000, 4'200'000'000) ==
+        std::vector<uint64_t>{95, 2'000'000'000 + 95'238'095});
+  // Under a second apart: the header's rate, and the first chunk's anchor.
+  CHECK(times_across_anchors(kStart, 500'000'000, 1'050'000'000) ==
+        std::vector<uint64_t>{100, 525'000'000 + 100'000'000});
+  // The same within a second of the end of uint64_t, where the first
+  // chunk's time plus a second wrapped past 0 and the nearer chunks gave the
+  // rate. (So late a head keeps its own time; the allocation is 1e8 ns in.)
+  const uint64_t late = UINT64_MAX - 700'000'000;
+  CHECK(times_across_anchors(late, 500'000'000, 1'050'000'000) ==
+        std::vector<uint64_t>{late + 100 - kStart, late + 500'000'000 + 100'000'000 - kStart});
+}
+
 TEST_CASE("odd trace: frees of addresses that were never allocated") {
   TempDir dir("vramscope-odd");
   std::string path = dir.path("unknown-free.vstrace");
