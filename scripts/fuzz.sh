@@ -4,8 +4,9 @@
 # analysis of what they import (fuzz/corpus/kineto), the vramscope trace
 # reader with the analysis of what it reads (fuzz/corpus/trace), the text
 # and JSON the command line prints of a trace (report, seeded from
-# fuzz/corpus/trace as well), the viewer opening a trace (view, the same
-# seeds) and the command line's sizes, durations and divisions lists
+# fuzz/corpus/trace as well), the viewer opening a trace, a snapshot or a
+# profiler trace (view, seeded from fuzz/corpus/trace, kineto and pickle:
+# it opens all three) and the command line's sizes, durations and divisions lists
 # (fuzz/corpus/size). Builds them with clang into
 # build-fuzz, then either runs each for N seconds on a working copy of its
 # seed corpus, printing executions and coverage, or, with --replay, only runs
@@ -86,8 +87,11 @@ unpack_grown() {
 for name in "${targets[@]}"; do
   cmake --build "$build" --target "vramscope_${name}_fuzzer" -j "$(nproc)"
   fuzzer="$build/bin/vramscope_${name}_fuzzer"
-  seeds="$root/fuzz/corpus/$name"
-  [[ $name == report || $name == view ]] && seeds="$root/fuzz/corpus/trace"  # the same traces, printed or viewed
+  seeds=("$root/fuzz/corpus/$name")
+  [[ $name == report ]] && seeds=("$root/fuzz/corpus/trace")  # the same traces, printed
+  # The viewer opens any of the three forms: its seeds are all of them.
+  [[ $name == view ]] && seeds=("$root/fuzz/corpus/trace" "$root/fuzz/corpus/kineto" "$root/fuzz/corpus/pickle")
+  seed_names="${seeds[*]#"$root"/}"
   limits=(-rss_limit_mb=4096)
   # A reader allocates no more than its input justifies: a header that
   # claims a huge count fails here, not on a user's machine.
@@ -99,8 +103,8 @@ for name in "${targets[@]}"; do
     unpack_grown "$name" "$grown"
     # A --coverage build writes the lines it runs to $name.profraw.
     LLVM_PROFILE_FILE="$build/$name.profraw" "$fuzzer" -runs=0 "${limits[@]}" -artifact_prefix="$build/crashes/" \
-      "$seeds" "$grown"
-    echo "fuzz.sh: every input of $seeds and fuzz/grown/$name.tar.xz read without a crash"
+      "${seeds[@]}" "$grown"
+    echo "fuzz.sh: every input of $seed_names and fuzz/grown/$name.tar.xz read without a crash"
     if [[ $coverage -eq 1 ]]; then
       "$llvm/llvm-profdata" merge -sparse "$build/$name.profraw" -o "$build/$name.profdata"
       # Our own sources only: not the standard library, not the harness in fuzz/
@@ -108,7 +112,7 @@ for name in "${targets[@]}"; do
         -ignore-filename-regex='^/usr/|/fuzz/[^./][^/]*$' > "$build/coverage-$name.txt"
       # The whole build's total counts the files this target never calls (the
       # writers, the other importers): the lines of the files it reaches tell.
-      echo "fuzz.sh: coverage of our sources by ${seeds#"$root"/} and fuzz/grown/$name.tar.xz ($build/coverage-$name.txt):"
+      echo "fuzz.sh: coverage of our sources by $seed_names and fuzz/grown/$name.tar.xz ($build/coverage-$name.txt):"
       awk '$1 ~ /\.(cpp|h)$/ && $5 > $6 { files++; lines += $8; missed += $9 }
         END { printf "fuzz.sh: %d files reached: %d of their %d lines run (%.2f%%)\n", files, lines - missed, lines, 100 * (lines - missed) / lines }' \
         "$build/coverage-$name.txt"
@@ -130,5 +134,5 @@ for name in "${targets[@]}"; do
   fi
   if [[ ! -d $work ]] || [[ -z $(ls -A "$work") ]]; then unpack_grown "$name" "$work"; fi
   "$fuzzer" -max_total_time="$seconds" -print_final_stats=1 -max_len=262144 "${limits[@]}" \
-    -artifact_prefix="$build/crashes/" "$work" "$seeds"
+    -artifact_prefix="$build/crashes/" "$work" "${seeds[@]}"
 done
