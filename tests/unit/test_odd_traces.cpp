@@ -574,8 +574,9 @@ std::vector<uint64_t> times_across_anchors(uint64_t first_ns, uint64_t apart_ns,
 // takes theirs.
 TEST_CASE("odd trace: the tick rate from chunks claimed more than a second apart, not from nearer ones") {
   // 4.2e9 ticks in 2 s: 2.1 ticks a nanosecond, not the header's 2. The
-  // second chunk is placed 2 s after the first, its allocation 1e8 ns (2e8
-  // ticks) after that; the first allocation 200 ticks (95 ns) in.
+  // second chunk is placed 2 s after the first, its allocation 2e8 ticks
+  // (95,238,095 ns) after that; the first allocation 200 ticks (95 ns) in.
+  // At the header's rate they would be at 100 and 2,200,000,000 ns.
   CHECK(times_across_anchors(kStart, 2'000'000'000, 4'200'000'000) ==
         std::vector<uint64_t>{95, 2'000'000'000 + 95'238'095});
   // Under a second apart: the header's rate, and the first chunk's anchor.
