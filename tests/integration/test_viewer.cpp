@@ -482,8 +482,9 @@ TEST_CASE("viewer driven by the mouse: click, wheel, drag, a range; a map click 
   // the places follow the marks: that mark stays in view, 78 pixels from the
   // selection, clear of the range's edges. The click stays between 320 and
   // 750, where the zoomed window has room to pan both ways.
-  const int middle = *std::min_element(marks.begin(), marks.end(),
-                                       [](int a, int b) { return std::abs(a - 537) < std::abs(b - 537); });
+  const int centre = (kLeft + 1000 - kRight) / 2;  // of the plot
+  const int middle = *std::min_element(
+      marks.begin(), marks.end(), [&](int a, int b) { return std::abs(a - centre) < std::abs(b - centre); });
   const int at = std::clamp(middle + 40 <= 750 ? middle + 40 : middle - 40, 320, 750);
   const int pan = at < 540 ? 200 : -200;
   const int selected_at = at + pan;
